@@ -1,0 +1,140 @@
+"""Layered configuration: defaults here → ``instance/config.py`` → ``ARENA_*`` env → test mapping.
+
+Read once by :func:`load_config` inside the app factory and validated there, never at import
+time. Deeper code receives plain values as arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from arena.errors import ConfigError
+
+DEFAULTS: dict[str, Any] = {
+    # SQLAlchemy URL; None means SQLite (WAL) at <instance>/arena.sqlite3.
+    "DATABASE_URL": None,
+    # Signs the voter cookie and keys IP hashes. None: a random key persisted in the instance
+    # folder, so restarts keep sessions. Set it explicitly when running several hosts.
+    "SECRET_KEY": None,
+    # YAML file declaring contenders; synced into the DB by `flask contenders sync`.
+    "CONTENDERS_FILE": None,
+    # Longest prompt accepted, in characters.
+    "MAX_PROMPT_CHARS": 8000,
+    # Most turns a person may add to one battle before voting.
+    "MAX_TURNS": 6,
+    # Flask-Limiter storage: "memory://" (one process) or "redis://host:6379" (several hosts).
+    "RATELIMIT_STORAGE_URI": "memory://",
+    # Limit on starting battles and turns, per IP hash.
+    "RATELIMIT_BATTLES": "30 per minute;500 per day",
+    # Limit on votes, per IP hash.
+    "RATELIMIT_VOTES": "60 per minute",
+    # Turn rate limiting off (tests of other behaviour, trusted internal deployments).
+    "RATELIMIT_ENABLED": True,
+    # Failures in a row after which a contender leaves sampling for ENDPOINT_COOLDOWN_S.
+    "ENDPOINT_FAILURE_THRESHOLD": 3,
+    # Seconds an unhealthy contender stays out of sampling before it is tried again.
+    "ENDPOINT_COOLDOWN_S": 300,
+    # Contenders with fewer votes than this are marked provisional on the leaderboard.
+    "LEADERBOARD_MIN_VOTES": 30,
+    # Bootstrap rounds for published intervals.
+    "LEADERBOARD_BOOTSTRAP": 100,
+    # Seed for published bootstraps, so a snapshot can be recomputed exactly.
+    "LEADERBOARD_SEED": 42,
+    # Directory where data releases are written.
+    "RELEASES_DIR": None,
+    # Length of one release window, in days.
+    "RELEASE_WINDOW_DAYS": 30,
+    # Days after a window ends before it may be released.
+    "RELEASE_EMBARGO_DAYS": 14,
+    # Hugging Face Hub dataset repo id for `releases cut --push`, e.g. "my-org/arena-votes".
+    "RELEASE_HUB_REPO": None,
+    # Keep one pseudonym per voter across releases (off: pseudonyms are keyed per release).
+    "RELEASE_LINKABLE_PSEUDONYMS": False,
+    # Public base URL of the site (for links in dataset cards); optional.
+    "PUBLIC_URL": None,
+}
+
+_INT_KEYS = {
+    "MAX_PROMPT_CHARS", "MAX_TURNS", "ENDPOINT_FAILURE_THRESHOLD", "ENDPOINT_COOLDOWN_S",
+    "LEADERBOARD_MIN_VOTES", "LEADERBOARD_BOOTSTRAP", "LEADERBOARD_SEED",
+    "RELEASE_WINDOW_DAYS", "RELEASE_EMBARGO_DAYS",
+}
+_BOOL_KEYS = {"RATELIMIT_ENABLED", "RELEASE_LINKABLE_PSEUDONYMS"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _coerce(key: str, value: Any) -> Any:
+    if key in _INT_KEYS:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"Config {key} must be an integer, got {value!r}.") from None
+        if number < 0:
+            raise ConfigError(f"Config {key} must not be negative, got {number}.")
+        return number
+    if key in _BOOL_KEYS and isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ConfigError(f"Config {key} must be true or false, got {value!r}.")
+    return value
+
+
+def _persistent_secret(instance_path: Path) -> str:
+    path = instance_path / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None,
+                environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the validated configuration for one app.
+
+    Layers, later wins: :data:`DEFAULTS`, ``<instance>/config.py`` (upper-case names),
+    ``ARENA_<KEY>`` environment variables, then ``overrides`` (the test mapping).
+    """
+    env = os.environ if environ is None else environ
+    instance = Path(instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    config = dict(DEFAULTS)
+
+    file = instance / "config.py"
+    if file.exists():
+        namespace: dict[str, Any] = {}
+        exec(compile(file.read_text(), str(file), "exec"), namespace)  # noqa: S102 - operator's file
+        config.update({k: v for k, v in namespace.items() if k.isupper()})
+    for key in DEFAULTS:
+        if f"ARENA_{key}" in env:
+            config[key] = env[f"ARENA_{key}"]
+    if overrides:
+        config.update(overrides)
+
+    unknown = sorted(k for k in config if k not in DEFAULTS and k.isupper()
+                     and not k.startswith(("TESTING", "SERVER_NAME", "PREFERRED_URL")))
+    if unknown:
+        raise ConfigError(f"Unknown config keys: {', '.join(unknown)}.")
+    for key in list(config):
+        config[key] = _coerce(key, config[key])
+
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'arena.sqlite3'}"
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = _persistent_secret(instance)
+    if len(str(config["SECRET_KEY"])) < 16:
+        raise ConfigError("Config SECRET_KEY must be at least 16 characters.")
+    if not config["RELEASES_DIR"]:
+        config["RELEASES_DIR"] = str(instance / "releases")
+    if config["MAX_PROMPT_CHARS"] < 1 or config["MAX_TURNS"] < 1:
+        raise ConfigError("Config MAX_PROMPT_CHARS and MAX_TURNS must be at least 1.")
+    return config

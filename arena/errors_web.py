@@ -1,0 +1,60 @@
+"""Error negotiation: JSON bodies under ``/api``, readable pages elsewhere."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_limiter.errors import RateLimitExceeded
+from jinja2 import TemplateNotFound
+from werkzeug.exceptions import HTTPException
+
+from arena.errors import ArenaError
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(error: ArenaError) -> tuple[Response | str, int]:
+    if wants_json():
+        return jsonify(error.to_dict()), error.status
+    try:
+        page = render_template(f"errors/{error.status}.html", error=error)
+    except TemplateNotFound:
+        page = render_template("errors/generic.html", error=error)
+    return page, error.status
+
+
+def _from_http(exc: HTTPException) -> ArenaError:
+    status = exc.code or 500
+    codes = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+             413: "too_large", 415: "unsupported_media_type", 429: "rate_limited"}
+    messages = {404: "Not found.", 405: "Method not allowed.",
+                413: "The request body is too large.",
+                429: "Too many requests: please slow down and try again shortly."}
+    return ArenaError(messages.get(status, exc.description or exc.name),
+                      code=codes.get(status, "http_error"), status=status)
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ArenaError)
+    def _arena_error(error: ArenaError):  # type: ignore[no-untyped-def]
+        return error_response(error)
+
+    @app.errorhandler(RateLimitExceeded)
+    def _rate_limited(exc: RateLimitExceeded):  # type: ignore[no-untyped-def]
+        body, status = error_response(_from_http(exc))
+        return body, status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        return error_response(_from_http(exc))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(ArenaError("Something went wrong on our side.",
+                                         code="internal_error", status=500))

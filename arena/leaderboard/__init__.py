@@ -1,0 +1,1 @@
+"""Publishing rankings: ORM rows → arrays → ``ratings`` → snapshot rows, page and JSON."""

@@ -1,0 +1,314 @@
+"""SQLAlchemy 2.x models for every part of the service.
+
+Contenders battle; a battle has turns, each turn two answers (sides ``a`` and ``b``); a battle
+gets at most one vote (a UNIQUE constraint, not only code). Published leaderboards are stored
+as publications (one per `leaderboard publish` run) holding one snapshot per view. Data
+releases record the files they produced.
+
+Enumerations are strings with CHECK constraints so SQLite and PostgreSQL behave the same.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+BATTLE_STATES = ("pending", "generating", "ready", "voted", "failed", "abandoned")
+WINNERS = ("model_a", "model_b", "tie", "both_bad")
+SIDES = ("a", "b")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Contender(Base):
+    """A model under test, served by an OpenAI-compatible endpoint."""
+
+    __tablename__ = "contender"
+    __table_args__ = (CheckConstraint("weight >= 0", name="weight_non_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    organization: Mapped[str] = mapped_column(String(100), default="")
+    license: Mapped[str] = mapped_column(String(100), default="")
+    base_url: Mapped[str] = mapped_column(String(500))
+    upstream_model: Mapped[str] = mapped_column(String(200))
+    api_key_env: Mapped[str | None] = mapped_column(String(100))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    connect_timeout: Mapped[float] = mapped_column(Float, default=5.0)
+    read_timeout: Mapped[float] = mapped_column(Float, default=60.0)
+    total_timeout: Mapped[float] = mapped_column(Float, default=300.0)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    unhealthy_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Voter(Base):
+    """A pseudonymous voter: a random id kept in a signed cookie. No personal data."""
+
+    __tablename__ = "voter"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # May this voter's prompts and answers appear in data releases?
+    release_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Opted out of data releases altogether (votes still count on the leaderboard).
+    opted_out_at: Mapped[datetime | None]
+    # Asked for deletion: texts erased, excluded from every later release.
+    deletion_requested_at: Mapped[datetime | None]
+
+
+class Battle(Base):
+    """Two contenders answering the same conversation, anonymously, until the vote."""
+
+    __tablename__ = "battle"
+    __table_args__ = (
+        CheckConstraint(_in("state", BATTLE_STATES), name="state_valid"),
+        CheckConstraint("contender_a_id <> contender_b_id", name="distinct_contenders"),
+        Index("ix_battle_state_created", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Opaque, unguessable id used in URLs and the API (never the integer id).
+    public_id: Mapped[str] = mapped_column(String(43), unique=True)
+    voter_id: Mapped[str | None] = mapped_column(ForeignKey("voter.id"), index=True)
+    contender_a_id: Mapped[int] = mapped_column(ForeignKey("contender.id"), index=True)
+    contender_b_id: Mapped[int] = mapped_column(ForeignKey("contender.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    # False for battles imported from arenas where the names were shown before voting.
+    anony: Mapped[bool] = mapped_column(Boolean, default=True)
+    # "arena" for battles fought here; "import" for battles read from clean_battle files.
+    source: Mapped[str] = mapped_column(String(32), default="arena")
+    # Idempotency key of an imported row, so re-running an import adds nothing.
+    import_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Keyed hash of the client address (rate limits, abuse review); never the raw address.
+    ip_hash: Mapped[str | None] = mapped_column(String(64))
+    # An answer revealed a contender's identity: excluded from ratings and releases.
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    flag_reason: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    # Raw per-side style features, e.g. {"length_a": 120, "length_b": 80, ...}, computed when
+    # the answers are complete (or read from an import), so publishing never re-parses texts.
+    features: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    ready_at: Mapped[datetime | None]
+
+    contender_a: Mapped[Contender] = relationship(foreign_keys=[contender_a_id])
+    contender_b: Mapped[Contender] = relationship(foreign_keys=[contender_b_id])
+    turns: Mapped[list[Turn]] = relationship(
+        back_populates="battle", order_by="Turn.position", cascade="all, delete-orphan")
+    vote: Mapped[Vote | None] = relationship(back_populates="battle", uselist=False)
+
+
+class Turn(Base):
+    """One user message of a battle and the two answers to it."""
+
+    __tablename__ = "turn"
+    __table_args__ = (UniqueConstraint("battle_id", "position", name="uq_turn_battle_position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    battle_id: Mapped[int] = mapped_column(ForeignKey("battle.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    prompt: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    battle: Mapped[Battle] = relationship(back_populates="turns")
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="turn", order_by="Answer.side", cascade="all, delete-orphan")
+
+
+class Answer(Base):
+    """One side's answer to one turn, with the metadata the endpoint reported."""
+
+    __tablename__ = "answer"
+    __table_args__ = (
+        UniqueConstraint("turn_id", "side", name="uq_answer_turn_side"),
+        CheckConstraint(_in("side", SIDES), name="side_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turn.id", ondelete="CASCADE"))
+    side: Mapped[str] = mapped_column(String(1))
+    text: Mapped[str] = mapped_column(Text, default="")
+    completion_tokens: Mapped[int | None]
+    prompt_tokens: Mapped[int | None]
+    latency_ms: Mapped[int | None]
+    first_token_ms: Mapped[int | None]
+    finish_reason: Mapped[str | None] = mapped_column(String(32))
+    citations: Mapped[list[Any]] = mapped_column(default=list)
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    turn: Mapped[Turn] = relationship(back_populates="answers")
+
+
+class Vote(Base):
+    """The one vote of a battle. ``battle_id`` is UNIQUE: a second vote cannot be stored."""
+
+    __tablename__ = "vote"
+    __table_args__ = (CheckConstraint(_in("winner", WINNERS), name="winner_valid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    battle_id: Mapped[int] = mapped_column(
+        ForeignKey("battle.id", ondelete="CASCADE"), unique=True)
+    voter_id: Mapped[str | None] = mapped_column(ForeignKey("voter.id"), index=True)
+    winner: Mapped[str] = mapped_column(String(16))
+    feedback: Mapped[str | None] = mapped_column(Text)
+    seconds_to_vote: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    battle: Mapped[Battle] = relationship(back_populates="vote")
+
+
+class Publication(Base):
+    """One run of `leaderboard publish`: the data it saw and the snapshots it produced."""
+
+    __tablename__ = "publication"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    data_cutoff: Mapped[datetime]
+    n_battles: Mapped[int] = mapped_column(Integer)
+    # SHA-256 over the eligible battles (ids, outcomes, weights, features) and the settings:
+    # publishing the same data twice is a no-op.
+    battles_hash: Mapped[str] = mapped_column(String(64), index=True)
+    code_version: Mapped[str] = mapped_column(String(64))
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    snapshots: Mapped[list[LeaderboardSnapshot]] = relationship(
+        back_populates="publication", cascade="all, delete-orphan")
+
+
+class LeaderboardSnapshot(Base):
+    """One view (overall, style-controlled, a category, …) of one publication."""
+
+    __tablename__ = "leaderboard_snapshot"
+    __table_args__ = (UniqueConstraint("publication_id", "view", name="uq_snapshot_pub_view"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    publication_id: Mapped[int] = mapped_column(
+        ForeignKey("publication.id", ondelete="CASCADE"), index=True)
+    view: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    n_battles: Mapped[int] = mapped_column(Integer)
+    method: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    style: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    converged: Mapped[bool] = mapped_column(Boolean)
+    gradient_norm: Mapped[float] = mapped_column(Float)
+    # Matrices and other per-view extras (win probabilities, battle counts, rank intervals).
+    extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    publication: Mapped[Publication] = relationship(back_populates="snapshots")
+    entries: Mapped[list[SnapshotEntry]] = relationship(
+        back_populates="snapshot", order_by="SnapshotEntry.rank",
+        cascade="all, delete-orphan")
+
+
+class SnapshotEntry(Base):
+    """A contender's row in one snapshot."""
+
+    __tablename__ = "snapshot_entry"
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", "contender_id", name="uq_entry_snapshot_contender"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("leaderboard_snapshot.id", ondelete="CASCADE"), index=True)
+    contender_id: Mapped[int] = mapped_column(ForeignKey("contender.id"), index=True)
+    rating: Mapped[float] = mapped_column(Float)
+    ci_low: Mapped[float] = mapped_column(Float)
+    ci_high: Mapped[float] = mapped_column(Float)
+    rank: Mapped[int] = mapped_column(Integer)
+    rank_ub: Mapped[int] = mapped_column(Integer)
+    rank_low: Mapped[int | None]
+    rank_high: Mapped[int | None]
+    votes: Mapped[int] = mapped_column(Integer)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether the contender was public when the snapshot was made; unreleased ones are fitted
+    # (they shape everyone else's ratings) but never shown.
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    snapshot: Mapped[LeaderboardSnapshot] = relationship(back_populates="entries")
+    contender: Mapped[Contender] = relationship()
+
+
+class DataRelease(Base):
+    """A published window of battles: its files, checksums and the snapshot it reproduces."""
+
+    __tablename__ = "data_release"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    n_battles: Mapped[int] = mapped_column(Integer)
+    # [{"name": ..., "bytes": ..., "sha256": ..., "rows": ...}, ...]
+    files: Mapped[list[Any]] = mapped_column(default=list)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    # The leaderboard computed from exactly these battles, and the command that recomputes it.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    command: Mapped[str] = mapped_column(Text, default="")
+    hub_repo: Mapped[str | None] = mapped_column(String(200))
+    hub_revision: Mapped[str | None] = mapped_column(String(64))
+    pushed_at: Mapped[datetime | None]

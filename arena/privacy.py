@@ -1,0 +1,32 @@
+"""Pseudonymous voters and keyed IP hashes: no raw address or personal data is ever stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from flask import current_app, request, session
+
+_VOTER_KEY = "voter"
+
+
+def voter_id(create: bool = True) -> str | None:
+    """The browser's voter pseudonym, kept in the signed session cookie.
+
+    A new random id is issued on first use; it links a browser's battles to its votes and to
+    its opt-out and deletion requests, and to nothing else.
+    """
+    vid = session.get(_VOTER_KEY)
+    if vid is None and create:
+        vid = secrets.token_hex(16)
+        session[_VOTER_KEY] = vid
+        session.permanent = True
+    return vid
+
+
+def ip_hash(address: str | None = None, key: str | None = None) -> str:
+    """HMAC-SHA256 of the client address under the app secret (hex, 64 chars)."""
+    addr = address if address is not None else (request.remote_addr or "unknown")
+    secret = key if key is not None else str(current_app.config["SECRET_KEY"])
+    return hmac.new(secret.encode(), b"ip:" + addr.encode(), hashlib.sha256).hexdigest()

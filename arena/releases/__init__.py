@@ -1,0 +1,1 @@
+"""Rolling data releases: scrubbed dataset dumps that reproduce the leaderboard."""
