@@ -1,0 +1,359 @@
+"""The only module that talks to model endpoints.
+
+Endpoints speak the OpenAI-compatible chat-completions protocol with streaming (vLLM, TGI's
+Messages API, SGLang, Hugging Face Inference Endpoints, Ollama) and are called through
+``huggingface_hub.InferenceClient``. Every failure is raised as a typed
+:class:`~arena.errors.InferenceError` whose message is safe for anonymous users; the model id
+and URL only go to the log.
+
+``Endpoint.base_url`` is the server's OpenAI base URL. ``http://host:8001/v1``,
+``http://host:8001/v1/``, ``http://host:8001`` and the full
+``http://host:8001/v1/chat/completions`` all mean the same server; a path that ends in another
+version segment (``/openai/v4``) gets ``/chat/completions`` appended, any other path gets
+``/v1/chat/completions`` appended (as huggingface_hub itself does).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx2
+from huggingface_hub import InferenceClient
+from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, OfflineModeIsEnabled
+
+from arena.errors import (
+    EndpointHTTPError,
+    EndpointTimeout,
+    EndpointUnreachable,
+    InferenceError,
+    StreamBroken,
+)
+
+log = logging.getLogger(__name__)
+
+# Keys of the request body that this module owns; generation params cannot override them.
+_RESERVED = frozenset({"model", "messages", "stream"})
+_URL = re.compile(r"https?://[^\s<>\"'`()\[\]{}]+")
+_PAIR_JOIN_S = 2.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to ask one contender; see the module docstring for ``base_url``."""
+
+    base_url: str
+    model: str
+    api_key: str | None = None
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0  # max silence between chunks
+    total_timeout: float = 300.0  # wall limit for the whole answer
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of streamed answer text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The complete answer and its metadata; always the last event of a successful stream."""
+
+    text: str
+    completion_tokens: int | None
+    prompt_tokens: int | None
+    finish_reason: str | None
+    latency_ms: int
+    first_token_ms: int | None
+    citations: tuple[str, ...]
+
+
+def chat_completions_url(base_url: str) -> str:
+    """The full chat-completions URL for ``base_url`` (rules in the module docstring)."""
+    parts = urlsplit(base_url.strip())
+    path = parts.path.rstrip("/")
+    if not path.endswith("/chat/completions"):
+        if re.search(r"/v\d+$", path):
+            path += "/chat/completions"
+        else:
+            path += "/v1/chat/completions"
+    return urlunsplit(parts._replace(path=path))
+
+
+def stream_chat(endpoint: Endpoint, messages: list[dict[str, str]]) -> Iterator[Delta | Finished]:
+    """Stream one answer: :class:`Delta` events, then exactly one :class:`Finished`.
+
+    Raises :class:`EndpointTimeout` (connect, silence longer than ``read_timeout``, or the
+    whole answer longer than ``total_timeout``), :class:`EndpointUnreachable`,
+    :class:`EndpointHTTPError` (upstream status in ``details["status"]``) or
+    :class:`StreamBroken` (connection dropped, malformed chunk, or no ``finish_reason``).
+    Closing the generator early closes the connection.
+    """
+    return _stream(endpoint, messages, _Call())
+
+
+def stream_pair(
+    a: tuple[Endpoint, list[dict[str, str]]], b: tuple[Endpoint, list[dict[str, str]]]
+) -> Iterator[tuple[str, Delta | Finished | InferenceError]]:
+    """Stream two answers concurrently, yielding ``("a" | "b", event)`` as events arrive.
+
+    A side that fails yields its :class:`InferenceError` as its last event while the other
+    side goes on. Closing the generator early aborts both connections and ends both threads.
+    """
+    events: queue.SimpleQueue[tuple[str, Delta | Finished | InferenceError | None]] = (
+        queue.SimpleQueue())
+    calls = {"a": _Call(), "b": _Call()}
+    threads = [
+        threading.Thread(target=_pair_worker, args=(side, ep, msgs, calls[side], events),
+                         name=f"arena-inference-{side}", daemon=True)
+        for side, (ep, msgs) in (("a", a), ("b", b))
+    ]
+    return _pair_events(threads, calls, events)
+
+
+def _pair_events(threads: list[threading.Thread], calls: dict[str, _Call],
+                 events: queue.SimpleQueue[tuple[str, Delta | Finished | InferenceError | None]]
+                 ) -> Iterator[tuple[str, Delta | Finished | InferenceError]]:
+    # Threads start on the first next(), so a pair that is never iterated costs nothing.
+    for thread in threads:
+        thread.start()
+    running = len(threads)
+    try:
+        while running:
+            side, event = events.get()
+            if event is None:
+                running -= 1
+            else:
+                yield side, event
+    finally:
+        for call in calls.values():
+            call.cancel()
+        for thread in threads:
+            thread.join(timeout=_PAIR_JOIN_S)
+
+
+def _pair_worker(side: str, endpoint: Endpoint, messages: list[dict[str, str]], call: _Call,
+                 events: queue.SimpleQueue[tuple[str, Delta | Finished | InferenceError | None]]
+                 ) -> None:
+    try:
+        for event in _stream(endpoint, messages, call):
+            events.put((side, event))
+    except InferenceError as exc:
+        events.put((side, exc))
+    except Exception:  # a bug here must not leave the consumer waiting forever
+        log.exception("unexpected error streaming side %s from model %s", side, endpoint.model)
+        events.put((side, InferenceError()))
+    finally:
+        events.put((side, None))
+
+
+class _Call:
+    """Cancellation and deadline state of one request, shared with other threads.
+
+    A thread blocked reading a socket cannot be interrupted, but shutting the socket down
+    wakes it; the lock ensures the owner never closes the socket while another thread
+    shuts it down.
+    """
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self.expired = threading.Event()
+        self._lock = threading.Lock()
+        self._response: httpx2.Response | None = None
+
+    def attach(self, response: httpx2.Response) -> None:
+        with self._lock:
+            self._response = response
+        if self.cancelled.is_set() or self.expired.is_set():
+            self.abort()
+
+    def detach(self) -> None:
+        with self._lock:
+            self._response = None
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        self.abort()
+
+    def expire(self) -> None:
+        self.expired.set()
+        self.abort()
+
+    def abort(self) -> None:
+        with self._lock:
+            if self._response is None:
+                return
+            stream = self._response.extensions.get("network_stream")
+            sock = stream.get_extra_info("socket") if stream is not None else None
+            if isinstance(sock, socket.socket):
+                try:
+                    # The base-class method: SSLSocket.shutdown would also drop its TLS state
+                    # under the reading thread's feet.
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+                except OSError:
+                    pass  # already closed by the peer
+
+
+class _ResponseTrap(ExitStack):
+    """InferenceClient enters the streaming response into its ``exit_stack``; catching it
+    there is the only way to reach the socket, to abort a read from another thread."""
+
+    def __init__(self, call: _Call) -> None:
+        super().__init__()
+        self._call = call
+
+    def enter_context(self, cm: Any) -> Any:
+        result = super().enter_context(cm)
+        if isinstance(result, httpx2.Response):
+            self._call.attach(result)
+        return result
+
+
+def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
+            call: _Call) -> Iterator[Delta | Finished]:
+    url = chat_completions_url(endpoint.base_url)
+    # A read timeout above the total budget could only overshoot it.
+    timeout = httpx2.Timeout(connect=endpoint.connect_timeout,
+                             read=min(endpoint.read_timeout, endpoint.total_timeout),
+                             write=endpoint.read_timeout, pool=endpoint.connect_timeout)
+    client = InferenceClient(
+        base_url=url,
+        api_key=endpoint.api_key,
+        timeout=timeout,  # type: ignore[arg-type]  # passed through to httpx, which takes this
+        # Without a key, huggingface_hub would send the machine's HF token to any endpoint.
+        headers=None if endpoint.api_key else {"authorization": None},  # type: ignore[dict-item]
+    )
+    client.exit_stack = _ResponseTrap(call)
+    watchdog = threading.Timer(endpoint.total_timeout, call.expire)
+    watchdog.daemon = True
+    started = time.monotonic()
+    watchdog.start()
+    phase = "connect"
+    parts: list[str] = []
+    first_token_ms: int | None = None
+    last_chunk = started
+    finish_reason: str | None = None
+    usage: Any = None
+    cited: list[str] = []
+    try:
+        chunks = client.chat_completion(  # type: ignore[call-overload]
+            messages, model=endpoint.model, stream=True, extra_body=_body_params(endpoint))
+        phase = "stream"
+        for chunk in chunks:
+            if call.cancelled.is_set() or call.expired.is_set():
+                break
+            last_chunk = time.monotonic()
+            usage = chunk.usage or usage
+            cited = _as_urls(chunk.get("citations")) or cited
+            for choice in chunk.choices or ():
+                if choice.index not in (0, None):
+                    continue
+                finish_reason = choice.finish_reason or finish_reason
+                text = choice.delta.content if choice.delta is not None else None
+                if text:
+                    if first_token_ms is None:
+                        first_token_ms = _ms(last_chunk - started)
+                    parts.append(text)
+                    yield Delta(text)
+        if call.cancelled.is_set():
+            return
+        if call.expired.is_set():
+            raise _timeout("total", endpoint, url)
+        if finish_reason is None:
+            log.warning("stream from model %s at %s ended without finish_reason",
+                        endpoint.model, url)
+            raise StreamBroken(details={"reason": "no_finish_reason"})
+        text = "".join(parts)
+        yield Finished(
+            text=text,
+            completion_tokens=_int(usage, "completion_tokens"),
+            prompt_tokens=_int(usage, "prompt_tokens"),
+            finish_reason=finish_reason,
+            latency_ms=_ms(last_chunk - started),
+            first_token_ms=first_token_ms,
+            citations=tuple(dict.fromkeys(cited or _urls_in(text))),
+        )
+    except InferenceError:
+        raise
+    except Exception as exc:
+        if call.cancelled.is_set():
+            return
+        if call.expired.is_set():
+            raise _timeout("total", endpoint, url) from exc
+        raise _translate(exc, phase, endpoint, url) from exc
+    finally:
+        watchdog.cancel()
+        call.detach()
+        client.close()
+
+
+def _body_params(endpoint: Endpoint) -> dict[str, Any]:
+    body: dict[str, Any] = {"stream_options": {"include_usage": True}}
+    # A server that rejects stream_options can be served with params={"stream_options": None}.
+    body.update((k, v) for k, v in endpoint.params.items() if k not in _RESERVED)
+    return body
+
+
+def _translate(exc: Exception, phase: str, endpoint: Endpoint, url: str) -> InferenceError:
+    """Map a client exception to a typed error; the detailed cause goes to the log only."""
+    if isinstance(exc, InferenceTimeoutError):
+        cause = exc.__cause__
+        return _timeout("connect" if isinstance(cause, httpx2.ConnectTimeout) else "read",
+                        endpoint, url)
+    if isinstance(exc, httpx2.TimeoutException):
+        return _timeout("connect" if isinstance(exc, httpx2.ConnectTimeout) else "read",
+                        endpoint, url)
+    if isinstance(exc, HfHubHTTPError):
+        status = exc.response.status_code
+        log.warning("model %s at %s answered HTTP %s", endpoint.model, url, status)
+        return EndpointHTTPError(details={"status": status})
+    if phase == "connect" and isinstance(exc, httpx2.TransportError | OfflineModeIsEnabled):
+        log.warning("model %s at %s unreachable: %r", endpoint.model, url, exc)
+        return EndpointUnreachable()
+    if isinstance(exc, httpx2.TransportError | ValueError):
+        # ValueError covers malformed JSON chunks and in-stream {"error": ...} events.
+        log.warning("stream from model %s at %s broke: %r", endpoint.model, url, exc)
+        return StreamBroken(details={"reason": type(exc).__name__})
+    log.error("unexpected %r from model %s at %s", exc, endpoint.model, url)
+    return InferenceError()
+
+
+def _timeout(phase: str, endpoint: Endpoint, url: str) -> EndpointTimeout:
+    log.warning("model %s at %s: %s timeout", endpoint.model, url, phase)
+    return EndpointTimeout(details={"phase": phase})
+
+
+def _as_urls(value: Any) -> list[str]:
+    """URLs from a ``citations`` field: plain strings or objects with a ``url``."""
+    if not isinstance(value, list):
+        return []
+    urls = [v.get("url") if isinstance(v, dict) else v for v in value]
+    return [u for u in urls if isinstance(u, str) and u.startswith(("http://", "https://"))]
+
+
+def _urls_in(text: str) -> list[str]:
+    return [u.rstrip(".,;:!?'\"") for u in _URL.findall(text)]
+
+
+def _int(usage: Any, key: str) -> int | None:
+    value = usage.get(key) if isinstance(usage, Mapping) else None
+    return value if isinstance(value, int) else None
+
+
+def _ms(seconds: float) -> int:
+    return int(round(seconds * 1000))
+
+
+__all__ = ["Delta", "Endpoint", "Finished", "chat_completions_url", "stream_chat", "stream_pair"]
