@@ -18,7 +18,9 @@ File shape::
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ _REQUIRED = ("name", "base_url", "model")
 _TIMEOUTS = {"connect": 5.0, "read": 60.0, "total": 300.0}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._:/+()-]{0,99}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SUBST = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @dataclass(frozen=True)
@@ -150,14 +153,29 @@ def _parse_entry(source: str, node: yaml.Node) -> ContenderSpec:
     return ContenderSpec(**spec)
 
 
-def parse_contenders(text: str, source: str = "<contenders>") -> list[ContenderSpec]:
+def _substitute(text: str, source: str, environ: Mapping[str, str]) -> str:
+    """Replace ``${NAME}`` with environment values, so one file serves several deployments."""
+    lines = text.splitlines(keepends=True)
+    for number, line in enumerate(lines, start=1):
+        for name in _SUBST.findall(line):
+            if name not in environ:
+                raise ConfigError(f"{source}, line {number}: environment variable "
+                                  f"'{name}' is not set")
+        lines[number - 1] = _SUBST.sub(lambda m: environ[m.group(1)], line)
+    return "".join(lines)
+
+
+def parse_contenders(text: str, source: str = "<contenders>",
+                     environ: Mapping[str, str] | None = None) -> list[ContenderSpec]:
     """Parse and validate a contenders file; errors name the line and the field."""
+    text = _substitute(text, source, os.environ if environ is None else environ)
     try:
         root = yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{source}{where}: not valid YAML ({getattr(exc, 'problem', exc)})")
+        problem = getattr(exc, "problem", exc)
+        raise ConfigError(f"{source}{where}: not valid YAML ({problem})") from None
     if root is None:
         raise ConfigError(f"{source}: the file is empty")
     if not isinstance(root, yaml.MappingNode):

@@ -1,0 +1,53 @@
+# The two promises of the README:
+#   make run    serve the site on SQLite with the built-in demo inference endpoint
+#   make test   run the whole test suite (SQLite and PostgreSQL, real Chromium)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_PORT ?= 8001
+ARENA_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+ARENA_TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+export ARENA_TEST_POSTGRES_URL ARENA_TEST_REDIS_URL
+
+.PHONY: run test deps dev-deps browser lint bench clean
+
+$(VENV)/.deps: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: $(VENV)/.deps requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+deps: $(VENV)/.deps
+dev-deps: $(VENV)/.dev-deps
+
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi; }
+
+run: deps
+	@mkdir -p instance
+	ARENA_DEMO_URL=http://$(HOST):$(DEMO_PORT)/v1 $(VENV)/bin/flask --app wsgi db upgrade
+	ARENA_DEMO_URL=http://$(HOST):$(DEMO_PORT)/v1 $(VENV)/bin/flask --app wsgi contenders sync contenders.demo.yaml
+	@$(PY) -m arena.demo_endpoint --host $(HOST) --port $(DEMO_PORT) --delay 0.03 & demo=$$!; \
+	  trap "kill $$demo 2>/dev/null" EXIT INT TERM; \
+	  echo "Arena on http://$(HOST):$(PORT)/  (demo endpoint on :$(DEMO_PORT); Ctrl-C stops both)"; \
+	  ARENA_BIND=$(HOST):$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: dev-deps browser
+	$(PY) -m pytest
+
+lint: dev-deps
+	$(VENV)/bin/ruff check --select E,F,I,B,UP,W --line-length 100 arena ratings tests benchmarks wsgi.py
+	$(VENV)/bin/mypy --ignore-missing-imports ratings
+
+clean:
+	rm -rf $(VENV) instance artifacts .pytest_cache
