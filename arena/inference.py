@@ -248,7 +248,7 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
     usage: Any = None
     cited: list[str] = []
     try:
-        chunks = client.chat_completion(  # type: ignore[call-overload]
+        chunks = client.chat_completion(
             messages, model=endpoint.model, stream=True, extra_body=_body_params(endpoint))
         phase = "stream"
         for chunk in chunks:

@@ -1,0 +1,296 @@
+"""arena.inference against the demo endpoint over real loopback HTTP (no mocked transport)."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from arena import demo_endpoint
+from arena.demo_endpoint import DemoServer
+from arena.errors import (
+    EndpointHTTPError,
+    EndpointTimeout,
+    EndpointUnreachable,
+    InferenceError,
+    StreamBroken,
+)
+from arena.inference import (
+    Delta,
+    Endpoint,
+    Finished,
+    chat_completions_url,
+    stream_chat,
+    stream_pair,
+)
+
+PROMPT = [{"role": "user", "content": "How do bridges stay up?"}]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[DemoServer]:
+    with demo_endpoint.start(faults=True) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def slow_server() -> Iterator[DemoServer]:
+    """Chunks 10 ms apart, for timing and concurrency tests."""
+    with demo_endpoint.start(delay=0.01, faults=True) as srv:
+        yield srv
+
+
+def endpoint(srv: DemoServer, model: str, **fields: Any) -> Endpoint:
+    return Endpoint(srv.url, model, **{"read_timeout": 5.0, "total_timeout": 10.0, **fields})
+
+
+def run(ep: Endpoint, messages: list[dict[str, str]] = PROMPT) -> tuple[list[Delta], Finished]:
+    events = list(stream_chat(ep, messages))
+    assert all(isinstance(e, Delta) for e in events[:-1])
+    assert isinstance(events[-1], Finished)
+    return events[:-1], events[-1]  # type: ignore[return-value]
+
+
+def settle_threads(baseline: int, within: float = 3.0) -> int:
+    deadline = time.monotonic() + within
+    while threading.active_count() > baseline and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return threading.active_count()
+
+
+# --- URLs ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("base", ["http://h:1/v1", "http://h:1/v1/", "http://h:1",
+                                  "http://h:1/", "http://h:1/v1/chat/completions"])
+def test_base_url_forms_reach_the_same_route(base: str) -> None:
+    assert chat_completions_url(base) == "http://h:1/v1/chat/completions"
+
+
+def test_other_version_segments_and_prefixes_are_kept() -> None:
+    assert chat_completions_url("https://x/openai/v4") == "https://x/openai/v4/chat/completions"
+    assert chat_completions_url("https://x/api") == "https://x/api/v1/chat/completions"
+
+
+def test_base_url_without_v1_streams(server: DemoServer) -> None:
+    _, done = run(Endpoint(f"http://127.0.0.1:{server.port}", "demo-brief"))
+    assert done.finish_reason == "stop"
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+def test_deltas_join_to_the_finished_text_with_metadata(server: DemoServer) -> None:
+    deltas, done = run(endpoint(server, "demo-brief"))
+    assert "".join(d.text for d in deltas) == done.text and len(deltas) > 3
+    assert done.finish_reason == "stop" and done.completion_tokens == len(deltas)
+    assert done.prompt_tokens and done.prompt_tokens > 0
+    assert done.first_token_ms is not None and 0 <= done.first_token_ms <= done.latency_ms
+
+
+def test_brief_is_shorter_than_verbose(server: DemoServer) -> None:
+    assert len(run(endpoint(server, "demo-brief"))[1].text) * 4 < len(
+        run(endpoint(server, "demo-verbose"))[1].text)
+
+
+def test_markdown_has_headers_and_lists(server: DemoServer) -> None:
+    text = run(endpoint(server, "demo-markdown"))[1].text
+    assert "\n## " in "\n" + text and "\n- " in text and "```" in text
+
+
+def test_scholar_citations_come_from_the_field(server: DemoServer) -> None:
+    done = run(endpoint(server, "demo-scholar"))[1]
+    assert 2 <= len(done.citations) <= 4
+    assert all(url.startswith("https://example.org/") and url in done.text
+               for url in done.citations)
+
+
+def test_citations_fall_back_to_urls_in_the_text(server: DemoServer) -> None:
+    done = run(endpoint(server, "demo-markdown"))[1]
+    assert len(done.citations) == 1 and done.citations[0].startswith("https://example.com/guide/")
+
+
+def test_same_conversation_gives_same_answer(server: DemoServer) -> None:
+    assert run(endpoint(server, "demo-verbose"))[1].text == run(
+        endpoint(server, "demo-verbose"))[1].text
+
+
+def test_multi_turn_answer_depends_on_history(server: DemoServer) -> None:
+    follow = [{"role": "user", "content": "Why is the sky blue?"},
+              {"role": "assistant", "content": "Rayleigh scattering."},
+              {"role": "user", "content": "And sunsets?"}]
+    alone = run(endpoint(server, "demo-brief"), [follow[-1]])[1].text
+    after = run(endpoint(server, "demo-brief"), follow)[1].text
+    assert after != alone and "follow" in after.lower()
+
+
+def test_max_tokens_param_gives_finish_reason_length(server: DemoServer) -> None:
+    deltas, done = run(endpoint(server, "demo-verbose", params={"max_tokens": 7}))
+    assert done.finish_reason == "length" and done.completion_tokens == 7 and len(deltas) == 7
+
+
+def test_server_without_usage_gives_none_tokens(server: DemoServer) -> None:
+    done = run(endpoint(server, "demo-brief", params={"stream_options": None}))[1]
+    assert done.completion_tokens is None and done.prompt_tokens is None and done.text
+
+
+def test_api_key_is_sent_as_bearer() -> None:
+    with demo_endpoint.start(api_key="sesame") as srv:
+        assert run(Endpoint(srv.url, "demo-brief", api_key="sesame"))[1].text
+
+
+def test_no_api_key_never_sends_the_local_hf_token(server: DemoServer,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_TOKEN", "hf_local_secret")
+    run(endpoint(server, "demo-brief"))
+    assert "authorization" not in server.last_headers
+
+
+# --- failures ----------------------------------------------------------------------------------
+
+def fail(ep: Endpoint) -> InferenceError:
+    with pytest.raises(InferenceError) as info:
+        list(stream_chat(ep, PROMPT))
+    return info.value
+
+
+def test_http_500_is_endpoint_http_error_with_status(server: DemoServer) -> None:
+    err = fail(endpoint(server, "fault-500"))
+    assert type(err) is EndpointHTTPError and err.details["status"] == 500
+
+
+def test_unknown_model_is_endpoint_http_error_404(server: DemoServer) -> None:
+    err = fail(endpoint(server, "no-such-model"))
+    assert type(err) is EndpointHTTPError and err.details["status"] == 404
+
+
+def test_wrong_api_key_is_endpoint_http_error_401() -> None:
+    with demo_endpoint.start(api_key="sesame") as srv:
+        err = fail(Endpoint(srv.url, "demo-brief", api_key="wrong"))
+    assert type(err) is EndpointHTTPError and err.details["status"] == 401
+
+
+def test_silence_past_read_timeout_is_endpoint_timeout(server: DemoServer) -> None:
+    started = time.monotonic()
+    err = fail(endpoint(server, "fault-hang", read_timeout=0.5))
+    assert type(err) is EndpointTimeout and err.details["phase"] == "read"
+    assert time.monotonic() - started < 2.0
+
+
+def test_total_timeout_is_enforced_while_silent(server: DemoServer) -> None:
+    started = time.monotonic()
+    err = fail(endpoint(server, "fault-hang", read_timeout=5.0, total_timeout=0.6))
+    assert type(err) is EndpointTimeout and err.details["phase"] == "total"
+    assert time.monotonic() - started < 1.5
+
+
+def test_total_timeout_is_enforced_while_streaming(slow_server: DemoServer) -> None:
+    started = time.monotonic()
+    err = fail(endpoint(slow_server, "demo-verbose", total_timeout=0.4))
+    assert type(err) is EndpointTimeout and err.details["phase"] == "total"
+    assert time.monotonic() - started < 1.5
+
+
+def test_slow_first_chunk_within_read_timeout_succeeds(server: DemoServer) -> None:
+    done = run(endpoint(server, "fault-slow", read_timeout=3.0))[1]
+    assert done.first_token_ms is not None and done.first_token_ms >= 1900
+
+
+def test_connect_timeout_is_endpoint_timeout() -> None:
+    # A listening socket with a full backlog never completes the handshake.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = []
+        try:
+            for _ in range(8):
+                filler = socket.socket()
+                filler.setblocking(False)
+                fillers.append(filler)
+                filler.connect_ex(("127.0.0.1", port))
+            started = time.monotonic()
+            err = fail(Endpoint(f"http://127.0.0.1:{port}/v1", "m", connect_timeout=0.3))
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert type(err) is EndpointTimeout and err.details["phase"] == "connect"
+    assert time.monotonic() - started < 2.0
+
+
+def test_refused_connection_is_endpoint_unreachable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # bound but not listening: connections are refused
+        err = fail(Endpoint(f"http://127.0.0.1:{port}/v1", "m", connect_timeout=1.0))
+    assert type(err) is EndpointUnreachable
+
+
+def test_cut_stream_is_stream_broken(server: DemoServer) -> None:
+    assert type(fail(endpoint(server, "fault-cut"))) is StreamBroken
+
+
+def test_error_messages_never_name_model_or_url(server: DemoServer,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="arena.inference")
+    for model in ("fault-500", "fault-cut", "no-such-model"):
+        err = fail(endpoint(server, model))
+        shown = str(err.to_dict()) + str(err)
+        assert model not in shown and server.url not in shown and "127.0.0.1" not in shown
+        assert model in caplog.text  # the operator still learns which contender failed
+
+
+# --- pairs -----------------------------------------------------------------------------------
+
+def test_pair_streams_both_sides_concurrently(slow_server: DemoServer) -> None:
+    # 30 chunks 10 ms apart: each side alone takes at least 0.3 s.
+    a = endpoint(slow_server, "demo-scholar", params={"max_tokens": 30})
+    b = endpoint(slow_server, "demo-verbose", params={"max_tokens": 30})
+    started = time.monotonic()
+    events = list(stream_pair((a, PROMPT), (b, PROMPT)))
+    together = time.monotonic() - started
+    sides = [side for side, _ in events]
+    assert "a" in sides[sides.index("b"):] and "b" in sides[sides.index("a"):]  # interleaved
+    assert together < 0.8 * (0.3 + 0.3)  # overlapped, not one after the other
+    finals = {side: e for side, e in events if isinstance(e, Finished)}
+    assert set(finals) == {"a", "b"} and finals["a"].citations
+
+
+def test_pair_reports_one_failing_side_and_finishes_the_other(server: DemoServer) -> None:
+    events = list(stream_pair((endpoint(server, "fault-500"), PROMPT),
+                              (endpoint(server, "demo-brief"), PROMPT)))
+    a_events = [e for side, e in events if side == "a"]
+    b_events = [e for side, e in events if side == "b"]
+    assert len(a_events) == 1 and isinstance(a_events[0], EndpointHTTPError)
+    assert isinstance(b_events[-1], Finished)
+
+
+def test_pair_timeout_on_one_side_is_its_last_event(server: DemoServer) -> None:
+    events = list(stream_pair((endpoint(server, "demo-brief"), PROMPT),
+                              (endpoint(server, "fault-hang", read_timeout=0.3), PROMPT)))
+    assert isinstance([e for s, e in events if s == "b"][-1], EndpointTimeout)
+    assert isinstance([e for s, e in events if s == "a"][-1], Finished)
+
+
+def test_closing_a_pair_early_stops_its_threads(slow_server: DemoServer) -> None:
+    baseline = threading.active_count()
+    pair = stream_pair((endpoint(slow_server, "demo-verbose"), PROMPT),
+                       (endpoint(slow_server, "fault-hang", read_timeout=30.0), PROMPT))
+    for n, _ in enumerate(pair):
+        if n == 5:
+            break
+    started = time.monotonic()
+    pair.close()  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 1.0
+    assert settle_threads(baseline) <= baseline
+
+
+def test_closing_a_single_stream_early_releases_it(slow_server: DemoServer) -> None:
+    baseline = threading.active_count()
+    stream = stream_chat(endpoint(slow_server, "demo-verbose"), PROMPT)
+    next(stream)
+    stream.close()  # type: ignore[attr-defined]
+    assert settle_threads(baseline) <= baseline
