@@ -1,7 +1,177 @@
-"""JSON API under /api/v1 for battles and votes (the arena page uses it; others may too)."""
+"""JSON API under /api/v1 for battles and votes (the arena page uses it; others may too).
+
+Views are thin: parse and check the request, call :mod:`arena.battles` / :mod:`arena.voting`,
+commit, answer. Every error is an :class:`~arena.errors.ArenaError`, so clients always get
+``{"error": {"code", "message"}}``. Nothing here names a contender before the vote.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import json
+import random
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
+
+from arena import battles
+from arena import db as arena_db
+from arena.errors import BadRequest, ValidationError
+from arena.language import detect_language
+from arena.limits import battles_limit, limiter, votes_limit
+from arena.models import utcnow
+from arena.privacy import ip_hash, voter_id
+from arena.render import render_markdown
+from arena.voting import cast_vote, validate_vote
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# The system's entropy source: which pair meets must not be predictable from outside.
+_rng = random.SystemRandom()
+# Creating battles and adding turns both start generation, so they share one budget.
+_generation_limit = limiter.shared_limit(battles_limit, scope="battles")
+
+
+class InvalidJSON(BadRequest):
+    code = "invalid_json"
+    message = "Send a JSON object with the header Content-Type: application/json."
+
+
+class InvalidField(ValidationError):
+    code = "invalid_field"
+
+
+class EmptyPrompt(ValidationError):
+    code = "empty_prompt"
+    message = "Please type a prompt."
+
+
+class PromptTooLong(ValidationError):
+    code = "prompt_too_long"
+
+
+def _json_object() -> dict[str, Any]:
+    if not request.is_json:
+        raise InvalidJSON()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidJSON("The request body must be a valid JSON object.")
+    return body
+
+
+def _prompt(body: dict[str, Any]) -> str:
+    prompt = body.get("prompt")
+    if prompt is None:
+        raise EmptyPrompt()
+    if not isinstance(prompt, str):
+        raise InvalidField("prompt must be a string.")
+    if "\x00" in prompt:
+        raise InvalidField("prompt must not contain NUL characters.")
+    if not prompt.strip():
+        raise EmptyPrompt()
+    limit = int(current_app.config["MAX_PROMPT_CHARS"])
+    if len(prompt) > limit:
+        raise PromptTooLong(f"The prompt is {len(prompt)} characters long; "
+                            f"the limit is {limit}.")
+    return prompt
+
+
+def _turn_created(public_id: str, position: int) -> tuple[Response, int]:
+    return jsonify({"id": public_id, "state": "pending", "turn": position,
+                    "stream_url": url_for("api.stream", public_id=public_id)}), 201
+
+
+@bp.post("/battles")
+@_generation_limit
+def create() -> tuple[Response, int]:
+    body = _json_object()
+    prompt = _prompt(body)
+    consent = body.get("release_consent")
+    if consent is not None and not isinstance(consent, bool):
+        raise InvalidField("release_consent must be true or false.")
+    db = arena_db.session()
+    battle = battles.create_battle(
+        db, voter_id=str(voter_id()), ip_hash=ip_hash(), prompt=prompt, rng=_rng,
+        now=utcnow(), language=detect_language(prompt), release_consent=consent)
+    db.commit()
+    return _turn_created(battle.public_id, 0)
+
+
+@bp.post("/battles/<public_id>/turns")
+@_generation_limit
+def add_turn(public_id: str) -> tuple[Response, int]:
+    body = _json_object()
+    prompt = _prompt(body)
+    db = arena_db.session()
+    battle = battles.get_battle(db, public_id)
+    turn = battles.add_turn(db, battle, voter_id=voter_id(create=False), prompt=prompt,
+                            max_turns=int(current_app.config["MAX_TURNS"]), now=utcnow())
+    db.commit()
+    return _turn_created(battle.public_id, turn.position)
+
+
+@bp.get("/battles/<public_id>/stream")
+def stream(public_id: str) -> Response:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    db = arena_db.session()
+    battle = battles.get_battle(db, public_id)
+    battles.require_owner(battle, voter_id(create=False))
+    events: Iterable[tuple[str, dict[str, Any]]]
+    if battles.claim_generation(db, battle.id, utcnow()):
+        db.commit()
+        plan = battles.plan_generation(db, battle)
+        events = battles.run_generation(
+            app, plan, failure_threshold=int(app.config["ENDPOINT_FAILURE_THRESHOLD"]),
+            cooldown_s=int(app.config["ENDPOINT_COOLDOWN_S"]))
+    else:
+        db.rollback()
+        events = battles.replay_events(db, battles.get_battle(db, public_id))
+    # End the read transaction now: none may stay open while the endpoints answer.
+    db.commit()
+    db.close()
+    return Response(_sse(events), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
+    iterator = iter(events)
+    try:
+        for name, payload in iterator:
+            if name == "open":
+                # A comment line: proxies flush the headers, clients ignore it.
+                yield ": stream open\n\n"
+                continue
+            yield f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
+
+
+@bp.post("/battles/<public_id>/vote")
+@limiter.limit(votes_limit)
+def vote(public_id: str) -> Response:
+    body = _json_object()
+    winner, feedback = validate_vote(body.get("winner"), body.get("feedback"))
+    db = arena_db.session()
+    battle = battles.get_battle(db, public_id)
+    result = cast_vote(db, battle, voter_id=voter_id(create=False), winner=winner,
+                       feedback=feedback, now=utcnow())
+    db.commit()
+    return jsonify(result)
+
+
+@bp.get("/battles/<public_id>")
+def show(public_id: str) -> Response:
+    db = arena_db.session()
+    battle = battles.get_battle(db, public_id)
+    battles.require_owner(battle, voter_id(create=False))
+    return jsonify(battles.battle_view(db, battle,
+                                       max_turns=int(current_app.config["MAX_TURNS"]),
+                                       render=render_markdown))
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    from arena.openapi import build_spec
+    return jsonify(build_spec())

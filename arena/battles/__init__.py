@@ -1,0 +1,28 @@
+"""Battles: pair sampling, endpoint health, creation, turns, generation and their JSON views.
+
+The lifecycle is ``pending → generating → ready → voted`` (or ``failed`` / ``abandoned``).
+Every state change that two requests could race on is a conditional ``UPDATE ... WHERE state``
+checked by its row count, so it holds across processes and hosts, not only threads.
+"""
+
+from arena.battles.generation import GenerationPlan, plan_generation, replay_events, run_generation
+from arena.battles.lifecycle import (
+    add_turn,
+    battle_view,
+    claim_generation,
+    create_battle,
+    get_battle,
+    require_owner,
+)
+from arena.battles.sampling import (
+    eligible_contenders,
+    record_failure,
+    record_success,
+    sample_pair,
+)
+
+__all__ = [
+    "GenerationPlan", "add_turn", "battle_view", "claim_generation", "create_battle",
+    "eligible_contenders", "get_battle", "plan_generation", "record_failure", "record_success",
+    "replay_events", "require_owner", "run_generation", "sample_pair",
+]

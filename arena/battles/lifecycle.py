@@ -1,0 +1,183 @@
+"""Creating battles, adding turns, claiming generation, and the JSON view of a battle."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from arena.battles.sampling import sample_pair
+from arena.errors import Conflict, Forbidden, NotFound
+from arena.models import Answer, Battle, Contender, Turn, Voter
+
+
+class BattleNotFound(NotFound):
+    code = "battle_not_found"
+    message = "No such battle."
+
+
+class NotYourBattle(Forbidden):
+    code = "not_your_battle"
+    message = "This battle belongs to another browser session."
+
+
+class BattleNotReady(Conflict):
+    code = "battle_not_ready"
+    message = "Both answers must finish before you can do that."
+
+
+class BattleFailed(Conflict):
+    code = "battle_failed"
+    message = "This battle failed and cannot continue. Please start a new one."
+
+
+class AlreadyVoted(Conflict):
+    code = "already_voted"
+    message = "This battle has already been voted on."
+
+
+class TooManyTurns(Conflict):
+    code = "too_many_turns"
+    message = "This conversation has reached its turn limit. Please vote."
+
+
+def state_error(state: str) -> Conflict:
+    """The error for acting on a battle that is not ``ready``."""
+    if state == "voted":
+        return AlreadyVoted()
+    if state in ("failed", "abandoned"):
+        return BattleFailed()
+    return BattleNotReady()
+
+
+def ensure_voter(db: Session, voter_id: str, release_consent: bool | None = None) -> Voter:
+    """The voter row for a pseudonym, created on first use; consent is sticky once given."""
+    voter = db.get(Voter, voter_id)
+    if voter is None:
+        voter = Voter(id=voter_id, release_consent=bool(release_consent))
+        db.add(voter)
+        # No ORM relationship orders this insert before the battle's, so flush it now.
+        db.flush()
+    elif release_consent is not None:
+        voter.release_consent = release_consent
+    return voter
+
+
+def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng: random.Random,
+                  now: datetime, language: str | None = None,
+                  release_consent: bool | None = None) -> Battle:
+    """A new ``pending`` battle with its first turn. Raises 503 ``no_contenders``."""
+    a, b = sample_pair(db, rng, now)
+    ensure_voter(db, voter_id, release_consent)
+    battle = Battle(public_id=secrets.token_urlsafe(24), voter_id=voter_id,
+                    contender_a_id=a.id, contender_b_id=b.id, state="pending",
+                    ip_hash=ip_hash, language=language, created_at=now, updated_at=now)
+    battle.turns.append(Turn(position=0, prompt=prompt, created_at=now))
+    db.add(battle)
+    db.flush()
+    return battle
+
+
+def get_battle(db: Session, public_id: str) -> Battle:
+    battle = db.scalar(select(Battle).where(Battle.public_id == public_id))
+    if battle is None:
+        raise BattleNotFound()
+    return battle
+
+
+def require_owner(battle: Battle, voter_id: str | None) -> None:
+    if voter_id is None or battle.voter_id != voter_id:
+        raise NotYourBattle()
+
+
+def turn_count(db: Session, battle_id: int) -> int:
+    return int(db.scalar(select(func.count()).select_from(Turn)
+                         .where(Turn.battle_id == battle_id)) or 0)
+
+
+def add_turn(db: Session, battle: Battle, *, voter_id: str | None, prompt: str,
+             max_turns: int, now: datetime) -> Turn:
+    """Continue an unvoted, ``ready`` battle with the same pair; it becomes ``pending`` again."""
+    require_owner(battle, voter_id)
+    if battle.state != "ready":
+        raise state_error(battle.state)
+    position = turn_count(db, battle.id)
+    if position >= max_turns:
+        raise TooManyTurns(f"A battle has at most {max_turns} turns. Please vote.")
+    # The conditional UPDATE is the real guard: a vote or another turn may have won the race
+    # since the row was read.
+    claimed = db.execute(update(Battle)
+                         .where(Battle.id == battle.id, Battle.state == "ready")
+                         .values(state="pending", updated_at=now))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        raise state_error(current_state(db, battle.id))
+    turn = Turn(battle_id=battle.id, position=position, prompt=prompt, created_at=now)
+    db.add(turn)
+    try:
+        db.flush()
+    except IntegrityError:
+        db.rollback()
+        raise BattleNotReady() from None
+    return turn
+
+
+def claim_generation(db: Session, battle_id: int, now: datetime) -> bool:
+    """Atomically move ``pending → generating``; True only for the one caller that did it."""
+    result = db.execute(update(Battle)
+                        .where(Battle.id == battle_id, Battle.state == "pending")
+                        .values(state="generating", updated_at=now))
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def current_state(db: Session, battle_id: int) -> str:
+    return str(db.scalar(select(Battle.state).where(Battle.id == battle_id)))
+
+
+def reveal(battle: Battle) -> dict[str, Any]:
+    """Both contenders' public identities, for the vote response only."""
+    return {"a": _identity(battle.contender_a), "b": _identity(battle.contender_b)}
+
+
+def _identity(contender: Contender) -> dict[str, Any]:
+    if not contender.is_public:
+        # Unreleased models stay anonymous even after the vote.
+        return {"name": "Unreleased model", "organization": "", "license": "", "public": False}
+    return {"name": contender.name, "organization": contender.organization,
+            "license": contender.license, "public": True}
+
+
+def battle_view(db: Session, battle: Battle, *, max_turns: int,
+                render: Any) -> dict[str, Any]:
+    """The JSON shape of ``GET /battles/<id>``; identities appear only after the vote."""
+    turns = list(db.scalars(select(Turn).where(Turn.battle_id == battle.id)
+                            .order_by(Turn.position)))
+    answers: dict[tuple[int, str], Answer] = {
+        (a.turn_id, a.side): a
+        for a in db.scalars(select(Answer).where(Answer.turn_id.in_([t.id for t in turns])))
+    }
+
+    def side(turn: Turn, name: str) -> dict[str, Any] | None:
+        answer = answers.get((turn.id, name))
+        if answer is None:
+            return None
+        return {"text": answer.text, "html": render(answer.text),
+                "finish_reason": answer.finish_reason}
+
+    body: dict[str, Any] = {
+        "id": battle.public_id,
+        "state": battle.state,
+        "turns": [{"prompt": t.prompt, "a": side(t, "a"), "b": side(t, "b")} for t in turns],
+        "can_continue": battle.state == "ready" and len(turns) < max_turns,
+        "voted": battle.state == "voted",
+        "flagged": battle.flagged,
+    }
+    if battle.state == "voted" and battle.vote is not None:
+        body["winner"] = battle.vote.winner
+        body["reveal"] = reveal(battle)
+    return body

@@ -1,0 +1,76 @@
+"""Which two contenders meet, and which contenders are healthy enough to be asked."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime, timedelta
+from itertools import combinations
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from arena.errors import ServiceUnavailable
+from arena.models import Contender
+
+log = logging.getLogger(__name__)
+
+
+class NoContenders(ServiceUnavailable):
+    code = "no_contenders"
+    message = ("Not enough models are available for a battle right now. "
+               "Please try again in a few minutes.")
+
+
+def eligible_contenders(db: Session, now: datetime) -> list[Contender]:
+    """Active contenders with a positive weight whose endpoint is not cooling down."""
+    stmt = (
+        select(Contender)
+        .where(Contender.active.is_(True), Contender.weight > 0,
+               or_(Contender.unhealthy_until.is_(None), Contender.unhealthy_until <= now))
+        .order_by(Contender.id)
+    )
+    return list(db.scalars(stmt))
+
+
+def sample_pair(db: Session, rng: random.Random, now: datetime) -> tuple[Contender, Contender]:
+    """Two distinct eligible contenders as ``(a, b)``, in random left/right order.
+
+    A pair is drawn with probability proportional to the product of its weights, among pairs
+    where at least one contender is public: two unreleased models never meet, because a battle
+    between them would rate them only against each other and reveal nothing to the voter
+    after the vote. Raises :class:`NoContenders` (503) when no such pair exists.
+    """
+    pool = eligible_contenders(db, now)
+    pairs = [(x, y) for x, y in combinations(pool, 2) if x.is_public or y.is_public]
+    if not pairs:
+        raise NoContenders()
+    weights = [x.weight * y.weight for x, y in pairs]
+    first, second = rng.choices(pairs, weights=weights, k=1)[0]
+    return (first, second) if rng.random() < 0.5 else (second, first)
+
+
+def record_failure(db: Session, contender_id: int, now: datetime, *, threshold: int,
+                   cooldown_s: int) -> None:
+    """Count one failed answer; at ``threshold`` failures in a row, leave sampling a while.
+
+    The increment happens in SQL, so concurrent battles failing on the same endpoint all count.
+    """
+    db.execute(update(Contender).where(Contender.id == contender_id)
+               .values(consecutive_failures=Contender.consecutive_failures + 1))
+    result = db.execute(
+        update(Contender)
+        .where(Contender.id == contender_id, Contender.consecutive_failures >= threshold)
+        .values(unhealthy_until=now + timedelta(seconds=cooldown_s)))
+    if result.rowcount:  # type: ignore[attr-defined]
+        log.warning("contender %s is unhealthy: out of sampling for %ss", contender_id,
+                    cooldown_s)
+
+
+def record_success(db: Session, contender_id: int) -> None:
+    """A complete answer makes the endpoint healthy again."""
+    db.execute(update(Contender)
+               .where(Contender.id == contender_id,
+                      or_(Contender.consecutive_failures != 0,
+                          Contender.unhealthy_until.is_not(None)))
+               .values(consecutive_failures=0, unhealthy_until=None))

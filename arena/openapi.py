@@ -1,0 +1,160 @@
+"""The OpenAPI 3.1 document served at ``/api/v1/openapi.json``.
+
+Battle and vote routes are described here; the leaderboard and releases packages export their
+own ``OPENAPI_PATHS`` (and optionally ``OPENAPI_COMPONENTS`` schemas), merged in at build time.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import arena
+from arena.models import WINNERS
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _json(schema_name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {
+        "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
+
+
+def _body(schema_name: str) -> dict[str, Any]:
+    return {"required": True, "content": {
+        "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_name}"}}}}
+
+
+_ID = {"name": "id", "in": "path", "required": True,
+       "description": "The battle's opaque public id.", "schema": {"type": "string"}}
+_SIDE_ANSWER = {"type": ["object", "null"], "properties": {
+    "text": {"type": "string"}, "html": {"type": "string"},
+    "finish_reason": {"type": ["string", "null"]}}}
+_IDENTITY = {"type": "object", "required": ["name", "organization", "license"], "properties": {
+    "name": {"type": "string"}, "organization": {"type": "string"},
+    "license": {"type": "string"},
+    "public": {"type": "boolean", "description": "False: an unreleased model, left unnamed."}}}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"},
+            "details": {"type": "object"}}}}},
+    "NewBattle": {"type": "object", "required": ["prompt"], "properties": {
+        "prompt": {"type": "string", "minLength": 1},
+        "release_consent": {"type": "boolean", "description":
+                            "May this voter's prompts and answers appear in data releases "
+                            "(sticky per browser session)."}}},
+    "NewTurn": {"type": "object", "required": ["prompt"], "properties": {
+        "prompt": {"type": "string", "minLength": 1}}},
+    "TurnCreated": {"type": "object", "required": ["id", "state", "turn", "stream_url"],
+                    "properties": {"id": {"type": "string"},
+                                   "state": {"type": "string", "const": "pending"},
+                                   "turn": {"type": "integer", "minimum": 0},
+                                   "stream_url": {"type": "string"}}},
+    "VoteRequest": {"type": "object", "required": ["winner"], "properties": {
+        "winner": {"type": "string", "enum": list(WINNERS)},
+        "feedback": {"type": "string", "maxLength": 2000}}},
+    "Reveal": {"type": "object", "required": ["winner", "a", "b"], "properties": {
+        "winner": {"type": "string", "enum": list(WINNERS)}, "a": _IDENTITY, "b": _IDENTITY}},
+    "Battle": {"type": "object", "required": ["id", "state", "turns", "can_continue", "voted"],
+               "properties": {
+                   "id": {"type": "string"},
+                   "state": {"type": "string", "enum": ["pending", "generating", "ready",
+                                                        "voted", "failed", "abandoned"]},
+                   "turns": {"type": "array", "items": {"type": "object", "properties": {
+                       "prompt": {"type": "string"}, "a": _SIDE_ANSWER, "b": _SIDE_ANSWER}}},
+                   "can_continue": {"type": "boolean"},
+                   "voted": {"type": "boolean"},
+                   "flagged": {"type": "boolean"},
+                   "winner": {"type": "string", "enum": list(WINNERS)},
+                   "reveal": {"type": "object", "properties": {"a": _IDENTITY, "b": _IDENTITY}},
+               }},
+}
+
+_STREAM_DESCRIPTION = """Server-sent events generating the latest turn (or replaying it).
+
+Events: `delta` {"side", "text"}; `done` {"side", "html", "finish_reason", "tokens",
+"latency_ms"}; `error` {"side" (or null), "code", "message"}; a final `end` {"state",
+"flagged"}. A battle already generating elsewhere gets `error` with code `already_streaming`."""
+
+PATHS: dict[str, Any] = {
+    "/api/v1/battles": {"post": {
+        "summary": "Start a battle: two anonymous models will answer the prompt.",
+        "operationId": "createBattle",
+        "requestBody": _body("NewBattle"),
+        "responses": {
+            "201": _json("TurnCreated", "Battle created; open stream_url for the answers."),
+            "400": _error_response("Not a JSON object (invalid_json)."),
+            "422": _error_response("empty_prompt, prompt_too_long or invalid_field."),
+            "429": _error_response("Rate limited."),
+            "503": _error_response("Fewer than two models available (no_contenders)."),
+        }}},
+    "/api/v1/battles/{id}": {"get": {
+        "summary": "The battle so far (identities only after the vote).",
+        "operationId": "getBattle", "parameters": [_ID],
+        "responses": {"200": _json("Battle", "The battle."),
+                      "403": _error_response("Another session's battle (not_your_battle)."),
+                      "404": _error_response("No such battle (battle_not_found).")}}},
+    "/api/v1/battles/{id}/stream": {"get": {
+        "summary": "Stream both answers of the latest turn.",
+        "description": _STREAM_DESCRIPTION,
+        "operationId": "streamBattle", "parameters": [_ID],
+        "responses": {"200": {"description": "An event stream.",
+                              "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                      "403": _error_response("Another session's battle (not_your_battle)."),
+                      "404": _error_response("No such battle (battle_not_found).")}}},
+    "/api/v1/battles/{id}/turns": {"post": {
+        "summary": "Continue the conversation with the same anonymous pair.",
+        "operationId": "addTurn", "parameters": [_ID], "requestBody": _body("NewTurn"),
+        "responses": {
+            "201": _json("TurnCreated", "Turn created; open stream_url for the answers."),
+            "400": _error_response("Not a JSON object (invalid_json)."),
+            "403": _error_response("Another session's battle (not_your_battle)."),
+            "404": _error_response("No such battle (battle_not_found)."),
+            "409": _error_response("battle_not_ready, battle_failed, already_voted or "
+                                   "too_many_turns."),
+            "422": _error_response("empty_prompt, prompt_too_long or invalid_field."),
+            "429": _error_response("Rate limited."),
+        }}},
+    "/api/v1/battles/{id}/vote": {"post": {
+        "summary": "Vote once; the response reveals both models.",
+        "operationId": "vote", "parameters": [_ID], "requestBody": _body("VoteRequest"),
+        "responses": {
+            "200": _json("Reveal", "Vote stored."),
+            "400": _error_response("Not a JSON object (invalid_json)."),
+            "403": _error_response("Another session's battle (not_your_battle)."),
+            "404": _error_response("No such battle (battle_not_found)."),
+            "409": _error_response("already_voted, battle_not_ready or battle_failed."),
+            "422": _error_response("invalid_winner, feedback_too_long or invalid_field."),
+            "429": _error_response("Rate limited."),
+        }}},
+    "/api/v1/openapi.json": {"get": {
+        "summary": "This document.", "operationId": "openapi",
+        "responses": {"200": {"description": "OpenAPI 3.1 document.",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+}
+
+
+def build_spec() -> dict[str, Any]:
+    """The full document: these routes plus the other packages' exported paths."""
+    from arena.leaderboard import web as leaderboard_web
+    from arena.releases import web as releases_web
+
+    paths = copy.deepcopy(PATHS)
+    schemas = copy.deepcopy(SCHEMAS)
+    for module in (leaderboard_web, releases_web):
+        for path, item in getattr(module, "OPENAPI_PATHS", {}).items():
+            paths.setdefault(path, {}).update(copy.deepcopy(item))
+        schemas.update(copy.deepcopy(getattr(module, "OPENAPI_COMPONENTS", {})))
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Open Arena API", "version": arena.__version__,
+                 "description": "Anonymous pairwise model battles, votes and published "
+                                "leaderboards. Errors are {\"error\": {\"code\", \"message\"}}."},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }

@@ -1,0 +1,81 @@
+"""Votes: exactly one per battle, only on a ready battle, only by the battle's own voter.
+
+"Exactly one" is the database's job: ``vote.battle_id`` is UNIQUE, so of two concurrent
+submits (threads, processes or hosts) one insert fails and is answered 409 ``already_voted``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from arena.battles.lifecycle import (
+    AlreadyVoted,
+    current_state,
+    require_owner,
+    reveal,
+    state_error,
+)
+from arena.errors import ValidationError
+from arena.models import WINNERS, Battle, Vote
+
+MAX_FEEDBACK_CHARS = 2000
+
+
+class InvalidWinner(ValidationError):
+    code = "invalid_winner"
+    message = f"winner must be one of: {', '.join(WINNERS)}."
+
+
+class FeedbackTooLong(ValidationError):
+    code = "feedback_too_long"
+    message = f"Feedback may be at most {MAX_FEEDBACK_CHARS} characters."
+
+
+class InvalidFeedback(ValidationError):
+    code = "invalid_field"
+    message = "feedback must be a string without NUL characters."
+
+
+def validate_vote(winner: Any, feedback: Any) -> tuple[str, str | None]:
+    """Checked ``(winner, feedback)``; blank feedback is stored as None."""
+    if not isinstance(winner, str) or winner not in WINNERS:
+        raise InvalidWinner()
+    if feedback is not None and (not isinstance(feedback, str) or "\x00" in feedback):
+        raise InvalidFeedback()
+    if feedback is not None and len(feedback) > MAX_FEEDBACK_CHARS:
+        raise FeedbackTooLong()
+    return winner, (feedback.strip() or None) if feedback else None
+
+
+def cast_vote(db: Session, battle: Battle, *, voter_id: str | None, winner: str,
+              feedback: str | None, now: datetime) -> dict[str, Any]:
+    """Store the vote and mark the battle ``voted``; return the reveal for the response.
+
+    The caller commits. On a lost race the session is rolled back and a 409 raised, so
+    nothing of a rejected vote remains.
+    """
+    require_owner(battle, voter_id)
+    if battle.state != "ready":
+        raise state_error(battle.state)
+    ready_at = battle.ready_at
+    seconds = (now - ready_at).total_seconds() if ready_at is not None else None
+    db.add(Vote(battle_id=battle.id, voter_id=voter_id, winner=winner, feedback=feedback,
+                seconds_to_vote=seconds, created_at=now))
+    try:
+        db.flush()
+    except IntegrityError:
+        db.rollback()
+        raise AlreadyVoted() from None
+    moved = db.execute(update(Battle).where(Battle.id == battle.id, Battle.state == "ready")
+                       .values(state="voted", updated_at=now))
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        # A new turn started between our read and our write: the vote would judge answers
+        # the voter has not seen complete.
+        db.rollback()
+        raise state_error(current_state(db, battle.id))
+    return {"winner": winner, **reveal(battle)}

@@ -1,0 +1,78 @@
+"""Helpers for the battle/vote flow tests: SSE parsing and a whole round through the API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from arena.models import Answer, Battle, Contender, Turn, Vote, Voter
+
+Events = list[tuple[str, Any]]
+
+
+def parse_sse(raw: str) -> Events:
+    """``(event, data)`` pairs of a server-sent event stream; comment lines are skipped."""
+    events: Events = []
+    for block in raw.split("\n\n"):
+        name, data = "message", None
+        for line in block.splitlines():
+            if line.startswith("event: "):
+                name = line[len("event: "):]
+            elif line.startswith("data: "):
+                data = json.loads(line[len("data: "):])
+        if data is not None:
+            events.append((name, data))
+    return events
+
+
+@pytest.fixture
+def sse() -> Callable[[str], Events]:
+    return parse_sse
+
+
+@pytest.fixture
+def start_battle(client: FlaskClient) -> Callable[..., tuple[dict[str, Any], Events]]:
+    """POST a battle and read its whole stream: ``(creation JSON, events)``."""
+
+    def start(prompt: str = "Explain why the sky is blue.", **extra: Any
+              ) -> tuple[dict[str, Any], Events]:
+        created = client.post("/api/v1/battles", json={"prompt": prompt, **extra})
+        assert created.status_code == 201, created.get_json()
+        body = created.get_json()
+        stream = client.get(body["stream_url"])
+        assert stream.status_code == 200
+        return body, parse_sse(stream.get_data(as_text=True))
+
+    return start
+
+
+@pytest.fixture
+def row_counts(db: Session) -> Callable[[], dict[str, int]]:
+    """Rows per table, to check that a rejected request wrote nothing."""
+
+    def counts() -> dict[str, int]:
+        db.rollback()  # see other connections' commits
+        return {model.__tablename__: int(db.scalar(select(func.count()).select_from(model)) or 0)
+                for model in (Battle, Turn, Answer, Vote, Voter, Contender)}
+
+    return counts
+
+
+@pytest.fixture
+def battle_row(db: Session) -> Callable[[str], Battle]:
+    """The battle row for a public id, freshly read."""
+
+    def get(public_id: str) -> Battle:
+        db.rollback()
+        db.expire_all()
+        battle = db.scalar(select(Battle).where(Battle.public_id == public_id))
+        assert battle is not None
+        return battle
+
+    return get
