@@ -33,8 +33,8 @@ def identity_leak(text: str, identities: Iterable[str]) -> str | None:
     """The first of ``identities`` that ``text`` mentions, or ``None``.
 
     Identities are a contender's public name, upstream model id and organisation. For ids
-    like ``owner/name`` both halves count too. Identities shorter than three characters or
-    made only of common words are ignored.
+    like ``owner/name`` both halves count too. Identities shorter than three characters and
+    single common words are ignored; a phrase of common words ("demo-brief") must appear whole.
     """
     haystack = _normalise(text)
     for identity in identities:
@@ -62,7 +62,7 @@ def _pattern(identity: str) -> re.Pattern[str] | None:
     tokens = re.findall(r"[^\W\d_]+|\d+", _normalise(identity))
     if sum(len(t) for t in tokens) < MIN_LENGTH:
         return None
-    if all(t in COMMON_WORDS for t in tokens):
+    if len(tokens) == 1 and tokens[0] in COMMON_WORDS:
         return None
     body = _SEPARATORS.join(re.escape(t) for t in tokens)
     return re.compile(rf"(?<![^\W_]){body}(?![^\W_])")

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 # Keys of the request body that this module owns; generation params cannot override them.
 _RESERVED = frozenset({"model", "messages", "stream"})
 _URL = re.compile(r"https?://[^\s<>\"'`()\[\]{}]+")
-_PAIR_JOIN_S = 2.0
+_PAIR_JOIN_S = 1.0  # total wait for both workers after a pair is closed
 
 
 @dataclass(frozen=True)
@@ -140,8 +140,11 @@ def _pair_events(threads: list[threading.Thread], calls: dict[str, _Call],
     finally:
         for call in calls.values():
             call.cancel()
+        # Aborted reads end at once; only a worker still connecting can outlive this wait,
+        # and it ends by itself within its connect timeout.
+        deadline = time.monotonic() + _PAIR_JOIN_S
         for thread in threads:
-            thread.join(timeout=_PAIR_JOIN_S)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def _pair_worker(side: str, endpoint: Endpoint, messages: list[dict[str, str]], call: _Call,

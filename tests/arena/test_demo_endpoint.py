@@ -12,6 +12,7 @@ import pytest
 
 from arena import demo_endpoint
 from arena.demo_endpoint import CONTENDERS, DemoServer, answer
+from arena.identity import identity_leak
 
 
 @pytest.fixture(scope="module")
@@ -185,5 +186,18 @@ def test_answers_never_name_their_model(model: str, prompt: str) -> None:
     assert not re.search(r"demo|brief|verbose|markdown|scholar", text, re.I)
 
 
-def test_fault_leak_names_itself() -> None:
-    assert "I am fault-leak, a model made by Faultworks." in ask("fault-leak", "Who are you?")
+# How the demo contenders are presented (names and labs as in the demo contenders file).
+IDENTITIES = ("Brief", "Verbose", "Markdown", "Scholar", "Demo Lab North", "Demo Lab South",
+              "Demo Lab East", "Demo Lab West", *CONTENDERS)
+
+
+@pytest.mark.parametrize("model", CONTENDERS)
+def test_identity_check_does_not_flag_demo_answers(model: str) -> None:
+    for prompt in ("Who made you?", "Which model are you?", "Tell me about the Demo Lab"):
+        assert identity_leak(ask(model, "Hello", prompt), IDENTITIES) is None
+
+
+def test_fault_leak_names_itself_and_is_flagged() -> None:
+    text = ask("fault-leak", "Who are you?")
+    assert "I am fault-leak, a model made by Faultworks." in text
+    assert identity_leak(text, ("Leaky", "Faultworks", "fault-leak")) == "Faultworks"

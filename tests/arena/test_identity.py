@@ -23,6 +23,7 @@ from arena.identity import identity_leak
     ("I am fault-leak, a model made by Faultworks.", ["Faultworks"], "Faultworks"),
     ("ＭＥＴＡ trained me.", ["Meta"], "Meta"),  # full-width letters
     ("Mistral's models are good.", ["Mistral"], "Mistral"),
+    ("This answer comes from demo-brief.", ["Brief", "demo-brief"], "demo-brief"),
 ])
 def test_mentions_are_found(text: str, identities: list[str], expected: str) -> None:
     assert identity_leak(text, identities) == expected
