@@ -76,3 +76,48 @@ def battle_row(db: Session) -> Callable[[str], Battle]:
         return battle
 
     return get
+
+
+class LiveServer:
+    """The app served by a threaded werkzeug server on a loopback port."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None,
+                cookie: str | None = None, timeout: float = 30.0
+                ) -> tuple[int, dict[str, str], bytes]:
+        """One HTTP request on its own connection: ``(status, headers, body)``."""
+        import http.client
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        if cookie:
+            headers["Cookie"] = cookie
+        try:
+            conn.request(method, path, body=None if body is None else json.dumps(body),
+                         headers=headers)
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def live_api(app: Any) -> Any:
+    """A real HTTP server (one thread per request) for tests about concurrent requests."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="flow-live-api", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{server.server_port}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
