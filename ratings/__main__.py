@@ -1,0 +1,5 @@
+"""``python -m ratings``."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,301 @@
+"""``fit_leaderboard``: battles in, leaderboard out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+from . import __version__
+from .bootstrap import ProgressFn, run_bootstrap
+from .data import Validated, _validate
+from .errors import DisconnectedGraphError, NotConvergedError
+from .features import FEATURE_TRANSFORM_VERSION
+from .graph import components, strongly_connected
+from .intervals import sandwich_covariance
+from .problem import Problem, build_problem
+from .result import ContenderRating, LeaderboardResult, StyleCoefficient
+from .solver import newton
+
+#: Elo points per unit of theta: rating = offset + SCALE * theta.
+SCALE = 400.0 / math.log(10.0)
+#: ``reg`` equivalent to FastChat's ``compute_elo_mle_with_tie`` (scikit-learn L2, C=1, every
+#: battle duplicated, features +-ln10): penalty ||coef||^2/2 with coef = theta/ln10 against a
+#: loss counted twice, i.e. ``reg = 1 / (2 ln(10)^2)`` on our once-counted loss.
+FASTCHAT_REG = 1.0 / (2.0 * math.log(10.0) ** 2)
+_Z95 = 1.959963984540054
+
+
+def fit_leaderboard(
+    model_a: Sequence[str],
+    model_b: Sequence[str],
+    winner: Sequence[str],
+    *,
+    features: Mapping[str, tuple[Any, Any]] | None = None,
+    control: Sequence[str] | str = (),
+    weights: Sequence[float] | np.ndarray | None = None,
+    voter: Sequence[Any] | np.ndarray | None = None,
+    ties: str = "half",
+    both_bad: str = "tie",
+    reg: float = 0.0,
+    ci: str = "bootstrap",
+    n_bootstrap: int = 100,
+    bootstrap_weights: str = "multinomial",
+    seed: int = 0,
+    anchor: tuple[str, float] | None = None,
+    min_votes: int = 0,
+    offset: float = 1000.0,
+    tol: float = 1e-9,
+    max_iter: int = 100,
+    progress: ProgressFn | None = None,
+) -> LeaderboardResult:
+    """Fit a (style-controlled) Bradley-Terry leaderboard.
+
+    Parameters
+    ----------
+    model_a, model_b : sequence of str
+        Contenders of each battle.
+    winner : sequence of str
+        ``model_a``, ``model_b``, ``tie``, ``both_bad`` (``tie (bothbad)`` is read as
+        ``both_bad``).
+    features : mapping of str to (array_like, array_like), optional
+        Raw per-side values (e.g. from :func:`ratings.extract_features`), keyed by feature name.
+    control : sequence of str or str
+        Features (or set names of :data:`ratings.FEATURE_SETS`) whose effect is fitted jointly
+        with the ratings, after the fixed transform ``(a - b) / (a + b + 1)``.
+    weights : array_like, optional
+        Non-negative per-battle weights; a battle counts ``weight`` times in the likelihood.
+    voter : array_like, optional
+        Voter ids; with ``ci='sandwich'`` the sandwich becomes cluster-robust by voter.
+    ties : {'half', 'davidson', 'drop'}
+        ``half``: a tie is half a win (FastChat/LMArena); ``davidson``: Davidson's tie model;
+        ``drop``: ties and both-bad votes are ignored.
+    both_bad : {'tie', 'drop'}
+        Treat ``both_bad`` as a tie, or ignore it.
+    reg : float
+        L2 penalty ``reg/2 * |[theta, beta]|^2`` added to the once-counted negative
+        log-likelihood (theta in natural-log units). Default 0: the exact maximum-likelihood
+        fit, with no shrinkage of style effects. :data:`FASTCHAT_REG` reproduces FastChat's
+        scikit-learn ``C=1`` fits. With ``reg > 0`` a disconnected comparison graph is allowed
+        (reported in ``components``); with ``reg == 0`` it raises.
+    ci : {'bootstrap', 'sandwich', 'none'}
+        Percentile bootstrap, or normal intervals from the (cluster-)robust sandwich.
+    n_bootstrap : int
+    bootstrap_weights : {'multinomial', 'poisson'}
+    seed : int
+        Seed of the bootstrap (the only source of randomness).
+    anchor : (str, float), optional
+        Pin one contender's rating to a value instead of centring ratings at ``offset``. All
+        intervals are then relative to the anchor, whose own interval has zero width.
+    min_votes : int
+        Drop contenders (repeatedly) with fewer battles.
+    offset : float
+        Mean rating under sum-to-zero identifiability.
+    tol, max_iter : float, int
+        Newton stops when the max-norm of its step is below ``tol``; otherwise it raises.
+    progress : callable, optional
+        ``progress(done, total)`` called after each bootstrap replicate.
+
+    Returns
+    -------
+    LeaderboardResult
+
+    Raises
+    ------
+    InputError, DisconnectedGraphError, NotConvergedError
+    """
+    v = _validate(
+        model_a,
+        model_b,
+        winner,
+        features=features,
+        control=control,
+        weights=weights,
+        voter=voter,
+        ties=ties,
+        both_bad=both_bad,
+        reg=reg,
+        ci=ci,
+        n_bootstrap=n_bootstrap,
+        bootstrap_weights=bootstrap_weights,
+        anchor=anchor,
+        min_votes=min_votes,
+    )
+    cluster = voter is not None and ci == "sandwich"
+    prob = build_problem(v, per_battle=cluster)
+    davidson = ties == "davidson"
+    names = v.names.tolist()
+    comps = [[names[i] for i in c] for c in components(prob, prob.row_w)]
+    if reg == 0 and len(comps) > 1:
+        sizes = ", ".join(str(len(c)) for c in comps)
+        raise DisconnectedGraphError(
+            f"the comparison graph has {len(comps)} connected components (sizes {sizes}); "
+            f"ratings across them are not comparable. Fit each component separately "
+            f"(first contenders: {', '.join(c[0] for c in comps)}) or use reg > 0",
+            comps,
+        )
+    if reg == 0 and prob.n_features == 0 and not strongly_connected(prob, prob.row_w):
+        raise NotConvergedError(
+            "the maximum-likelihood ratings do not exist: some group of contenders never "
+            "loses (or never wins) against the rest, so their ratings diverge; use reg > 0 "
+            "or min_votes",
+        )
+    n, p = prob.n_items, prob.n_features
+    v0 = np.zeros(n + p + (1 if davidson else 0))
+    fit = newton(prob, prob.row_w, v0, reg=reg, davidson=davidson, tol=tol, max_iter=max_iter)
+    theta = fit.v[:n]
+    ref = names.index(anchor[0]) if anchor is not None else None
+    base = float(anchor[1]) if anchor is not None else offset
+
+    def to_elo(th: np.ndarray) -> np.ndarray:
+        shift = th[..., ref : ref + 1] if ref is not None else th.mean(axis=-1, keepdims=True)
+        return base + SCALE * (th - shift)
+
+    ratings = to_elo(theta)
+    lo = hi = rank_lo = rank_hi = None
+    boot_r = boot_s = cov = None
+    if ci == "bootstrap":
+        draws, boot_step = run_bootstrap(
+            prob,
+            fit.v,
+            n_boot=n_bootstrap,
+            seed=seed,
+            scheme=bootstrap_weights,
+            reg=reg,
+            davidson=davidson,
+            progress=progress,
+        )
+        boot_r = to_elo(draws[:, :n])
+        boot_s = draws[:, n : n + p]
+        lo, hi = np.percentile(boot_r, [2.5, 97.5], axis=0)
+        s_lo, s_hi = np.percentile(boot_s, [2.5, 97.5], axis=0) if p else (np.empty(0),) * 2
+        ranks = 1 + (boot_r[:, None, :] > boot_r[:, :, None]).sum(axis=2)
+        rank_lo = np.percentile(ranks, 2.5, axis=0, method="lower")
+        rank_hi = np.percentile(ranks, 97.5, axis=0, method="higher")
+    elif ci == "sandwich":
+        cov_v = sandwich_covariance(prob, fit.v, fit.hessian, reg=reg, davidson=davidson)
+        jac = np.zeros((n + p, cov_v.shape[0]))
+        jac[:n, :n] = SCALE * (np.eye(n) - (np.eye(n)[ref] if ref is not None else 1.0 / n))
+        jac[n:, n : n + p] = np.eye(p)
+        cov = jac @ cov_v @ jac.T
+        sd = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        lo, hi = ratings - _Z95 * sd[:n], ratings + _Z95 * sd[:n]
+        s_lo, s_hi = fit.v[n : n + p] - _Z95 * sd[n:], fit.v[n : n + p] + _Z95 * sd[n:]
+    else:
+        lo, hi = ratings, ratings
+        s_lo = s_hi = fit.v[n : n + p]
+
+    order = np.lexsort((np.arange(n), -ratings))
+    rank = 1 + (ratings[None, :] > ratings[:, None]).sum(axis=1)
+    rank_ub = 1 + (lo[None, :] > hi[:, None]).sum(axis=1)
+    counts = _vote_counts(v, n)
+    models = tuple(
+        ContenderRating(
+            name=names[i],
+            rating=float(ratings[i]),
+            ci_low=float(lo[i]),
+            ci_high=float(hi[i]),
+            rank=int(rank[i]),
+            rank_ub=int(rank_ub[i]),
+            votes=int(counts[0][i]),
+            wins=float(counts[1][i]),
+            losses=float(counts[2][i]),
+            ties=float(counts[3][i]),
+            both_bad=float(counts[4][i]),
+            rank_ci_low=None if rank_lo is None else int(rank_lo[i]),
+            rank_ci_high=None if rank_hi is None else int(rank_hi[i]),
+        )
+        for i in order
+    )
+    style = tuple(
+        StyleCoefficient(name, float(fit.v[n + k]), float(s_lo[k]), float(s_hi[k]))
+        for k, name in enumerate(v.feature_names)
+    )
+    kappa = float(fit.v[-1]) if davidson else None
+    method = {
+        "model": "bradley-terry" + ("+style" if p else ""),
+        "ties": ties,
+        "both_bad": both_bad,
+        "reg": reg,
+        "ci": ci,
+        "n_bootstrap": n_bootstrap if ci == "bootstrap" else 0,
+        "bootstrap_weights": bootstrap_weights if ci == "bootstrap" else None,
+        "seed": seed,
+        "confidence": 0.95,
+        "anchor": None if anchor is None else [anchor[0], float(anchor[1])],
+        "offset": offset,
+        "scale": "rating = offset + 400/ln(10) * theta",
+        "identifiability": "anchor" if anchor is not None else "sum-to-zero",
+        "min_votes": min_votes,
+        "control": list(v.feature_names),
+        "feature_transform": "(a - b) / (a + b + 1)",
+        "feature_transform_version": FEATURE_TRANSFORM_VERSION,
+        "weights": weights is not None,
+        "cluster_by_voter": cluster,
+        "tol": tol,
+        "code_version": __version__,
+    }
+    message = f"Newton converged in {fit.iterations} iterations (last step {fit.last_step:.1e})"
+    if ci == "bootstrap":
+        message += f"; {n_bootstrap} bootstrap refits converged (max last step {boot_step:.1e})"
+    if len(comps) > 1:
+        message += f"; WARNING: {len(comps)} disconnected components tied together only by reg"
+    return LeaderboardResult(
+        models=models,
+        style=style,
+        method=method,
+        n_battles=int(v.item_a.shape[0]),
+        converged=True,
+        gradient_norm=fit.gradient_norm,
+        iterations=fit.iterations,
+        message=message,
+        win_matrix=_win_matrix(theta[order], kappa),
+        tie_log_nu=kappa,
+        bootstrap_ratings=None if boot_r is None else boot_r[:, order],
+        bootstrap_style=boot_s,
+        covariance=_reorder(cov, order),
+        components=comps,
+    )
+
+
+def _reorder(cov: np.ndarray | None, order: np.ndarray) -> np.ndarray | None:
+    if cov is None:
+        return None
+    idx = np.concatenate([order, np.arange(order.shape[0], cov.shape[0])])
+    return cov[np.ix_(idx, idx)]
+
+
+def _win_matrix(theta: np.ndarray, kappa: float | None) -> np.ndarray:
+    diff = theta[:, None] - theta[None, :]
+    if kappa is None:
+        return expit(diff)
+    half = 0.5 * diff
+    log_d = np.logaddexp(np.logaddexp(half, -half), kappa)
+    return np.exp(half - log_d) + 0.5 * np.exp(kappa - log_d)
+
+
+def _vote_counts(v: Validated, n: int) -> tuple[np.ndarray, ...]:
+    """Battles, wins, losses, ties and both-bad votes per contender (weighted except votes)."""
+    w = np.ones(v.item_a.shape[0]) if v.weights is None else v.weights
+    both = np.concatenate([v.item_a, v.item_b])
+    votes = np.bincount(both, minlength=n)
+
+    def count(mask_a: np.ndarray, mask_b: np.ndarray) -> np.ndarray:
+        return np.bincount(v.item_a, w * mask_a, minlength=n) + np.bincount(
+            v.item_b, w * mask_b, minlength=n
+        )
+
+    o = v.outcome
+    return (
+        votes,
+        count(o == 0, o == 1),
+        count(o == 1, o == 0),
+        count(o == 2, o == 2),
+        count(o == 3, o == 3),
+    )
+
+
+__all__ = ["FASTCHAT_REG", "SCALE", "Problem", "fit_leaderboard"]

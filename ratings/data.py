@@ -1,0 +1,197 @@
+"""Validation of fit inputs (the single place where user input is checked)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .features import expand_control, transform
+
+#: Outcome labels accepted on input and their codes (``tie (bothbad)`` is FastChat's spelling).
+OUTCOME_CODES: dict[str, int] = {
+    "model_a": 0,
+    "model_b": 1,
+    "tie": 2,
+    "both_bad": 3,
+    "tie (bothbad)": 3,
+}
+TIE_MODELS = ("half", "davidson", "drop")
+BOTH_BAD_MODES = ("tie", "drop")
+CI_METHODS = ("bootstrap", "sandwich", "none")
+BOOTSTRAP_SCHEMES = ("multinomial", "poisson")
+
+
+@dataclass(frozen=True, eq=False)
+class Validated:
+    """Checked, integer-coded battles and options (internal)."""
+
+    names: np.ndarray  # contender names, sorted
+    item_a: np.ndarray  # int64 index into names
+    item_b: np.ndarray
+    outcome: np.ndarray  # int8, OUTCOME_CODES values
+    weights: np.ndarray | None  # float64 >= 0, None for unit weights
+    voter: np.ndarray | None  # int64 cluster codes
+    feature_names: tuple[str, ...]
+    covariates: np.ndarray  # (n_battles, p) transformed style covariates, A minus B
+    n_input: int  # battles before min_votes filtering
+
+
+def _as_1d(values: Any, what: str, n: int | None) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise InputError(f"{what} must be one-dimensional, got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise InputError(f"{what} has {arr.shape[0]} entries, expected {n} (one per battle)")
+    return arr
+
+
+def _numeric(values: Any, what: str, n: int) -> np.ndarray:
+    arr = _as_1d(values, what, n)
+    try:
+        out = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        for row, v in enumerate(arr):
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                raise InputError(f"row {row}: {what} is not a number: {v!r}") from None
+        raise
+    bad = ~np.isfinite(out) | (out < 0)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(f"row {row}: {what} must be finite and >= 0, got {arr[row]!r}")
+    return out
+
+
+def _validate(
+    model_a: Sequence[str],
+    model_b: Sequence[str],
+    winner: Sequence[str],
+    *,
+    features: Mapping[str, tuple[Any, Any]] | None,
+    control: Sequence[str] | str,
+    weights: Any,
+    voter: Any,
+    ties: str,
+    both_bad: str,
+    reg: float,
+    ci: str,
+    n_bootstrap: int,
+    bootstrap_weights: str,
+    anchor: tuple[str, float] | None,
+    min_votes: int,
+) -> Validated:
+    """Check every input and option once; raise :class:`InputError` naming row/column."""
+    a = _as_1d(model_a, "model_a", None)
+    n = a.shape[0]
+    b = _as_1d(model_b, "model_b", n)
+    w = _as_1d(winner, "winner", n)
+    if n == 0:
+        raise InputError("no battles given")
+    for what, arr in (("model_a", a), ("model_b", b)):
+        if arr.dtype.kind == "U":
+            bad = arr == ""
+        else:
+            bad = np.array([not isinstance(v, str) or not v for v in arr], dtype=bool)
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise InputError(f"row {row}: {what} must be a non-empty string, got {arr[row]!r}")
+    same = np.flatnonzero(a == b)
+    if same.size:
+        row = int(same[0])
+        raise InputError(f"row {row}: model_a and model_b are the same contender {a[row]!r}")
+    codes = np.empty(n, dtype=np.int8)
+    for label, code in OUTCOME_CODES.items():
+        codes[w == label] = code
+    known = np.isin(w, list(OUTCOME_CODES))
+    if not known.all():
+        row = int(np.flatnonzero(~known)[0])
+        raise InputError(
+            f"row {row}: unknown outcome {w[row]!r} in column 'winner' "
+            f"(expected one of {', '.join(OUTCOME_CODES)})"
+        )
+    for what, value, allowed in (
+        ("ties", ties, TIE_MODELS),
+        ("both_bad", both_bad, BOTH_BAD_MODES),
+        ("ci", ci, CI_METHODS),
+        ("bootstrap_weights", bootstrap_weights, BOOTSTRAP_SCHEMES),
+    ):
+        if value not in allowed:
+            raise InputError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
+    if not (isinstance(reg, int | float) and math.isfinite(reg) and reg >= 0):
+        raise InputError(f"reg must be a finite number >= 0, got {reg!r}")
+    if ci == "bootstrap" and (not isinstance(n_bootstrap, int) or n_bootstrap < 2):
+        raise InputError(f"n_bootstrap must be an integer >= 2, got {n_bootstrap!r}")
+    if not isinstance(min_votes, int) or min_votes < 0:
+        raise InputError(f"min_votes must be an integer >= 0, got {min_votes!r}")
+
+    wts = None if weights is None else _numeric(weights, "weight", n)
+    vot = None
+    if voter is not None:
+        vot = np.unique(_as_1d(voter, "voter", n).astype(str), return_inverse=True)[1]
+
+    names = tuple(expand_control(control))
+    feats = dict(features or {})
+    cov = np.empty((n, len(names)))
+    for k, name in enumerate(names):
+        if name not in feats:
+            have = ", ".join(sorted(feats)) or "none"
+            raise InputError(f"control feature {name!r} has no values (features given: {have})")
+        pair = feats[name]
+        if not (isinstance(pair, tuple | list) and len(pair) == 2):
+            raise InputError(f"features[{name!r}] must be a pair (values_a, values_b)")
+        fa = _numeric(pair[0], f"feature column '{name}_a'", n)
+        fb = _numeric(pair[1], f"feature column '{name}_b'", n)
+        cov[:, k] = transform(fa, fb)
+
+    # Drop contenders below min_votes until every remaining one has enough battles.
+    keep = np.ones(n, dtype=bool)
+    if both_bad == "drop":
+        keep &= codes != 3
+    if ties == "drop":
+        keep &= codes < 2
+    if wts is not None:
+        keep &= wts > 0
+    while min_votes > 0:
+        names_kept, counts = np.unique(np.concatenate([a[keep], b[keep]]), return_counts=True)
+        low = names_kept[counts < min_votes]
+        if low.size == 0:
+            break
+        keep &= ~(np.isin(a, low) | np.isin(b, low))
+    if not keep.any():
+        raise InputError("no battles left after applying min_votes, weights and tie options")
+
+    a, b, codes, cov = a[keep], b[keep], codes[keep], cov[keep]
+    wts = None if wts is None else wts[keep]
+    vot = None if vot is None else vot[keep]
+    uniq, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
+    m = a.shape[0]
+    for k, name in enumerate(names):
+        if np.all(cov[:, k] == cov[0, k]):
+            raise InputError(
+                f"control feature {name!r} is constant across the battles used "
+                "(its coefficient is not identified); remove it from control"
+            )
+    if anchor is not None:
+        if not (isinstance(anchor, tuple | list) and len(anchor) == 2):
+            raise InputError(f"anchor must be (name, value), got {anchor!r}")
+        if anchor[0] not in set(uniq.tolist()):
+            raise InputError(f"anchor contender {anchor[0]!r} is not among the rated contenders")
+        if not math.isfinite(float(anchor[1])):
+            raise InputError(f"anchor value must be finite, got {anchor[1]!r}")
+    return Validated(
+        names=uniq,
+        item_a=inv[:m].astype(np.int64),
+        item_b=inv[m:].astype(np.int64),
+        outcome=codes,
+        weights=wts,
+        voter=vot,
+        feature_names=names,
+        covariates=cov,
+        n_input=n,
+    )

@@ -1,0 +1,248 @@
+"""Reading battle files (JSON list, JSONL, CSV, Parquet) in FastChat's ``clean_battle`` shape.
+
+Columns: ``model_a``, ``model_b``, ``winner`` (required); optional ``weight`` (non-negative
+float, applied exactly like ``weights=``), ``voter`` or ``judge`` (cluster id), flat numeric
+``<feature>_a`` / ``<feature>_b`` pairs, ``conv_metadata`` (FastChat's token and markdown
+counts), ``conversation_a``/``conversation_b`` (OpenAI message lists) or
+``response_a``/``response_b`` (text). Parquet needs ``pyarrow``, imported only for ``.parquet``.
+Numbers are parsed with Python's correctly rounded ``float``, so a value written with ``repr``
+to CSV/JSON reads back as the same float64 it is in Parquet or in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+from .features import FEATURE_NAMES, expand_control, extract_features
+
+_REQUIRED = ("model_a", "model_b", "winner")
+# FastChat conv_metadata keys for the built-in features (citations have none).
+_META = {
+    "length": "sum_assistant_{}_tokens",
+    "markdown_header": "header_count_{}",
+    "markdown_list": "list_count_{}",
+    "markdown_bold": "bold_count_{}",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Battles:
+    """Parsed battles: required columns as arrays, everything else kept raw until asked for."""
+
+    model_a: np.ndarray
+    model_b: np.ndarray
+    winner: np.ndarray
+    weights: np.ndarray | None
+    voter: np.ndarray | None
+    columns: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.model_a.shape[0])
+
+    def column_pair(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Numeric ``<name>_a`` / ``<name>_b`` columns as float64."""
+        for side in "ab":
+            if f"{name}_{side}" not in self.columns:
+                raise InputError(f"missing column '{name}_{side}' (needed for feature {name!r})")
+        return (
+            _floats(self.columns[f"{name}_a"], f"{name}_a"),
+            _floats(self.columns[f"{name}_b"], f"{name}_b"),
+        )
+
+    def features(self, names: Sequence[str], *, columns_only: bool = False) -> dict[str, Any]:
+        """Raw per-side values of features, from columns, ``conv_metadata`` or answer texts."""
+        out: dict[str, Any] = {}
+        for name in names:
+            if columns_only or f"{name}_a" in self.columns or name not in FEATURE_NAMES:
+                out[name] = self.column_pair(name)
+            elif name in _META and "conv_metadata" in self.columns:
+                out[name] = self._from_metadata(name)
+            else:
+                out[name] = self._from_texts(name)
+        return out
+
+    def _from_metadata(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        sides = []
+        for side in "ab":
+            key = _META[name].format(side)
+            vals = []
+            for row, meta in enumerate(self.columns["conv_metadata"]):
+                if not isinstance(meta, Mapping) or key not in meta:
+                    raise InputError(f"row {row}: column 'conv_metadata' has no key {key!r}")
+                val = meta[key]
+                vals.append(float(sum(val.values()) if isinstance(val, Mapping) else val))
+            sides.append(np.array(vals, dtype=np.float64))
+        return sides[0], sides[1]
+
+    def _from_texts(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        for prefix in ("conversation", "response"):
+            if f"{prefix}_a" in self.columns and f"{prefix}_b" in self.columns:
+                sides = []
+                for side in "ab":
+                    col = self.columns[f"{prefix}_{side}"]
+                    vals = []
+                    for row, answer in enumerate(col):
+                        try:
+                            vals.append(extract_features(answer)[name])
+                        except TypeError as exc:
+                            msg = f"row {row}: column '{prefix}_{side}': {exc}"
+                            raise InputError(msg) from None
+                    sides.append(np.array(vals, dtype=np.float64))
+                return sides[0], sides[1]
+        raise InputError(
+            f"feature {name!r} needs columns '{name}_a'/'{name}_b', 'conv_metadata', "
+            "'conversation_a'/'conversation_b' or 'response_a'/'response_b'"
+        )
+
+
+def _floats(col: Any, name: str) -> np.ndarray:
+    if isinstance(col, np.ndarray) and col.dtype.kind in "fiu":
+        return col.astype(np.float64)
+    out = np.empty(len(col))
+    for row, value in enumerate(col):
+        try:
+            if isinstance(value, bool) or value is None:
+                raise ValueError
+            out[row] = float(value)
+        except (TypeError, ValueError):
+            raise InputError(f"row {row}: column '{name}' is not a number: {value!r}") from None
+    return out
+
+
+def _records_to_columns(records: Any, path: Path) -> dict[str, Any]:
+    if not isinstance(records, list):
+        raise InputError(f"{path}: expected a JSON list of battle objects")
+    keys: dict[str, None] = {}
+    for row, rec in enumerate(records):
+        if not isinstance(rec, Mapping):
+            raise InputError(f"row {row}: expected an object, got {type(rec).__name__}")
+        keys.update(dict.fromkeys(rec))
+    cols: dict[str, Any] = {}
+    for key in keys:
+        cols[key] = [rec.get(key) for rec in records]
+    for key in _REQUIRED:
+        if key in cols:
+            for row, rec in enumerate(records):
+                if key not in rec:
+                    raise InputError(f"row {row}: missing column '{key}'")
+    return cols
+
+
+def _read_columns(path: Path) -> dict[str, Any]:
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq  # lazy: only Parquet input needs pyarrow
+
+        table = pq.read_table(path)
+        cols: dict[str, Any] = {}
+        for name in table.column_names:
+            col = table.column(name)
+            kind = str(col.type)
+            if kind.startswith(("double", "float", "int", "uint")) and col.null_count == 0:
+                cols[name] = col.to_numpy()
+            else:
+                cols[name] = col.to_pylist()
+        return cols
+    if suffix == ".csv":
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            rows = list(reader)
+            header = reader.fieldnames or []
+        return {name: [r[name] for r in rows] for name in header}
+    with path.open(encoding="utf-8") as fh:
+        if suffix == ".jsonl":
+            records = []
+            for line_no, line in enumerate(fh):
+                if line.strip():
+                    try:
+                        records.append(json.loads(line))
+                    except json.JSONDecodeError as exc:
+                        raise InputError(f"{path}: line {line_no + 1} is not JSON: {exc}") from None
+            return _records_to_columns(records, path)
+        try:
+            return _records_to_columns(json.load(fh), path)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}: not valid JSON: {exc}") from None
+
+
+def _matches(value: Any, wanted: str) -> bool:
+    return str(value).strip().lower() == wanted.strip().lower()
+
+
+def load_battles(path: str | Path, *, where: Mapping[str, str] | None = None) -> Battles:
+    """Read a battle file; ``where`` keeps rows whose column equals a value (case-insensitive).
+
+    Raises
+    ------
+    InputError
+        Unreadable file, missing required column (named), or bad ``weight`` values (row named).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    cols = _read_columns(path)
+    for key in _REQUIRED:
+        if key not in cols:
+            raise InputError(f"{path}: missing column '{key}' (have: {', '.join(cols) or 'none'})")
+    if where:
+        keep = np.ones(len(cols["model_a"]), dtype=bool)
+        for key, wanted in where.items():
+            if key not in cols:
+                raise InputError(f"--filter: no column '{key}'")
+            keep &= np.array([_matches(x, wanted) for x in cols[key]], dtype=bool)
+        idx = np.flatnonzero(keep)
+        cols = {
+            k: (c[idx] if isinstance(c, np.ndarray) else [c[i] for i in idx])
+            for k, c in cols.items()
+        }
+    voter_col = "voter" if "voter" in cols else "judge" if "judge" in cols else None
+    return Battles(
+        model_a=np.asarray(cols["model_a"], dtype=object),
+        model_b=np.asarray(cols["model_b"], dtype=object),
+        winner=np.asarray(cols["winner"], dtype=object),
+        weights=_floats(cols["weight"], "weight") if "weight" in cols else None,
+        voter=None if voter_col is None else np.asarray(cols[voter_col], dtype=object),
+        columns=cols,
+    )
+
+
+def fit_file(
+    path: str | Path,
+    *,
+    control: Sequence[str] | str = (),
+    control_columns: Sequence[str] | str = (),
+    where: Mapping[str, str] | None = None,
+    cluster: bool = False,
+    **options: Any,
+) -> Any:
+    """Load ``path`` and call :func:`ratings.fit_leaderboard` with the file's columns.
+
+    ``control`` names built-in features (from columns, ``conv_metadata`` or texts);
+    ``control_columns`` names arbitrary ``<name>_a``/``<name>_b`` numeric columns. The file's
+    ``weight`` column is passed as ``weights``; its voter column only with ``cluster=True``.
+    """
+    from .api import fit_leaderboard
+
+    battles = load_battles(path, where=where)
+    names = expand_control(control)
+    extra = tuple(c for c in expand_control(control_columns) if c not in names)
+    feats = battles.features(names)
+    feats.update(battles.features(extra, columns_only=True))
+    return fit_leaderboard(
+        battles.model_a,
+        battles.model_b,
+        battles.winner,
+        features=feats,
+        control=names + extra,
+        weights=battles.weights,
+        voter=battles.voter if cluster else None,
+        **options,
+    )
