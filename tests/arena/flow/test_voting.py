@@ -1,0 +1,164 @@
+"""Votes: the reveal, what is stored, and every way a vote is refused without writing anything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arena.models import Vote
+
+
+@pytest.fixture
+def ready_battle(make_contender: Any, start_battle: Any) -> str:
+    make_contender(name="Alpha Model", organization="Alpha Org", license="Apache-2.0")
+    make_contender(name="Beta Model", organization="Beta Org", license="MIT")
+    body, events = start_battle("Compare two sorting algorithms.")
+    assert events[-1][1]["state"] == "ready"
+    return str(body["id"])
+
+
+def _vote(client: FlaskClient, battle_id: str, **body: Any) -> Any:
+    return client.post(f"/api/v1/battles/{battle_id}/vote", json=body)
+
+
+@pytest.mark.parametrize("winner", ["model_a", "model_b", "tie", "both_bad"])
+def test_vote_reveals_both_contenders_and_marks_battle_voted(
+        client: FlaskClient, ready_battle: str, battle_row: Any, db: Session,
+        winner: str) -> None:
+    response = _vote(client, ready_battle, winner=winner, feedback="  B was clearer.  ")
+    assert response.status_code == 200
+    body = response.get_json()
+    battle = battle_row(ready_battle)
+    expected = {c.name: {"name": c.name, "organization": c.organization,
+                         "license": c.license, "public": True}
+                for c in (battle.contender_a, battle.contender_b)}
+    assert body == {"winner": winner, "a": expected[battle.contender_a.name],
+                    "b": expected[battle.contender_b.name]}
+    assert battle.state == "voted"
+    vote = db.scalar(select(Vote).where(Vote.battle_id == battle.id))
+    assert vote is not None
+    assert vote.winner == winner and vote.feedback == "B was clearer."
+    assert vote.voter_id == battle.voter_id
+    assert vote.seconds_to_vote is not None and 0 <= vote.seconds_to_vote < 60
+
+
+def test_battle_view_after_vote_has_winner_and_reveal(
+        client: FlaskClient, ready_battle: str) -> None:
+    revealed = _vote(client, ready_battle, winner="model_b").get_json()
+    view = client.get(f"/api/v1/battles/{ready_battle}").get_json()
+    assert view["voted"] is True and view["can_continue"] is False
+    assert view["winner"] == "model_b"
+    assert view["reveal"] == {"a": revealed["a"], "b": revealed["b"]}
+
+
+def test_unreleased_contender_stays_unnamed_in_the_reveal(
+        client: FlaskClient, make_contender: Any, start_battle: Any) -> None:
+    make_contender(name="Secret Project", organization="Hidden Lab", is_public=False)
+    make_contender(name="Public Model", organization="Open Lab")
+    body, _ = start_battle("Say something nice.")
+    response = _vote(client, body["id"], winner="tie")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "Secret Project" not in text and "Hidden Lab" not in text
+    assert "Public Model" in text
+    sides = response.get_json()
+    unreleased = sides["a"] if sides["a"]["public"] is False else sides["b"]
+    assert unreleased["name"] == "Unreleased model"
+
+
+def test_second_vote_is_409_already_voted_and_first_is_kept(
+        client: FlaskClient, ready_battle: str, db: Session, row_counts: Any) -> None:
+    assert _vote(client, ready_battle, winner="model_a").status_code == 200
+    before = row_counts()
+    again = _vote(client, ready_battle, winner="model_b")
+    assert again.status_code == 409
+    assert again.get_json()["error"]["code"] == "already_voted"
+    assert row_counts() == before
+    assert [v.winner for v in db.scalars(select(Vote))] == ["model_a"]
+
+
+def test_unique_constraint_refuses_a_second_vote_row(
+        client: FlaskClient, ready_battle: str, battle_row: Any, db: Session,
+        row_counts: Any) -> None:
+    # A vote row that the state check cannot see (state still "ready"): only the database's
+    # UNIQUE constraint stands between it and a second vote.
+    battle = battle_row(ready_battle)
+    db.add(Vote(battle_id=battle.id, voter_id=battle.voter_id, winner="tie"))
+    db.commit()
+    before = row_counts()
+    response = _vote(client, ready_battle, winner="model_a")
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "already_voted"
+    assert row_counts() == before
+    assert battle_row(ready_battle).state == "ready"
+
+
+def test_vote_from_another_session_is_403_not_your_battle(
+        app: Flask, ready_battle: str, battle_row: Any, row_counts: Any) -> None:
+    before = row_counts()
+    stranger = app.test_client()
+    response = _vote(stranger, ready_battle, winner="model_a")
+    assert response.status_code == 403
+    assert response.get_json()["error"]["code"] == "not_your_battle"
+    assert row_counts() == before
+    assert battle_row(ready_battle).state == "ready"
+
+
+def test_vote_while_answers_pending_is_409_battle_not_ready(
+        client: FlaskClient, make_contender: Any, row_counts: Any) -> None:
+    make_contender()
+    make_contender()
+    body = client.post("/api/v1/battles", json={"prompt": "Too early?"}).get_json()
+    before = row_counts()
+    response = _vote(client, body["id"], winner="tie")
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "battle_not_ready"
+    assert row_counts() == before
+
+
+def test_vote_during_a_new_turn_is_409_battle_not_ready(
+        client: FlaskClient, ready_battle: str, row_counts: Any) -> None:
+    client.post(f"/api/v1/battles/{ready_battle}/turns", json={"prompt": "More please."})
+    before = row_counts()
+    response = _vote(client, ready_battle, winner="tie")
+    assert response.status_code == 409
+    assert response.get_json()["error"]["code"] == "battle_not_ready"
+    assert row_counts() == before
+
+
+@pytest.mark.parametrize("winner", ["model_c", "", None, 1, "TIE"])
+def test_invalid_winner_is_422(client: FlaskClient, ready_battle: str, row_counts: Any,
+                               winner: Any) -> None:
+    before = row_counts()
+    response = _vote(client, ready_battle, winner=winner)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "invalid_winner"
+    assert row_counts() == before
+
+
+def test_feedback_over_2000_chars_is_422_and_2000_is_accepted(
+        client: FlaskClient, ready_battle: str, row_counts: Any, db: Session) -> None:
+    before = row_counts()
+    too_long = _vote(client, ready_battle, winner="tie", feedback="x" * 2001)
+    assert too_long.status_code == 422
+    assert too_long.get_json()["error"]["code"] == "feedback_too_long"
+    assert row_counts() == before
+    assert _vote(client, ready_battle, winner="tie", feedback="y" * 2000).status_code == 200
+    assert db.scalar(select(Vote.feedback)) == "y" * 2000
+
+
+def test_feedback_of_wrong_type_is_422(client: FlaskClient, ready_battle: str) -> None:
+    response = _vote(client, ready_battle, winner="tie", feedback=["not", "text"])
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "invalid_field"
+
+
+def test_vote_on_unknown_battle_is_404(client: FlaskClient, ready_battle: str) -> None:
+    response = _vote(client, "no-such-battle-id", winner="tie")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "battle_not_found"
