@@ -1,0 +1,99 @@
+"""Endpoint failures end to end: demo fault models over loopback, through the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arena.models import Answer, Contender
+
+
+@pytest.fixture
+def threshold_one(app_config: dict[str, Any]) -> None:
+    app_config["ENDPOINT_FAILURE_THRESHOLD"] = 1
+    app_config["ENDPOINT_COOLDOWN_S"] = 600
+
+
+@pytest.mark.parametrize(("fault", "code", "timeouts"), [
+    ("fault-hang", "endpoint_timeout", {"read_timeout": 0.5}),
+    ("fault-500", "endpoint_http_error", {}),
+    ("fault-cut", "stream_broken", {}),
+])
+def test_endpoint_failure_fails_the_battle_and_counts_on_health(
+        client: FlaskClient, make_contender: Any, start_battle: Any, battle_row: Any,
+        db: Session, fault: str, code: str, timeouts: dict[str, float]) -> None:
+    faulty = make_contender(name="Faulty", model=fault, **timeouts)
+    healthy = make_contender(name="Healthy", model="demo-brief")
+    body, events = start_battle("Please answer this.")
+
+    errors = [data for name, data in events if name == "error"]
+    assert len(errors) == 1
+    battle = battle_row(body["id"])
+    faulty_side = "a" if battle.contender_a_id == faulty.id else "b"
+    assert errors[0]["side"] == faulty_side and errors[0]["code"] == code
+    message = errors[0]["message"]
+    assert message and all(s not in message for s in (fault, "Faulty", "127.0.0.1"))
+    assert events[-1] == ("end", {"state": "failed", "flagged": False})
+    assert battle.state == "failed" and battle.error_code == code
+    failed_answer = db.scalar(select(Answer).where(Answer.side == faulty_side))
+    assert failed_answer is not None and failed_answer.error_code == code
+
+    db.expire_all()
+    assert db.get(Contender, faulty.id).consecutive_failures == 1
+    assert db.get(Contender, healthy.id).consecutive_failures == 0
+
+    vote = client.post(f"/api/v1/battles/{body['id']}/vote", json={"winner": "model_a"})
+    assert vote.status_code == 409 and vote.get_json()["error"]["code"] == "battle_failed"
+    turn = client.post(f"/api/v1/battles/{body['id']}/turns", json={"prompt": "Again?"})
+    assert turn.status_code == 409 and turn.get_json()["error"]["code"] == "battle_failed"
+    assert client.post("/api/v1/battles", json={"prompt": "A new round?"}).status_code == 201
+
+
+def test_failed_battle_stream_again_reports_battle_failed(
+        client: FlaskClient, make_contender: Any, start_battle: Any, sse: Any) -> None:
+    make_contender(model="fault-500")
+    make_contender(model="demo-brief")
+    body, _ = start_battle("Please answer this.")
+    again = sse(client.get(body["stream_url"]).get_data(as_text=True))
+    assert [n for n, _ in again] == ["error", "end"]
+    assert again[0][1]["code"] == "battle_failed" and again[1][1]["state"] == "failed"
+
+
+def test_unhealthy_contender_leaves_sampling_and_new_battles_use_the_others(
+        threshold_one: None, client: FlaskClient, make_contender: Any, start_battle: Any,
+        battle_row: Any, db: Session) -> None:
+    faulty = make_contender(name="Faulty", model="fault-500")
+    make_contender(name="Healthy 1")
+    start_battle("First round.")
+    db.expire_all()
+    assert db.get(Contender, faulty.id).unhealthy_until is not None
+
+    refused = client.post("/api/v1/battles", json={"prompt": "Second round."})
+    assert refused.status_code == 503
+    assert refused.get_json()["error"]["code"] == "no_contenders"
+
+    make_contender(name="Healthy 2")
+    for _ in range(5):
+        body, events = start_battle("Another round.")
+        assert events[-1][1]["state"] == "ready"
+        battle = battle_row(body["id"])
+        assert faulty.id not in (battle.contender_a_id, battle.contender_b_id)
+
+
+def test_unreachable_endpoint_fails_with_endpoint_unreachable(
+        make_contender: Any, start_battle: Any, battle_row: Any) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port that nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    make_contender(base_url=f"http://127.0.0.1:{port}/v1", model="demo-brief")
+    make_contender(model="demo-brief")
+    body, events = start_battle("Hello?")
+    errors = [d for n, d in events if n == "error"]
+    assert errors and errors[0]["code"] == "endpoint_unreachable"
+    assert battle_row(body["id"]).state == "failed"
