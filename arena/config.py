@@ -44,6 +44,10 @@ DEFAULTS: dict[str, Any] = {
     "LEADERBOARD_BOOTSTRAP": 100,
     # Seed for published bootstraps, so a snapshot can be recomputed exactly.
     "LEADERBOARD_SEED": 42,
+    # L2 penalty of published fits (the engine's `reg`); None: FastChat's (ratings.FASTCHAT_REG),
+    # which keeps never-beaten newcomers and contender families that never met publishable.
+    # 0 gives exact maximum likelihood and refuses disconnected comparison graphs.
+    "LEADERBOARD_REG": None,
     # Directory where data releases are written.
     "RELEASES_DIR": None,
     # Length of one release window, in days.

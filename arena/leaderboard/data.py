@@ -39,11 +39,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 import ratings
 from arena.models import Battle, Contender, Turn, Vote
+from ratings.features import transform
 
 #: A normalised first prompt seen ``count`` times weighs ``min(1, FLOOD_K / count)`` per battle.
 FLOOD_K = 20
@@ -229,6 +231,23 @@ def view_battles(battles: Iterable[RatedBattle], view: ViewSpec | str) -> list[R
     return [b for b in battles if spec.keep(b) and all(k in b.features for k in needed)]
 
 
+def varying_features(chosen: Sequence[RatedBattle], view: ViewSpec | str) -> tuple[str, ...]:
+    """The view's controlled features whose covariate varies across ``chosen``.
+
+    A feature that never varies (no answer in the data uses a markdown header, say) has no
+    estimable effect, so the view controls for the others; ``method.control`` of the result
+    lists those actually used.
+    """
+    out = []
+    for name in view_spec(view).features:
+        a = np.array([b.features[f"{name}_a"] for b in chosen], dtype=np.float64)
+        b = np.array([b.features[f"{name}_b"] for b in chosen], dtype=np.float64)
+        covariate = transform(a, b)
+        if covariate.size and np.any(covariate != covariate[0]):
+            out.append(name)
+    return tuple(out)
+
+
 def fit_view(battles: Sequence[RatedBattle], view: ViewSpec | str, *, n_bootstrap: int,
              seed: int, min_votes: int = 0, reg: float = DEFAULT_REG) -> ratings.LeaderboardResult:
     """The exact :func:`ratings.fit_leaderboard` call of a view.
@@ -243,12 +262,12 @@ def fit_view(battles: Sequence[RatedBattle], view: ViewSpec | str, *, n_bootstra
     chosen = view_battles(battles, spec)
     features = {
         name: ([b.features[f"{name}_a"] for b in chosen], [b.features[f"{name}_b"] for b in chosen])
-        for name in spec.features
+        for name in varying_features(chosen, spec)
     }
     weights = [b.weight for b in chosen]
     return ratings.fit_leaderboard(
         [b.model_a for b in chosen], [b.model_b for b in chosen], [b.winner for b in chosen],
-        features=features or None, control=spec.features,
+        features=features or None, control=tuple(features),
         weights=None if all(w == 1.0 for w in weights) else weights,
         ties="half", both_bad="tie", reg=reg, ci="bootstrap", n_bootstrap=n_bootstrap,
         seed=seed, min_votes=min_votes,

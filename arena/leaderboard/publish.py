@@ -1,0 +1,197 @@
+"""Publishing a leaderboard: eligible battles → one fit per view → one publication of snapshots.
+
+A publication is all-or-nothing: every view is fitted before anything is written, and a fit that
+fails (did not converge, no finite optimum, bad input) aborts the whole run. Views with too few
+battles, or whose controlled features do not vary, are skipped and reported, not failed.
+
+Ranks shown publicly are counted among public contenders only (an unreleased contender ahead of
+everyone would otherwise show as a gap at rank 1): ``rank`` is 1 + the number of public
+contenders with a higher rating, ``rank_ub`` 1 + the number whose ``ci_low`` exceeds this one's
+``ci_high``, and ``rank_low``/``rank_high`` are the 2.5%/97.5% quantiles of the bootstrap rank
+among public contenders. With every contender public they equal the engine's numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import ratings
+from arena import __version__ as arena_version
+from arena.leaderboard.data import (
+    DEFAULT_REG,
+    FLOOD_K,
+    MIN_VIEW_BATTLES,
+    RatedBattle,
+    ViewSpec,
+    battles_hash,
+    eligible_battles,
+    fit_view,
+    varying_features,
+    view_battles,
+    views_for,
+)
+from arena.models import LeaderboardSnapshot, Publication, SnapshotEntry
+
+log = logging.getLogger(__name__)
+
+
+class PublishError(Exception):
+    """A view could not be fitted; nothing was published."""
+
+
+@dataclass
+class PublishReport:
+    """Outcome of :func:`publish`: the new publication (or the one already up to date)."""
+
+    publication: Publication | None
+    up_to_date: bool
+    n_battles: int
+    published: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def code_version() -> str:
+    """Versions of the app, the engine and its feature transform: part of the battles hash."""
+    return (f"arena {arena_version}; ratings {ratings.__version__}; "
+            f"features {ratings.FEATURE_TRANSFORM_VERSION}")
+
+
+def _skip_reason(spec: ViewSpec, chosen: Sequence[RatedBattle], min_battles: int) -> str | None:
+    if len(chosen) < min_battles:
+        what = "with the features it controls for" if spec.features else "in this view"
+        return f"{len(chosen)} battles {what}, fewer than {min_battles}"
+    if len({b.model_a for b in chosen} | {b.model_b for b in chosen}) < 2:
+        return "fewer than two contenders"
+    if spec.features and not varying_features(chosen, spec):
+        return "no controlled feature varies, so no style effect can be estimated"
+    return None
+
+
+def _public_ranks(res: ratings.LeaderboardResult, public: np.ndarray) -> dict[str, Any]:
+    """Ranks among public contenders (arrays in the order of ``res.models``)."""
+    rating = np.array([m.rating for m in res.models])
+    lo = np.array([m.ci_low for m in res.models])
+    hi = np.array([m.ci_high for m in res.models])
+    pub = public.astype(bool)
+    rank = 1 + ((rating[None, :] > rating[:, None]) & pub[None, :]).sum(axis=1)
+    rank_ub = 1 + ((lo[None, :] > hi[:, None]) & pub[None, :]).sum(axis=1)
+    rank_low = rank_high = None
+    boot = res.bootstrap_ratings
+    if boot is not None and pub.any():
+        sub = boot[:, pub]
+        ranks = 1 + (sub[:, None, :] > boot[:, :, None]).sum(axis=2)
+        rank_low = np.percentile(ranks, 2.5, axis=0, method="lower")
+        rank_high = np.percentile(ranks, 97.5, axis=0, method="higher")
+    return {"rank": rank, "rank_ub": rank_ub, "rank_low": rank_low, "rank_high": rank_high}
+
+
+def build_snapshot(spec: ViewSpec, chosen: Sequence[RatedBattle],
+                   res: ratings.LeaderboardResult, *, min_votes: int) -> LeaderboardSnapshot:
+    """Snapshot rows of one fitted view (not yet added to a session)."""
+    ids: dict[str, int] = {}
+    public: dict[str, bool] = {}
+    for b in chosen:
+        ids[b.model_a], ids[b.model_b] = b.contender_a_id, b.contender_b_id
+        public[b.model_a], public[b.model_b] = b.public_a, b.public_b
+    names = res.names
+    pub = np.array([public[n] for n in names])
+    ranks = _public_ranks(res, pub)
+    entries = []
+    for i, m in enumerate(res.models):
+        entries.append(SnapshotEntry(
+            contender_id=ids[m.name], rating=m.rating, ci_low=m.ci_low, ci_high=m.ci_high,
+            rank=int(ranks["rank"][i]), rank_ub=int(ranks["rank_ub"][i]),
+            rank_low=None if ranks["rank_low"] is None else int(ranks["rank_low"][i]),
+            rank_high=None if ranks["rank_high"] is None else int(ranks["rank_high"][i]),
+            votes=m.votes, provisional=m.votes < min_votes, public=public[m.name]))
+    # Matrices are keyed by contender id and hold public contenders only.
+    keep = [i for i, n in enumerate(names) if public[n]]
+    index = {names[i]: k for k, i in enumerate(keep)}
+    counts = np.zeros((len(keep), len(keep)), dtype=int)
+    for b in chosen:
+        if b.model_a in index and b.model_b in index:
+            counts[index[b.model_a], index[b.model_b]] += 1
+            counts[index[b.model_b], index[b.model_a]] += 1
+    win = res.win_matrix[np.ix_(keep, keep)]
+    extra = {
+        "contender_ids": [ids[names[i]] for i in keep],
+        "win_matrix": [[round(float(x), 6) for x in row] for row in win],
+        "battle_counts": counts.tolist(),
+        "components": [[ids[n] for n in comp if public[n]] for comp in res.components],
+        "iterations": res.iterations,
+        "message": res.message,
+        "description": spec.description,
+        "category": spec.category,
+    }
+    style = {s.name: {"coef": s.coef, "ci_low": s.ci_low, "ci_high": s.ci_high}
+             for s in res.style}
+    return LeaderboardSnapshot(
+        view=spec.key, title=spec.title, n_battles=res.n_battles, method=dict(res.method),
+        style=style, converged=res.converged, gradient_norm=res.gradient_norm, extra=extra,
+        entries=entries)
+
+
+def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
+            reg: float = DEFAULT_REG, min_battles: int = MIN_VIEW_BATTLES,
+            cutoff: datetime | None = None, now: datetime | None = None) -> PublishReport:
+    """Fit every view on the eligible battles and add one publication (never commits).
+
+    Raises
+    ------
+    PublishError
+        A view's fit failed (the message names the view and the engine's diagnosis).
+    """
+    now = now or datetime.now(UTC)
+    cutoff = cutoff or now
+    battles = eligible_battles(db, cutoff=cutoff)
+    settings = {"n_bootstrap": n_bootstrap, "seed": seed, "min_votes": min_votes, "reg": reg,
+                "min_battles": min_battles, "flood_k": FLOOD_K, "ties": "half",
+                "both_bad": "tie", "ci": "bootstrap", "engine_min_votes": 0,
+                "code_version": code_version()}
+    digest = battles_hash(battles, settings)
+    report = PublishReport(publication=None, up_to_date=False, n_battles=len(battles))
+    latest = db.scalars(select(Publication).order_by(Publication.id.desc()).limit(1)).first()
+    if latest is not None and latest.battles_hash == digest:
+        report.publication, report.up_to_date = latest, True
+        return report
+
+    snapshots = []
+    for spec in views_for(battles):
+        chosen = view_battles(battles, spec)
+        reason = _skip_reason(spec, chosen, min_battles)
+        if reason is not None:
+            report.skipped[spec.key] = reason
+            continue
+        try:
+            res = fit_view(battles, spec, n_bootstrap=n_bootstrap, seed=seed, min_votes=0,
+                           reg=reg)
+        except ratings.RatingError as exc:
+            raise PublishError(f"view {spec.key!r} ({len(chosen)} battles): "
+                               f"{type(exc).__name__}: {exc}") from exc
+        if not res.converged:  # the engine raises instead; kept as a guard on its contract
+            raise PublishError(f"view {spec.key!r}: the fit did not converge ({res.message})")
+        if len(res.components) > 1:
+            report.warnings.append(
+                f"view {spec.key!r}: {len(res.components)} groups of contenders never met; "
+                "ratings across groups are tied together only by the L2 penalty")
+        snapshots.append(build_snapshot(spec, chosen, res, min_votes=min_votes))
+        report.published.append(spec.key)
+
+    publication = Publication(
+        created_at=now, data_cutoff=cutoff, n_battles=len(battles), battles_hash=digest,
+        code_version=code_version(), settings=settings, snapshots=snapshots)
+    db.add(publication)
+    db.flush()
+    report.publication = publication
+    log.info("published %d views over %d battles (skipped: %s)", len(snapshots),
+             len(battles), ", ".join(report.skipped) or "none")
+    return report
