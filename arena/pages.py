@@ -18,7 +18,8 @@ def _navigation() -> dict[str, Any]:
 @bp.get("/")
 def index() -> str:
     return render_template("arena.html", active="arena",
-                           max_prompt_chars=current_app.config["MAX_PROMPT_CHARS"])
+                           max_prompt_chars=current_app.config["MAX_PROMPT_CHARS"],
+                           max_turns=current_app.config["MAX_TURNS"])
 
 
 @bp.get("/privacy")
