@@ -1,0 +1,55 @@
+"""Rate limits on starting battles/turns and on votes answer 429 JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+
+@pytest.fixture
+def tight_limits(app_config: dict[str, Any]) -> None:
+    app_config["RATELIMIT_ENABLED"] = True
+    app_config["RATELIMIT_BATTLES"] = "2 per minute"
+    app_config["RATELIMIT_VOTES"] = "1 per minute"
+
+
+def test_third_battle_in_a_minute_is_429_json_with_nothing_written(
+        tight_limits: None, client: FlaskClient, make_contender: Any, row_counts: Any) -> None:
+    make_contender()
+    make_contender()
+    for _ in range(2):
+        assert client.post("/api/v1/battles", json={"prompt": "Go!"}).status_code == 201
+    before = row_counts()
+    response = client.post("/api/v1/battles", json={"prompt": "Go again!"})
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
+    assert "Retry-After" in response.headers
+    assert row_counts() == before
+
+
+def test_turns_share_the_battle_budget(tight_limits: None, client: FlaskClient,
+                                       make_contender: Any, start_battle: Any) -> None:
+    make_contender()
+    make_contender()
+    body, _ = start_battle("First.")
+    assert client.post(f"/api/v1/battles/{body['id']}/turns",
+                       json={"prompt": "Second."}).status_code == 201
+    client.get(body["stream_url"]).get_data()
+    response = client.post(f"/api/v1/battles/{body['id']}/turns", json={"prompt": "Third."})
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
+
+
+def test_votes_beyond_the_limit_are_429(tight_limits: None, client: FlaskClient,
+                                        make_contender: Any, start_battle: Any) -> None:
+    make_contender()
+    make_contender()
+    body, _ = start_battle("Vote on me.")
+    other, _ = start_battle("And me.")
+    assert client.post(f"/api/v1/battles/{body['id']}/vote",
+                       json={"winner": "tie"}).status_code == 200
+    response = client.post(f"/api/v1/battles/{other['id']}/vote", json={"winner": "tie"})
+    assert response.status_code == 429
+    assert response.get_json()["error"]["code"] == "rate_limited"
