@@ -1,0 +1,113 @@
+"""``flask releases cut|push|list``: cron-ready, idempotent release jobs."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arena import db as arena_db
+from arena.errors import ArenaError
+from arena.models import DataRelease, utcnow
+from arena.releases.cut import (
+    ReleaseSettings,
+    cut_release,
+    discard_release_files,
+    due_windows,
+    next_window_opens,
+    parse_now,
+    release_folder,
+)
+from arena.releases.hub import PushError, hub_api, push_release
+
+log = logging.getLogger(__name__)
+
+releases_cli = AppGroup("releases", help="Rolling data releases (Parquet/JSONL + card).")
+
+
+def _push_all(db: Session, settings: ReleaseSettings, names: tuple[str, ...] = ()) -> None:
+    repo = current_app.config["RELEASE_HUB_REPO"]
+    if not repo:
+        raise PushError("Set RELEASE_HUB_REPO (e.g. ARENA_RELEASE_HUB_REPO=my-org/arena-votes) "
+                        "to push. The local releases are intact.", code="no_repo")
+    releases = list(db.scalars(select(DataRelease).order_by(DataRelease.window_start)))
+    known = {r.name for r in releases}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise PushError(f"No such release: {', '.join(unknown)}.", code="not_found")
+    todo = [r for r in releases if (not names or r.name in names)
+            and not (r.pushed_at is not None and r.hub_repo == repo)]
+    if not todo:
+        click.echo(f"nothing to push: every release is on {repo}")
+        return
+    api = hub_api()
+    for release in todo:
+        pushed = push_release(api, repo, release, release_folder(settings, release), releases,
+                              current_app.config.get("PUBLIC_URL"), utcnow())
+        db.commit()
+        if pushed:
+            click.echo(f"pushed {release.name} to {repo} (commit {release.hub_revision})")
+        else:
+            click.echo(f"{release.name} was already on {repo}")
+
+
+@releases_cli.command("cut")
+@click.option("--now", "now_text", default=None, metavar="ISO",
+              help="Cut as if it were this time (UTC if no offset); for tests and backfills.")
+@click.option("--push", is_flag=True, help="Then upload unpushed releases to the Hub.")
+def cut_command(now_text: str | None, push: bool) -> None:
+    """Release every complete window past the embargo that is not released yet."""
+    try:
+        settings = ReleaseSettings.from_config(current_app.config)
+        now = parse_now(now_text)
+        db = arena_db.session()
+        released = []
+        for window in due_windows(db, settings, now):
+            release = cut_release(db, window, settings)
+            if release is None:
+                click.echo(f"window {window.name}: nothing releasable, skipped")
+                continue
+            try:
+                db.commit()
+            except Exception:
+                db.rollback()
+                discard_release_files(settings, window.name)
+                raise
+            released.append(release)
+            click.echo(f"released {release.name}: {release.n_battles} battles in "
+                       f"{release_folder(settings, release)}")
+        if not released:
+            opens = next_window_opens(db, settings, now)
+            when = f"; the next window can be released from {opens.isoformat()}" if opens else ""
+            click.echo(f"nothing to release{when}")
+        if push:
+            _push_all(db, settings)
+    except ArenaError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@releases_cli.command("push")
+@click.argument("names", nargs=-1)
+def push_command(names: tuple[str, ...]) -> None:
+    """Upload releases not yet on the Hub (all, or NAMES), one commit per release."""
+    try:
+        settings = ReleaseSettings.from_config(current_app.config)
+        _push_all(arena_db.session(), settings, names)
+    except ArenaError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@releases_cli.command("list")
+def list_command() -> None:
+    """Show recorded releases."""
+    db = arena_db.session()
+    rows = list(db.scalars(select(DataRelease).order_by(DataRelease.window_start)))
+    if not rows:
+        click.echo("no releases yet")
+    for r in rows:
+        hub = f" hub={r.hub_repo}@{r.hub_revision}" if r.pushed_at else ""
+        click.echo(f"{r.name} battles={r.n_battles} manifest={r.manifest_sha256}{hub}")

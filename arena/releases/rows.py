@@ -1,0 +1,177 @@
+"""Eligible battles of one window → the rows a release publishes (exclusions, pseudonyms, texts).
+
+Decisions (also stated in every dataset card, see :mod:`arena.releases.card`):
+
+* Eligibility is the leaderboard's (:func:`arena.leaderboard.data.eligible_battles`: voted,
+  anonymous, not flagged), so a release holds exactly the battles a leaderboard counts, minus:
+  battles with an **unreleased contender** (either side ``is_public=False``; left out of the
+  release of their window for good, rather than shown under a placeholder), and battles of
+  voters who **opted out** of releases or **asked for deletion** (checked when the release is
+  cut, so it applies to every later release).
+* Voters appear as ``voter``: HMAC-SHA256 under a key derived from ``SECRET_KEY`` of
+  ``release name + voter id``, 16 hex characters. Two releases give the same voter different
+  pseudonyms unless ``RELEASE_LINKABLE_PSEUDONYMS`` drops the release name from the message.
+  Battles are identified by ``question_id``, a keyed hash of (release, battle) of the same
+  kind: never the site's public battle id, which is a capability token.
+* ``tstamp`` is the vote time floored to the hour (Unix seconds, UTC).
+* ``conversation_a``/``conversation_b`` (OpenAI-style message lists, PII-scrubbed) only where
+  the voter consented; otherwise null. Vote feedback text is never released.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+import ratings
+from arena.leaderboard.data import RatedBattle
+from arena.models import Answer, Turn, Voter
+from arena.releases.scrub import scrub
+
+#: Reasons a battle of a window is left out of its release (counted in the manifest).
+EXCLUSION_REASONS = ("unreleased_contender", "voter_opted_out", "voter_deleted")
+#: Per-side answer metadata columns, summed over the turns of the battle.
+ANSWER_COLUMNS = ("completion_tokens", "prompt_tokens", "latency_ms", "n_sources")
+_CHUNK = 500
+_HOUR = 3600
+
+
+@dataclass
+class WindowRows:
+    """The rows of one release and what was left out of it."""
+
+    rows: list[dict[str, Any]]
+    kept: list[RatedBattle] = field(default_factory=list)
+    excluded: Counter[str] = field(default_factory=Counter)
+    with_text: int = 0
+
+
+def release_key(secret_key: str) -> bytes:
+    """The key behind every pseudonym of releases, derived from (never equal to) the secret."""
+    return hmac.new(str(secret_key).encode(), b"arena data release pseudonyms v1",
+                    hashlib.sha256).digest()
+
+
+def pseudonym(key: bytes, release: str, kind: str, value: str, *, linkable: bool) -> str:
+    """16 hex characters of HMAC(key, [release] + kind + value); see the module docstring."""
+    scope = "" if linkable else release
+    message = f"{scope}\x1f{kind}\x1f{value}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), _CHUNK):
+        yield values[i:i + _CHUNK]
+
+
+def _voters(db: Session, ids: set[str]) -> dict[str, Voter]:
+    found: dict[str, Voter] = {}
+    ordered = sorted(ids)
+    for chunk in _chunks(ordered):
+        for voter in db.scalars(select(Voter).where(Voter.id.in_(chunk))):
+            found[voter.id] = voter
+    return found
+
+
+def _turns(db: Session, battle_ids: list[int]) -> dict[int, list[Turn]]:
+    out: dict[int, list[Turn]] = {}
+    for chunk in _chunks(battle_ids):
+        query = (select(Turn).where(Turn.battle_id.in_(chunk))
+                 .options(selectinload(Turn.answers)).order_by(Turn.battle_id, Turn.position))
+        for turn in db.scalars(query):
+            out.setdefault(turn.battle_id, []).append(turn)
+    return out
+
+
+def _side_totals(turns: list[Turn], side: str) -> dict[str, int | None]:
+    answers = [a for t in turns for a in t.answers if a.side == side]
+    totals: dict[str, int | None] = {}
+    for column, getter in (("completion_tokens", lambda a: a.completion_tokens),
+                           ("prompt_tokens", lambda a: a.prompt_tokens),
+                           ("latency_ms", lambda a: a.latency_ms)):
+        values = [getter(a) for a in answers if getter(a) is not None]
+        totals[column] = int(sum(values)) if values else None
+    totals["n_sources"] = sum(len(a.citations or []) for a in answers) if answers else None
+    return totals
+
+
+def _conversation(turns: list[Turn], side: str) -> list[dict[str, str]]:
+    messages: list[dict[str, str]] = []
+    for turn in turns:
+        answer: Answer | None = next((a for a in turn.answers if a.side == side), None)
+        messages.append({"role": "user", "content": scrub(turn.prompt)})
+        messages.append({"role": "assistant",
+                         "content": scrub(answer.text if answer is not None else "")})
+    return messages
+
+
+def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
+                 secret_key: str, linkable: bool) -> WindowRows:
+    """The published rows of ``battles`` (one window's eligible battles), in release order.
+
+    Rows keep the leaderboard's order (vote time, then battle), because the bootstrap resamples
+    rows: the same rows in another order would give other intervals. Every row has the same
+    keys; the feature columns are those of :data:`ratings.FEATURE_NAMES` on both sides (null
+    where the battle has none).
+    """
+    key = release_key(secret_key)
+    voters = _voters(db, {b.voter_id for b in battles if b.voter_id})
+    result = WindowRows(rows=[])
+    kept: list[RatedBattle] = []
+    for battle in battles:
+        voter = voters.get(battle.voter_id) if battle.voter_id else None
+        if not (battle.public_a and battle.public_b):
+            result.excluded["unreleased_contender"] += 1
+        elif voter is not None and voter.deletion_requested_at is not None:
+            result.excluded["voter_deleted"] += 1
+        elif voter is not None and voter.opted_out_at is not None:
+            result.excluded["voter_opted_out"] += 1
+        else:
+            kept.append(battle)
+    consenting = {b.battle_id for b in kept
+                  if b.voter_id and voters.get(b.voter_id) is not None
+                  and voters[b.voter_id].release_consent}
+    result.kept = kept
+    turns = _turns(db, [b.battle_id for b in kept])
+    for battle in kept:
+        battle_turns = turns.get(battle.battle_id, [])
+        row: dict[str, Any] = {
+            "question_id": pseudonym(key, release, "battle", str(battle.battle_id),
+                                     linkable=linkable),
+            "model_a": battle.model_a,
+            "model_b": battle.model_b,
+            "winner": battle.winner,
+            "weight": float(battle.weight),
+            "tstamp": float(int(battle.voted_at.timestamp()) // _HOUR * _HOUR),
+            "turn": int(battle.turn_count),
+            "language": battle.language,
+            "anony": True,
+            "source": battle.source,
+            "voter": (pseudonym(key, release, "voter", battle.voter_id, linkable=linkable)
+                      if battle.voter_id else None),
+        }
+        for name in ratings.FEATURE_NAMES:
+            for side in "ab":
+                value = battle.features.get(f"{name}_{side}")
+                row[f"{name}_{side}"] = None if value is None else float(value)
+        row["features_complete"] = all(row[f"{name}_{side}"] is not None
+                                       for name in ratings.FEATURE_NAMES for side in "ab")
+        for side in "ab":
+            for column, value in _side_totals(battle_turns, side).items():
+                row[f"{column}_{side}"] = value
+        if battle.battle_id in consenting and battle_turns:
+            row["conversation_a"] = _conversation(battle_turns, "a")
+            row["conversation_b"] = _conversation(battle_turns, "b")
+            result.with_text += 1
+        else:
+            row["conversation_a"] = None
+            row["conversation_b"] = None
+        result.rows.append(row)
+    return result

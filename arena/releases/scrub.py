@@ -1,0 +1,231 @@
+"""Personal data scrubbing for released texts: find spans, replace them with typed placeholders.
+
+Detectors, most specific first (an earlier kind wins where spans overlap):
+
+``KEY``
+    API keys and tokens by their documented prefixes (OpenAI ``sk-``, Hugging Face ``hf_``,
+    GitHub ``ghp_``/``github_pat_``, AWS ``AKIA``, Slack ``xox?-``, Google ``AIza``, Stripe,
+    GitLab), JWTs, ``Bearer`` tokens, PEM private keys, values of ``api_key=``/``password:``
+    assignments and long high-entropy strings.
+``EMAIL``
+    Addresses with a dotted domain.
+``CARD``
+    13-19 digit runs (spaces or dashes allowed) with a card-network prefix and a valid Luhn
+    check digit.
+``IP``
+    IPv4/IPv6 candidates validated by the standard library's :mod:`ipaddress`.
+``PHONE``
+    Google's libphonenumber (the ``phonenumbers`` port), matcher run over several regions at
+    leniency ``VALID``, so national formats of those regions and every ``+`` number are found.
+``ADDRESS``
+    Street addresses where a pattern can see them: ``<number> <Name> <street type>`` (English),
+    ``<Name>straße 5`` style (German), ``12 rue …`` (French), PO boxes, plus a trailing
+    ``City, ST 12345`` or UK postcode. Addresses without a house number or street type are
+    missed: recall for this kind is measured on the test corpus and reported, not promised.
+
+Presidio and spaCy NER models would find names and free-form addresses, but their models cannot
+be downloaded in this environment; the detectors above need no model.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import phonenumbers
+
+#: Placeholder kinds, in priority order for overlapping detections.
+KINDS: tuple[str, ...] = ("KEY", "EMAIL", "CARD", "IP", "PHONE", "ADDRESS")
+#: Regions whose national phone formats are recognised (``+`` numbers are found in any).
+PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "IN", "AU", "BR", "ES", "IT", "NL")
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A detected piece of personal data: ``text[start:end]`` is of kind ``kind``."""
+
+    start: int
+    end: int
+    kind: str
+
+
+_KEY_PATTERNS: tuple[re.Pattern[str], ...] = tuple(re.compile(p) for p in (
+    r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z]+ )*PRIVATE KEY-----",
+    r"(?<![\w-])sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-)?[A-Za-z0-9_-]{20,}",
+    r"(?<!\w)hf_[A-Za-z0-9]{30,}",
+    r"(?<!\w)gh[pousr]_[A-Za-z0-9]{30,}",
+    r"(?<!\w)github_pat_[A-Za-z0-9_]{40,}",
+    r"(?<![A-Z0-9])(?:AKIA|ASIA)[0-9A-Z]{16}(?![A-Z0-9])",
+    r"(?<!\w)xox[abposr]-[A-Za-z0-9-]{10,}",
+    r"(?<![\w-])AIza[0-9A-Za-z_-]{35}",
+    r"(?<!\w)(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}",
+    r"(?<!\w)glpat-[A-Za-z0-9_-]{20,}",
+    r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+))
+# Only the secret after these markers is replaced, so the sentence stays readable.
+_KEY_VALUE_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"\bBearer\s+([A-Za-z0-9._~+/=-]{16,})"),
+    re.compile(r"(?i)(?<![a-z])(?:api[_-]?key|access[_-]?token|auth[_-]?token|secret(?:[_-]?key)?"
+               r"|client[_-]?secret|password|passwd|pwd)\b[\"']?\s*[:=]\s*[\"']?"
+               r"([^\s\"',;]{8,})"),
+)
+# Long runs of token characters; kept as KEY only when they look random (see _looks_random).
+_OPAQUE = re.compile(r"(?<![\w+/=-])[A-Za-z0-9+_=-]{32,}(?![\w+/=-])")
+
+_EMAIL = re.compile(
+    r"(?<![\w.+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,63})@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])")
+_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)")
+_IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}"
+                   r"(?:(?<=:)(?:\d{1,3}\.){3}\d{1,3})?(?![\w:]|\.\d)")
+_PHONE_HINT = re.compile(r"\d[\d\s().\-/]{4,}\d")
+# A bare run of digits is as often an order number or an id as a phone number; it counts only
+# after one of these words (formatted numbers and "+" numbers need no cue).
+_PHONE_CUE = re.compile(r"(?i)\b(?:phone|tel|telephone|call|mobile|cell|whats\s?app|text|ring"
+                        r"|sms|fax|contact|reach|dial)\b[^\n\d]{0,30}$")
+
+_STREET_TYPES = (
+    r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl"
+    r"|Terrace|Ter|Parkway|Pkwy|Highway|Hwy|Square|Sq|Circle|Cir|Crescent|Close|Row|Mews"
+    r"|Gardens|Grove|Hill|Walk")
+_CITY_TAIL = (r"(?:,?\s+(?:(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?\s*[\w-]+,?\s*)?"
+              r"(?:[A-Z][a-z]+(?:\s[A-Z][a-z]+){0,2},?\s*)?"
+              r"(?:[A-Z]{2}\s+\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}))?")
+_ADDRESS_PATTERNS: tuple[re.Pattern[str], ...] = (
+    re.compile(r"\b\d{1,6}[A-Za-z]?(?:-\d{1,4})?\s+(?:(?:[NSEW]|North|South|East|West)\.?\s+)?"
+               r"(?:[A-Z][A-Za-z'-]+\s+){1,4}(?:" + _STREET_TYPES + r")\b\.?" + _CITY_TAIL),
+    re.compile(r"\b[A-ZÄÖÜ][a-zäöüß-]+(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm)"
+               r"\s+\d{1,4}[a-z]?(?:,\s*\d{5}\s+[A-ZÄÖÜ][a-zäöüß]+)?"),
+    re.compile(r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|place|chemin|allée|quai)"
+               r"\s+(?:(?:de|du|des|la|le|l'|d')\s*)*[A-ZÉ][\w'-]+(?:\s[A-ZÉ][\w'-]+){0,3}"
+               r"(?:,\s*\d{5}\s+[A-Z][\w-]+)?"),
+    re.compile(r"\b(?:Calle|Avenida|Paseo|Plaza|Carrer|Rua|Via|Viale|Piazza|Corso)\s+"
+               r"(?:(?:de|del|la|los|las|da|do|dos)\s+)*[A-ZÁÉÍÓÚ][\w'-]+(?:\s[A-ZÁÉÍÓÚ][\w'-]+){0,3}"
+               r",?\s+\d{1,4}\b"),
+    re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d{1,6}\b" + _CITY_TAIL),
+)
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def _card_prefix_ok(digits: str) -> bool:
+    # Visa 4, Mastercard 51-55/22-27, Amex 34/37, Diners 30/36/38, Discover/UnionPay 6, JCB 35.
+    return digits[0] in "3456" or digits[:2] in {"22", "23", "24", "25", "26", "27"}
+
+
+def _looks_random(token: str) -> bool:
+    """Mixed letters and digits with high character entropy: a secret, not a word or a hash."""
+    if not (re.search(r"[a-z]", token) and re.search(r"[A-Z]", token)
+            and re.search(r"\d", token)):
+        return False  # hex digests, UUID-less words and snake_case identifiers stay
+    counts = Counter(token)
+    entropy = -sum(c / len(token) * math.log2(c / len(token)) for c in counts.values())
+    return entropy >= 4.0
+
+
+def _key_spans(text: str) -> Iterable[Span]:
+    for pattern in _KEY_PATTERNS:
+        for m in pattern.finditer(text):
+            yield Span(m.start(), m.end(), "KEY")
+    for pattern in _KEY_VALUE_PATTERNS:
+        for m in pattern.finditer(text):
+            yield Span(m.start(1), m.end(1), "KEY")
+    for m in _OPAQUE.finditer(text):
+        if _looks_random(m.group()):
+            yield Span(m.start(), m.end(), "KEY")
+
+
+def _email_spans(text: str) -> Iterable[Span]:
+    for m in _EMAIL.finditer(text):
+        yield Span(m.start(), m.end(), "EMAIL")
+
+
+def _card_spans(text: str) -> Iterable[Span]:
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"[ -]", "", m.group())
+        if 13 <= len(digits) <= 19 and _card_prefix_ok(digits) and _luhn_ok(digits):
+            yield Span(m.start(), m.end(), "CARD")
+
+
+def _ip_spans(text: str) -> Iterable[Span]:
+    for m in _IPV4.finditer(text):
+        try:
+            ipaddress.IPv4Address(m.group())
+        except ValueError:
+            continue
+        yield Span(m.start(), m.end(), "IP")
+    for m in _IPV6.finditer(text):
+        candidate = m.group()
+        if candidate.count(":") < 2:
+            continue
+        try:
+            ipaddress.IPv6Address(candidate)
+        except ValueError:
+            continue
+        yield Span(m.start(), m.end(), "IP")
+
+
+def _phone_spans(text: str, regions: Sequence[str]) -> Iterable[Span]:
+    if not _PHONE_HINT.search(text):
+        return  # the matcher is the slow part; most texts have no digit run at all
+    for region in regions:
+        matcher = phonenumbers.PhoneNumberMatcher(text, region,
+                                                  leniency=phonenumbers.Leniency.VALID)
+        for match in matcher:
+            if match.raw_string.isdigit() and not _PHONE_CUE.search(text[:match.start]):
+                continue
+            yield Span(match.start, match.end, "PHONE")
+
+
+def _address_spans(text: str) -> Iterable[Span]:
+    for pattern in _ADDRESS_PATTERNS:
+        for m in pattern.finditer(text):
+            yield Span(m.start(), m.end(), "ADDRESS")
+
+
+def find_pii(text: str, *, phone_regions: Sequence[str] = PHONE_REGIONS) -> list[Span]:
+    """Non-overlapping spans of personal data in ``text``, sorted by position.
+
+    Where detections overlap, the kind earlier in :data:`KINDS` wins, then the longer span
+    (an API key that contains digits is a key, not a phone number).
+    """
+    found: list[Span] = [
+        *_key_spans(text), *_email_spans(text), *_card_spans(text), *_ip_spans(text),
+        *_phone_spans(text, phone_regions), *_address_spans(text),
+    ]
+    rank = {kind: i for i, kind in enumerate(KINDS)}
+    found.sort(key=lambda s: (rank[s.kind], -(s.end - s.start), s.start))
+    taken: list[Span] = []
+    for span in found:
+        if all(span.end <= t.start or span.start >= t.end for t in taken):
+            taken.append(span)
+    return sorted(taken)
+
+
+def scrub(text: str, *, phone_regions: Sequence[str] = PHONE_REGIONS) -> str:
+    """``text`` with every detected span replaced by ``[KIND]`` (e.g. ``[EMAIL]``)."""
+    if not text:
+        return text
+    out: list[str] = []
+    pos = 0
+    for span in find_pii(text, phone_regions=phone_regions):
+        out.append(text[pos:span.start])
+        out.append(f"[{span.kind}]")
+        pos = span.end
+    out.append(text[pos:])
+    return "".join(out)
