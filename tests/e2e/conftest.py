@@ -118,9 +118,9 @@ def live_server(live_server_config: dict[str, Any], tmp_path: Path,
     schema_engine.dispose()
 
     app = create_app(live_server_config, instance_path=str(tmp_path / "instance"))
+    # Threaded: the page's event stream and its other requests run at the same time. Werkzeug's
+    # handler threads are daemons, so an open stream never keeps the test process alive.
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    # Handler threads of open event streams must not keep the test process alive.
-    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               name="e2e-live-server", daemon=True)
     thread.start()

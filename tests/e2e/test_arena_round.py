@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Response, expect
 from sqlalchemy import func, select
 
 from arena.models import Battle, Contender, Turn
@@ -67,6 +67,8 @@ def _only_battle(live_server: Any) -> tuple[Battle, list[str], str, str]:
 def test_full_round_streams_continues_votes_and_reveals(
         live_server: Any, page: Page, screenshot_dir: Path) -> None:
     identities = _identities(live_server)
+    api_responses: list[Response] = []
+    page.on("response", lambda r: api_responses.append(r) if "/api/" in r.url else None)
     page.add_init_script(WATCH_STREAMING)
     page.goto(live_server.url + "/")
     _assert_anonymous(page, identities)
@@ -103,6 +105,13 @@ def test_full_round_streams_continues_votes_and_reveals(
         expect(conversation.locator(".answer.rendered")).to_have_count(2)
         assert conversation.get_attribute("aria-busy") == "false"
     _assert_anonymous(page, identities)
+    # The API's JSON answers before the vote name no one either (the event streams' bodies are
+    # gone once closed; what they carried is in the page scanned above).
+    assert [r.status for r in api_responses] == [201, 200, 201, 200]
+    received = b"".join(r.body() for r in api_responses
+                        if r.headers.get("content-type") == "application/json").decode().lower()
+    assert received.count('"stream_url"') == 2
+    assert [v for v in identities if v.lower() in received] == []
 
     page.get_by_label(re.compile("optional feedback")).fill("A was easier to follow.")
     page.get_by_role("button", name="👈 A is better").click()
