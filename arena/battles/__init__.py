@@ -15,6 +15,7 @@ from arena.battles.lifecycle import (
     require_owner,
 )
 from arena.battles.sampling import (
+    choose_pair,
     eligible_contenders,
     record_failure,
     record_success,
@@ -22,7 +23,8 @@ from arena.battles.sampling import (
 )
 
 __all__ = [
-    "GenerationPlan", "add_turn", "battle_view", "claim_generation", "create_battle",
+    "GenerationPlan", "add_turn", "battle_view", "choose_pair", "claim_generation",
+    "create_battle",
     "eligible_contenders", "get_battle", "plan_generation", "record_failure", "record_success",
     "replay_events", "require_owner", "run_generation", "sample_pair",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from itertools import combinations
 
@@ -34,14 +35,18 @@ def eligible_contenders(db: Session, now: datetime) -> list[Contender]:
 
 
 def sample_pair(db: Session, rng: random.Random, now: datetime) -> tuple[Contender, Contender]:
-    """Two distinct eligible contenders as ``(a, b)``, in random left/right order.
+    """Two distinct eligible contenders as ``(a, b)``; see :func:`choose_pair`."""
+    return choose_pair(eligible_contenders(db, now), rng)
+
+
+def choose_pair(pool: Sequence[Contender], rng: random.Random) -> tuple[Contender, Contender]:
+    """Two distinct contenders of ``pool`` as ``(a, b)``, in random left/right order.
 
     A pair is drawn with probability proportional to the product of its weights, among pairs
     where at least one contender is public: two unreleased models never meet, because a battle
     between them would rate them only against each other and reveal nothing to the voter
     after the vote. Raises :class:`NoContenders` (503) when no such pair exists.
     """
-    pool = eligible_contenders(db, now)
     pairs = [(x, y) for x, y in combinations(pool, 2) if x.is_public or y.is_public]
     if not pairs:
         raise NoContenders()

@@ -12,7 +12,13 @@ from flask.testing import FlaskClient
 from scipy.stats import binomtest, chisquare
 from sqlalchemy.orm import Session
 
-from arena.battles import record_failure, record_success, sample_pair
+from arena.battles import (
+    choose_pair,
+    eligible_contenders,
+    record_failure,
+    record_success,
+    sample_pair,
+)
 from arena.errors import ServiceUnavailable
 from arena.models import Contender, utcnow
 
@@ -20,9 +26,10 @@ DRAWS = 3000
 
 
 def _draw(db: Session, n: int = DRAWS, seed: int = 1234) -> list[tuple[str, str]]:
+    """``n`` pairs drawn from the eligible contenders as the database returns them."""
     rng = random.Random(seed)
-    now = utcnow()
-    return [(a.name, b.name) for a, b in (sample_pair(db, rng, now) for _ in range(n))]
+    pool = eligible_contenders(db, utcnow())
+    return [(a.name, b.name) for a, b in (choose_pair(pool, rng) for _ in range(n))]
 
 
 def test_pairs_follow_product_of_weights(db: Session, make_contender: Any) -> None:
@@ -95,8 +102,8 @@ def test_failures_past_threshold_take_a_contender_out_until_cooldown_ends(
     assert flaky.unhealthy_until == now + timedelta(seconds=60)
 
     rng = random.Random(7)
-    during = {c.name for _ in range(300) for c in sample_pair(db, rng, now + timedelta(seconds=59))}
-    after = {c.name for _ in range(300) for c in sample_pair(db, rng, now + timedelta(seconds=61))}
+    during = {c.name for _ in range(50) for c in sample_pair(db, rng, now + timedelta(seconds=59))}
+    after = {c.name for _ in range(50) for c in sample_pair(db, rng, now + timedelta(seconds=61))}
     assert during == {"steady-1", "steady-2"}
     assert "flaky" in after
 
