@@ -283,10 +283,12 @@ def answer(model: str, messages: list[dict[str, Any]]) -> tuple[str, list[str]]:
         marks = " ".join(f"[{i}]" for i in range(1, len(citations) + 1))
         body = " ".join(rng.sample(_LONG, 3))
         lead = "As a follow-up, the literature adds some nuance. " if follow_up else ""
-        sources = "\n".join(f"[{i}] {url}" for i, url in enumerate(citations, 1))
+        # Hard line breaks (two trailing spaces) keep one source per line without a list, so
+        # this style stays "citations" rather than "markdown".
+        sources = "  \n".join(f"[{i}] <{url}>" for i, url in enumerate(citations, 1))
         text = (f"{lead}Published work on \"{topic}\" points to {rng.choice(_ASPECTS)} {marks}. "
                 + body)
-        text += f"\n\nSources:\n{sources}"
+        text += f"\n\nSources:  \n{sources}"
     else:  # demo-brief and the fault models answer briefly
         text = rng.choice(_OPENINGS).format(t=topic, T=cap, a=rng.choice(_ASPECTS))
         text = ("Following up: " if follow_up else "") + text
