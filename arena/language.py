@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
 
 # Below this normalised probability the label is a guess (short or code-like prompts), and a
 # wrong language is worse than none for per-language leaderboards.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,17 +89,22 @@ def _done(side: str, finished: Finished) -> Event:
                     "tokens": finished.completion_tokens, "latency_ms": finished.latency_ms}
 
 
+def _close(events: Iterator[Any]) -> None:
+    # stream_pair returns a generator; closing it cancels both endpoint calls.
+    close = getattr(events, "close", None)
+    if close is not None:
+        close()
+
+
 def run_generation(app: Flask, plan: GenerationPlan, *, failure_threshold: int,
-                   cooldown_s: int,
-                   pair: Callable[..., Iterator[tuple[str, Any]]] = stream_pair
-                   ) -> Iterator[Event]:
+                   cooldown_s: int) -> Iterator[Event]:
     """Stream both sides' events; persist the outcome; end with an ``end`` event.
 
     Closing the iterator early (the client went away) stops both endpoint calls and marks the
     battle ``abandoned``.
     """
-    events = pair((plan.endpoints["a"], plan.messages["a"]),
-                  (plan.endpoints["b"], plan.messages["b"]))
+    events = stream_pair((plan.endpoints["a"], plan.messages["a"]),
+                         (plan.endpoints["b"], plan.messages["b"]))
     finished: dict[str, Finished] = {}
     partial: dict[str, list[str]] = {"a": [], "b": []}
     settled = False
@@ -122,7 +127,7 @@ def run_generation(app: Flask, plan: GenerationPlan, *, failure_threshold: int,
                     return
                 yield _done(side, event)
             elif isinstance(event, InferenceError):
-                events.close()  # the other side's answer could not be voted on anyway
+                _close(events)  # the other side's answer could not be voted on anyway
                 _persist_failed(app, plan, side, event, finished, partial,
                                 failure_threshold, cooldown_s)
                 settled = True
@@ -138,13 +143,13 @@ def run_generation(app: Flask, plan: GenerationPlan, *, failure_threshold: int,
         yield "error", {"side": missing, "code": error.code, "message": error.message}
         yield "end", {"state": "failed", "flagged": False}
     except GeneratorExit:
-        events.close()
+        _close(events)
         if not settled:
             _mark(app, plan.battle_id, "abandoned", None)
             log.info("battle %s abandoned: client disconnected mid-stream", plan.battle_id)
         raise
     except Exception:
-        events.close()
+        _close(events)
         log.exception("generation of battle %s failed unexpectedly", plan.battle_id)
         if not settled:
             _mark(app, plan.battle_id, "failed", "internal_error")
