@@ -5,6 +5,8 @@
   if (!table) return;
   const headers = Array.from(table.tHead.rows[0].cells);
   const body = table.tBodies[0];
+  // Ties (equal rank UB, say) fall back to the server's order, which is by rating.
+  Array.from(body.rows).forEach(function (row, i) { row.dataset.position = String(i); });
 
   function key(row, index, kind) {
     const raw = row.cells[index].dataset.value || row.cells[index].textContent;
@@ -31,6 +33,7 @@
       rows.sort(function (a, b) {
         const x = key(a, index, kind), y = key(b, index, kind);
         const order = x < y ? -1 : x > y ? 1 : 0;
+        if (order === 0) return Number(a.dataset.position) - Number(b.dataset.position);
         return ascending ? order : -order;
       });
       rows.forEach(function (row) { body.appendChild(row); });

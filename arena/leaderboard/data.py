@@ -125,9 +125,16 @@ _BY_KEY = {v.key: v for v in VIEWS}
 _LANG_KEY = re.compile(r"^lang-([a-z]{2,3})$")
 
 
+_LANGUAGE_NAMES = {
+    "en": "English", "zh": "Chinese", "ru": "Russian", "de": "German", "es": "Spanish",
+    "fr": "French", "ja": "Japanese", "ko": "Korean", "pt": "Portuguese", "it": "Italian",
+    "pl": "Polish", "vi": "Vietnamese", "ar": "Arabic", "tr": "Turkish", "nl": "Dutch",
+}
+
+
 def language_view(code: str) -> ViewSpec:
     """The category view of battles whose prompt language is ``code`` (ISO 639-1)."""
-    return ViewSpec(f"lang-{code}", f"Language: {code}",
+    return ViewSpec(f"lang-{code}", _LANGUAGE_NAMES.get(code, f"Language: {code}"),
                     f"Only battles whose prompt was detected as language '{code}'.",
                     category=True, keep=lambda b: b.language == code)
 

@@ -47,7 +47,7 @@ def _svg(width: float, height: float, label: str, body: list[str]) -> Markup:
 def ratings_plot(rows: Sequence[dict]) -> Markup:
     """Rating of each contender as a dot with its 95% interval as a whisker, best on top."""
     label_w = max([60] + [7 * len(str(r["name"])) for r in rows]) + 10
-    plot_w, row_h, top = 460, 22, 24
+    plot_w, row_h, top = 760, 26, 24
     width, height = label_w + plot_w + 20, top + row_h * len(rows) + 30
     lo = min(r["ci_low"] for r in rows)
     hi = max(r["ci_high"] for r in rows)
@@ -135,7 +135,7 @@ def history_plot(series: dict[str, list[tuple[datetime, float, float, float]]]) 
     """Rating of each contender across publications, one line (and legend entry) per contender."""
     points = [(at, r) for pts in series.values() for at, r, _lo, _hi in pts]
     times = sorted({at for at, _r in points})
-    left, right, top, bottom, plot_w, plot_h = 56, 190, 16, 40, 520, 260
+    left, right, top, bottom, plot_w, plot_h = 56, 200, 16, 40, 780, 300
     width, height = left + plot_w + right, top + plot_h + bottom
     lo = min(r for _at, r in points)
     hi = max(r for _at, r in points)
