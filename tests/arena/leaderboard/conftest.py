@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import itertools
 import secrets
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,26 @@ from sqlalchemy.orm import Session
 from arena.models import Battle, Contender, Turn, Vote
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
+VICUNA = Path(__file__).resolve().parents[4] / "shared" / "data" / "arena" / "qlora_vicuna80_human"
+
+
+@pytest.fixture
+def vicuna_votes(tmp_path: Path) -> Callable[..., tuple[Path, list[dict[str, str]]]]:
+    """Factory: a votes.csv with every ``step``-th real Vicuna-80 vote (up to ``limit``)."""
+
+    def make(step: int = 1, limit: int | None = None) -> tuple[Path, list[dict[str, str]]]:
+        with (VICUNA / "votes.csv").open(newline="") as fh:
+            reader = csv.DictReader(fh)
+            votes = list(reader)[::step][:limit]
+            header = reader.fieldnames or []
+        path = tmp_path / "votes.csv"
+        with path.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, header)
+            writer.writeheader()
+            writer.writerows(votes)
+        return path, votes
+
+    return make
 
 
 @pytest.fixture

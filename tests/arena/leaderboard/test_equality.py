@@ -7,11 +7,11 @@ engine call of ``publish`` are all checked against an independent path.
 
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,16 +84,8 @@ def test_genai_arena_overall_snapshot_equals_the_command_line(
 
 
 def test_vicuna_style_view_with_flood_weights_equals_the_command_line(
-        tmp_path: Path, runner: FlaskCliRunner, db: Session) -> None:
-    with (VICUNA / "votes.csv").open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        votes = list(reader)[::4]  # every pair, ~21 votes per question: a fast test
-        header = reader.fieldnames
-    subset = tmp_path / "votes.csv"
-    with subset.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, header)
-        writer.writeheader()
-        writer.writerows(votes)
+        tmp_path: Path, runner: FlaskCliRunner, db: Session, vicuna_votes: Callable) -> None:
+    subset, votes = vicuna_votes(step=4)  # every pair, ~21 votes per question: a fast test
     imported = runner.invoke(args=[
         "leaderboard", "import", str(subset), "--answers", str(VICUNA / "answers.jsonl"),
         "--questions", str(VICUNA / "questions.jsonl")])

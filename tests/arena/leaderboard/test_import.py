@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -125,22 +126,9 @@ def test_unreadable_files_get_clear_errors(tmp_path: Path, runner: FlaskCliRunne
     assert result.exit_code != 0 and "--answers and --questions go together" in result.output
 
 
-def _vicuna_subset(tmp_path: Path, rows: int) -> Path:
-    with (VICUNA / "votes.csv").open(newline="") as fh:
-        reader = csv.DictReader(fh)
-        kept = [r for _, r in zip(range(rows), reader, strict=False)]
-        header = reader.fieldnames
-    path = tmp_path / "votes.csv"
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, header)
-        writer.writeheader()
-        writer.writerows(kept)
-    return path
-
-
-def test_vicuna_votes_import_texts_and_style_features(tmp_path: Path, runner: FlaskCliRunner,
-                                                      db: Session) -> None:
-    votes = _vicuna_subset(tmp_path, 30)
+def test_vicuna_votes_import_texts_and_style_features(runner: FlaskCliRunner, db: Session,
+                                                      vicuna_votes: Callable) -> None:
+    votes, _rows = vicuna_votes(limit=30)
     args = ["leaderboard", "import", str(votes), "--answers", str(VICUNA / "answers.jsonl"),
             "--questions", str(VICUNA / "questions.jsonl")]
     result = runner.invoke(args=args)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from arena.leaderboard.data import FLOOD_K, eligible_battles, flood_weights
-from arena.models import LeaderboardSnapshot, Publication, SnapshotEntry
+from arena.models import Contender, LeaderboardSnapshot, Publication, SnapshotEntry
 
 
 def _count(db: Session, model: Any) -> int:
@@ -184,7 +184,6 @@ def test_unreleased_contender_is_fitted_but_ranks_count_public_ones_only(
         runner: FlaskCliRunner, db: Session, league: Callable) -> None:
     # Alpha is the strongest of the league; hidden, it must not leave a gap at rank 1.
     league(("Zephyr-Secret", "Bravo", "Charlie", "Delta"))
-    from arena.models import Contender
     db.scalars(select(Contender).where(Contender.name == "Zephyr-Secret")).one().is_public = False
     db.commit()
     assert runner.invoke(args=["leaderboard", "publish"]).exit_code == 0

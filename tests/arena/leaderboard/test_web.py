@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arena.leaderboard.web import OPENAPI_PATHS
-from arena.models import Contender, LeaderboardSnapshot
+from arena.models import Battle, Contender, LeaderboardSnapshot, Turn, Vote
 
 SECRET_NAME = "Zephyr-Secret"
 FIELDS = ["rank", "rank_ub", "name", "organization", "license", "rating", "ci_low", "ci_high",
@@ -25,7 +25,6 @@ def _publish(runner: FlaskCliRunner) -> None:
 
 def _style_league(league: Callable, db: Session) -> None:
     """A league whose battles carry style features, so the style view is published too."""
-    from arena.models import Battle
     league()
     for i, row in enumerate(db.scalars(select(Battle).order_by(Battle.id))):
         row.features = {"length_a": 100 + i % 7, "length_b": 90 + i % 5,
@@ -97,11 +96,9 @@ def test_unreleased_contender_never_appears_in_api_csv_page_or_plots(
 
 
 def _publish_again_with_one_more_vote(runner: FlaskCliRunner, db: Session) -> None:
-    from arena.models import Battle
     first = db.scalars(select(Battle).order_by(Battle.id)).first()
     clone = Battle(public_id="x" * 43, contender_a_id=first.contender_b_id,
                    contender_b_id=first.contender_a_id, state="voted", created_at=first.created_at)
-    from arena.models import Turn, Vote
     clone.turns = [Turn(position=0, prompt="one more")]
     clone.vote = Vote(winner="model_b")
     db.add(clone)
