@@ -51,7 +51,7 @@ class PublishError(Exception):
 class PublishReport:
     """Outcome of :func:`publish`: the new publication (or the one already up to date)."""
 
-    publication: Publication | None
+    publication: Publication
     up_to_date: bool
     n_battles: int
     published: list[str] = field(default_factory=list)
@@ -158,12 +158,11 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
                 "both_bad": "tie", "ci": "bootstrap", "engine_min_votes": 0,
                 "code_version": code_version()}
     digest = battles_hash(battles, settings)
-    report = PublishReport(publication=None, up_to_date=False, n_battles=len(battles))
     latest = db.scalars(select(Publication).order_by(Publication.id.desc()).limit(1)).first()
     if latest is not None and latest.battles_hash == digest:
-        report.publication, report.up_to_date = latest, True
-        return report
+        return PublishReport(publication=latest, up_to_date=True, n_battles=len(battles))
 
+    report = PublishReport(publication=Publication(), up_to_date=False, n_battles=len(battles))
     snapshots = []
     for spec in views_for(battles):
         chosen = view_battles(battles, spec)
@@ -186,12 +185,13 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
         snapshots.append(build_snapshot(spec, chosen, res, min_votes=min_votes))
         report.published.append(spec.key)
 
-    publication = Publication(
-        created_at=now, data_cutoff=cutoff, n_battles=len(battles), battles_hash=digest,
-        code_version=code_version(), settings=settings, snapshots=snapshots)
+    publication = report.publication
+    publication.created_at, publication.data_cutoff = now, cutoff
+    publication.n_battles, publication.battles_hash = len(battles), digest
+    publication.code_version, publication.settings = code_version(), settings
+    publication.snapshots = snapshots
     db.add(publication)
     db.flush()
-    report.publication = publication
     log.info("published %d views over %d battles (skipped: %s)", len(snapshots),
              len(battles), ", ".join(report.skipped) or "none")
     return report

@@ -76,7 +76,8 @@ def _cached(body: bytes | str, mimetype: str, **headers: str) -> Response:
     response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers.update(headers)
     response.add_etag()
-    return response.make_conditional(request)
+    response.make_conditional(request)  # turns it into a 304 when If-None-Match matches
+    return response
 
 
 def _json(payload: Any) -> Response:
