@@ -89,16 +89,17 @@ _PHONE_HINT = re.compile(r"\d[\d\s().\-/]{4,}\d")
 _PHONE_CUE = re.compile(r"(?i)\b(?:phone|tel|telephone|call|mobile|cell|whats\s?app|text|ring"
                         r"|sms|fax|contact|reach|dial)\b[^\n\d]{0,30}$")
 
+# Abbreviations may carry a dot ("Main St."); full words never swallow a sentence's full stop.
 _STREET_TYPES = (
-    r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl"
-    r"|Terrace|Ter|Parkway|Pkwy|Highway|Hwy|Square|Sq|Circle|Cir|Crescent|Close|Row|Mews"
-    r"|Gardens|Grove|Hill|Walk")
+    r"(?:Street|Avenue|Road|Boulevard|Lane|Drive|Court|Way|Place|Terrace|Parkway|Highway"
+    r"|Square|Circle|Crescent|Close|Row|Mews|Gardens|Grove|Hill|Walk)\b"
+    r"|(?:St|Ave|Rd|Blvd|Ln|Dr|Ct|Pl|Ter|Pkwy|Hwy|Sq|Cir)\b\.?")
 _CITY_TAIL = (r"(?:,?\s+(?:(?:Apt|Apartment|Suite|Ste|Unit|Flat|#)\.?\s*[\w-]+,?\s*)?"
               r"(?:[A-Z][a-z]+(?:\s[A-Z][a-z]+){0,2},?\s*)?"
               r"(?:[A-Z]{2}\s+\d{5}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}))?")
 _ADDRESS_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b\d{1,6}[A-Za-z]?(?:-\d{1,4})?\s+(?:(?:[NSEW]|North|South|East|West)\.?\s+)?"
-               r"(?:[A-Z][A-Za-z'-]+\s+){1,4}(?:" + _STREET_TYPES + r")\b\.?" + _CITY_TAIL),
+               r"(?:[A-Z][A-Za-z'-]+\s+){1,4}(?:" + _STREET_TYPES + r")" + _CITY_TAIL),
     re.compile(r"\b[A-ZÄÖÜ][a-zäöüß-]+(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm)"
                r"\s+\d{1,4}[a-z]?(?:,\s*\d{5}\s+[A-ZÄÖÜ][a-zäöüß]+)?"),
     re.compile(r"\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|boulevard|place|chemin|allée|quai)"

@@ -104,5 +104,12 @@ def seed_votes(db: Session, vicuna_rows: list[Any]) -> Callable[..., Seeded]:
 
 
 @pytest.fixture
+def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
+    # Few bootstrap rounds keep each cut fast; the reproduce tests use more.
+    app_config["LEADERBOARD_BOOTSTRAP"] = 10
+    return app_config
+
+
+@pytest.fixture
 def releases_dir(app_config: dict[str, Any]) -> Path:
     return Path(app_config["RELEASES_DIR"])
