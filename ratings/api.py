@@ -16,7 +16,7 @@ from .errors import DisconnectedGraphError, NotConvergedError
 from .features import FEATURE_TRANSFORM_VERSION
 from .graph import components, strongly_connected
 from .intervals import sandwich_covariance
-from .problem import Problem, build_problem
+from .problem import Problem, build_problem, collapse
 from .result import ContenderRating, LeaderboardResult, StyleCoefficient
 from .solver import newton
 
@@ -43,7 +43,7 @@ def fit_leaderboard(
     reg: float = 0.0,
     ci: str = "bootstrap",
     n_bootstrap: int = 100,
-    bootstrap_weights: str = "multinomial",
+    bootstrap_weights: str = "poisson",
     seed: int = 0,
     anchor: tuple[str, float] | None = None,
     min_votes: int = 0,
@@ -145,7 +145,10 @@ def fit_leaderboard(
         )
     n, p = prob.n_items, prob.n_features
     v0 = np.zeros(n + p + (1 if davidson else 0))
-    fit = newton(prob, prob.row_w, v0, reg=reg, davidson=davidson, tol=tol, max_iter=max_iter)
+    fit_prob, fit_w = (prob, prob.row_w)
+    if prob.aggregated and not davidson:
+        fit_prob, fit_w = collapse(prob, prob.row_w)
+    fit = newton(fit_prob, fit_w, v0, reg=reg, davidson=davidson, tol=tol, max_iter=max_iter)
     theta = fit.v[:n]
     ref = names.index(anchor[0]) if anchor is not None else None
     base = float(anchor[1]) if anchor is not None else offset

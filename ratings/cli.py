@@ -72,9 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--ci", choices=("bootstrap", "sandwich", "none"), default="bootstrap")
     fit.add_argument("--bootstrap", type=int, default=100, metavar="N")
-    fit.add_argument(
-        "--bootstrap-weights", choices=("multinomial", "poisson"), default="multinomial"
-    )
+    fit.add_argument("--bootstrap-weights", choices=("poisson", "multinomial"), default="poisson")
     fit.add_argument(
         "--cluster",
         action="store_true",

@@ -68,6 +68,40 @@ def _numeric(values: Any, what: str, n: int) -> np.ndarray:
     return out
 
 
+def _factorize(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sorted contender names and integer codes of both sides (hashing, no string sort)."""
+    both = np.concatenate([a, b])
+    try:
+        keys = sorted(set(both.tolist()))
+        bad = [k for k in keys if not isinstance(k, str) or not k]
+    except TypeError:  # unhashable or unorderable names
+        bad = [None]
+    if bad:
+        ok = np.array([isinstance(x, str) and bool(x) for x in both], dtype=bool)
+        row = int(np.flatnonzero(~ok)[0])
+        what = "model_a" if row < a.shape[0] else "model_b"
+        row %= a.shape[0]
+        raise InputError(f"row {row}: {what} must be a non-empty string, got {both[row]!r}")
+    index = {k: i for i, k in enumerate(keys)}
+    codes = np.fromiter(map(index.__getitem__, both.tolist()), np.int64, both.shape[0])
+    names = np.array([str(k) for k in keys], dtype=object)
+    return names, codes[: a.shape[0]], codes[a.shape[0] :]
+
+
+def _outcome_codes(w: np.ndarray) -> np.ndarray:
+    try:
+        codes = np.fromiter(map(OUTCOME_CODES.get, w.tolist()), np.int8, w.shape[0])
+    except TypeError:  # an unknown (None from .get) or unhashable label: find which
+        codes = np.array([OUTCOME_CODES.get(x, -1) if isinstance(x, str) else -1 for x in w])
+    if (codes < 0).any():
+        row = int(np.flatnonzero(codes < 0)[0])
+        raise InputError(
+            f"row {row}: unknown outcome {w[row]!r} in column 'winner' "
+            f"(expected one of {', '.join(OUTCOME_CODES)})"
+        )
+    return codes.astype(np.int8)
+
+
 def _validate(
     model_a: Sequence[str],
     model_b: Sequence[str],
@@ -93,28 +127,12 @@ def _validate(
     w = _as_1d(winner, "winner", n)
     if n == 0:
         raise InputError("no battles given")
-    for what, arr in (("model_a", a), ("model_b", b)):
-        if arr.dtype.kind == "U":
-            bad = arr == ""
-        else:
-            bad = np.array([not isinstance(v, str) or not v for v in arr], dtype=bool)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise InputError(f"row {row}: {what} must be a non-empty string, got {arr[row]!r}")
-    same = np.flatnonzero(a == b)
+    contenders, item_a, item_b = _factorize(a, b)
+    same = np.flatnonzero(item_a == item_b)
     if same.size:
         row = int(same[0])
         raise InputError(f"row {row}: model_a and model_b are the same contender {a[row]!r}")
-    codes = np.empty(n, dtype=np.int8)
-    for label, code in OUTCOME_CODES.items():
-        codes[w == label] = code
-    known = np.isin(w, list(OUTCOME_CODES))
-    if not known.all():
-        row = int(np.flatnonzero(~known)[0])
-        raise InputError(
-            f"row {row}: unknown outcome {w[row]!r} in column 'winner' "
-            f"(expected one of {', '.join(OUTCOME_CODES)})"
-        )
+    codes = _outcome_codes(w)
     for what, value, allowed in (
         ("ties", ties, TIE_MODELS),
         ("both_bad", both_bad, BOTH_BAD_MODES),
@@ -133,7 +151,10 @@ def _validate(
     wts = None if weights is None else _numeric(weights, "weight", n)
     vot = None
     if voter is not None:
-        vot = np.unique(_as_1d(voter, "voter", n).astype(str), return_inverse=True)[1]
+        ids: dict[str, int] = {}
+        vot = np.fromiter(
+            (ids.setdefault(str(x), len(ids)) for x in _as_1d(voter, "voter", n)), np.int64, n
+        )
 
     names = tuple(expand_control(control))
     feats = dict(features or {})
@@ -158,19 +179,24 @@ def _validate(
     if wts is not None:
         keep &= wts > 0
     while min_votes > 0:
-        names_kept, counts = np.unique(np.concatenate([a[keep], b[keep]]), return_counts=True)
-        low = names_kept[counts < min_votes]
-        if low.size == 0:
+        counts = np.bincount(item_a[keep], minlength=contenders.shape[0]) + np.bincount(
+            item_b[keep], minlength=contenders.shape[0]
+        )
+        low = (counts < min_votes) & (counts > 0)
+        if not low.any():
             break
-        keep &= ~(np.isin(a, low) | np.isin(b, low))
+        keep &= ~(low[item_a] | low[item_b])
     if not keep.any():
         raise InputError("no battles left after applying min_votes, weights and tie options")
 
-    a, b, codes, cov = a[keep], b[keep], codes[keep], cov[keep]
+    item_a, item_b, codes, cov = item_a[keep], item_b[keep], codes[keep], cov[keep]
     wts = None if wts is None else wts[keep]
     vot = None if vot is None else vot[keep]
-    uniq, inv = np.unique(np.concatenate([a, b]), return_inverse=True)
-    m = a.shape[0]
+    used = np.zeros(contenders.shape[0], dtype=bool)
+    used[item_a] = used[item_b] = True
+    if not used.all():  # contenders dropped by min_votes or by dropped outcomes
+        remap = np.cumsum(used) - 1
+        contenders, item_a, item_b = contenders[used], remap[item_a], remap[item_b]
     for k, name in enumerate(names):
         if np.all(cov[:, k] == cov[0, k]):
             raise InputError(
@@ -180,14 +206,14 @@ def _validate(
     if anchor is not None:
         if not (isinstance(anchor, tuple | list) and len(anchor) == 2):
             raise InputError(f"anchor must be (name, value), got {anchor!r}")
-        if anchor[0] not in set(uniq.tolist()):
+        if anchor[0] not in set(contenders.tolist()):
             raise InputError(f"anchor contender {anchor[0]!r} is not among the rated contenders")
         if not math.isfinite(float(anchor[1])):
             raise InputError(f"anchor value must be finite, got {anchor[1]!r}")
     return Validated(
-        names=uniq,
-        item_a=inv[:m].astype(np.int64),
-        item_b=inv[m:].astype(np.int64),
+        names=contenders,
+        item_a=item_a,
+        item_b=item_b,
         outcome=codes,
         weights=wts,
         voter=vot,

@@ -34,3 +34,14 @@ def strongly_connected(prob: Problem, row_w: np.ndarray) -> bool:
     dst = np.concatenate([prob.pair_j[prob.row_pair[fwd]], prob.pair_i[prob.row_pair[bwd]]])
     adj = coo_matrix((np.ones(src.shape[0]), (src, dst)), shape=(n, n))
     return connected_components(adj, directed=True, connection="strong")[0] == 1
+
+
+def direction_weights(prob: Problem, row_w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair: whether item i took a win or tie (first) and a loss or tie (second)."""
+    k = prob.n_pairs
+    up = (prob.row_out != LOSS) * row_w
+    down = (prob.row_out != WIN) * row_w
+    return (
+        np.bincount(prob.row_pair, up, minlength=k) > 0,
+        np.bincount(prob.row_pair, down, minlength=k) > 0,
+    )

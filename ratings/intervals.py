@@ -14,7 +14,8 @@ import numpy as np
 from scipy import linalg
 
 from .problem import Problem
-from .solver import Derivs, assemble, row_terms
+from .solver import Derivs, row_terms
+from .solver import hessian as hessian_of
 
 
 def _pseudo_inverse(h: np.ndarray, n: int, reg: float) -> np.ndarray:
@@ -39,7 +40,7 @@ def _cluster_meat(prob: Problem, unit: Derivs, w: np.ndarray) -> np.ndarray:
             - np.bincount(codes * n + j, s1, minlength=n_clusters * n)
         ).reshape(n_clusters, n)
     ]
-    cols += [np.bincount(codes, s1 * prob.x[:, c], minlength=n_clusters)[:, None] for c in range(p)]
+    cols += [np.bincount(codes, s1 * prob.xt[c], minlength=n_clusters)[:, None] for c in range(p)]
     if unit.dk is not None:
         cols.append(np.bincount(codes, w * unit.dk, minlength=n_clusters)[:, None])
     scores = np.hstack(cols)
@@ -65,6 +66,6 @@ def sandwich_covariance(
             dkk=None if unit.dk is None else w2 * unit.dk * unit.dk,
             dek=None if unit.dk is None else w2 * unit.d1 * unit.dk,
         )
-        meat = assemble(prob, meat_terms)[1]
+        meat = hessian_of(prob, meat_terms)
     bread = _pseudo_inverse(hessian, prob.n_items, reg)
     return bread @ meat @ bread

@@ -19,39 +19,60 @@ from scipy import linalg
 from scipy.special import expit
 
 from .errors import NotConvergedError
-from .problem import HALF_SCORE, LOSS, TIE, WIN, Problem
+from .problem import LOSS, TIE, WIN, Problem
 
 
 @dataclass
 class Derivs:
     """Per-row first/second derivatives of the loss with respect to eta (and kappa)."""
 
-    loss: float
+    loss: float | None  # None when not asked for
     d1: np.ndarray
-    d2: np.ndarray
+    d2: np.ndarray | None  # None: computed on demand from ``p`` and ``w`` (half-tie model)
     dk: np.ndarray | None = None
     dkk: np.ndarray | None = None
     dek: np.ndarray | None = None
+    p: np.ndarray | None = None
+    w: np.ndarray | None = None
+
+    def second(self) -> np.ndarray:
+        if self.d2 is None:
+            assert self.p is not None and self.w is not None
+            self.d2 = self.w * self.p * (1.0 - self.p)
+        return self.d2
 
 
 def linear_predictor(prob: Problem, v: np.ndarray) -> np.ndarray:
     n, p = prob.n_items, prob.n_features
     theta = v[:n]
-    eta = (theta[prob.pair_i] - theta[prob.pair_j])[prob.row_pair]
-    if p:
-        eta = eta + prob.x @ v[n : n + p]
+    delta = theta[prob.pair_i] - theta[prob.pair_j]
+    if prob.row_pair.shape[0] != delta.shape[0]:
+        delta = np.repeat(delta, prob.counts)
+    if not p:
+        return delta
+    eta = delta + v[n] * prob.xt[0]
+    for c in range(1, p):
+        eta += v[n + c] * prob.xt[c]
     return eta
 
 
-def row_terms(prob: Problem, v: np.ndarray, w: np.ndarray, davidson: bool) -> Derivs:
+def half_loss(prob: Problem, eta: np.ndarray, w: np.ndarray) -> float:
+    """Half-tie loss: ``y softplus(-eta) + (1 - y) softplus(eta) = softplus(-eta) + (1-y) eta``."""
+    softplus = np.log1p(np.exp(-np.abs(eta)))
+    softplus += np.maximum(-eta, 0.0)
+    return float(w @ (softplus + (1.0 - prob.row_y) * eta))
+
+
+def row_terms(
+    prob: Problem, v: np.ndarray, w: np.ndarray, davidson: bool, need_loss: bool = True
+) -> Derivs:
     """Loss and per-row derivatives at ``v`` with row weights ``w`` (no penalty)."""
     eta = linear_predictor(prob, v)
-    out = prob.row_out
     if not davidson:
-        y = HALF_SCORE[out]
         p = expit(eta)
-        loss = float(w @ (y * np.logaddexp(0.0, -eta) + (1.0 - y) * np.logaddexp(0.0, eta)))
-        return Derivs(loss, w * (p - y), w * (p * (1.0 - p)))
+        loss = half_loss(prob, eta, w) if need_loss else None
+        return Derivs(loss, w * (p - prob.row_y), None, p=p, w=w)
+    out = prob.row_out
     kappa = v[-1]
     half = 0.5 * eta
     log_d = np.logaddexp(np.logaddexp(half, -half), kappa)
@@ -76,60 +97,125 @@ def _to_items(prob: Problem, per_pair: np.ndarray) -> np.ndarray:
     )
 
 
-def assemble(prob: Problem, d: Derivs, hessian: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient and Hessian over ``v`` from per-row derivatives (shared by the sandwich meat)."""
-    n, p, k = prob.n_items, prob.n_features, prob.n_pairs
+def _pair_sums(prob: Problem, values: np.ndarray) -> np.ndarray:
+    if values.shape[-1] == prob.n_pairs and prob.row_pair.shape[0] == prob.n_pairs:
+        return values  # one row per pair (collapsed)
+    return np.add.reduceat(values, prob.starts, axis=-1)
+
+
+def gradient(prob: Problem, d: Derivs) -> np.ndarray:
+    """Gradient over ``v`` from per-row first derivatives."""
+    n, p = prob.n_items, prob.n_features
+    g = np.empty(n + p + (0 if d.dk is None else 1))
+    g[:n] = _to_items(prob, _pair_sums(prob, d.d1))
+    if p:
+        g[n : n + p] = prob.xt @ d.d1
+    if d.dk is not None:
+        g[-1] = d.dk.sum()
+    return g
+
+
+def hessian(prob: Problem, d: Derivs) -> np.ndarray:
+    """Hessian over ``v`` from per-row second derivatives (also builds the sandwich meat)."""
+    n, p = prob.n_items, prob.n_features
     q = 0 if d.dk is None else 1
     dim = n + p + q
-    g = np.empty(dim)
-    g[:n] = _to_items(prob, np.bincount(prob.row_pair, d.d1, minlength=k))
-    if p:
-        g[n : n + p] = prob.x.T @ d.d1
-    if q:
-        g[-1] = d.dk.sum()
-    if not hessian:
-        return g, np.empty((0, 0))
     h = np.zeros((dim, dim))
-    hp = np.bincount(prob.row_pair, d.d2, minlength=k)
+    d2 = d.second()
+    hp = _pair_sums(prob, d2)
     diag = np.bincount(prob.pair_i, hp, minlength=n) + np.bincount(prob.pair_j, hp, minlength=n)
     h[prob.pair_i, prob.pair_j] = -hp
     h[prob.pair_j, prob.pair_i] = -hp
     h[np.arange(n), np.arange(n)] = diag
     if p:
-        xw = prob.x * d.d2[:, None]
+        xw = prob.xt * d2
+        per_pair = _pair_sums(prob, xw)
         for c in range(p):
-            h[:n, n + c] = _to_items(prob, np.bincount(prob.row_pair, xw[:, c], minlength=k))
+            h[:n, n + c] = _to_items(prob, per_pair[c])
         h[n : n + p, :n] = h[:n, n : n + p].T
-        h[n : n + p, n : n + p] = prob.x.T @ xw
+        h[n : n + p, n : n + p] = xw @ prob.xt.T
     if q:
-        h[:n, -1] = _to_items(prob, np.bincount(prob.row_pair, d.dek, minlength=k))
+        h[:n, -1] = _to_items(prob, _pair_sums(prob, d.dek))
         if p:
-            h[n : n + p, -1] = prob.x.T @ d.dek
+            h[n : n + p, -1] = prob.xt @ d.dek
         h[-1, :-1] = h[:-1, -1]
         h[-1, -1] = d.dkk.sum()
-    return g, h
+    return h
+
+
+def assemble(prob: Problem, d: Derivs) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient and Hessian over ``v`` from per-row derivatives."""
+    return gradient(prob, d), hessian(prob, d)
 
 
 @dataclass(frozen=True)
 class NewtonResult:
     v: np.ndarray
-    hessian: np.ndarray  # penalised Hessian at v (without the identifiability term)
+    hessian: np.ndarray | None  # penalised Hessian at v (None when certified by a chord step)
     iterations: int
     gradient_norm: float  # max-norm of the penalised gradient at v
     last_step: float  # max-norm of the last Newton step (not applied)
     loss: float
 
 
+class _Objective:
+    """Penalised loss, gradient and (on demand) Hessian at one point."""
+
+    def __init__(
+        self,
+        prob: Problem,
+        v: np.ndarray,
+        w: np.ndarray,
+        reg: float,
+        davidson: bool,
+        need_loss: bool = True,
+    ):
+        self.prob, self.v, self.w, self.reg, self.davidson = prob, v, w, reg, davidson
+        self.d = row_terms(prob, v, w, davidson, need_loss)
+        m = prob.n_items + prob.n_features
+        self.m = m
+        self.g = gradient(prob, self.d)
+        self.g[:m] += reg * v[:m]
+
+    @property
+    def loss(self) -> float:
+        if self.d.loss is None:
+            self.d.loss = half_loss(self.prob, linear_predictor(self.prob, self.v), self.w)
+        m = self.m
+        return self.d.loss + 0.5 * self.reg * float(self.v[:m] @ self.v[:m])
+
+    def hessian(self) -> np.ndarray:
+        h = hessian(self.prob, self.d)
+        h[np.arange(self.m), np.arange(self.m)] += self.reg
+        return h
+
+
 def _penalised(prob: Problem, v: np.ndarray, w: np.ndarray, reg: float, davidson: bool):
-    d = row_terms(prob, v, w, davidson)
-    g, h = assemble(prob, d)
-    m = prob.n_items + prob.n_features
-    loss = d.loss
-    if reg:
-        loss += 0.5 * reg * float(v[:m] @ v[:m])
-        g[:m] += reg * v[:m]
-        h[np.arange(m), np.arange(m)] += reg
-    return loss, g, h
+    obj = _Objective(prob, v, w, reg, davidson)
+    return obj.loss, obj.g, obj.hessian()
+
+
+def factorize(h: np.ndarray, n: int, reg: float) -> tuple[np.ndarray, bool]:
+    """Cholesky factor of ``h`` plus, when ``reg == 0``, the shift term ``c u u^T``.
+
+    With ``reg == 0`` the ratings are identified only up to a common shift; ``c u u^T``
+    (u: normalised all-ones on theta) makes the system solvable and keeps every step
+    orthogonal to the shift, so ``sum(theta)`` never changes.
+    """
+    if reg == 0:
+        u = np.zeros(h.shape[0])
+        u[:n] = 1.0 / np.sqrt(n)
+        h = h + np.mean(np.diag(h)[:n]) * np.outer(u, u)
+    return linalg.cho_factor(h, check_finite=True)
+
+
+def _singular(it: int, g: np.ndarray, exc: Exception) -> NotConvergedError:
+    return NotConvergedError(
+        f"Newton system is singular or not finite at iteration {it} ({exc}); the optimum may "
+        "not exist (a contender that never loses or never wins): use reg > 0 or more battles",
+        it,
+        float(np.max(np.abs(g))),
+    )
 
 
 def newton(
@@ -141,49 +227,65 @@ def newton(
     davidson: bool,
     tol: float = 1e-9,
     max_iter: int = 100,
+    chord: tuple[np.ndarray, bool] | None = None,
 ) -> NewtonResult:
     """Minimise the penalised loss by damped Newton with Armijo backtracking.
 
-    Converged means the max-norm of the full Newton step is below ``tol`` (natural-log units:
-    1e-9 is 1.7e-7 Elo). With ``reg == 0`` the ratings are identified only up to a common shift;
-    the term ``c * u u^T`` (u: normalised all-ones on theta) makes the system solvable and keeps
-    every step orthogonal to the shift, so ``sum(theta)`` never changes.
+    Converged means the max-norm of the Newton step at the returned point is below ``tol``
+    (natural-log units: 1e-9 is 1.7e-7 Elo); that step is not applied. Steps with max-norm
+    below 0.1 are taken in full (the quadratic model is accurate there; the next iterate's
+    certificate would show any failure); larger ones are backtracked on the loss.
+
+    With ``chord`` (a Cholesky factor from :func:`factorize`, e.g. of the full-data Hessian
+    for bootstrap refits started next to their optimum) steps use the most recent factorised
+    Hessian while that shrinks the step at least tenfold, and a fresh Hessian otherwise. The
+    certificate is then the chord step, and the returned point has that step applied.
     """
     n = prob.n_items
-    u = np.zeros(v0.shape[0])
-    u[:n] = 1.0 / np.sqrt(n)
     v = v0.copy()
-    loss, g, h = _penalised(prob, v, w, reg, davidson)
+    obj = _Objective(prob, v, w, reg, davidson, need_loss=False)
+    size, previous = np.inf, np.inf
+    reuse, factor = chord is not None, chord
     for it in range(max_iter + 1):
-        hs = h if reg > 0 else h + np.mean(np.diag(h)[:n]) * np.outer(u, u)
-        try:
-            step = -linalg.solve(hs, g, assume_a="pos", check_finite=True)
-        except (linalg.LinAlgError, ValueError) as exc:
-            raise NotConvergedError(
-                f"Newton system is singular or not finite at iteration {it} ({exc}); "
-                "the optimum may not exist (a contender that never loses or never wins): "
-                "use reg > 0 or more battles",
-                it,
-                float(np.max(np.abs(g))),
-            ) from None
-        size = float(np.max(np.abs(step)))
+        h = None
+        if reuse and factor is not None:
+            step = -linalg.cho_solve(factor, obj.g)
+            size = float(np.max(np.abs(step)))
+        if not reuse or (size >= tol and size > 0.1 * previous):
+            h = obj.hessian()
+            try:
+                factor = factorize(h, n, reg)
+            except (linalg.LinAlgError, ValueError) as exc:
+                raise _singular(it, obj.g, exc) from None
+            step = -linalg.cho_solve(factor, obj.g)
+            size = float(np.max(np.abs(step)))
+        if not np.isfinite(size):
+            raise _singular(it, obj.g, ValueError("non-finite step"))
         if size < tol:
-            return NewtonResult(v, h, it, float(np.max(np.abs(g))), size, loss)
+            v_out = v + step if reuse else v
+            return NewtonResult(v_out, h, it, float(np.max(np.abs(obj.g))), size, np.nan)
         if it == max_iter:
             break
-        slope = float(g @ step)
+        previous = size
+        if size <= 0.1:
+            v = v + step
+            obj = _Objective(prob, v, w, reg, davidson, need_loss=False)
+            continue
+        slope = float(obj.g @ step)
         t = 1.0
         for _ in range(60):
-            cand = v + t * step
-            c_loss, c_g, c_h = _penalised(prob, cand, w, reg, davidson)
-            if c_loss <= loss + 1e-4 * t * slope or c_loss - loss <= 1e-13 * abs(loss):
+            cand = _Objective(prob, v + t * step, w, reg, davidson)
+            if cand.loss <= obj.loss + 1e-4 * t * slope or cand.loss - obj.loss <= 1e-13 * abs(
+                obj.loss
+            ):
                 break
             t *= 0.5
-        v, loss, g, h = cand, c_loss, c_g, c_h
+        v, obj = cand.v, cand
     raise NotConvergedError(
         f"Newton did not converge in {max_iter} iterations (last step {size:.3g}, "
-        f"gradient max-norm {np.max(np.abs(g)):.3g}); ratings may diverge because a contender "
-        "never loses or never wins, or the style features separate outcomes: use reg > 0",
+        f"gradient max-norm {np.max(np.abs(obj.g)):.3g}); ratings may diverge because a "
+        "contender never loses or never wins, or the style features separate outcomes: use "
+        "reg > 0",
         max_iter,
-        float(np.max(np.abs(g))),
+        float(np.max(np.abs(obj.g))),
     )
