@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -27,6 +32,22 @@ from arena.releases.hub import PushError, hub_api, push_release
 log = logging.getLogger(__name__)
 
 releases_cli = AppGroup("releases", help="Rolling data releases (Parquet/JSONL + card).")
+
+
+@contextlib.contextmanager
+def _exclusive(releases_dir: Path) -> Iterator[bool]:
+    """An advisory lock so overlapping cron runs on one host never write the same window."""
+    releases_dir.mkdir(parents=True, exist_ok=True)
+    with (releases_dir / ".cut.lock").open("w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _push_all(db: Session, settings: ReleaseSettings, names: tuple[str, ...] = ()) -> None:
@@ -55,6 +76,25 @@ def _push_all(db: Session, settings: ReleaseSettings, names: tuple[str, ...] = (
             click.echo(f"{release.name} was already on {repo}")
 
 
+def _cut_due(db: Session, settings: ReleaseSettings, now: datetime) -> list[DataRelease]:
+    released = []
+    for window in due_windows(db, settings, now):
+        release = cut_release(db, window, settings)
+        if release is None:
+            click.echo(f"window {window.name}: nothing releasable, skipped")
+            continue
+        try:
+            db.commit()
+        except Exception:
+            db.rollback()
+            discard_release_files(settings, window.name)
+            raise
+        released.append(release)
+        click.echo(f"released {release.name}: {release.n_battles} battles in "
+                   f"{release_folder(settings, release)}")
+    return released
+
+
 @releases_cli.command("cut")
 @click.option("--now", "now_text", default=None, metavar="ISO",
               help="Cut as if it were this time (UTC if no offset); for tests and backfills.")
@@ -65,21 +105,11 @@ def cut_command(now_text: str | None, push: bool) -> None:
         settings = ReleaseSettings.from_config(current_app.config)
         now = parse_now(now_text)
         db = arena_db.session()
-        released = []
-        for window in due_windows(db, settings, now):
-            release = cut_release(db, window, settings)
-            if release is None:
-                click.echo(f"window {window.name}: nothing releasable, skipped")
-                continue
-            try:
-                db.commit()
-            except Exception:
-                db.rollback()
-                discard_release_files(settings, window.name)
-                raise
-            released.append(release)
-            click.echo(f"released {release.name}: {release.n_battles} battles in "
-                       f"{release_folder(settings, release)}")
+        with _exclusive(settings.releases_dir) as locked:
+            if not locked:
+                click.echo("another `releases cut` is running; nothing done")
+                return
+            released = _cut_due(db, settings, now)
         if not released:
             opens = next_window_opens(db, settings, now)
             when = f"; the next window can be released from {opens.isoformat()}" if opens else ""

@@ -38,6 +38,10 @@ OPENAPI_COMPONENTS: dict[str, Any] = {
                     "commands": {"type": "array", "items": {"type": "string"},
                                  "description": "`python -m ratings` commands that recompute "
                                                 "leaderboard.json inside the release folder."},
+                    "views": {"type": "array", "items": {"type": "object", "properties": {
+                        "key": {"type": "string"}, "title": {"type": "string"},
+                        "command": {"type": "string"},
+                        "error": {"type": ["string", "null"]}}}},
                     "hub": {"type": ["object", "null"], "properties": {
                         "repo": {"type": "string"}, "revision": {"type": ["string", "null"]},
                         "url": {"type": "string"}, "pushed_at": {"type": "string"}}}}},

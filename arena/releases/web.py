@@ -103,6 +103,9 @@ def _release_dict(release: DataRelease) -> dict[str, Any]:
         "manifest_sha256": release.manifest_sha256,
         "files": files,
         "commands": [c for c in release.command.splitlines() if c],
+        "views": [{"key": key, "title": view.get("title", key), "command": view["command"],
+                   "error": view.get("error")}
+                  for key, view in (release.snapshot or {}).get("views", {}).items()],
         "hub": hub,
     }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -67,7 +68,7 @@ def test_catching_up_releases_every_missing_window_once_and_reruns_are_no_ops(
     assert "nothing to release" in again
     assert [r.name for r in _releases(db)] == names
     assert {n: (releases_dir / n / "manifest.json").read_bytes() for n in names} == before
-    assert sorted(p.name for p in releases_dir.iterdir()) == names  # no temp folders left
+    assert sorted(p.name for p in releases_dir.iterdir() if p.is_dir()) == names  # no temp ones
 
 
 def test_window_boundaries_partition_votes_exactly(
@@ -222,6 +223,18 @@ def test_texts_appear_only_for_consenting_voters_and_are_scrubbed(
                and r["conversation_a"][1]["role"] == "assistant" for r in with_text)
     assert all(r["completion_tokens_a"] is not None and r["latency_ms_b"] is not None
                for r in rows)
+
+
+def test_an_overlapping_run_does_nothing(
+        runner: FlaskCliRunner, db: Session, seed_votes: Any, releases_dir: Path) -> None:
+    seed_votes(limit=300)
+    releases_dir.mkdir(parents=True)
+    with (releases_dir / ".cut.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        out = _cut(runner, "2026-06-01T00:00:00Z")
+    assert "another `releases cut` is running" in out
+    assert _releases(db) == []
+    assert "released" in _cut(runner, "2026-06-01T00:00:00Z")
 
 
 def test_nothing_eligible_is_nothing_to_release(runner: FlaskCliRunner, db: Session) -> None:
