@@ -15,7 +15,8 @@ Decisions (also stated in every dataset card, see :mod:`arena.releases.card`):
   kind: never the site's public battle id, which is a capability token.
 * ``tstamp`` is the vote time floored to the hour (Unix seconds, UTC).
 * ``conversation_a``/``conversation_b`` (OpenAI-style message lists, PII-scrubbed) only where
-  the voter consented; otherwise null. Vote feedback text is never released.
+  the voter consented, as the consent stands when the release is cut (so withdrawing it before
+  then keeps the texts out); otherwise null. Vote feedback text is never released.
 """
 
 from __future__ import annotations
