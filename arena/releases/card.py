@@ -87,11 +87,11 @@ def dataset_card(*, name: str, window_start: datetime, window_end: datetime, n_r
                      "data_files": [{"split": "train", "path": "battles.parquet"}]}],
     }
     site = f" of [{public_url}]({public_url})" if public_url else ""
-    dropped = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(excluded.items()))
+    dropped = ", ".join(f"{v} battles ({k.replace('_', ' ')})" for k, v in excluded.items())
     pseudo = ("keyed without the release name, so a voter keeps one pseudonym across "
               "releases (the operator opted in)" if linkable else
-              "keyed per release, so nobody (not even with every release) can link one voter "
-              "across releases")
+              "keyed per release under a key only the site holds, so the releases alone do not "
+              "let anyone link one voter across releases")
     lines = [
         f"# Open Arena votes: {name}", "",
         f"Pairwise human votes between anonymous models from the arena{site}: every eligible "

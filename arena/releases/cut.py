@@ -45,7 +45,7 @@ from arena.leaderboard.data import (
 )
 from arena.models import DataRelease, utcnow
 from arena.releases.card import dataset_card
-from arena.releases.rows import ANSWER_COLUMNS, WindowRows, release_rows
+from arena.releases.rows import ANSWER_COLUMNS, EXCLUSION_REASONS, WindowRows, release_rows
 from ratings import cli as ratings_cli
 
 log = logging.getLogger(__name__)
@@ -237,9 +237,10 @@ def write_release(folder: Path, window: Window, data: WindowRows,
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     snapshot = _snapshot(folder, window.name, data, settings)
     _write_json(folder / SNAPSHOT, snapshot)
+    excluded = {k: data.excluded.get(k, 0) for k in EXCLUSION_REASONS}
     card = dataset_card(
         name=window.name, window_start=window.start, window_end=window.end, n_rows=len(rows),
-        with_text=data.with_text, excluded=dict(data.excluded), snapshot=snapshot,
+        with_text=data.with_text, excluded=excluded, snapshot=snapshot,
         linkable=settings.linkable, public_url=settings.public_url)
     (folder / CARD).write_text(card, encoding="utf-8")
     files = [file_entry(folder / PARQUET, len(rows)), file_entry(folder / JSONL, len(rows)),
@@ -250,7 +251,7 @@ def write_release(folder: Path, window: Window, data: WindowRows,
         "window_end": window.end.isoformat(),
         "rows": len(rows),
         "rows_with_text": data.with_text,
-        "excluded": {k: data.excluded.get(k, 0) for k in sorted(data.excluded)},
+        "excluded": excluded,
         "pseudonyms": "linkable across releases" if settings.linkable else "per release",
         "timestamps": "vote time floored to the hour (UTC)",
         "arena_version": arena.__version__,
