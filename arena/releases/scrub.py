@@ -86,6 +86,8 @@ _IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}"
 _PHONE_HINT = re.compile(r"\d[\d\s().\-/]{4,}\d")
 # A bare run of digits is as often an order number or an id as a phone number; it counts only
 # after one of these words (formatted numbers and "+" numbers need no cue).
+# Decimal numbers the matcher can take for national numbers ("365.256363", "1.4285 x 10").
+_DECIMAL = re.compile(r"\d\.\d{5,}|^\d+\.\d+$|\d\.\d+\s*[x×*]\s*10")
 _PHONE_CUE = re.compile(r"(?i)\b(?:phone|tel|telephone|call|mobile|cell|whats\s?app|text|ring"
                         r"|sms|fax|contact|reach|dial)\b[^\n\d]{0,30}$")
 
@@ -189,6 +191,8 @@ def _phone_spans(text: str, regions: Sequence[str]) -> Iterable[Span]:
                                                   leniency=phonenumbers.Leniency.VALID)
         for match in matcher:
             if match.raw_string.isdigit() and not _PHONE_CUE.search(text[:match.start]):
+                continue
+            if _DECIMAL.search(match.raw_string):
                 continue
             yield Span(match.start, match.end, "PHONE")
 

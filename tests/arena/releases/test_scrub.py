@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import yaml
 from arena.releases.scrub import KINDS, find_pii, scrub
 
 CORPUS = Path(__file__).with_name("pii_corpus.yaml")
+DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "arena"
 # Recall each kind must reach on the corpus; addresses are pattern-based and reported honestly.
 RECALL_FLOOR = {"EMAIL": 0.95, "IP": 0.95, "CARD": 0.95, "KEY": 0.95, "PHONE": 0.9,
                 "ADDRESS": 0.75}
@@ -97,3 +99,14 @@ def test_lookalikes_are_left_alone(text: str) -> None:
 
 def test_a_key_that_contains_digits_is_one_key_not_a_phone_number() -> None:
     assert scrub("token sk-proj-20155501234567890123456789abc") == "token [KEY]"
+
+
+def test_real_model_answers_lose_only_their_email_addresses() -> None:
+    # 720 real answers (Vicuna-80 study) hold no personal data except sample e-mail addresses
+    # in answers about writing e-mails; every other detection would be a false positive.
+    answers = DATA / "qlora_vicuna80_human" / "answers.jsonl"
+    texts = [json.loads(line)["text"] for line in answers.read_text().splitlines()]
+    found = [(s.kind, t[s.start:s.end]) for t in texts for s in find_pii(t)]
+    print(f"\n{len(texts)} real answers: {len(found)} detections {Counter(k for k, _ in found)}")
+    assert {kind for kind, _ in found} == {"EMAIL"}
+    assert all("@" in value for _, value in found)
