@@ -12,6 +12,7 @@ from arena.battles.lifecycle import (
     claim_generation,
     create_battle,
     get_battle,
+    reap_stale,
     require_owner,
 )
 from arena.battles.sampling import (
@@ -26,5 +27,5 @@ __all__ = [
     "GenerationPlan", "add_turn", "battle_view", "choose_pair", "claim_generation",
     "create_battle",
     "eligible_contenders", "get_battle", "plan_generation", "record_failure", "record_success",
-    "replay_events", "require_owner", "run_generation", "sample_pair",
+    "reap_stale", "replay_events", "require_owner", "run_generation", "sample_pair",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -181,3 +181,20 @@ def battle_view(db: Session, battle: Battle, *, max_turns: int,
         body["winner"] = battle.vote.winner
         body["reveal"] = reveal(battle)
     return body
+
+
+def reap_stale(db: Session, *, now: datetime, pending_after: timedelta,
+               generating_after: timedelta) -> dict[str, int]:
+    """Mark battles nobody will finish as ``abandoned``; returns counts per former state.
+
+    A web process that dies mid-stream leaves its battle ``generating`` for ever, and a person
+    who never opens the stream leaves it ``pending``: neither can be voted on, so a periodic job
+    closes them. Ready (votable) battles are left alone.
+    """
+    counts: dict[str, int] = {}
+    for state, age in (("pending", pending_after), ("generating", generating_after)):
+        result = db.execute(update(Battle)
+                            .where(Battle.state == state, Battle.updated_at < now - age)
+                            .values(state="abandoned", updated_at=now))
+        counts[state] = int(result.rowcount)  # type: ignore[attr-defined]
+    return counts
