@@ -50,6 +50,7 @@ def fit_leaderboard(
     offset: float = 1000.0,
     tol: float = 1e-9,
     max_iter: int = 100,
+    n_threads: int = 2,
     progress: ProgressFn | None = None,
 ) -> LeaderboardResult:
     """Fit a (style-controlled) Bradley-Terry leaderboard.
@@ -96,6 +97,8 @@ def fit_leaderboard(
         Mean rating under sum-to-zero identifiability.
     tol, max_iter : float, int
         Newton stops when the max-norm of its step is below ``tol``; otherwise it raises.
+    n_threads : int
+        Threads for bootstrap refits; results do not depend on it.
     progress : callable, optional
         ``progress(done, total)`` called after each bootstrap replicate.
 
@@ -169,6 +172,7 @@ def fit_leaderboard(
             scheme=bootstrap_weights,
             reg=reg,
             davidson=davidson,
+            threads=n_threads,
             progress=progress,
         )
         boot_r = to_elo(draws[:, :n])
@@ -243,7 +247,10 @@ def fit_leaderboard(
     }
     message = f"Newton converged in {fit.iterations} iterations (last step {fit.last_step:.1e})"
     if ci == "bootstrap":
-        message += f"; {n_bootstrap} bootstrap refits converged (max last step {boot_step:.1e})"
+        message += (
+            f"; {n_bootstrap} bootstrap refits converged (largest final step {boot_step:.1e}"
+            f" = {SCALE * boot_step:.1e} Elo)"
+        )
     if len(comps) > 1:
         message += f"; WARNING: {len(comps)} disconnected components tied together only by reg"
     return LeaderboardResult(

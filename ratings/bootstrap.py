@@ -100,7 +100,8 @@ class _Refit:
         self.reg, self.davidson, self.tol = reg, davidson, tol
         # Unit-weight derivatives at the full-data optimum: the gradient of any replicate at
         # v_hat is linear in its weights, which gives a first chord step without exp().
-        self.unit = row_terms(prob, v_hat, np.ones(prob.row_w.shape[0]), davidson, False)
+        unit = row_terms(prob, v_hat, np.ones(prob.row_w.shape[0]), davidson, False)
+        self.unit = Derivs(None, unit.d1, None, dk=unit.dk)  # keep only what refits use
         full_prob, full_w = self._fit_problem(prob.row_w)
         full = _Objective(full_prob, v_hat, full_w, reg, davidson)
         self.factor = factorize(full.hessian(), prob.n_items, reg)

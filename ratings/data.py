@@ -37,7 +37,7 @@ class Validated:
     weights: np.ndarray | None  # float64 >= 0, None for unit weights
     voter: np.ndarray | None  # int64 cluster codes
     feature_names: tuple[str, ...]
-    covariates: np.ndarray  # (n_battles, p) transformed style covariates, A minus B
+    covariates: np.ndarray  # (p, n_battles) transformed style covariates, A minus B
     n_input: int  # battles before min_votes filtering
 
 
@@ -158,7 +158,7 @@ def _validate(
 
     names = tuple(expand_control(control))
     feats = dict(features or {})
-    cov = np.empty((n, len(names)))
+    cov = np.empty((len(names), n))
     for k, name in enumerate(names):
         if name not in feats:
             have = ", ".join(sorted(feats)) or "none"
@@ -168,7 +168,8 @@ def _validate(
             raise InputError(f"features[{name!r}] must be a pair (values_a, values_b)")
         fa = _numeric(pair[0], f"feature column '{name}_a'", n)
         fb = _numeric(pair[1], f"feature column '{name}_b'", n)
-        cov[:, k] = transform(fa, fb)
+        cov[k] = transform(fa, fb)
+        del fa, fb
 
     # Drop contenders below min_votes until every remaining one has enough battles.
     keep = np.ones(n, dtype=bool)
@@ -189,7 +190,8 @@ def _validate(
     if not keep.any():
         raise InputError("no battles left after applying min_votes, weights and tie options")
 
-    item_a, item_b, codes, cov = item_a[keep], item_b[keep], codes[keep], cov[keep]
+    if not keep.all():
+        item_a, item_b, codes, cov = item_a[keep], item_b[keep], codes[keep], cov[:, keep]
     wts = None if wts is None else wts[keep]
     vot = None if vot is None else vot[keep]
     used = np.zeros(contenders.shape[0], dtype=bool)
@@ -198,7 +200,7 @@ def _validate(
         remap = np.cumsum(used) - 1
         contenders, item_a, item_b = contenders[used], remap[item_a], remap[item_b]
     for k, name in enumerate(names):
-        if np.all(cov[:, k] == cov[0, k]):
+        if np.all(cov[k] == cov[k, 0]):
             raise InputError(
                 f"control feature {name!r} is constant across the battles used "
                 "(its coefficient is not identified); remove it from control"

@@ -118,7 +118,7 @@ def build_problem(v: Validated, *, per_battle: bool) -> Problem:
     pairs, pair_of_battle = _dense_unique(lo * n + hi, n * n)
     pair_i, pair_j = pairs // n, pairs % n
     bw = np.ones(lo.shape[0]) if v.weights is None else v.weights
-    p = v.covariates.shape[1]
+    p = v.covariates.shape[0]
     if p == 0 and not per_battle:
         cells, battle_row = _dense_unique(pair_of_battle * 3 + out, 3 * pairs.shape[0])
         r = cells.shape[0]
@@ -142,9 +142,10 @@ def build_problem(v: Validated, *, per_battle: bool) -> Problem:
     order = np.argsort(pair_of_battle, kind="stable")
     battle_row = np.empty_like(order)
     battle_row[order] = np.arange(order.shape[0])
-    x = v.covariates[order]
-    x[flip[order]] *= -1.0
+    xt = np.take(v.covariates, order, axis=1)
+    xt *= np.where(flip, -1.0, 1.0)[order]
     row_out = out[order]
+    row_w = bw[order]
     return Problem(
         n_items=n,
         pair_i=pair_i,
@@ -152,9 +153,9 @@ def build_problem(v: Validated, *, per_battle: bool) -> Problem:
         row_pair=pair_of_battle[order],
         row_out=row_out,
         row_y=HALF_SCORE[row_out],
-        row_w=bw[order],
-        row_w2=(bw * bw)[order],
-        xt=np.ascontiguousarray(x.T),
+        row_w=row_w,
+        row_w2=row_w if v.weights is None else row_w * row_w,
+        xt=xt,
         battle_row=battle_row,
         battle_w=bw,
         unit_weights=v.weights is None,

@@ -74,6 +74,37 @@ def simulate(
     }
 
 
+def problem_of(sim: dict, ties: str = "half", per_battle: bool = False):
+    """Internal sufficient-statistic problem of simulated battles (all their features)."""
+    from ratings.data import _validate
+    from ratings.problem import build_problem
+
+    v = _validate(
+        sim["model_a"],
+        sim["model_b"],
+        sim["winner"],
+        features=sim["features"],
+        control=tuple(sim["features"]),
+        weights=None,
+        voter=None,
+        ties=ties,
+        both_bad="tie",
+        reg=0.0,
+        ci="none",
+        n_bootstrap=0,
+        bootstrap_weights="poisson",
+        anchor=None,
+        min_votes=0,
+    )
+    return build_problem(v, per_battle=per_battle)
+
+
+@pytest.fixture(name="make_problem")
+def make_problem_fixture():
+    """The :func:`problem_of` helper."""
+    return problem_of
+
+
 @pytest.fixture(name="simulate")
 def simulate_fixture():
     """The :func:`simulate` helper, for tests that draw their own battles."""

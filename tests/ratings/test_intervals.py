@@ -67,3 +67,27 @@ def test_sandwich_intervals_cover_truth_about_95_percent(simulate) -> None:
 def test_bootstrap_intervals_cover_truth_about_95_percent(simulate) -> None:
     hits = _coverage(simulate, "bootstrap", n_sims=60, seed=7)
     assert 0.91 <= hits.mean() <= 0.98, hits.mean()
+
+
+def test_bootstrap_does_not_depend_on_thread_count(sim: dict) -> None:
+    one = _fit(sim, n_bootstrap=12, seed=4, n_threads=1)
+    two = _fit(sim, n_bootstrap=12, seed=4, n_threads=2)
+    assert np.array_equal(one.bootstrap_ratings, two.bootstrap_ratings)
+    assert np.array_equal(one.bootstrap_style, two.bootstrap_style)
+
+
+def test_fast_bootstrap_refit_matches_float64_newton(sim: dict, make_problem) -> None:
+    from ratings.bootstrap import _Refit, replicate_row_weights
+    from ratings.solver import newton
+
+    prob = make_problem(sim)
+    dim = prob.n_items + prob.n_features
+    fit = newton(prob, prob.row_w, np.zeros(dim), reg=0.0, davidson=False)
+    refit = _Refit(prob, fit.v, scheme="poisson", reg=0.0, davidson=False, tol=5e-5)
+    for r in range(5):
+        seed = np.random.SeedSequence(r)
+        fast, step = refit(r, seed)
+        w = replicate_row_weights(prob, np.random.default_rng(seed), "poisson")
+        exact = newton(prob, w, fit.v, reg=0.0, davidson=False, tol=1e-12).v
+        assert step < 5e-5
+        assert np.max(np.abs(fast - exact)) < 5e-6  # natural-log units: < 0.001 Elo

@@ -7,43 +7,20 @@ import numpy as np
 import pytest
 
 import ratings
-from ratings.data import _validate
-from ratings.problem import build_problem
 from ratings.solver import _penalised
-
-
-def _problem(sim: dict, ties: str = "half", per_battle: bool = False):
-    v = _validate(
-        sim["model_a"],
-        sim["model_b"],
-        sim["winner"],
-        features=sim["features"],
-        control=tuple(sim["features"]),
-        weights=None,
-        voter=None,
-        ties=ties,
-        both_bad="tie",
-        reg=0.0,
-        ci="none",
-        n_bootstrap=0,
-        bootstrap_weights="multinomial",
-        anchor=None,
-        min_votes=0,
-    )
-    return build_problem(v, per_battle=per_battle)
 
 
 @pytest.mark.parametrize("ties", ["half", "davidson"])
 @pytest.mark.parametrize("with_features", [True, False])
 def test_gradient_and_hessian_match_finite_differences(
-    ties: str, with_features: bool, simulate
+    ties: str, with_features: bool, simulate, make_problem
 ) -> None:
     data = simulate(
         np.random.default_rng(1), n_items=5, n_battles=400, beta=(0.5, 0.2), tie_share=0.2
     )
     if not with_features:
         data["features"] = {}
-    prob = _problem(data, ties)
+    prob = make_problem(data, ties)
     davidson = ties == "davidson"
     rng = np.random.default_rng(2)
     dim = prob.n_items + prob.n_features + int(davidson)
