@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from arena import create_app
+from flask.testing import FlaskClient
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -23,7 +22,7 @@ from arena import create_app
 config = json.loads(sys.argv[1])
 client = create_app(config, instance_path=sys.argv[2]).test_client()
 print(client.post("/api/v1/battles/unknown/vote", json={"winner": "tie"}).status_code)
-"""
+"""  # the subprocess exits right after, which closes its connections
 
 
 @pytest.fixture
@@ -50,21 +49,27 @@ def _other_host_status(config: dict[str, Any], instance: Path) -> int:
     return int(done.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("shared", [True, False], ids=["redis", "memory"])
+@pytest.fixture(params=["redis", "memory"])
+def limited_config(request: pytest.FixtureRequest, app_config: dict[str, Any],
+                   redis_url: str) -> dict[str, Any]:
+    # Requested before `client`, so the app is built with these settings.
+    app_config.update(RATELIMIT_ENABLED=True, RATELIMIT_VOTES="3 per minute",
+                      RATELIMIT_STORAGE_URI=redis_url if request.param == "redis"
+                      else "memory://")
+    return app_config
+
+
 def test_vote_limit_is_shared_by_two_hosts_only_through_redis(
-        app_config: dict[str, Any], redis_url: str, tmp_path: Path, shared: bool) -> None:
-    storage = redis_url if shared else "memory://"
-    config = dict(app_config, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=storage,
-                  RATELIMIT_VOTES="3 per minute")
-    first = create_app(config, instance_path=str(tmp_path / "one")).test_client()
-    statuses = [first.post("/api/v1/battles/unknown/vote", json={"winner": "tie"}).status_code
+        limited_config: dict[str, Any], client: FlaskClient, tmp_path: Path) -> None:
+    statuses = [client.post("/api/v1/battles/unknown/vote", json={"winner": "tie"}).status_code
                 for _ in range(3)]
     assert statuses == [404, 404, 404]
 
     # Redis: the other host sees the three votes already spent; memory: it has its own budget.
-    assert _other_host_status(config, tmp_path / "two") == (429 if shared else 404)
+    shared = limited_config["RATELIMIT_STORAGE_URI"] != "memory://"
+    assert _other_host_status(limited_config, tmp_path / "two") == (429 if shared else 404)
 
-    limited = first.post("/api/v1/battles/unknown/vote", json={"winner": "tie"})
+    limited = client.post("/api/v1/battles/unknown/vote", json={"winner": "tie"})
     assert limited.status_code == 429
     assert limited.get_json()["error"]["code"] == "rate_limited"
     assert "Retry-After" in limited.headers
