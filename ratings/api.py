@@ -29,10 +29,14 @@ FASTCHAT_REG = 1.0 / (2.0 * math.log(10.0) ** 2)
 _Z95 = 1.959963984540054
 
 
+#: Per-battle labels: any sequence of str, or a 1-d numpy array of them.
+Labels = Sequence[str] | np.ndarray
+
+
 def fit_leaderboard(
-    model_a: Sequence[str],
-    model_b: Sequence[str],
-    winner: Sequence[str],
+    model_a: Labels,
+    model_b: Labels,
+    winner: Labels,
     *,
     features: Mapping[str, tuple[Any, Any]] | None = None,
     control: Sequence[str] | str = (),
@@ -173,6 +177,7 @@ def fit_leaderboard(
             reg=reg,
             davidson=davidson,
             threads=n_threads,
+            hessian=fit.hessian,
             progress=progress,
         )
         boot_r = to_elo(draws[:, :n])
@@ -183,6 +188,7 @@ def fit_leaderboard(
         rank_lo = np.percentile(ranks, 2.5, axis=0, method="lower")
         rank_hi = np.percentile(ranks, 97.5, axis=0, method="higher")
     elif ci == "sandwich":
+        assert fit.hessian is not None  # the main fit always certifies with a fresh Hessian
         cov_v = sandwich_covariance(prob, fit.v, fit.hessian, reg=reg, davidson=davidson)
         jac = np.zeros((n + p, cov_v.shape[0]))
         jac[:n, :n] = SCALE * (np.eye(n) - (np.eye(n)[ref] if ref is not None else 1.0 / n))

@@ -58,6 +58,7 @@ def replicate_row_weights(prob: Problem, rng: np.random.Generator, scheme: str) 
         if scheme == "poisson":
             return rng.poisson(prob.row_w).astype(np.float64)
         return rng.multinomial(n_battles, prob.row_w / n_battles).astype(np.float64)
+    counts: np.ndarray
     if scheme == "poisson":
         counts = poisson_counts(rng, n_battles).astype(np.float64)
     else:
@@ -95,6 +96,7 @@ class _Refit:
         reg: float,
         davidson: bool,
         tol: float,
+        hessian: np.ndarray | None = None,
     ) -> None:
         self.prob, self.v_hat, self.scheme = prob, v_hat, scheme
         self.reg, self.davidson, self.tol = reg, davidson, tol
@@ -102,9 +104,10 @@ class _Refit:
         # v_hat is linear in its weights, which gives a first chord step without exp().
         unit = row_terms(prob, v_hat, np.ones(prob.row_w.shape[0]), davidson, False)
         self.unit = Derivs(None, unit.d1, None, dk=unit.dk)  # keep only what refits use
-        full_prob, full_w = self._fit_problem(prob.row_w)
-        full = _Objective(full_prob, v_hat, full_w, reg, davidson)
-        self.factor = factorize(full.hessian(), prob.n_items, reg)
+        if hessian is None:  # penalised Hessian of the full data at v_hat
+            full_prob, full_w = self._fit_problem(prob.row_w)
+            hessian = _Objective(full_prob, v_hat, full_w, reg, davidson).hessian()
+        self.factor = factorize(hessian, prob.n_items, reg)
         self.full_dirs = self._directions(prob.row_w)
         self.single = None
         if not prob.aggregated and not davidson:
@@ -213,6 +216,7 @@ def run_bootstrap(
     davidson: bool,
     tol: float = 5e-5,
     threads: int = 2,
+    hessian: np.ndarray | None = None,
     progress: ProgressFn | None = None,
 ) -> tuple[np.ndarray, float]:
     """Refit ``n_boot`` replicates, each started one chord step away from the optimum.
@@ -227,7 +231,7 @@ def run_bootstrap(
     max_step : float
         Largest final Newton step over replicates (convergence certificate of the bootstrap).
     """
-    refit = _Refit(prob, v_hat, scheme=scheme, reg=reg, davidson=davidson, tol=tol)
+    refit = _Refit(prob, v_hat, scheme=scheme, reg=reg, davidson=davidson, tol=tol, hessian=hessian)
     seeds = np.random.SeedSequence(seed).spawn(n_boot)
     draws = np.empty((n_boot, v_hat.shape[0]))
     steps = np.zeros(n_boot)

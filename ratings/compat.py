@@ -31,9 +31,9 @@ _LN10 = math.log(10.0)
 
 
 def fastchat_elo_mle(
-    model_a: Sequence[str],
-    model_b: Sequence[str],
-    winner: Sequence[str],
+    model_a: Sequence[str] | np.ndarray,
+    model_b: Sequence[str] | np.ndarray,
+    winner: Sequence[str] | np.ndarray,
     *,
     C: float = 1.0,
     tol: float = 1e-4,

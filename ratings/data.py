@@ -103,9 +103,9 @@ def _outcome_codes(w: np.ndarray) -> np.ndarray:
 
 
 def _validate(
-    model_a: Sequence[str],
-    model_b: Sequence[str],
-    winner: Sequence[str],
+    model_a: Sequence[str] | np.ndarray,
+    model_b: Sequence[str] | np.ndarray,
+    winner: Sequence[str] | np.ndarray,
     *,
     features: Mapping[str, tuple[Any, Any]] | None,
     control: Sequence[str] | str,

@@ -135,6 +135,7 @@ def hessian(prob: Problem, d: Derivs) -> np.ndarray:
         h[n : n + p, :n] = h[:n, n : n + p].T
         h[n : n + p, n : n + p] = xw @ prob.xt.T
     if q:
+        assert d.dek is not None and d.dkk is not None
         h[:n, -1] = _to_items(prob, _pair_sums(prob, d.dek))
         if p:
             h[n : n + p, -1] = prob.xt @ d.dek

@@ -250,7 +250,8 @@ def render(results: list[dict], refs: dict, scaling: list[dict], args) -> str:
         "",
         f"`benchmarks/ratings/bench.py`, one run on {args.battles:,} synthetic battles x "
         f"{args.models} models x 4 style features (`synth.py`: length, markdown header/list/"
-        "bold; 15% ties; true coefficients 0.30/0.10/0.15/0.05 on the `ratio-v1` covariates). "
+        "bold; ties with probability 0.6 p(1-p), about 13%, so that the half-tie model is exact; "
+        "true coefficients 0.30/0.10/0.15/0.05 on the `ratio-v1` covariates). "
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"load average at the end {load[0]:.1f} (the box is shared with other jobs, so "
         "timings are noisy). Times are wall seconds for fit + 100-round bootstrap, including "

@@ -24,8 +24,12 @@ FEATURES = ("length", "markdown_header", "markdown_list", "markdown_bold")
 
 
 def _rss_mb() -> float:
-    """Peak RSS of this process or of any worker process it started (arena-rank's pool)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """Peak RSS of this process (VmHWM, which unlike ru_maxrss is not inherited across exec
+    from the parent) or of any worker process it started (arena-rank's pool)."""
+    own = 0.0
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            own = float(line.split()[1])
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, children) / 1024.0
 
@@ -195,7 +199,7 @@ def arenakit(task: str, rounds: int, d: dict) -> dict:
         "prep": t1 - t0,
         "fit": t2 - t1,
         "boot": t3 - t2,
-        "elo": SCALE * np.log(np.asarray(point.scores)),
+        "elo": SCALE * np.asarray(point.scores),  # arenakit scores are log-strengths
         "note": "default prior: 0.5 virtual battles per model",
     }
 

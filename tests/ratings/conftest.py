@@ -45,8 +45,8 @@ def simulate(
     """Battles from a (style) Bradley-Terry model with known parameters.
 
     Raw feature values are drawn per side; the covariate is the engine's fixed transform.
-    Ties (if any) are drawn by turning a share of decided outcomes into ties at random, which
-    keeps the half-win estimating equation unbiased.
+    Ties take probability ``4 tie_share p (1 - p)`` equally from both wins, so the expected
+    score stays ``p`` and the half-tie model is correctly specified.
     """
     theta = rng.normal(0.0, spread, n_items)
     theta -= theta.mean()
@@ -59,9 +59,11 @@ def simulate(
         fb = rng.gamma(2.0, 50.0, n_battles).round()
         feats[f"f{k}"] = (fa, fb)
         eta = eta + coef * (fa - fb) / (fa + fb + 1.0)
-    win = rng.random(n_battles) < 1.0 / (1.0 + np.exp(-eta))
-    winner = np.where(win, "model_a", "model_b").astype(object)
-    winner[rng.random(n_battles) < tie_share] = "tie"
+    p = 1.0 / (1.0 + np.exp(-eta))
+    tie = 4.0 * tie_share * p * (1.0 - p)
+    u = rng.random(n_battles)
+    labels = np.array(["model_a", "tie", "model_b"], dtype=object)
+    winner = labels[np.where(u < p - tie / 2, 0, np.where(u < p + tie / 2, 1, 2))]
     names = np.array([f"m{i:02d}" for i in range(n_items)], dtype=object)
     return {
         "model_a": names[a],
