@@ -10,4 +10,7 @@ logging.basicConfig(
     format="%(asctime)s %(levelname)s %(name)s: %(message)s",
 )
 
+# Alembic announces each of its plugins at INFO on every command; keep its real news only.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
 app = create_app()
