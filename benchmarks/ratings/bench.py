@@ -166,7 +166,7 @@ def comparison_table(results: list[dict], refs: dict[str, np.ndarray], task: str
                 f"{r['total_100'] / ours['total_100']:.1f}x",
                 f"{fastest / r['total_100']:.1f}x" if r is ours else "",
                 f"{r['rss_peak_mb']:.0f} ({r['rss_data_mb']:.0f})",
-                f"{err:.3f}",
+                f"{err:.4f}",
                 f"{r['style']['length']:.3f}" if "style" in r and r["style"] else "",
             ]
         )
@@ -204,7 +204,17 @@ def main() -> None:
     parser.add_argument("--scaling", default="10000,100000,1000000,10000000")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite the README section from results.json without running anything",
+    )
     args = parser.parse_args()
+    if args.render_only:
+        saved = json.loads((HERE / "results.json").read_text())
+        refs = {k: np.array(v) for k, v in saved["reference"].items()}
+        write_readme(render(saved["results"], refs, saved["scaling"], args, saved.get("load")))
+        return
 
     data = save_data(args.battles, args.models)
     refs = {task: reference(data, task) for task in ("plain", "style")}
@@ -232,6 +242,7 @@ def main() -> None:
             {
                 "results": results,
                 "scaling": scaling,
+                "load": os.getloadavg()[0],
                 "reference": {k: v.tolist() for k, v in refs.items()},
             },
             indent=1,
@@ -239,12 +250,12 @@ def main() -> None:
     )
     if args.no_readme:
         return
-    text = render(results, refs, scaling, args)
+    text = render(results, refs, scaling, args, os.getloadavg()[0])
     write_readme(text)
 
 
-def render(results: list[dict], refs: dict, scaling: list[dict], args) -> str:
-    load = os.getloadavg()
+def render(results: list[dict], refs: dict, scaling: list[dict], args, load: float | None) -> str:
+    fit_only = {r["task"]: r["fit"] for r in results if r["engine"] == "ours"}
     lines = [
         "## Ratings",
         "",
@@ -253,7 +264,8 @@ def render(results: list[dict], refs: dict, scaling: list[dict], args) -> str:
         "bold; ties with probability 0.6 p(1-p), about 13%, so that the half-tie model is exact; "
         "true coefficients 0.30/0.10/0.15/0.05 on the `ratio-v1` covariates). "
         f"Machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"load average at the end {load[0]:.1f} (the box is shared with other jobs, so "
+        f"load average at the end {load or float('nan'):.1f} "
+        "(the box is shared with other jobs, so "
         "timings are noisy). Times are wall seconds for fit + 100-round bootstrap, including "
         "each engine's conversion of the shared arrays into its input format; `*` = fewer "
         "rounds run and the bootstrap part extrapolated linearly to 100. Errors are against "
@@ -296,6 +308,20 @@ def render(results: list[dict], refs: dict, scaling: list[dict], args) -> str:
                 "style peak RSS MB",
             ],
         ),
+        "",
+        "Notes. Ours: one `fit_leaderboard` call from arrays of model-name strings (input "
+        f"validation included; the point fit alone takes {fit_only.get('plain', 0):.2f} s plain "
+        f"and {fit_only.get('style', 0):.2f} s with style), Poisson bootstrap weights, 2 "
+        "threads. `arenakit`: its `Arena` arrays are filled directly (its per-vote pydantic "
+        "constructor is not timed) and its default prior of 0.5 virtual battles per model is "
+        "kept, hence its 0.01 Elo error. `evalica`: `bootstrap(bradley_terry, ...)` with "
+        "percentile intervals. `arena-rank`: its bootstrap pool is started with `spawn` (its "
+        "default `fork` after JAX has started deadlocks here) on 2 processes. `fschat` "
+        "0.2.36: `compute_elo_mle_with_tie` + `get_bootstrap_result` (dense 2N x models design "
+        "matrix, scikit-learn lbfgs with tol 1e-4: it stops 0.6 Elo short here). `choix`: "
+        "`ilsr_pairwise` with each decisive battle as two comparisons and a tie as one each "
+        "way (the same optimum; it has no ties or weights); its bootstrap resamples "
+        "comparisons.",
         "",
         "Rerun: `.venv/bin/python benchmarks/ratings/bench.py` (peers from "
         "`benchmarks/ratings/requirements.txt` in a separate venv, `--peer-python`).",
