@@ -16,7 +16,7 @@ from .errors import DisconnectedGraphError, NotConvergedError
 from .features import FEATURE_TRANSFORM_VERSION
 from .graph import components, strongly_connected
 from .intervals import sandwich_covariance
-from .problem import Problem, build_problem, collapse
+from .problem import build_problem, collapse
 from .result import ContenderRating, LeaderboardResult, StyleCoefficient
 from .solver import newton
 
@@ -314,4 +314,4 @@ def _vote_counts(v: Validated, n: int) -> tuple[np.ndarray, ...]:
     )
 
 
-__all__ = ["FASTCHAT_REG", "SCALE", "Problem", "fit_leaderboard"]
+__all__ = ["FASTCHAT_REG", "SCALE", "Labels", "fit_leaderboard"]

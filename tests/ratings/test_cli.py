@@ -109,7 +109,7 @@ def test_cli_table_format_and_output_file(sim: dict, tmp_path: Path) -> None:
         "--output",
         str(out),
     ]
-    subprocess.run(cmd, check=True, capture_output=True)
+    subprocess.run(cmd, check=True, capture_output=True, cwd=Path(ratings.__file__).parents[1])
     text = out.read_text()
     assert "rank" in text and "m00" in text and "Newton" in text
 
@@ -184,3 +184,32 @@ def test_cli_control_from_texts_and_conv_metadata(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.features(["length"])["length"][0], meta_len)
     text_len = loaded._from_texts("length")[0]
     np.testing.assert_array_equal(text_len, meta_len)
+
+
+def test_cli_anchor_min_votes_and_bad_anchor(
+    sim: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = [{k: r[k] for k in ("model_a", "model_b", "winner")} for r in _records(sim)]
+    records.append({"model_a": "rare", "model_b": "m00", "winner": "tie"})
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(records))
+    args = ["fit", str(path), "--ci", "none", "--min-votes", "2", "--anchor", "m01=1200"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert "rare" not in [m["name"] for m in out["models"]]
+    assert next(m for m in out["models"] if m["name"] == "m01")["rating"] == 1200.0
+    assert out["method"]["anchor"] == ["m01", 1200.0]
+    assert main(["fit", str(path), "--ci", "none", "--anchor", "nobody=1"]) == 2
+    assert "anchor contender 'nobody'" in capsys.readouterr().err
+
+
+def test_progress_callback_sees_every_replicate(sim: dict) -> None:
+    seen: list[tuple[int, int]] = []
+    ratings.fit_leaderboard(
+        sim["model_a"],
+        sim["model_b"],
+        sim["winner"],
+        n_bootstrap=7,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert sorted(seen) == [(k, 7) for k in range(1, 8)]

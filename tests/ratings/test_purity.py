@@ -42,7 +42,13 @@ def test_importing_ratings_loads_no_web_or_dataframe_stack() -> None:
         "bad = [m for m in sys.modules if m.split('.')[0] in "
         "('flask', 'sqlalchemy', 'arena', 'pandas', 'pyarrow')]; print(bad)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PACKAGE.parent,
+    )
     assert out.stdout.strip() == "[]"
 
 

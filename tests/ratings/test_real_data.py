@@ -37,7 +37,10 @@ def test_genai_arena_published_table_reproduced_within_001_elo(
 def test_genai_arena_cli_compat_command_reproduces_table(arena_data: Path) -> None:
     path = arena_data / "genai_arena_20240220" / "clean_battle_20240220.json"
     cmd = [sys.executable, "-m", "ratings", "fastchat-compat", str(path), "--filter", "anony=true"]
-    out = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)
+    root = Path(ratings.__file__).parents[1]
+    out = json.loads(
+        subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=root).stdout
+    )
     published = _published(arena_data, "anony")
     assert max(abs(out["ratings"][k] - v) for k, v in published.items()) < 0.01
     # The published numbers stop short of the penalised optimum (lbfgs tol 1e-4).
