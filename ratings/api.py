@@ -246,7 +246,7 @@ def fit_leaderboard(
         "control": list(v.feature_names),
         "feature_transform": "(a - b) / (a + b + 1)",
         "feature_transform_version": FEATURE_TRANSFORM_VERSION,
-        "weights": weights is not None,
+        "weights": v.weights is not None,
         "cluster_by_voter": cluster,
         "tol": tol,
         "code_version": __version__,

@@ -149,6 +149,10 @@ def _validate(
         raise InputError(f"min_votes must be an integer >= 0, got {min_votes!r}")
 
     wts = None if weights is None else _numeric(weights, "weight", n)
+    if wts is not None and np.all(wts == 1.0):
+        # All-ones weights are no weights: the same fit, bootstrap draws and output whether a
+        # release file carries a constant ``weight`` column or the caller passes none.
+        wts = None
     vot = None
     if voter is not None:
         ids: dict[str, int] = {}

@@ -213,3 +213,12 @@ def test_progress_callback_sees_every_replicate(sim: dict) -> None:
         progress=lambda done, total: seen.append((done, total)),
     )
     assert sorted(seen) == [(k, 7) for k in range(1, 8)]
+
+
+@pytest.mark.parametrize("control", [(), ("f0",)])
+def test_all_ones_weights_are_the_same_fit_as_no_weights(sim: dict, control: tuple) -> None:
+    args = (sim["model_a"], sim["model_b"], sim["winner"])
+    opts = {"features": sim["features"], "control": control, "n_bootstrap": 10, "seed": 2}
+    plain = ratings.fit_leaderboard(*args, **opts)
+    ones = ratings.fit_leaderboard(*args, weights=np.ones(len(sim["winner"])), **opts)
+    assert plain.to_dict() == ones.to_dict()
