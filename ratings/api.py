@@ -182,8 +182,10 @@ def fit_leaderboard(
         )
         boot_r = to_elo(draws[:, :n])
         boot_s = draws[:, n : n + p]
-        lo, hi = np.percentile(boot_r, [2.5, 97.5], axis=0)
-        s_lo, s_hi = np.percentile(boot_s, [2.5, 97.5], axis=0) if p else (np.empty(0),) * 2
+        # Approximately unbiased quantiles (Hyndman-Fan 9): with 100 draws the default linear
+        # interpolation sits inside the tails and makes intervals too narrow.
+        lo, hi = np.percentile(boot_r, [2.5, 97.5], axis=0, method="normal_unbiased")
+        s_lo, s_hi = np.percentile(boot_s, [2.5, 97.5], axis=0, method="normal_unbiased")
         ranks = 1 + (boot_r[:, None, :] > boot_r[:, :, None]).sum(axis=2)
         rank_lo = np.percentile(ranks, 2.5, axis=0, method="lower")
         rank_hi = np.percentile(ranks, 97.5, axis=0, method="higher")

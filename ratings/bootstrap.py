@@ -214,7 +214,7 @@ def run_bootstrap(
     scheme: str,
     reg: float,
     davidson: bool,
-    tol: float = 5e-5,
+    tol: float | None = None,
     threads: int = 2,
     hessian: np.ndarray | None = None,
     progress: ProgressFn | None = None,
@@ -231,6 +231,8 @@ def run_bootstrap(
     max_step : float
         Largest final Newton step over replicates (convergence certificate of the bootstrap).
     """
+    if tol is None:  # per-battle refits are the expensive ones; cell refits cost next to nothing
+        tol = 1e-7 if prob.aggregated else 5e-5
     refit = _Refit(prob, v_hat, scheme=scheme, reg=reg, davidson=davidson, tol=tol, hessian=hessian)
     seeds = np.random.SeedSequence(seed).spawn(n_boot)
     draws = np.empty((n_boot, v_hat.shape[0]))
