@@ -47,8 +47,8 @@ test: dev-deps browser
 	$(PY) -m pytest
 
 lint: dev-deps
-	$(VENV)/bin/ruff check --select E,F,I,B,UP,W --line-length 100 arena ratings tests benchmarks wsgi.py
-	$(VENV)/bin/mypy --ignore-missing-imports ratings
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy --ignore-missing-imports arena ratings wsgi.py
 
 clean:
 	rm -rf $(VENV) instance artifacts .pytest_cache
