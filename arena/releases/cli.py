@@ -66,6 +66,9 @@ def _push_all(db: Session, settings: ReleaseSettings, names: tuple[str, ...] = (
         click.echo(f"nothing to push: every release is on {repo}")
         return
     api = hub_api()
+    # End the read transaction: each upload is a network call, and no transaction may stay
+    # open across one (rows stay loaded: the session does not expire them on commit).
+    db.commit()
     for release in todo:
         pushed = push_release(api, repo, release, release_folder(settings, release), releases,
                               current_app.config.get("PUBLIC_URL"), utcnow())

@@ -263,3 +263,24 @@ def test_a_rejected_token_is_reported_and_nothing_is_recorded(
     assert "Could not push release" in result.output
     assert _releases(db)[0].pushed_at is None
     assert fake_hub.commits == []
+
+
+def test_no_transaction_is_open_while_a_release_uploads(
+        runner: FlaskCliRunner, db: Session, seed_votes: Any, fake_hub: FakeHub,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from arena import db as arena_db
+    from arena.releases import cli
+
+    open_during_upload = []
+
+    def push(*args: Any) -> bool:
+        open_during_upload.append(arena_db.session().in_transaction())
+        return real_push(*args)
+
+    real_push = cli.push_release
+    monkeypatch.setattr(cli, "push_release", push)
+    seed_votes(limit=200)
+    result = runner.invoke(args=["releases", "cut", "--now", "2026-03-20T00:00:00Z", "--push"])
+    assert result.exit_code == 0, result.output
+    assert open_during_upload == [False, False]
+    assert all(r.pushed_at is not None for r in _releases(db))
