@@ -77,11 +77,13 @@ def _factorize(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     except TypeError:  # unhashable or unorderable names
         bad = [None]
     if bad:
-        ok = np.array([isinstance(x, str) and bool(x) for x in both], dtype=bool)
-        row = int(np.flatnonzero(~ok)[0])
-        what = "model_a" if row < a.shape[0] else "model_b"
-        row %= a.shape[0]
-        raise InputError(f"row {row}: {what} must be a non-empty string, got {both[row]!r}")
+        values = both.tolist()
+        ok = np.array([isinstance(x, str) and bool(x) for x in values], dtype=bool)
+        pos = int(np.flatnonzero(~ok)[0])
+        what = "model_a" if pos < a.shape[0] else "model_b"
+        raise InputError(
+            f"row {pos % a.shape[0]}: {what} must be a non-empty string, got {values[pos]!r}"
+        )
     index = {k: i for i, k in enumerate(keys)}
     codes = np.fromiter(map(index.__getitem__, both.tolist()), np.int64, both.shape[0])
     names = np.array([str(k) for k in keys], dtype=object)

@@ -128,6 +128,13 @@ def test_cli_table_format_and_output_file(sim: dict, tmp_path: Path) -> None:
             [{"model_a": "x", "model_b": "x", "winner": "tie"}],
             "row 0: model_a and model_b are the same contender 'x'",
         ),
+        (
+            [
+                {"model_a": "x", "model_b": "y", "winner": "tie"},
+                {"model_a": "y", "model_b": "", "winner": "tie"},
+            ],
+            "row 1: model_b must be a non-empty string, got ''",
+        ),
         ([{"model_a": "x", "model_b": "y"}], "missing column 'winner'"),
         (
             [{"model_a": "x", "model_b": "y", "winner": "tie"}, {"model_a": "y", "winner": "tie"}],
