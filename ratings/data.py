@@ -214,10 +214,14 @@ def _validate(
     if anchor is not None:
         if not (isinstance(anchor, tuple | list) and len(anchor) == 2):
             raise InputError(f"anchor must be (name, value), got {anchor!r}")
-        if anchor[0] not in set(contenders.tolist()):
+        if not isinstance(anchor[0], str) or anchor[0] not in set(contenders.tolist()):
             raise InputError(f"anchor contender {anchor[0]!r} is not among the rated contenders")
-        if not math.isfinite(float(anchor[1])):
-            raise InputError(f"anchor value must be finite, got {anchor[1]!r}")
+        try:
+            finite = math.isfinite(float(anchor[1]))
+        except (TypeError, ValueError):
+            finite = False
+        if not finite:
+            raise InputError(f"anchor value must be a finite number, got {anchor[1]!r}")
     return Validated(
         names=contenders,
         item_a=item_a,

@@ -98,6 +98,23 @@ def test_offset_and_anchor_shift_ratings_only(sim: dict) -> None:
     assert pinned.ci_low == pytest.approx(1200.0) and pinned.ci_high == pytest.approx(1200.0)
 
 
+@pytest.mark.parametrize(
+    ("anchor", "message"),
+    [
+        (("m03", "high"), "anchor value must be a finite number, got 'high'"),
+        (("m03", None), "anchor value must be a finite number, got None"),
+        (("m03", float("inf")), "anchor value must be a finite number, got inf"),
+        ((["m03"], 1200.0), "anchor contender ['m03'] is not among the rated contenders"),
+    ],
+)
+def test_bad_anchor_raises_input_error(sim: dict, anchor: tuple, message: str) -> None:
+    with pytest.raises(ratings.InputError) as info:
+        ratings.fit_leaderboard(
+            sim["model_a"], sim["model_b"], sim["winner"], ci="none", anchor=anchor
+        )
+    assert str(info.value) == message
+
+
 def test_disconnected_graph_is_reported() -> None:
     with pytest.raises(ratings.DisconnectedGraphError) as info:
         ratings.fit_leaderboard(
