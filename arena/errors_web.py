@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, render_template, request
-from flask_limiter.errors import RateLimitExceeded
 from jinja2 import TemplateNotFound
 from werkzeug.exceptions import HTTPException
 
@@ -44,11 +43,7 @@ def init_app(app: Flask) -> None:
     def _arena_error(error: ArenaError):  # type: ignore[no-untyped-def]
         return error_response(error)
 
-    @app.errorhandler(RateLimitExceeded)
-    def _rate_limited(exc: RateLimitExceeded):  # type: ignore[no-untyped-def]
-        body, status = error_response(_from_http(exc))
-        return body, status
-
+    # Also answers Flask-Limiter's RateLimitExceeded, a TooManyRequests (429).
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
         return error_response(_from_http(exc))
