@@ -40,7 +40,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
 import ratings
@@ -181,6 +181,20 @@ def _clean_features(raw: Any) -> dict[str, float]:
     return out
 
 
+def _eligible() -> tuple[ColumnElement[bool], ...]:
+    # voted (so it has its one vote), fought anonymously, and no answer revealed an identity
+    return Battle.state == "voted", Battle.anony.is_(True), Battle.flagged.is_(False)
+
+
+def first_eligible_vote(db: Session, *, until: datetime | None = None) -> datetime | None:
+    """Time of the earliest vote :func:`eligible_battles` would return (one aggregate query)."""
+    query = select(func.min(Vote.created_at)).join(Battle, Battle.id == Vote.battle_id)
+    query = query.where(*_eligible())
+    if until is not None:
+        query = query.where(Vote.created_at < until)
+    return db.scalar(query)
+
+
 def eligible_battles(db: Session, *, since: datetime | None = None,
                      until: datetime | None = None,
                      cutoff: datetime | None = None,
@@ -208,7 +222,7 @@ def eligible_battles(db: Session, *, since: datetime | None = None,
         .join(cb, cb.id == Battle.contender_b_id)
         .outerjoin(stats, stats.c.battle_id == Battle.id)
         .outerjoin(first, (first.battle_id == Battle.id) & (first.position == stats.c.first))
-        .where(Battle.state == "voted", Battle.anony.is_(True), Battle.flagged.is_(False))
+        .where(*_eligible())
         .order_by(Vote.created_at, Battle.id)
     )
     if since is not None:

@@ -40,6 +40,7 @@ from arena.leaderboard.data import (
     DEFAULT_REG,
     VIEWS,
     eligible_battles,
+    first_eligible_vote,
     varying_features,
     view_battles,
 )
@@ -128,20 +129,28 @@ class Window:
         return f"{self.start:%Y-%m-%d}_{self.end:%Y-%m-%d}"
 
 
+def _next_start(db: Session, until: datetime | None = None) -> datetime | None:
+    """Start of the next window: the last release's end, else midnight UTC of the first vote.
+
+    Only votes before ``until`` count; None when there is neither a release nor such a vote.
+    """
+    last_end = db.scalar(select(DataRelease.window_end)
+                         .order_by(DataRelease.window_end.desc()).limit(1))
+    if last_end is not None:
+        return last_end
+    first = first_eligible_vote(db, until=until)
+    if first is None:
+        return None
+    return first.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def due_windows(db: Session, settings: ReleaseSettings, now: datetime) -> list[Window]:
     """Complete, embargo-free windows after the last recorded release, oldest first."""
     horizon = now - timedelta(days=settings.embargo_days)
     length = timedelta(days=settings.window_days)
-    last_end = db.scalar(select(DataRelease.window_end)
-                         .order_by(DataRelease.window_end.desc()).limit(1))
-    if last_end is not None:
-        start = last_end
-    else:
-        earliest = eligible_battles(db, until=horizon)
-        if not earliest:
-            return []
-        first = earliest[0].voted_at.astimezone(UTC)
-        start = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    start = _next_start(db, until=horizon)
+    if start is None:
+        return []
     windows = []
     while start + length <= horizon:
         windows.append(Window(start, start + length))
@@ -152,15 +161,10 @@ def due_windows(db: Session, settings: ReleaseSettings, now: datetime) -> list[W
 def next_window_opens(db: Session, settings: ReleaseSettings, now: datetime) -> datetime | None:
     """When the next window becomes due (for the "nothing to release" message)."""
     length = timedelta(days=settings.window_days)
-    last_end = db.scalar(select(DataRelease.window_end)
-                         .order_by(DataRelease.window_end.desc()).limit(1))
-    if last_end is None:
-        battles = eligible_battles(db)
-        if not battles:
-            return None
-        first = battles[0].voted_at.astimezone(UTC)
-        last_end = first.replace(hour=0, minute=0, second=0, microsecond=0)
-    end = last_end + length
+    start = _next_start(db)
+    if start is None:
+        return None
+    end = start + length
     while end + timedelta(days=settings.embargo_days) <= now:
         end += length
     return end + timedelta(days=settings.embargo_days)
