@@ -16,7 +16,7 @@ from .errors import DisconnectedGraphError, NotConvergedError
 from .features import FEATURE_TRANSFORM_VERSION
 from .graph import components, strongly_connected
 from .intervals import sandwich_covariance
-from .problem import build_problem, collapse
+from .problem import build_problem, fit_rows
 from .result import ContenderRating, LeaderboardResult, StyleCoefficient
 from .solver import newton
 
@@ -152,9 +152,7 @@ def fit_leaderboard(
         )
     n, p = prob.n_items, prob.n_features
     v0 = np.zeros(n + p + (1 if davidson else 0))
-    fit_prob, fit_w = (prob, prob.row_w)
-    if prob.aggregated and not davidson:
-        fit_prob, fit_w = collapse(prob, prob.row_w)
+    fit_prob, fit_w = fit_rows(prob, prob.row_w, davidson=davidson)
     fit = newton(fit_prob, fit_w, v0, reg=reg, davidson=davidson, tol=tol, max_iter=max_iter)
     theta = fit.v[:n]
     ref = names.index(anchor[0]) if anchor is not None else None

@@ -20,7 +20,7 @@ from scipy.special import expit
 
 from .errors import DisconnectedGraphError, NotConvergedError
 from .graph import components, direction_weights, strongly_connected
-from .problem import Problem, collapse
+from .problem import Problem, fit_rows
 from .solver import Derivs, _Objective, _to_items, factorize, gradient, newton, row_terms
 
 ProgressFn = Callable[[int, int], None]
@@ -105,7 +105,7 @@ class _Refit:
         unit = row_terms(prob, v_hat, np.ones(prob.row_w.shape[0]), davidson, False)
         self.unit = Derivs(None, unit.d1, None, dk=unit.dk)  # keep only what refits use
         if hessian is None:  # penalised Hessian of the full data at v_hat
-            full_prob, full_w = self._fit_problem(prob.row_w)
+            full_prob, full_w = fit_rows(prob, prob.row_w, davidson=davidson)
             hessian = _Objective(full_prob, v_hat, full_w, reg, davidson).hessian()
         self.factor = factorize(hessian, prob.n_items, reg)
         self.full_dirs = self._directions(prob.row_w)
@@ -171,11 +171,6 @@ class _Refit:
         now = self._directions(w)
         return not any((f & ~g).any() for f, g in zip(self.full_dirs, now, strict=True))
 
-    def _fit_problem(self, w: np.ndarray) -> tuple[Problem, np.ndarray]:
-        if self.prob.aggregated and not self.davidson:
-            return collapse(self.prob, w)
-        return self.prob, w
-
     def __call__(self, r: int, seed: np.random.SeedSequence) -> tuple[np.ndarray, float]:
         prob, m = self.prob, self.prob.n_items + self.prob.n_features
         w = replicate_row_weights(prob, np.random.default_rng(seed), self.scheme)
@@ -191,7 +186,7 @@ class _Refit:
             done = self._chord_single(w, start)
             if done is not None:
                 return done
-        fit_prob, fit_w = self._fit_problem(w)
+        fit_prob, fit_w = fit_rows(prob, w, davidson=self.davidson)
         res = newton(
             fit_prob,
             fit_w,

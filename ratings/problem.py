@@ -92,6 +92,17 @@ def collapse(prob: Problem, w: np.ndarray) -> tuple[Problem, np.ndarray]:
     return small, total
 
 
+def fit_rows(prob: Problem, w: np.ndarray, *, davidson: bool) -> tuple[Problem, np.ndarray]:
+    """The rows Newton minimises over for row weights ``w``.
+
+    Cells of the half-tie model are collapsed per pair (:func:`collapse`); any other problem is
+    fitted as it is.
+    """
+    if prob.aggregated and not davidson:
+        return collapse(prob, w)
+    return prob, w
+
+
 def _dense_unique(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """``np.unique(key, return_inverse=True)`` for keys in ``[0, size)`` without sorting."""
     if size > 4 * key.shape[0] + 1_000_000:
