@@ -144,11 +144,6 @@ def hessian(prob: Problem, d: Derivs) -> np.ndarray:
     return h
 
 
-def assemble(prob: Problem, d: Derivs) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient and Hessian over ``v`` from per-row derivatives."""
-    return gradient(prob, d), hessian(prob, d)
-
-
 @dataclass(frozen=True)
 class NewtonResult:
     v: np.ndarray
