@@ -44,6 +44,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
 import ratings
+from arena.errors import ArenaError
 from arena.models import Battle, Contender, Turn, Vote
 from ratings.features import transform
 
@@ -59,6 +60,20 @@ MIN_VIEW_BATTLES = 50
 DEFAULT_REG = ratings.FASTCHAT_REG
 
 _WS = re.compile(r"\s+")
+
+
+def configured_reg(value: Any) -> float:
+    """The ``LEADERBOARD_REG`` setting as a number (None: :data:`DEFAULT_REG`).
+
+    Publishing and releases both read it here, so a release's snapshot is fitted as the site's.
+    """
+    if value is None:
+        return DEFAULT_REG
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ArenaError(f"Config LEADERBOARD_REG must be a number, got {value!r}.",
+                         code="config_error", status=500) from None
 
 
 @dataclass(frozen=True)

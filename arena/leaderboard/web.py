@@ -20,7 +20,7 @@ from sqlalchemy import select
 from arena import db
 from arena.errors import ArenaError, NotFound
 from arena.leaderboard import plots, serving
-from arena.leaderboard.data import DEFAULT_REG, MIN_VIEW_BATTLES
+from arena.leaderboard.data import MIN_VIEW_BATTLES, configured_reg
 from arena.leaderboard.importer import (
     ImportFileError,
     parse_clean_battles,
@@ -40,17 +40,6 @@ CACHE_CONTROL = "public, max-age=60"
 class NoLeaderboard(NotFound):
     code = "no_leaderboard"
     message = "No leaderboard has been published yet."
-
-
-def _reg() -> float:
-    value = current_app.config.get("LEADERBOARD_REG")
-    if value is None:
-        return DEFAULT_REG
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ArenaError(f"Config LEADERBOARD_REG must be a number, got {value!r}.",
-                         code="config_error", status=500) from None
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -203,11 +192,15 @@ def page() -> str | tuple[str, int]:
 def publish_command(min_battles: int) -> None:
     """Fit every view on the eligible votes and store a new snapshot (cron-ready)."""
     config = current_app.config
+    try:
+        reg = configured_reg(config.get("LEADERBOARD_REG"))
+    except ArenaError as exc:
+        raise click.ClickException(exc.message) from None
     session = db.session()
     try:
         report = publish(session, n_bootstrap=config["LEADERBOARD_BOOTSTRAP"],
                          seed=config["LEADERBOARD_SEED"], min_votes=config["LEADERBOARD_MIN_VOTES"],
-                         reg=_reg(), min_battles=min_battles)
+                         reg=reg, min_battles=min_battles)
     except PublishError as exc:
         session.rollback()
         raise click.ClickException(f"nothing published: {exc}") from None

@@ -39,6 +39,7 @@ from arena.errors import ArenaError
 from arena.leaderboard.data import (
     DEFAULT_REG,
     VIEWS,
+    configured_reg,
     eligible_battles,
     first_eligible_vote,
     varying_features,
@@ -103,19 +104,9 @@ class ReleaseSettings:
             linkable=bool(config["RELEASE_LINKABLE_PSEUDONYMS"]),
             n_bootstrap=int(config["LEADERBOARD_BOOTSTRAP"]),
             seed=int(config["LEADERBOARD_SEED"]),
-            reg=_reg(config.get("LEADERBOARD_REG")),
+            reg=configured_reg(config.get("LEADERBOARD_REG")),
             public_url=config.get("PUBLIC_URL"),
         )
-
-
-def _reg(value: Any) -> float:
-    # The leaderboard's own setting, so a release's snapshot is fitted as the site's is.
-    if value is None:
-        return DEFAULT_REG
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ReleaseError(f"Config LEADERBOARD_REG must be a number, got {value!r}.") from None
 
 
 @dataclass(frozen=True)

@@ -192,3 +192,14 @@ def test_unreleased_contender_is_fitted_but_ranks_count_public_ones_only(
     assert entries["Zephyr-Secret"].rating > entries["Bravo"].rating
     assert entries["Bravo"].rank == 1 and entries["Bravo"].rank_low == 1
     assert sorted(e.rank for n, e in entries.items() if e.public) == [1, 2, 3]
+
+
+def test_a_non_numeric_penalty_setting_is_a_clear_cli_error(
+        app: Flask, runner: FlaskCliRunner, db: Session, league: Callable) -> None:
+    app.config["LEADERBOARD_REG"] = "strong"
+    league()
+    result = runner.invoke(args=["leaderboard", "publish"])
+    assert result.exit_code == 1
+    assert "Config LEADERBOARD_REG must be a number, got 'strong'." in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert _count(db, Publication) == 0
