@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from . import __version__
 from .api import FASTCHAT_REG, fit_leaderboard
 from .compat import fastchat_elo_mle
+from .data import BOOTSTRAP_SCHEMES, BOTH_BAD_MODES, CI_METHODS, TIE_MODELS
 from .errors import InputError, RatingError
 from .io import fit_file, load_battles
 from .result import format_table
@@ -62,17 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         help="NAME,... of numeric NAME_a/NAME_b columns to control for",
     )
-    fit.add_argument("--ties", choices=("half", "davidson", "drop"), default="half")
-    fit.add_argument("--both-bad", choices=("tie", "drop"), default="tie")
+    fit.add_argument("--ties", choices=TIE_MODELS, default="half")
+    fit.add_argument("--both-bad", choices=BOTH_BAD_MODES, default="tie")
     fit.add_argument(
         "--reg",
         type=_reg,
         default=0.0,
         help="L2 penalty (number, or 'fastchat' for sklearn C=1 equivalence)",
     )
-    fit.add_argument("--ci", choices=("bootstrap", "sandwich", "none"), default="bootstrap")
+    fit.add_argument("--ci", choices=CI_METHODS, default="bootstrap")
     fit.add_argument("--bootstrap", type=int, default=100, metavar="N")
-    fit.add_argument("--bootstrap-weights", choices=("poisson", "multinomial"), default="poisson")
+    fit.add_argument("--bootstrap-weights", choices=BOOTSTRAP_SCHEMES, default="poisson")
     fit.add_argument(
         "--cluster",
         action="store_true",
