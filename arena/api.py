@@ -21,7 +21,6 @@ from arena.language import detect_language
 from arena.limits import battles_limit, limiter, votes_limit
 from arena.models import utcnow
 from arena.privacy import ip_hash, voter_id
-from arena.render import render_markdown
 from arena.voting import cast_vote, validate_vote
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -167,8 +166,7 @@ def show(public_id: str) -> Response:
     battle = battles.get_battle(db, public_id)
     battles.require_owner(battle, voter_id(create=False))
     return jsonify(battles.battle_view(db, battle,
-                                       max_turns=int(current_app.config["MAX_TURNS"]),
-                                       render=render_markdown))
+                                       max_turns=int(current_app.config["MAX_TURNS"])))
 
 
 @bp.get("/openapi.json")

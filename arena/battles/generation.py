@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from arena import db as arena_db
+from arena.battles.lifecycle import conversation
 from arena.battles.sampling import record_failure, record_success
 from arena.errors import InferenceError, StreamBroken
 from arena.identity import identity_leak
@@ -57,16 +58,14 @@ def _endpoint(contender: Contender) -> Endpoint:
 
 def plan_generation(db: Session, battle: Battle) -> GenerationPlan:
     """Read the conversation so far; the last turn is the one to answer."""
-    turns = list(db.scalars(select(Turn).where(Turn.battle_id == battle.id)
-                            .order_by(Turn.position)))
-    answers = {(a.turn_id, a.side): a.text
-               for a in db.scalars(select(Answer).where(Answer.turn_id.in_([t.id for t in turns])))}
+    turns, answers = conversation(db, battle.id)
     messages: dict[str, list[dict[str, str]]] = {"a": [], "b": []}
     earlier: dict[str, list[str]] = {"a": [], "b": []}
     for turn in turns[:-1]:
         for side in SIDES:
             # Each side sees only its own earlier answers: the two conversations stay apart.
-            text = answers.get((turn.id, side), "")
+            answer = answers.get((turn.id, side))
+            text = answer.text if answer is not None else ""
             messages[side] += [{"role": "user", "content": turn.prompt},
                                {"role": "assistant", "content": text}]
             earlier[side].append(text)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from arena.battles.sampling import sample_pair
 from arena.errors import Conflict, Forbidden, NotFound
 from arena.models import Answer, Battle, Contender, Turn, Voter
+from arena.render import render_markdown
 
 
 class BattleNotFound(NotFound):
@@ -152,21 +153,25 @@ def _identity(contender: Contender) -> dict[str, Any]:
             "license": contender.license, "public": True}
 
 
-def battle_view(db: Session, battle: Battle, *, max_turns: int,
-                render: Any) -> dict[str, Any]:
-    """The JSON shape of ``GET /battles/<id>``; identities appear only after the vote."""
-    turns = list(db.scalars(select(Turn).where(Turn.battle_id == battle.id)
+def conversation(db: Session, battle_id: int
+                 ) -> tuple[list[Turn], dict[tuple[int, str], Answer]]:
+    """A battle's turns in order, and their answers keyed by ``(turn_id, side)``."""
+    turns = list(db.scalars(select(Turn).where(Turn.battle_id == battle_id)
                             .order_by(Turn.position)))
-    answers: dict[tuple[int, str], Answer] = {
-        (a.turn_id, a.side): a
-        for a in db.scalars(select(Answer).where(Answer.turn_id.in_([t.id for t in turns])))
-    }
+    answers = {(a.turn_id, a.side): a
+               for a in db.scalars(select(Answer).where(Answer.turn_id.in_([t.id for t in turns])))}
+    return turns, answers
+
+
+def battle_view(db: Session, battle: Battle, *, max_turns: int) -> dict[str, Any]:
+    """The JSON shape of ``GET /battles/<id>``; identities appear only after the vote."""
+    turns, answers = conversation(db, battle.id)
 
     def side(turn: Turn, name: str) -> dict[str, Any] | None:
         answer = answers.get((turn.id, name))
         if answer is None:
             return None
-        return {"text": answer.text, "html": render(answer.text),
+        return {"text": answer.text, "html": render_markdown(answer.text),
                 "finish_reason": answer.finish_reason}
 
     body: dict[str, Any] = {
