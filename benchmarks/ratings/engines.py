@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from synth import FEATURES, LABELS
 
 SCALE = 400.0 / math.log(10.0)
-FEATURES = ("length", "markdown_header", "markdown_list", "markdown_bold")
 
 
 def _rss_mb() -> float:
@@ -41,14 +41,13 @@ def _centre(elo_by_id: np.ndarray) -> list[float]:
 def _load(path: str) -> dict:
     raw = np.load(path)
     names = np.array([f"model-{i:03d}" for i in range(int(raw["n_models"]))], dtype=object)
-    labels = np.array(["model_a", "model_b", "tie"], dtype=object)
     data = {
         "ia": raw["a"],
         "ib": raw["b"],
         "code": raw["winner"],
         "a": names[raw["a"]],
         "b": names[raw["b"]],
-        "winner": labels[raw["winner"]],
+        "winner": LABELS[raw["winner"]],
         "names": names,
     }
     for f in FEATURES:

@@ -15,6 +15,8 @@ import numpy as np
 FEATURES = ("length", "markdown_header", "markdown_list", "markdown_bold")
 TRUE_BETA = np.array([0.30, 0.10, 0.15, 0.05])
 TIE_SHARE = 0.15
+#: Outcome label of each ``winner`` code of :func:`make_battles`.
+LABELS = np.array(["model_a", "model_b", "tie"], dtype=object)
 
 
 def make_battles(n_battles: int, n_models: int = 100, seed: int = 0) -> dict[str, np.ndarray]:
@@ -41,7 +43,3 @@ def make_battles(n_battles: int, n_models: int = 100, seed: int = 0) -> dict[str
     winner = np.where(u < p - tie / 2, 0, np.where(u < p + tie / 2, 2, 1))
     out["winner"] = winner
     return out
-
-
-MODEL_NAMES = np.array([f"model-{i:03d}" for i in range(1000)], dtype=object)
-LABELS = np.array(["model_a", "model_b", "tie"], dtype=object)
