@@ -16,6 +16,7 @@ import click
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from flask.cli import AppGroup
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from arena import db
 from arena.errors import ArenaError, NotFound
@@ -125,7 +126,8 @@ def latest_csv() -> Response:
 def snapshots() -> Response:
     """Every publication (newest first) with the snapshot id of each of its views."""
     session = db.session()
-    pubs = session.scalars(select(Publication).order_by(Publication.id.desc())).all()
+    pubs = session.scalars(select(Publication).order_by(Publication.id.desc())
+                           .options(selectinload(Publication.snapshots))).all()
     items = []
     for pub in pubs:
         items.append({

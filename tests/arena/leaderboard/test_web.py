@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from arena.db import engine_for
 from arena.leaderboard.web import OPENAPI_PATHS
 from arena.models import Battle, Contender, LeaderboardSnapshot, Turn, Vote
 
@@ -207,3 +210,27 @@ def test_openapi_paths_document_every_route() -> None:
     contender = OPENAPI_PATHS["/api/v1/leaderboard"]["get"]["responses"]["200"]["content"][
         "application/json"]["schema"]["properties"]["contenders"]["items"]
     assert contender["required"] == FIELDS[:10]
+
+
+def test_snapshot_list_loads_every_publications_views_in_one_query(
+        app: Flask, client: FlaskClient, runner: FlaskCliRunner, db: Session,
+        league: Callable, battle: Callable) -> None:
+    alpha, bravo, *_ = league()
+    for i in range(3):
+        battle(alpha, bravo, "model_a", prompts=(f"another vote {i}",))
+        db.commit()
+        _publish(runner)
+    db.expire_all()  # the CLI ran in this app context: start from nothing loaded, as a request
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = engine_for(app)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        listing = client.get("/api/v1/leaderboard/snapshots").get_json()["publications"]
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(listing) == 3 and all(p["views"] for p in listing)
+    assert sum("FROM leaderboard_snapshot" in s for s in statements) == 1
