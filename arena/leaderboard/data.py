@@ -37,7 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from sqlalchemy import ColumnElement, func, select
@@ -58,6 +58,17 @@ MIN_VIEW_BATTLES = 50
 #: arena publishable (with reg = 0 a contender that has never lost has no finite rating) and
 #: keeps contender families that never met on one scale, reported as separate components.
 DEFAULT_REG = ratings.FASTCHAT_REG
+
+
+class _FitOptions(TypedDict):
+    ties: str
+    both_bad: str
+    ci: str
+
+
+#: How every published fit treats ties and "both bad" and computes intervals; stored in each
+#: publication's settings, so they are part of its battles hash.
+FIT_OPTIONS: _FitOptions = {"ties": "half", "both_bad": "tie", "ci": "bootstrap"}
 
 _WS = re.compile(r"\s+")
 
@@ -305,8 +316,7 @@ def fit_view(battles: Sequence[RatedBattle], view: ViewSpec | str, *, n_bootstra
         [b.model_a for b in chosen], [b.model_b for b in chosen], [b.winner for b in chosen],
         features=features or None, control=tuple(features),
         weights=None if all(w == 1.0 for w in weights) else weights,
-        ties="half", both_bad="tie", reg=reg, ci="bootstrap", n_bootstrap=n_bootstrap,
-        seed=seed, min_votes=min_votes,
+        **FIT_OPTIONS, reg=reg, n_bootstrap=n_bootstrap, seed=seed, min_votes=min_votes,
     )
 
 

@@ -27,6 +27,7 @@ import ratings
 from arena import __version__ as arena_version
 from arena.leaderboard.data import (
     DEFAULT_REG,
+    FIT_OPTIONS,
     FLOOD_K,
     MIN_VIEW_BATTLES,
     RatedBattle,
@@ -154,9 +155,8 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
     cutoff = cutoff or now
     battles = eligible_battles(db, cutoff=cutoff)
     settings = {"n_bootstrap": n_bootstrap, "seed": seed, "min_votes": min_votes, "reg": reg,
-                "min_battles": min_battles, "flood_k": FLOOD_K, "ties": "half",
-                "both_bad": "tie", "ci": "bootstrap", "engine_min_votes": 0,
-                "code_version": code_version()}
+                "min_battles": min_battles, "flood_k": FLOOD_K, **FIT_OPTIONS,
+                "engine_min_votes": 0, "code_version": code_version()}
     digest = battles_hash(battles, settings)
     latest = db.scalars(select(Publication).order_by(Publication.id.desc()).limit(1)).first()
     if latest is not None and latest.battles_hash == digest:
