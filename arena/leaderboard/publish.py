@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import ratings
@@ -39,6 +38,7 @@ from arena.leaderboard.data import (
     view_battles,
     views_for,
 )
+from arena.leaderboard.serving import latest_publication
 from arena.models import LeaderboardSnapshot, Publication, SnapshotEntry
 
 log = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
                 "min_battles": min_battles, "flood_k": FLOOD_K, **FIT_OPTIONS,
                 "engine_min_votes": 0, "code_version": code_version()}
     digest = battles_hash(battles, settings)
-    latest = db.scalars(select(Publication).order_by(Publication.id.desc()).limit(1)).first()
+    latest = latest_publication(db)
     if latest is not None and latest.battles_hash == digest:
         return PublishReport(publication=latest, up_to_date=True, n_battles=len(battles))
 
