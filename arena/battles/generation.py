@@ -82,10 +82,11 @@ def plan_generation(db: Session, battle: Battle) -> GenerationPlan:
         messages=messages, earlier=earlier, identities=identities, flagged=battle.flagged)
 
 
-def _done(side: str, finished: Finished) -> Event:
-    return "done", {"side": side, "html": render_markdown(finished.text),
-                    "finish_reason": finished.finish_reason,
-                    "tokens": finished.completion_tokens, "latency_ms": finished.latency_ms}
+def _done(side: str, answer: Finished | Answer) -> Event:
+    # A fresh answer and a stored one (replayed) give the same event.
+    return "done", {"side": side, "html": render_markdown(answer.text),
+                    "finish_reason": answer.finish_reason,
+                    "tokens": answer.completion_tokens, "latency_ms": answer.latency_ms}
 
 
 def _close(events: Iterator[Any]) -> None:
@@ -184,9 +185,9 @@ def style_features(answers_by_side: dict[str, list[str]]) -> dict[str, float]:
 
 def _persist_ready(app: Flask, plan: GenerationPlan, finished: dict[str, Finished]) -> bool:
     now = utcnow()
-    leaked = [identity_leak(finished[s].text, plan.identities) for s in SIDES]
-    flagged = plan.flagged or any(m is not None for m in leaked)
-    if any(m is not None for m in leaked):
+    leaked = any(identity_leak(finished[s].text, plan.identities) is not None for s in SIDES)
+    flagged = plan.flagged or leaked
+    if leaked:
         # The log is operator-only; the client learns only that the battle is flagged.
         log.warning("battle %s flagged: an answer revealed an identity", plan.battle_id)
     features = style_features({s: plan.earlier[s] + [finished[s].text] for s in SIDES})
@@ -245,9 +246,6 @@ def replay_events(db: Session, battle: Battle) -> list[Event]:
         for answer in db.scalars(select(Answer).where(Answer.turn_id == turn.id)
                                  .order_by(Answer.side)):
             events.append(("delta", {"side": answer.side, "text": answer.text}))
-            events.append(("done", {"side": answer.side, "html": render_markdown(answer.text),
-                                    "finish_reason": answer.finish_reason,
-                                    "tokens": answer.completion_tokens,
-                                    "latency_ms": answer.latency_ms}))
+            events.append(_done(answer.side, answer))
     events.append(("end", {"state": battle.state, "flagged": battle.flagged}))
     return events
