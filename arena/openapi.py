@@ -11,11 +11,11 @@ from typing import Any
 
 import arena
 from arena.models import WINNERS
+from arena.voting import MAX_FEEDBACK_CHARS
 
 
 def _error_response(description: str) -> dict[str, Any]:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return _json("Error", description)
 
 
 def _json(schema_name: str, description: str) -> dict[str, Any]:
@@ -57,7 +57,7 @@ SCHEMAS: dict[str, Any] = {
                                    "stream_url": {"type": "string"}}},
     "VoteRequest": {"type": "object", "required": ["winner"], "properties": {
         "winner": {"type": "string", "enum": list(WINNERS)},
-        "feedback": {"type": "string", "maxLength": 2000}}},
+        "feedback": {"type": "string", "maxLength": MAX_FEEDBACK_CHARS}}},
     "Reveal": {"type": "object", "required": ["winner", "a", "b"], "properties": {
         "winner": {"type": "string", "enum": list(WINNERS)}, "a": _IDENTITY, "b": _IDENTITY}},
     "Battle": {"type": "object", "required": ["id", "state", "turns", "can_continue", "voted"],

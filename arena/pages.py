@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, render_template
 
+from arena.voting import MAX_FEEDBACK_CHARS
+
 bp = Blueprint("pages", __name__)
 
 
@@ -19,7 +21,8 @@ def _navigation() -> dict[str, Any]:
 def index() -> str:
     return render_template("arena.html", active="arena",
                            max_prompt_chars=current_app.config["MAX_PROMPT_CHARS"],
-                           max_turns=current_app.config["MAX_TURNS"])
+                           max_turns=current_app.config["MAX_TURNS"],
+                           max_feedback_chars=MAX_FEEDBACK_CHARS)
 
 
 @bp.get("/privacy")
