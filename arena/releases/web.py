@@ -71,11 +71,8 @@ def _check_csrf() -> None:
 def privacy_state() -> dict[str, Any]:
     """Template global for the privacy page: this browser's status (without creating one)."""
     vid = privacy.voter_id(create=False)
-    if vid is None:
-        status = voters.voter_status(arena_db.session(), "")
-    else:
-        status = voters.voter_status(arena_db.session(), vid)
-    return {"status": status, "has_voter": vid is not None}
+    return {"status": voters.voter_status(arena_db.session(), vid or ""),
+            "has_voter": vid is not None}
 
 
 def _forget_browser() -> None:
