@@ -8,6 +8,7 @@ of skipping, so CI can never go green without it.
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -36,18 +37,28 @@ def _backends() -> list[str]:
 
 @pytest.fixture(scope="session")
 def postgres_engine() -> Iterator[Engine]:
+    """An engine on a private schema of the PostgreSQL test database, dropped at the end.
+
+    A schema per test session lets several pytest runs share one server without dropping or
+    truncating each other's tables.
+    """
     url = os.environ["ARENA_TEST_POSTGRES_URL"]
-    engine = make_engine(url)
+    admin = make_engine(url)
+    schema = f"test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
-        with engine.connect() as conn:
-            conn.execute(text("select 1"))
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:  # pragma: no cover - environment problem, reported loudly
-        pytest.fail(f"ARENA_TEST_POSTGRES_URL={url} is set but unreachable: {exc}")
-    Base.metadata.drop_all(engine)
+        admin.dispose()
+        pytest.fail(f"ARENA_TEST_POSTGRES_URL={url} is set but unusable: {exc}")
+    sep = "&" if "?" in url else "?"
+    engine = make_engine(f"{url}{sep}options=-csearch_path%3D{schema}")
     Base.metadata.create_all(engine)
     yield engine
-    Base.metadata.drop_all(engine)
     engine.dispose()
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
 def _truncate(engine: Engine) -> None:
