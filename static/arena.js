@@ -314,7 +314,7 @@ async function connectionLost(source) {
     if (battle && battle.state === "ready" && Array.isArray(battle.turns)) {
       const last = battle.turns[battle.turns.length - 1];
       for (const name of Object.keys(sides)) {
-        const answer = last && (last[name] || (last.answers && last.answers[name]));
+        const answer = last && last[name];
         if (answer && typeof answer.html === "string") finishAnswer(name, answer);
       }
       finishRound("ready", Boolean(battle.flagged));
