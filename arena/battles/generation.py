@@ -120,10 +120,10 @@ def run_generation(app: Flask, plan: GenerationPlan, *, failure_threshold: int,
                 if len(finished) == 2:
                     # Written before the last events go out, so a client leaving now loses
                     # nothing that was complete.
-                    flagged = _persist_ready(app, plan, finished)
+                    state, flagged = _persist_ready(app, plan, finished)
                     settled = True
                     yield _done(side, event)
-                    yield "end", {"state": "ready", "flagged": flagged}
+                    yield "end", {"state": state, "flagged": flagged}
                     return
                 yield _done(side, event)
             elif isinstance(event, InferenceError):
@@ -183,7 +183,8 @@ def style_features(answers_by_side: dict[str, list[str]]) -> dict[str, float]:
     return features
 
 
-def _persist_ready(app: Flask, plan: GenerationPlan, finished: dict[str, Finished]) -> bool:
+def _persist_ready(app: Flask, plan: GenerationPlan,
+                   finished: dict[str, Finished]) -> tuple[str, bool]:
     now = utcnow()
     leaked = any(identity_leak(finished[s].text, plan.identities) is not None for s in SIDES)
     flagged = plan.flagged or leaked
@@ -192,17 +193,24 @@ def _persist_ready(app: Flask, plan: GenerationPlan, finished: dict[str, Finishe
         log.warning("battle %s flagged: an answer revealed an identity", plan.battle_id)
     features = style_features({s: plan.earlier[s] + [finished[s].text] for s in SIDES})
     with arena_db.new_session(app) as db:
-        db.add_all(_answer(plan.turn_id, s, finished[s]) for s in SIDES)
         values: dict[str, Any] = {"state": "ready", "ready_at": now, "updated_at": now,
                                   "features": features, "error_code": None}
         if flagged:
             values.update(flagged=True, flag_reason="identity_leak")
-        db.execute(update(Battle).where(Battle.id == plan.battle_id,
-                                        Battle.state == "generating").values(**values))
+        result = db.execute(update(Battle).where(Battle.id == plan.battle_id,
+                                                 Battle.state == "generating").values(**values))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            # `battles reap` gave up on this battle while it was still generating: it stays
+            # abandoned (not votable), so storing its answers would only mislead.
+            db.rollback()
+            log.warning("battle %s was reaped while generating; answers dropped",
+                        plan.battle_id)
+            return "abandoned", flagged
+        db.add_all(_answer(plan.turn_id, s, finished[s]) for s in SIDES)
         for s in SIDES:
             record_success(db, plan.contender_ids[s])
         db.commit()
-    return flagged
+    return "ready", flagged
 
 
 def _persist_failed(app: Flask, plan: GenerationPlan, side: str, error: InferenceError,

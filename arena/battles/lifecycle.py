@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from arena.battles.sampling import sample_pair
 from arena.errors import Conflict, Forbidden, NotFound
-from arena.models import Answer, Battle, Contender, Turn, Voter
+from arena.models import Answer, Battle, Contender, Turn, Voter, utcnow
 from arena.render import render_markdown
 
 
@@ -60,11 +61,17 @@ def ensure_voter(db: Session, voter_id: str, release_consent: bool | None = None
     """The voter row for a pseudonym, created on first use; consent is sticky once given."""
     voter = db.get(Voter, voter_id)
     if voter is None:
-        voter = Voter(id=voter_id, release_consent=bool(release_consent))
-        db.add(voter)
-        # No ORM relationship orders this insert before the battle's, so flush it now.
-        db.flush()
-    elif release_consent is not None:
+        # Two first requests of one browser (two tabs) can both get here: the loser of the
+        # race must find the winner's row, not fail on the primary key.
+        dialect = db.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        db.execute(insert(Voter)
+                   .values(id=voter_id, release_consent=bool(release_consent),
+                           created_at=utcnow())
+                   .on_conflict_do_nothing(index_elements=[Voter.id]))
+        voter = db.get(Voter, voter_id)
+        assert voter is not None  # inserted above, or by the request that won the race
+    if release_consent is not None:
         voter.release_consent = release_consent
     return voter
 
