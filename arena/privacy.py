@@ -25,8 +25,17 @@ def voter_id(create: bool = True) -> str | None:
     return vid
 
 
+def keyed_hash(kind: str, value: str, key: str) -> str:
+    """HMAC-SHA256 of ``kind:value`` under ``key`` (hex, 64 chars): stable, not reversible.
+
+    ``kind`` separates uses, so an address and an imported judge id never hash alike.
+    """
+    return hmac.new(key.encode(), f"{kind}:".encode() + value.encode(),
+                    hashlib.sha256).hexdigest()
+
+
 def ip_hash(address: str | None = None, key: str | None = None) -> str:
-    """HMAC-SHA256 of the client address under the app secret (hex, 64 chars)."""
+    """Keyed hash of the client address under the app secret (hex, 64 chars)."""
     addr = address if address is not None else (request.remote_addr or "unknown")
     secret = key if key is not None else str(current_app.config["SECRET_KEY"])
-    return hmac.new(secret.encode(), b"ip:" + addr.encode(), hashlib.sha256).hexdigest()
+    return keyed_hash("ip", addr, secret)

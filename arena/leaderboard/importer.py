@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import hmac
 import json
 import logging
 import math
@@ -32,6 +31,7 @@ import ratings
 from arena.errors import ValidationError
 from arena.language import detect_language
 from arena.models import Answer, Battle, Contender, Turn, Vote, Voter
+from arena.privacy import keyed_hash
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class _Row:
 
 def judge_pseudonym(judge: str, secret: str) -> str:
     """Voter id for an imported ``judge`` value: keyed, so the raw value cannot be recovered."""
-    return hmac.new(secret.encode(), b"judge:" + judge.encode(), hashlib.sha256).hexdigest()[:32]
+    return keyed_hash("judge", judge, secret)[:32]
 
 
 def _fail(row: int, column: str, message: str) -> ImportFileError:
