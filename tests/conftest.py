@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,16 +36,16 @@ def _backends() -> list[str]:
     return backends
 
 
-@pytest.fixture(scope="session")
-def postgres_engine() -> Iterator[Engine]:
-    """An engine on a private schema of the PostgreSQL test database, dropped at the end.
+@contextmanager
+def _private_schema(prefix: str) -> Iterator[Engine]:
+    """An engine whose search path is a new, empty schema of the PostgreSQL test database.
 
-    A schema per test session lets several pytest runs share one server without dropping or
-    truncating each other's tables.
+    A schema of its own lets several pytest runs (and tests that need an empty database)
+    share one server without dropping or truncating each other's tables.
     """
     url = os.environ["ARENA_TEST_POSTGRES_URL"]
     admin = make_engine(url)
-    schema = f"test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    schema = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -53,12 +54,33 @@ def postgres_engine() -> Iterator[Engine]:
         pytest.fail(f"ARENA_TEST_POSTGRES_URL={url} is set but unusable: {exc}")
     sep = "&" if "?" in url else "?"
     engine = make_engine(f"{url}{sep}options=-csearch_path%3D{schema}")
-    Base.metadata.create_all(engine)
-    yield engine
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    """The session's PostgreSQL schema with every table; tests truncate it between them."""
+    with _private_schema("test") as engine:
+        Base.metadata.create_all(engine)
+        yield engine
+
+
+@pytest.fixture(params=_backends())
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a database with no tables at all, for each backend (migration tests)."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+        yield engine
+        engine.dispose()
+    else:
+        with _private_schema("empty") as engine:
+            yield engine
 
 
 def _truncate(engine: Engine) -> None:

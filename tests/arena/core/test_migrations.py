@@ -2,42 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 from arena import migrate
-from arena.db import make_engine
 from arena.models import Base
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'migrated.sqlite3'}")
-        yield engine
-        engine.dispose()
-        return
-    url = os.environ.get("ARENA_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("ARENA_TEST_POSTGRES_URL not set (make test and CI set it)")
-    schema = f"mig_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    engine = make_engine(f"{url}{sep}options=-csearch_path%3D{schema}")
-    yield engine
-    engine.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def test_upgrade_creates_every_table_and_matches_models(empty_engine: Engine) -> None:
