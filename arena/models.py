@@ -84,6 +84,9 @@ class Contender(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     organization: Mapped[str] = mapped_column(String(100), default="")
     license: Mapped[str] = mapped_column(String(100), default="")
+    # Public page of the model (model card, announcement); shown after the vote and on the
+    # leaderboard.
+    link: Mapped[str] = mapped_column(String(500), default="")
     base_url: Mapped[str] = mapped_column(String(500))
     upstream_model: Mapped[str] = mapped_column(String(200))
     api_key_env: Mapped[str | None] = mapped_column(String(100))
@@ -144,6 +147,18 @@ class Battle(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     flag_reason: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(16))
+    # The voter's release consent as it stood when the battle was created: a battle's texts
+    # are released only if this is true and the voter has not withdrawn consent by cut time.
+    release_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Last sign of life of the process generating the answers; a `generating` battle whose
+    # heartbeat is stale lost its generator and is recovered without a cron job.
+    heartbeat_at: Mapped[datetime | None]
+    # Version of the prompt classifier whose labels (BattleLabel rows) this battle carries;
+    # None until labelled. A battle with no labels still records the version it was checked by.
+    category_version: Mapped[str | None] = mapped_column(String(32))
+    # Near-duplicate prompt group (exact after normalisation, or by embedding); floods of one
+    # group are down-weighted on the default board.
+    prompt_group: Mapped[str | None] = mapped_column(String(64), index=True)
     error_code: Mapped[str | None] = mapped_column(String(64))
     # Raw per-side style features, e.g. {"length_a": 120, "length_b": 80, ...}, computed when
     # the answers are complete (or read from an import), so publishing never re-parses texts.
@@ -217,6 +232,20 @@ class Vote(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     battle: Mapped[Battle] = relationship(back_populates="vote")
+
+
+class BattleLabel(Base):
+    """One category label of a battle's prompt (``coding``, ``math``, ``language:de``, …).
+
+    Written by the prompt classifier of ``battle.category_version``; re-labelling replaces a
+    battle's rows as a whole.
+    """
+
+    __tablename__ = "battle_label"
+
+    battle_id: Mapped[int] = mapped_column(
+        ForeignKey("battle.id", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
 
 
 class Publication(Base):
