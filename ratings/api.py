@@ -36,7 +36,7 @@ Labels = Sequence[str] | np.ndarray
 def fit_leaderboard(
     model_a: Labels,
     model_b: Labels,
-    winner: Labels,
+    winner: Labels | None,
     *,
     features: Mapping[str, tuple[Any, Any]] | None = None,
     control: Sequence[str] | str = (),
@@ -56,6 +56,10 @@ def fit_leaderboard(
     max_iter: int = 100,
     n_threads: int = 2,
     progress: ProgressFn | None = None,
+    outcome_prob: Sequence[float] | np.ndarray | None = None,
+    drop_self_battles: bool = False,
+    style_reference: str = "equal",
+    bootstrap_cluster: Sequence[Any] | np.ndarray | None = None,
 ) -> LeaderboardResult:
     """Fit a (style-controlled) Bradley-Terry leaderboard.
 
@@ -63,9 +67,9 @@ def fit_leaderboard(
     ----------
     model_a, model_b : sequence of str
         Contenders of each battle.
-    winner : sequence of str
+    winner : sequence of str or None
         ``model_a``, ``model_b``, ``tie``, ``both_bad`` (``tie (bothbad)`` is read as
-        ``both_bad``).
+        ``both_bad``). ``None`` when ``outcome_prob`` is given.
     features : mapping of str to (array_like, array_like), optional
         Raw per-side values (e.g. from :func:`ratings.extract_features`), keyed by feature name.
     control : sequence of str or str
@@ -105,6 +109,21 @@ def fit_leaderboard(
         Threads for bootstrap refits; results do not depend on it.
     progress : callable, optional
         ``progress(done, total)`` called after each bootstrap replicate.
+    outcome_prob : array_like, optional
+        Soft outcomes instead of ``winner``: the probability (in [0, 1]) that A wins, fitted
+        as the score of the weighted Bradley-Terry (Bernoulli) likelihood, exactly like a pair
+        of rows "A wins" with weight ``p`` and "B wins" with weight ``1 - p``. Needs
+        ``ties='half'``.
+    drop_self_battles : bool
+        Drop rows of a contender against itself (counted in ``method['self_battles_dropped']``)
+        instead of raising :class:`InputError`.
+    style_reference : {'equal', 'mean'}
+        Read ratings off at equal style (default: covariate 0) or at the mean transformed style
+        difference of the battles used (covariates centred, as LMArena's standardised features).
+        The means are reported either way (``StyleCoefficient.mean``).
+    bootstrap_cluster : array_like, optional
+        Cluster ids (e.g. prompt or voter); the bootstrap then resamples whole clusters
+        (Poisson(1) count per cluster, or C clusters drawn with replacement).
 
     Returns
     -------
@@ -130,6 +149,10 @@ def fit_leaderboard(
         bootstrap_weights=bootstrap_weights,
         anchor=anchor,
         min_votes=min_votes,
+        outcome_prob=outcome_prob,
+        drop_self_battles=drop_self_battles,
+        style_reference=style_reference,
+        bootstrap_cluster=bootstrap_cluster,
     )
     cluster = voter is not None and ci == "sandwich"
     prob = build_problem(v, per_battle=cluster)
@@ -177,6 +200,7 @@ def fit_leaderboard(
             threads=n_threads,
             hessian=fit.hessian,
             progress=progress,
+            cluster=v.boot_cluster,
         )
         boot_r = to_elo(draws[:, :n])
         boot_s = draws[:, n : n + p]
@@ -223,8 +247,11 @@ def fit_leaderboard(
         )
         for i in order
     )
+    means = v.style_means if v.style_means is not None else np.zeros(p)
     style = tuple(
-        StyleCoefficient(name, float(fit.v[n + k]), float(s_lo[k]), float(s_hi[k]))
+        StyleCoefficient(
+            name, float(fit.v[n + k]), float(s_lo[k]), float(s_hi[k]), mean=float(means[k])
+        )
         for k, name in enumerate(v.feature_names)
     )
     kappa = float(fit.v[-1]) if davidson else None
@@ -248,6 +275,10 @@ def fit_leaderboard(
         "feature_transform_version": FEATURE_TRANSFORM_VERSION,
         "weights": v.weights is not None,
         "cluster_by_voter": cluster,
+        "outcome": "winner" if v.score is None else "probability",
+        "self_battles_dropped": v.n_self_battles,
+        "style_reference": style_reference,
+        "bootstrap_cluster": v.boot_cluster is not None and ci == "bootstrap",
         "tol": tol,
         "code_version": __version__,
     }
@@ -305,6 +336,9 @@ def _vote_counts(v: Validated, n: int) -> tuple[np.ndarray, ...]:
         )
 
     o = v.outcome
+    if v.score is not None:  # soft outcomes: expected wins and losses, no ties
+        s, zero = v.score, np.zeros(n)
+        return votes, count(s, 1.0 - s), count(1.0 - s, s), zero, zero
     return (
         votes,
         count(o == 0, o == 1),

@@ -47,13 +47,28 @@ def poisson_counts(rng: np.random.Generator, size: int) -> np.ndarray:
     return counts
 
 
-def replicate_row_weights(prob: Problem, rng: np.random.Generator, scheme: str) -> np.ndarray:
+def cluster_counts(rng: np.random.Generator, n_clusters: int, scheme: str) -> np.ndarray:
+    """Resampling count of every cluster: Poisson(1) each, or C draws with replacement."""
+    if scheme == "poisson":
+        return poisson_counts(rng, n_clusters).astype(np.float64)
+    return np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters).astype(
+        np.float64
+    )
+
+
+def replicate_row_weights(
+    prob: Problem, rng: np.random.Generator, scheme: str, cluster: np.ndarray | None = None
+) -> np.ndarray:
     """Row weights of one bootstrap replicate.
 
     Per-battle rows are a fixed permutation of the battles, so counts are drawn in row order
-    (the same multinomial / Poisson law as drawing them per battle).
+    (the same multinomial / Poisson law as drawing them per battle). With ``cluster`` (codes
+    ``0..C-1`` per battle) counts are drawn per cluster and every battle takes its cluster's.
     """
     n_battles = prob.battle_w.shape[0]
+    if cluster is not None:
+        per_cluster = cluster_counts(rng, int(cluster.max()) + 1, scheme)
+        return prob.row_weights(per_cluster[cluster] * prob.battle_w)
     if prob.aggregated and prob.unit_weights:
         if scheme == "poisson":
             return rng.poisson(prob.row_w).astype(np.float64)
@@ -97,8 +112,9 @@ class _Refit:
         davidson: bool,
         tol: float,
         hessian: np.ndarray | None = None,
+        cluster: np.ndarray | None = None,
     ) -> None:
-        self.prob, self.v_hat, self.scheme = prob, v_hat, scheme
+        self.prob, self.v_hat, self.scheme, self.cluster = prob, v_hat, scheme, cluster
         self.reg, self.davidson, self.tol = reg, davidson, tol
         # Unit-weight derivatives at the full-data optimum: the gradient of any replicate at
         # v_hat is linear in its weights, which gives a first chord step without exp().
@@ -173,7 +189,7 @@ class _Refit:
 
     def __call__(self, r: int, seed: np.random.SeedSequence) -> tuple[np.ndarray, float]:
         prob, m = self.prob, self.prob.n_items + self.prob.n_features
-        w = replicate_row_weights(prob, np.random.default_rng(seed), self.scheme)
+        w = replicate_row_weights(prob, np.random.default_rng(seed), self.scheme, self.cluster)
         if self.reg == 0 and not self._covers(w):
             check_replicate(prob, w, r)
         d = Derivs(
@@ -213,6 +229,7 @@ def run_bootstrap(
     threads: int = 2,
     hessian: np.ndarray | None = None,
     progress: ProgressFn | None = None,
+    cluster: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """Refit ``n_boot`` replicates, each started one chord step away from the optimum.
 
@@ -228,7 +245,16 @@ def run_bootstrap(
     """
     if tol is None:  # per-battle refits are the expensive ones; cell refits cost next to nothing
         tol = 1e-7 if prob.aggregated else 5e-5
-    refit = _Refit(prob, v_hat, scheme=scheme, reg=reg, davidson=davidson, tol=tol, hessian=hessian)
+    refit = _Refit(
+        prob,
+        v_hat,
+        scheme=scheme,
+        reg=reg,
+        davidson=davidson,
+        tol=tol,
+        hessian=hessian,
+        cluster=cluster,
+    )
     seeds = np.random.SeedSequence(seed).spawn(n_boot)
     draws = np.empty((n_boot, v_hat.shape[0]))
     steps = np.zeros(n_boot)

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from . import __version__
 from .api import FASTCHAT_REG, fit_leaderboard
 from .compat import fastchat_elo_mle
-from .data import BOOTSTRAP_SCHEMES, BOTH_BAD_MODES, CI_METHODS, TIE_MODELS
+from .data import BOOTSTRAP_SCHEMES, BOTH_BAD_MODES, CI_METHODS, STYLE_REFERENCES, TIE_MODELS
 from .errors import InputError, RatingError
 from .io import fit_file, load_battles
 from .result import format_table
@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="cluster-robust sandwich by the 'voter' (or 'judge') column",
     )
+    _add_extension_options(fit)
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--anchor", type=_anchor, default=None, metavar="NAME=VALUE")
     fit.add_argument("--offset", type=float, default=1000.0)
@@ -107,6 +108,35 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compat.add_argument("--output", "-o", default="-", metavar="FILE|-")
     return parser
+
+
+def _add_extension_options(fit: argparse.ArgumentParser) -> None:
+    """Options for other people's data: self-battles, style reference, soft outcomes, clusters."""
+    fit.add_argument(
+        "--drop-self-battles",
+        action="store_true",
+        help="drop model-vs-itself rows (count reported as method.self_battles_dropped) "
+        "instead of exiting 2",
+    )
+    fit.add_argument(
+        "--style-reference",
+        choices=STYLE_REFERENCES,
+        default="equal",
+        help="read ratings off at equal style (default) or at the mean transformed style "
+        "difference (LMArena / arena-hard centring)",
+    )
+    fit.add_argument(
+        "--outcome-column",
+        default=None,
+        metavar="COLUMN",
+        help="soft outcomes: numeric column with the probability that A wins (replaces winner)",
+    )
+    fit.add_argument(
+        "--bootstrap-cluster",
+        default=None,
+        metavar="COLUMN",
+        help="bootstrap by resampling the clusters of COLUMN (prompt, voter) instead of rows",
+    )
 
 
 class _Progress:
@@ -182,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             min_votes=args.min_votes,
             offset=args.offset,
             progress=progress,
+            drop_self_battles=args.drop_self_battles,
+            style_reference=args.style_reference,
+            outcome_column=args.outcome_column,
+            bootstrap_cluster=args.bootstrap_cluster,
         )
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

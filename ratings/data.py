@@ -24,6 +24,9 @@ TIE_MODELS = ("half", "davidson", "drop")
 BOTH_BAD_MODES = ("tie", "drop")
 CI_METHODS = ("bootstrap", "sandwich", "none")
 BOOTSTRAP_SCHEMES = ("multinomial", "poisson")
+#: Where style-controlled ratings are read off: at equal style (x = 0, the default) or at the
+#: (weighted) mean transformed style difference of the fitted battles (LMArena / arena-hard).
+STYLE_REFERENCES = ("equal", "mean")
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +42,10 @@ class Validated:
     feature_names: tuple[str, ...]
     covariates: np.ndarray  # (p, n_battles) transformed style covariates, A minus B
     n_input: int  # battles before min_votes filtering
+    score: np.ndarray | None = None  # float64 in [0, 1]: soft outcome, probability A wins
+    boot_cluster: np.ndarray | None = None  # int64 codes of bootstrap resampling clusters
+    style_means: np.ndarray | None = None  # (p,) mean transformed style difference, A minus B
+    n_self_battles: int = 0  # model-vs-itself rows dropped (drop_self_battles=True)
 
 
 def _as_1d(values: Any, what: str, n: int | None) -> np.ndarray:
@@ -107,7 +114,7 @@ def _outcome_codes(w: np.ndarray) -> np.ndarray:
 def _validate(
     model_a: Sequence[str] | np.ndarray,
     model_b: Sequence[str] | np.ndarray,
-    winner: Sequence[str] | np.ndarray,
+    winner: Sequence[str] | np.ndarray | None,
     *,
     features: Mapping[str, tuple[Any, Any]] | None,
     control: Sequence[str] | str,
@@ -121,20 +128,33 @@ def _validate(
     bootstrap_weights: str,
     anchor: tuple[str, float] | None,
     min_votes: int,
+    outcome_prob: Any = None,
+    drop_self_battles: bool = False,
+    style_reference: str = "equal",
+    bootstrap_cluster: Any = None,
 ) -> Validated:
     """Check every input and option once; raise :class:`InputError` naming row/column."""
     a = _as_1d(model_a, "model_a", None)
     n = a.shape[0]
     b = _as_1d(model_b, "model_b", n)
-    w = _as_1d(winner, "winner", n)
     if n == 0:
         raise InputError("no battles given")
     contenders, item_a, item_b = _factorize(a, b)
-    same = np.flatnonzero(item_a == item_b)
-    if same.size:
-        row = int(same[0])
-        raise InputError(f"row {row}: model_a and model_b are the same contender {a[row]!r}")
-    codes = _outcome_codes(w)
+    not_self = item_a != item_b
+    n_self = int(n - np.count_nonzero(not_self))
+    if n_self and not drop_self_battles:
+        row = int(np.flatnonzero(~not_self)[0])
+        raise InputError(
+            f"row {row}: model_a and model_b are the same contender {a[row]!r} "
+            "(drop_self_battles=True / --drop-self-battles removes such rows)"
+        )
+    score, codes = _outcomes(winner, outcome_prob, n, ties)
+    if style_reference not in STYLE_REFERENCES:
+        raise InputError(
+            f"style_reference must be one of {', '.join(STYLE_REFERENCES)}, got {style_reference!r}"
+        )
+    if bootstrap_cluster is not None and ci != "bootstrap":
+        raise InputError("bootstrap_cluster needs ci='bootstrap'")
     for what, value, allowed in (
         ("ties", ties, TIE_MODELS),
         ("both_bad", both_bad, BOTH_BAD_MODES),
@@ -155,12 +175,8 @@ def _validate(
         # All-ones weights are no weights: the same fit, bootstrap draws and output whether a
         # release file carries a constant ``weight`` column or the caller passes none.
         wts = None
-    vot = None
-    if voter is not None:
-        ids: dict[str, int] = {}
-        vot = np.fromiter(
-            (ids.setdefault(str(x), len(ids)) for x in _as_1d(voter, "voter", n)), np.int64, n
-        )
+    vot = None if voter is None else _cluster_codes(voter, "voter", n)
+    boot = None if bootstrap_cluster is None else _cluster_codes(bootstrap_cluster, "cluster", n)
 
     names = tuple(expand_control(control))
     feats = dict(features or {})
@@ -178,7 +194,7 @@ def _validate(
         del fa, fb
 
     # Drop contenders below min_votes until every remaining one has enough battles.
-    keep = np.ones(n, dtype=bool)
+    keep = not_self.copy()
     if both_bad == "drop":
         keep &= codes != 3
     if ties == "drop":
@@ -200,11 +216,20 @@ def _validate(
         item_a, item_b, codes, cov = item_a[keep], item_b[keep], codes[keep], cov[:, keep]
     wts = None if wts is None else wts[keep]
     vot = None if vot is None else vot[keep]
+    score = None if score is None else score[keep]
+    if boot is not None:  # recode so that the clusters left are exactly 0..C-1
+        boot = np.unique(boot[keep], return_inverse=True)[1].astype(np.int64)
     used = np.zeros(contenders.shape[0], dtype=bool)
     used[item_a] = used[item_b] = True
     if not used.all():  # contenders dropped by min_votes or by dropped outcomes
         remap = np.cumsum(used) - 1
         contenders, item_a, item_b = contenders[used], remap[item_a], remap[item_b]
+    # Weighted mean of each transformed difference over the battles used; with
+    # style_reference='mean' the covariates are centred on it, so ratings (and the win matrix)
+    # are read off at the mean style difference, as LMArena's standardised features do.
+    means = np.average(cov, axis=1, weights=wts) if names else np.zeros(0)
+    if style_reference == "mean":
+        cov = cov - means[:, None]
     for k, name in enumerate(names):
         if np.all(cov[k] == cov[k, 0]):
             raise InputError(
@@ -232,4 +257,55 @@ def _validate(
         feature_names=names,
         covariates=cov,
         n_input=n,
+        score=score,
+        boot_cluster=boot,
+        style_means=means,
+        n_self_battles=n_self,
     )
+
+
+def _cluster_codes(values: Any, what: str, n: int) -> np.ndarray:
+    """Integer codes of cluster ids (compared as strings, numbered by first appearance)."""
+    ids: dict[str, int] = {}
+    arr = _as_1d(values, what, n)
+    return np.fromiter((ids.setdefault(str(x), len(ids)) for x in arr), np.int64, n)
+
+
+def _outcomes(
+    winner: Any, outcome_prob: Any, n: int, ties: str
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Soft scores (or ``None``) and outcome codes from ``winner`` or ``outcome_prob``.
+
+    A soft outcome is the probability that A wins, fitted as the score of the half-tie
+    (Bernoulli quasi-)likelihood; its codes are 0/1 for certain outcomes and 2 otherwise, which
+    is what the graph checks need (a score strictly inside (0, 1) scores both ways).
+    """
+    if outcome_prob is None:
+        if winner is None:
+            raise InputError("give winner labels or outcome_prob")
+        return None, _outcome_codes(_as_1d(winner, "winner", n))
+    if winner is not None:
+        raise InputError("give either winner labels or outcome_prob, not both")
+    if ties != "half":
+        raise InputError(
+            f"ties={ties!r} needs discrete outcomes; a soft outcome is fitted as a fractional "
+            "score (ties='half')"
+        )
+    arr = _as_1d(outcome_prob, "outcome_prob", n)
+    try:
+        score = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        score = np.full(n, np.nan)
+        for row, x in enumerate(arr):
+            try:
+                score[row] = float(x) if not isinstance(x, bool) and x is not None else np.nan
+            except (TypeError, ValueError):
+                pass
+    bad = ~((score >= 0.0) & (score <= 1.0))  # also catches NaN
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"row {row}: outcome probability must be a number in [0, 1], got {arr[row]!r}"
+        )
+    codes = np.where(score == 1.0, 0, np.where(score == 0.0, 1, 2)).astype(np.int8)
+    return score, codes

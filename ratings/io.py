@@ -177,8 +177,13 @@ def _matches(value: Any, wanted: str) -> bool:
     return str(value).strip().lower() == wanted.strip().lower()
 
 
-def load_battles(path: str | Path, *, where: Mapping[str, str] | None = None) -> Battles:
+def load_battles(
+    path: str | Path, *, where: Mapping[str, str] | None = None, outcome_column: str | None = None
+) -> Battles:
     """Read a battle file; ``where`` keeps rows whose column equals a value (case-insensitive).
+
+    With ``outcome_column`` (soft outcomes: probability that A wins) the ``winner`` column is
+    not required; ``Battles.winner`` is then all ``None`` if the file has none.
 
     Raises
     ------
@@ -189,6 +194,11 @@ def load_battles(path: str | Path, *, where: Mapping[str, str] | None = None) ->
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     cols = _read_columns(path)
+    if outcome_column is not None:
+        if outcome_column not in cols:
+            raise InputError(f"{path}: missing outcome column {outcome_column!r}")
+        if "winner" not in cols:
+            cols["winner"] = [None] * len(cols[outcome_column])
     for key in _REQUIRED:
         if key not in cols:
             raise InputError(f"{path}: missing column '{key}' (have: {', '.join(cols) or 'none'})")
@@ -221,6 +231,8 @@ def fit_file(
     control_columns: Sequence[str] | str = (),
     where: Mapping[str, str] | None = None,
     cluster: bool = False,
+    outcome_column: str | None = None,
+    bootstrap_cluster: str | None = None,
     **options: Any,
 ) -> Any:
     """Load ``path`` and call :func:`ratings.fit_leaderboard` with the file's columns.
@@ -228,10 +240,13 @@ def fit_file(
     ``control`` names built-in features (from columns, ``conv_metadata`` or texts);
     ``control_columns`` names arbitrary ``<name>_a``/``<name>_b`` numeric columns. The file's
     ``weight`` column is passed as ``weights``; its voter column only with ``cluster=True``.
+    ``outcome_column`` names a column of soft outcomes (probability that A wins) used instead
+    of ``winner``; ``bootstrap_cluster`` names a column whose values are resampled as units.
     """
     from .api import fit_leaderboard
 
-    battles = load_battles(path, where=where)
+    battles = load_battles(path, where=where, outcome_column=outcome_column)
+    soft = _soft_options(battles, outcome_column, bootstrap_cluster)
     names = expand_control(control)
     extra = tuple(c for c in expand_control(control_columns) if c not in names)
     feats = battles.features(names)
@@ -239,10 +254,25 @@ def fit_file(
     return fit_leaderboard(
         battles.model_a,
         battles.model_b,
-        battles.winner,
+        None if outcome_column is not None else battles.winner,
         features=feats,
         control=names + extra,
         weights=battles.weights,
         voter=battles.voter if cluster else None,
+        **soft,
         **options,
     )
+
+
+def _soft_options(
+    battles: Battles, outcome_column: str | None, bootstrap_cluster: str | None
+) -> dict[str, Any]:
+    """``outcome_prob`` / ``bootstrap_cluster`` arguments from named columns of a file."""
+    out: dict[str, Any] = {}
+    if outcome_column is not None:
+        out["outcome_prob"] = _floats(battles.columns[outcome_column], outcome_column)
+    if bootstrap_cluster is not None:
+        if bootstrap_cluster not in battles.columns:
+            raise InputError(f"--bootstrap-cluster: no column {bootstrap_cluster!r}")
+        out["bootstrap_cluster"] = np.asarray(battles.columns[bootstrap_cluster], dtype=object)
+    return out

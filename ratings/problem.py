@@ -112,11 +112,20 @@ def _dense_unique(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(present), index[key]
 
 
+def _soft_scores(score: np.ndarray, flip: np.ndarray) -> np.ndarray:
+    """Soft outcomes (probability that A wins) as the score of the lower-numbered item.
+
+    Soft outcomes keep one row per battle: cells keyed by a finite outcome set do not exist.
+    """
+    return np.where(flip, 1.0 - score, score)
+
+
 def build_problem(v: Validated, *, per_battle: bool) -> Problem:
     """Orient, code and (where the model allows it) aggregate validated battles.
 
     ``tie`` and ``both_bad`` both become TIE here; options that drop them act in validation.
-    ``per_battle`` keeps one row per battle even without covariates (voter clustering).
+    ``per_battle`` keeps one row per battle even without covariates (voter clustering); so do
+    soft outcomes (``v.score``), whose score replaces the half-tie score of the row.
     """
     n = v.names.shape[0]
     flip = v.item_a > v.item_b
@@ -130,7 +139,7 @@ def build_problem(v: Validated, *, per_battle: bool) -> Problem:
     pair_i, pair_j = pairs // n, pairs % n
     bw = np.ones(lo.shape[0]) if v.weights is None else v.weights
     p = v.covariates.shape[0]
-    if p == 0 and not per_battle:
+    if p == 0 and not per_battle and v.score is None:
         cells, battle_row = _dense_unique(pair_of_battle * 3 + out, 3 * pairs.shape[0])
         r = cells.shape[0]
         row_out = (cells % 3).astype(np.int8)
@@ -163,7 +172,7 @@ def build_problem(v: Validated, *, per_battle: bool) -> Problem:
         pair_j=pair_j,
         row_pair=pair_of_battle[order],
         row_out=row_out,
-        row_y=HALF_SCORE[row_out],
+        row_y=HALF_SCORE[row_out] if v.score is None else _soft_scores(v.score, flip)[order],
         row_w=row_w,
         row_w2=row_w if v.weights is None else row_w * row_w,
         xt=xt,

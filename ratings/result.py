@@ -35,12 +35,17 @@ class ContenderRating:
 
 @dataclass(frozen=True)
 class StyleCoefficient:
-    """Coefficient of one style covariate, in logit units per unit of the transformed feature."""
+    """Coefficient of one style covariate, in logit units per unit of the transformed feature.
+
+    ``mean`` is the (weighted) mean of the transformed difference ``x`` (A minus B) over the
+    battles used: the reference point of ``style_reference='mean'``.
+    """
 
     name: str
     coef: float
     ci_low: float
     ci_high: float
+    mean: float = 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,7 +130,7 @@ class LeaderboardResult:
         return {
             "models": models,
             "style": {
-                s.name: {"coef": s.coef, "ci_low": s.ci_low, "ci_high": s.ci_high}
+                s.name: {"coef": s.coef, "ci_low": s.ci_low, "ci_high": s.ci_high, "mean": s.mean}
                 for s in self.style
             },
             "method": self.method,
