@@ -14,12 +14,16 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+import numpy as np
+
 from . import __version__
 from .api import FASTCHAT_REG, fit_leaderboard
+from .arena_hard import BOOTSTRAP_UNITS, arena_hard_scores
 from .compat import fastchat_elo_mle
 from .data import BOOTSTRAP_SCHEMES, BOTH_BAD_MODES, CI_METHODS, STYLE_REFERENCES, TIE_MODELS
 from .errors import InputError, RatingError
 from .io import fit_file, load_battles
+from .lc_winrate import lc_win_rates
 from .result import format_table
 
 
@@ -107,7 +111,115 @@ def build_parser() -> argparse.ArgumentParser:
         "--filter", type=_filter, action="append", default=[], metavar="COLUMN=VALUE"
     )
     compat.add_argument("--output", "-o", default="-", metavar="FILE|-")
+    _add_judge_commands(sub)
     return parser
+
+
+def _add_judge_commands(sub: Any) -> None:
+    """``arena-hard`` (judgment files) and ``lc-winrate`` (length-controlled win rates)."""
+    ah = sub.add_parser(
+        "arena-hard",
+        help="win rates against a baseline from arena-hard judgment JSONL files",
+    )
+    ah.add_argument("judgments", nargs="+", help="arena-hard model_judgment JSONL files")
+    ah.add_argument("--baseline", required=True, help="the model every game is judged against")
+    ah.add_argument(
+        "--strong-weight",
+        type=float,
+        default=3.0,
+        help="weight of a strong verdict (A>>B, B>>A); arena-hard uses 3",
+    )
+    ah.add_argument("--first-game-only", action="store_true")
+    ah.add_argument(
+        "--bootstrap-unit",
+        choices=BOOTSTRAP_UNITS,
+        default="question",
+        help="resample questions (both games, all models; default) or single games",
+    )
+    ah.add_argument("--bootstrap", type=int, default=100, metavar="N")
+    ah.add_argument("--seed", type=int, default=0)
+    ah.add_argument("--reg", type=_reg, default=0.0)
+    ah.add_argument("--output", "-o", default="-", metavar="FILE|-")
+    lc = sub.add_parser(
+        "lc-winrate",
+        help="length-controlled win rates against a baseline (AlpacaEval 2.0 GLM)",
+    )
+    lc.add_argument("battles", help="JSON list, JSONL, CSV or Parquet battle file")
+    lc.add_argument("--baseline", required=True)
+    lc.add_argument(
+        "--outcome-column",
+        default=None,
+        metavar="COLUMN",
+        help="probability that A is preferred (default: the winner column, tie = 0.5)",
+    )
+    lc.add_argument(
+        "--length",
+        default="length",
+        metavar="NAME",
+        help="length feature: NAME_a/NAME_b columns, or built-in 'length' (tokens) from "
+        "conv_metadata or the answer texts",
+    )
+    lc.add_argument("--instruction-column", default="question_id", metavar="COLUMN")
+    lc.add_argument(
+        "--baseline-variants",
+        default="",
+        metavar="NAME,...",
+        help="models that are the baseline under other prompts (regularise to the baseline)",
+    )
+    lc.add_argument("--C", type=float, default=None, help="fixed inverse L1 strength (no CV)")
+    lc.add_argument("--difficulty-reg", type=float, default=1.0)
+    lc.add_argument("--filter", type=_filter, action="append", default=[], metavar="COLUMN=VALUE")
+    lc.add_argument("--output", "-o", default="-", metavar="FILE|-")
+
+
+def _lc_winrate(args: argparse.Namespace) -> dict[str, Any]:
+    battles = load_battles(
+        args.battles, where=dict(args.filter), outcome_column=args.outcome_column
+    )
+    if args.outcome_column is not None:
+        prob = np.asarray(battles.columns[args.outcome_column], dtype=object)
+    else:
+        score = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "both_bad": 0.5, "tie (bothbad)": 0.5}
+        unknown = [i for i, x in enumerate(battles.winner) if x not in score]
+        if unknown:
+            row = unknown[0]
+            raise InputError(f"row {row}: unknown outcome {battles.winner[row]!r} in 'winner'")
+        prob = np.array([score[x] for x in battles.winner])
+    if args.instruction_column not in battles.columns:
+        raise InputError(f"missing instruction column {args.instruction_column!r}")
+    len_a, len_b = battles.features((args.length,))[args.length]
+    try:
+        prob = prob.astype(np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"column {args.outcome_column!r} must hold numbers") from None
+    return lc_win_rates(
+        battles.model_a,
+        battles.model_b,
+        prob,
+        len_a,
+        len_b,
+        np.asarray(battles.columns[args.instruction_column], dtype=object),
+        baseline=args.baseline,
+        weights=battles.weights,
+        baseline_variants=[v.strip() for v in args.baseline_variants.split(",") if v.strip()],
+        difficulty_reg=args.difficulty_reg,
+        C=args.C,
+    )
+
+
+def _judge_command(args: argparse.Namespace) -> dict[str, Any]:
+    if args.command == "arena-hard":
+        return arena_hard_scores(
+            args.judgments,
+            baseline=args.baseline,
+            strong_weight=args.strong_weight,
+            first_game_only=args.first_game_only,
+            unit=args.bootstrap_unit,
+            n_bootstrap=args.bootstrap,
+            seed=args.seed,
+            reg=args.reg,
+        )
+    return _lc_winrate(args)
 
 
 def _add_extension_options(fit: argparse.ArgumentParser) -> None:
@@ -184,9 +296,10 @@ def _write(text: str, output: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "fastchat-compat":
+    if args.command in ("fastchat-compat", "arena-hard", "lc-winrate"):
+        run = _compat if args.command == "fastchat-compat" else _judge_command
         try:
-            _write(json.dumps(_compat(args), indent=1), args.output)
+            _write(json.dumps(run(args), indent=1), args.output)
         except RatingError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2 if isinstance(exc, InputError) else 3
