@@ -381,6 +381,7 @@ def lc_win_rates(
             "self_battles_dropped": int(self_rows.sum()),
         },
         "n_instructions": int(instr_ids.shape[0]),
+        "instruction_difficulty": {str(k): float(v) for k, v in zip(instr_ids, gamma, strict=True)},
     }
 
 

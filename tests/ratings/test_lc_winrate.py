@@ -122,6 +122,34 @@ def test_l1_glm_matches_sklearn_liblinear(design, C: float) -> None:
     assert np.array_equal(ours == 0, np.abs(sk.coef_[0]) < 1e-8)
 
 
+def test_per_model_glm_matches_sklearn_on_the_lc_design() -> None:
+    """End to end: rebuild one model's design from the output's difficulty and refit it."""
+    c = simulate(seed=5, n_instr=150)["cols"]
+    keep = [i for i, (a, b) in enumerate(zip(c["a"], c["b"], strict=True)) if "base_" not in a + b]
+    sub = {k: np.array([v[i] for i in keep]) for k, v in c.items()}
+    out = lc_win_rates(
+        sub["a"], sub["b"], sub["p"], sub["la"], sub["lb"], sub["q"], baseline="base", C=0.3
+    )
+    gamma = out["instruction_difficulty"]
+    own = sub["b"] == "m2"  # m2 as B (baseline A) and as A
+    rows = own | (sub["a"] == "m2")
+    a_is_model = sub["a"][rows] == "m2"
+    y = np.where(a_is_model, sub["p"][rows], 1.0 - sub["p"][rows])
+    d = np.where(a_is_model, 1.0, -1.0) * (sub["la"][rows] - sub["lb"][rows])
+    g = np.array([gamma[q] for q in sub["q"][rows]])
+    x = np.column_stack([np.ones(d.size), np.tanh(d / np.std(d, ddof=1)), g])
+    sk = LogisticRegression(
+        C=0.3, l1_ratio=1.0, solver="liblinear", fit_intercept=False, tol=1e-12, max_iter=100_000
+    )
+    xd, yd, wd = _duplicated(x, y, np.ones(y.size))
+    sk.fit(xd, yd, sample_weight=wd)
+    m2 = next(m for m in out["models"] if m["name"] == "m2")
+    coef = [m2["coef"][k] for k in ("theta", "length", "difficulty")]
+    np.testing.assert_allclose(coef, sk.coef_[0], atol=2e-4)
+    lc = 100.0 * np.mean(expit(sk.coef_[0][0] + sk.coef_[0][2] * g))
+    assert m2["lc_win_rate"] == pytest.approx(lc, abs=0.02)
+
+
 def test_cli_lc_winrate(tmp_path: Path, capsys) -> None:
     c = simulate(seed=3, n_instr=60)["cols"]
     keep = [i for i, (a, b) in enumerate(zip(c["a"], c["b"], strict=True)) if "base_" not in a + b]
