@@ -9,6 +9,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .api import FASTCHAT_REG, SCALE, fit_leaderboard  # noqa: E402
+from .arena_hard import arena_hard_scores  # noqa: E402
 from .errors import (  # noqa: E402
     DisconnectedGraphError,
     InputError,
@@ -22,6 +23,7 @@ from .features import (  # noqa: E402
     extract_features,
 )
 from .io import Battles, fit_file, load_battles  # noqa: E402
+from .lc_winrate import lc_win_rates  # noqa: E402
 from .result import ContenderRating, LeaderboardResult, StyleCoefficient  # noqa: E402
 
 __all__ = [
@@ -39,8 +41,10 @@ __all__ = [
     "RatingError",
     "StyleCoefficient",
     "__version__",
+    "arena_hard_scores",
     "extract_features",
     "fit_file",
     "fit_leaderboard",
+    "lc_win_rates",
     "load_battles",
 ]

@@ -86,16 +86,16 @@ def skewed_fixture(simulate) -> dict:
     }
 
 
+def _fit_skewed(skewed: dict, **options) -> ratings.LeaderboardResult:
+    a, b, w = skewed["model_a"], skewed["model_b"], skewed["winner"]
+    return ratings.fit_leaderboard(
+        a, b, w, features=skewed["features"], control="f0", ci="none", **options
+    )
+
+
 def test_style_means_are_reported_and_equal_numpy_means(skewed: dict) -> None:
     fa, fb = skewed["features"]["f0"]
-    res = ratings.fit_leaderboard(
-        skewed["model_a"],
-        skewed["model_b"],
-        skewed["winner"],
-        features=skewed["features"],
-        control="f0",
-        ci="none",
-    )
+    res = _fit_skewed(skewed)
     assert res.method["style_reference"] == "equal"
     assert res.style[0].mean == pytest.approx(np.mean((fa - fb) / (fa + fb + 1.0)), rel=1e-12)
     assert res.style[0].mean > 0.3
@@ -136,15 +136,7 @@ def test_cli_style_reference_mean(tmp_path: Path, skewed: dict, capsys) -> None:
     args = ["fit", str(path), "--control-columns", "f0", "--ci", "none"]
     assert main([*args, "--style-reference", "mean"]) == 0
     out = json.loads(capsys.readouterr().out)
-    direct = ratings.fit_leaderboard(
-        skewed["model_a"],
-        skewed["model_b"],
-        skewed["winner"],
-        features=skewed["features"],
-        control="f0",
-        ci="none",
-        style_reference="mean",
-    )
+    direct = _fit_skewed(skewed, style_reference="mean")
     assert out["method"]["style_reference"] == "mean"
     assert [m["rating"] for m in out["models"]] == [m.rating for m in direct.models]
 
@@ -333,3 +325,19 @@ def test_cli_bootstrap_cluster(tmp_path: Path, capsys) -> None:
     assert [m["ci_low"] for m in out["models"]] == [m.ci_low for m in direct.models]
     assert main([*base, "--bootstrap-cluster", "nope"]) == 2
     assert "no column 'nope'" in capsys.readouterr().err
+
+
+def test_style_mean_is_weighted_by_battle_weights(skewed: dict) -> None:
+    fa, fb = skewed["features"]["f0"]
+    weights = np.linspace(0.1, 3.0, fa.shape[0])
+    res = _fit_skewed(skewed, weights=weights)
+    x = (fa - fb) / (fa + fb + 1.0)
+    assert res.style[0].mean == pytest.approx(np.sum(weights * x) / np.sum(weights), rel=1e-12)
+
+
+def test_bootstrap_cluster_needs_the_bootstrap(sim: dict) -> None:
+    cluster = np.arange(len(sim["winner"])) // 3
+    with pytest.raises(ratings.InputError, match="bootstrap_cluster needs ci='bootstrap'"):
+        ratings.fit_leaderboard(
+            sim["model_a"], sim["model_b"], sim["winner"], ci="sandwich", bootstrap_cluster=cluster
+        )
