@@ -109,3 +109,33 @@ def test_qlora_length_coefficient_from_answer_texts(arena_data: Path) -> None:
     )
     assert sandwich.style[0].coef == pytest.approx(length.coef, abs=1e-9)
     assert sandwich.style[0].ci_low > 0
+
+
+def test_qlora_question_cluster_bootstrap_agrees_with_cluster_sandwich(arena_data: Path) -> None:
+    """Real votes: resampling questions (not votes) widens the length interval to the
+    cluster-robust sandwich's (a different method on the same clusters)."""
+    answers, votes = _qlora(arena_data)
+    side = {
+        s: np.array(
+            [
+                ratings.extract_features(answers[v[f"model_{s}"], int(v["question_id"])])["length"]
+                for v in votes
+            ]
+        )
+        for s in "ab"
+    }
+    args = ([v["model_a"] for v in votes], [v["model_b"] for v in votes])
+    args += ([v["winner"] for v in votes],)
+    kw = {"features": {"length": (side["a"], side["b"])}, "control": "length"}
+    questions = [v["question_id"] for v in votes]
+    clustered = ratings.fit_leaderboard(
+        *args, n_bootstrap=200, seed=1, bootstrap_cluster=questions, **kw
+    )
+    rows = ratings.fit_leaderboard(*args, n_bootstrap=200, seed=1, **kw)
+    sandwich = ratings.fit_leaderboard(*args, ci="sandwich", voter=questions, **kw)
+
+    def width(r: ratings.LeaderboardResult) -> float:
+        return r.style[0].ci_high - r.style[0].ci_low
+
+    assert width(clustered) == pytest.approx(width(sandwich), rel=0.2)
+    assert width(rows) < 0.85 * width(clustered)
