@@ -22,7 +22,7 @@ from .arena_hard import BOOTSTRAP_UNITS, arena_hard_scores
 from .compat import fastchat_elo_mle
 from .data import BOOTSTRAP_SCHEMES, BOTH_BAD_MODES, CI_METHODS, STYLE_REFERENCES, TIE_MODELS
 from .errors import InputError, RatingError
-from .io import fit_file, load_battles
+from .io import _floats, fit_file, load_battles
 from .lc_winrate import lc_win_rates
 from .result import format_table
 
@@ -177,7 +177,7 @@ def _lc_winrate(args: argparse.Namespace) -> dict[str, Any]:
         args.battles, where=dict(args.filter), outcome_column=args.outcome_column
     )
     if args.outcome_column is not None:
-        prob = np.asarray(battles.columns[args.outcome_column], dtype=object)
+        prob = _floats(battles.columns[args.outcome_column], args.outcome_column)
     else:
         score = {"model_a": 1.0, "model_b": 0.0, "tie": 0.5, "both_bad": 0.5, "tie (bothbad)": 0.5}
         unknown = [i for i, x in enumerate(battles.winner) if x not in score]
@@ -188,10 +188,6 @@ def _lc_winrate(args: argparse.Namespace) -> dict[str, Any]:
     if args.instruction_column not in battles.columns:
         raise InputError(f"missing instruction column {args.instruction_column!r}")
     len_a, len_b = battles.features((args.length,))[args.length]
-    try:
-        prob = prob.astype(np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"column {args.outcome_column!r} must hold numbers") from None
     return lc_win_rates(
         battles.model_a,
         battles.model_b,
