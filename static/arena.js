@@ -361,7 +361,7 @@ async function submitPrompt() {
   try {
     battle = continuing
       ? await callApi("POST", `/battles/${encodeURIComponent(state.battleId)}/turns`, { prompt })
-      : await callApi("POST", "/battles", { prompt, release_consent: el.consent.checked });
+      : await callApi("POST", "/battles", newBattleBody(prompt));
   } catch (error) {
     // The prompt stays in the box so the person can shorten it or retry.
     setPhase(previous);
@@ -375,6 +375,17 @@ async function submitPrompt() {
   updateCounter();
   addTurn(prompt);
   stream(battle.stream_url);
+}
+
+// The box shows the stored choice; it is sent only when the person changed it, so a page
+// loaded before a consent was given on /privacy (another tab) cannot silently revoke it.
+function newBattleBody(prompt) {
+  const body = { prompt };
+  if (String(el.consent.checked) !== el.consent.dataset.stored) {
+    body.release_consent = el.consent.checked;
+    el.consent.dataset.stored = String(el.consent.checked);
+  }
+  return body;
 }
 
 async function vote(winner) {
