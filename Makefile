@@ -34,12 +34,20 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; fi; }
 
+# Both ports are checked before anything starts, and the site starts only once the demo
+# endpoint answers: a busy port stops `make run` with one clear line, never a half-working site.
 run: deps
+	@$(PY) -m arena.demo_endpoint --host $(HOST) --check-free DEMO_PORT=$(DEMO_PORT) PORT=$(PORT)
 	@mkdir -p instance
 	ARENA_DEMO_URL=http://$(HOST):$(DEMO_PORT)/v1 $(VENV)/bin/flask --app wsgi db upgrade
 	ARENA_DEMO_URL=http://$(HOST):$(DEMO_PORT)/v1 $(VENV)/bin/flask --app wsgi contenders sync contenders.demo.yaml
 	@$(PY) -m arena.demo_endpoint --host $(HOST) --port $(DEMO_PORT) --delay 0.03 & demo=$$!; \
 	  trap "kill $$demo 2>/dev/null" EXIT INT TERM; \
+	  for i in $$(seq 100); do \
+	    kill -0 $$demo 2>/dev/null || { echo "error: the demo endpoint did not start (see above); the site was not started." >&2; exit 1; }; \
+	    $(PY) -c "import urllib.request; urllib.request.urlopen('http://$(HOST):$(DEMO_PORT)/health', timeout=1)" 2>/dev/null && break; \
+	    sleep 0.1; \
+	  done; \
 	  echo "Arena on http://$(HOST):$(PORT)/  (demo endpoint on :$(DEMO_PORT); Ctrl-C stops both)"; \
 	  ARENA_BIND=$(HOST):$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
