@@ -190,7 +190,8 @@ def battle_view(db: Session, battle: Battle, *, max_turns: int) -> dict[str, Any
     body: dict[str, Any] = {
         "id": battle.public_id,
         "state": battle.state,
-        "turns": [{"prompt": t.prompt, "a": side(t, "a"), "b": side(t, "b")} for t in turns],
+        "turns": [{"prompt": t.prompt, "prompt_html": render_markdown(t.prompt),
+                   "a": side(t, "a"), "b": side(t, "b")} for t in turns],
         "can_continue": battle.state == "ready" and len(turns) < max_turns,
         "voted": battle.state == "voted",
         "flagged": battle.flagged,
