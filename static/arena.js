@@ -437,6 +437,7 @@ async function submitPrompt() {
   const continuing = state.phase === "ready" && state.battleId !== null;
   const previous = state.phase;
   clearError();
+  state.lastPrompt = prompt;
   setPhase("sending");
   setStatus("Sending your prompt…");
   let battle;
@@ -451,10 +452,12 @@ async function submitPrompt() {
     showError(error.message);
     return;
   }
+  // Stopped while the prompt was on its way: the battle is never streamed (nobody claims it,
+  // so the server's reaper closes it); the prompt stays for Retry.
+  if (state.phase !== "sending") return;
   if (!continuing) state.battleConsent = el.consent.checked;
   state.battleId = battle.id;
   state.lastError = null;
-  state.lastPrompt = prompt;
   setUrl(`${siteRoot}/b/${encodeURIComponent(battle.id)}`);
   el.prompt.value = "";
   updateCounter();
@@ -705,7 +708,9 @@ async function resume(battleId) {
   state.battleConsent = el.consent.checked;
   if (battle.state === "ready") {
     finishRound("ready", Boolean(battle.flagged));
-  } else if (battle.state === "pending") {
+  } else if (battle.state === "pending" || battle.state === "generating") {
+    // Pending: this request generates. Generating: the server replays or takes over a
+    // generator that went away, or says it is busy (then the round ends as failed, with Retry).
     stream(`${api}/battles/${encodeURIComponent(battleId)}/stream`);
   } else {
     for (const name of Object.keys(sides)) failAnswer(name, "the round was interrupted.");

@@ -189,6 +189,7 @@ def test_stop_keeps_the_prompt_and_retry_starts_a_new_battle_with_it(
     send(page, "Tell me about the moon")
     stop = page.get_by_role("button", name="■ Stop")
     expect(stop).to_be_visible()
+    wait_phase(page, "streaming")
     stop.click()
     wait_phase(page, "failed")
     expect(page.get_by_role("alert")).to_contain_text("You stopped it")
