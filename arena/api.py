@@ -16,11 +16,13 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from arena import battles
 from arena import db as arena_db
+from arena.battles.share import side_facts
 from arena.errors import BadRequest, ValidationError
 from arena.language import detect_language
 from arena.limits import battles_limit, limiter, votes_limit
 from arena.models import utcnow
 from arena.privacy import ip_hash, voter_id
+from arena.render import render_markdown
 from arena.voting import cast_vote, validate_vote
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -75,8 +77,10 @@ def _prompt(body: dict[str, Any]) -> str:
     return prompt
 
 
-def _turn_created(public_id: str, position: int) -> tuple[Response, int]:
+def _turn_created(public_id: str, position: int, prompt: str) -> tuple[Response, int]:
+    # prompt_html: the page shows the person's own prompt rendered like the answers.
     return jsonify({"id": public_id, "state": "pending", "turn": position,
+                    "prompt_html": render_markdown(prompt),
                     "stream_url": url_for("api.stream", public_id=public_id)}), 201
 
 
@@ -93,7 +97,7 @@ def create() -> tuple[Response, int]:
         db, voter_id=str(voter_id()), ip_hash=ip_hash(), prompt=prompt, rng=_rng,
         now=utcnow(), language=detect_language(prompt), release_consent=consent)
     db.commit()
-    return _turn_created(battle.public_id, 0)
+    return _turn_created(battle.public_id, 0, prompt)
 
 
 @bp.post("/battles/<public_id>/turns")
@@ -106,7 +110,7 @@ def add_turn(public_id: str) -> tuple[Response, int]:
     turn = battles.add_turn(db, battle, voter_id=voter_id(create=False), prompt=prompt,
                             max_turns=int(current_app.config["MAX_TURNS"]), now=utcnow())
     db.commit()
-    return _turn_created(battle.public_id, turn.position)
+    return _turn_created(battle.public_id, turn.position, prompt)
 
 
 @bp.get("/battles/<public_id>/stream")
@@ -165,8 +169,11 @@ def show(public_id: str) -> Response:
     db = arena_db.session()
     battle = battles.get_battle(db, public_id)
     battles.require_owner(battle, voter_id(create=False))
-    return jsonify(battles.battle_view(db, battle,
-                                       max_turns=int(current_app.config["MAX_TURNS"])))
+    body = battles.battle_view(db, battle, max_turns=int(current_app.config["MAX_TURNS"]))
+    if battle.state == "voted":
+        # Per-side facts are part of the reveal: never before the vote.
+        body["facts"] = side_facts(db, battle)
+    return jsonify(body)
 
 
 @bp.get("/openapi.json")

@@ -54,6 +54,8 @@ SCHEMAS: dict[str, Any] = {
                     "properties": {"id": {"type": "string"},
                                    "state": {"type": "string", "const": "pending"},
                                    "turn": {"type": "integer", "minimum": 0},
+                                   "prompt_html": {"type": "string", "description":
+                                                   "The prompt rendered like the answers."},
                                    "stream_url": {"type": "string"}}},
     "VoteRequest": {"type": "object", "required": ["winner"], "properties": {
         "winner": {"type": "string", "enum": list(WINNERS)},
@@ -66,12 +68,20 @@ SCHEMAS: dict[str, Any] = {
                    "state": {"type": "string", "enum": ["pending", "generating", "ready",
                                                         "voted", "failed", "abandoned"]},
                    "turns": {"type": "array", "items": {"type": "object", "properties": {
-                       "prompt": {"type": "string"}, "a": _SIDE_ANSWER, "b": _SIDE_ANSWER}}},
+                       "prompt": {"type": "string"}, "prompt_html": {"type": "string"},
+                       "a": _SIDE_ANSWER, "b": _SIDE_ANSWER}}},
                    "can_continue": {"type": "boolean"},
                    "voted": {"type": "boolean"},
                    "flagged": {"type": "boolean"},
                    "winner": {"type": "string", "enum": list(WINNERS)},
                    "reveal": {"type": "object", "properties": {"a": _IDENTITY, "b": _IDENTITY}},
+                   "facts": {"type": "object", "description":
+                             "After the vote only: per side, tokens and total time (ms) summed "
+                             "over the turns, and time to the first token (ms) of turn 1.",
+                             "additionalProperties": {"type": "object", "properties": {
+                                 "tokens": {"type": ["integer", "null"]},
+                                 "first_token_ms": {"type": ["integer", "null"]},
+                                 "latency_ms": {"type": ["integer", "null"]}}}},
                }},
 }
 

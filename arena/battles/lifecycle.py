@@ -79,12 +79,18 @@ def ensure_voter(db: Session, voter_id: str, release_consent: bool | None = None
 def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng: random.Random,
                   now: datetime, language: str | None = None,
                   release_consent: bool | None = None) -> Battle:
-    """A new ``pending`` battle with its first turn. Raises 503 ``no_contenders``."""
+    """A new ``pending`` battle with its first turn. Raises 503 ``no_contenders``.
+
+    ``release_consent`` (when given) updates the voter's stored choice; either way the battle
+    records the choice in force now, so a later tick cannot release this battle's text and
+    a consent given on /privacy holds for battles whose client sends no choice.
+    """
     a, b = sample_pair(db, rng, now)
-    ensure_voter(db, voter_id, release_consent)
+    voter = ensure_voter(db, voter_id, release_consent)
     battle = Battle(public_id=secrets.token_urlsafe(24), voter_id=voter_id,
                     contender_a_id=a.id, contender_b_id=b.id, state="pending",
-                    ip_hash=ip_hash, language=language, created_at=now, updated_at=now)
+                    ip_hash=ip_hash, language=language, created_at=now, updated_at=now,
+                    release_consent=bool(voter.release_consent))
     battle.turns.append(Turn(position=0, prompt=prompt, created_at=now))
     db.add(battle)
     db.flush()
@@ -184,7 +190,8 @@ def battle_view(db: Session, battle: Battle, *, max_turns: int) -> dict[str, Any
     body: dict[str, Any] = {
         "id": battle.public_id,
         "state": battle.state,
-        "turns": [{"prompt": t.prompt, "a": side(t, "a"), "b": side(t, "b")} for t in turns],
+        "turns": [{"prompt": t.prompt, "prompt_html": render_markdown(t.prompt),
+                   "a": side(t, "a"), "b": side(t, "b")} for t in turns],
         "can_continue": battle.state == "ready" and len(turns) < max_turns,
         "voted": battle.state == "voted",
         "flagged": battle.flagged,

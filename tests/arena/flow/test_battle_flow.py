@@ -22,7 +22,7 @@ def test_create_returns_opaque_id_and_stream_url(
     response = client.post("/api/v1/battles", json={"prompt": "What is a prime number?"})
     assert response.status_code == 201
     body = response.get_json()
-    assert set(body) == {"id", "state", "turn", "stream_url"}
+    assert set(body) == {"id", "state", "turn", "stream_url", "prompt_html"}
     assert body["state"] == "pending" and body["turn"] == 0
     assert body["stream_url"] == f"/api/v1/battles/{body['id']}/stream"
     assert re.fullmatch(r"[A-Za-z0-9_-]{32}", body["id"])
@@ -143,6 +143,7 @@ def test_turns_continue_the_same_pair_and_battle_view_lists_them(
     turn = client.post(f"/api/v1/battles/{body['id']}/turns", json={"prompt": "Second?"})
     assert turn.status_code == 201
     assert turn.get_json() == {"id": body["id"], "state": "pending", "turn": 1,
+                               "prompt_html": "<p>Second?</p>\n",
                                "stream_url": body["stream_url"]}
     assert battle_row(body["id"]).state == "pending"
     events = sse(client.get(body["stream_url"]).get_data(as_text=True))
