@@ -85,6 +85,8 @@ class Sampler:
         self._lock = threading.Lock()
         self._board = _Board()
         self._hour: tuple[float, dict[int, int], int] = (float("-inf"), {}, 0)
+        self._new: tuple[float, datetime | None, dict[int, int]] = (float("-inf"), None, {})
+        self._probs: tuple[Any, Any] | None = None
         self._ledger_checked = False
 
     # -- reading ---------------------------------------------------------------------------
@@ -135,7 +137,13 @@ class Sampler:
             self._hour = (mono, counts, total)
         return counts, total
 
-    def _new_votes(self, db: Session, since: datetime | None) -> dict[int, int]:
+    def new_votes(self, db: Session, since: datetime | None) -> dict[int, int]:
+        """Votes per contender since the snapshot's cutoff (cached like the hourly counts)."""
+        mono = time.monotonic()
+        with self._lock:
+            stamp, cutoff, counts = self._new
+            if cutoff == since and mono - stamp < self.hour_ttl_s:
+                return counts
         query_a = (select(Battle.contender_a_id.label("cid"))
                    .join(Vote, Vote.battle_id == Battle.id))
         query_b = (select(Battle.contender_b_id.label("cid"))
@@ -144,8 +152,11 @@ class Sampler:
             query_a = query_a.where(Vote.created_at > since)
             query_b = query_b.where(Vote.created_at > since)
         sides = union_all(query_a, query_b).subquery()
-        return {int(cid): int(n) for cid, n in db.execute(
+        counts = {int(cid): int(n) for cid, n in db.execute(
             select(sides.c.cid, func.count()).group_by(sides.c.cid))}
+        with self._lock:
+            self._new = (mono, since, counts)
+        return counts
 
     def candidates(self, db: Session, now: datetime,
                    pool: list[Contender] | None = None) -> tuple[list[Contender], list[Candidate]]:
@@ -156,7 +167,7 @@ class Sampler:
         if not self._needs_board():
             return pool, [Candidate(c.id, c.is_public, c.weight, c.organization) for c in pool]
         board = self.board(db)
-        new = self._new_votes(db, board.cutoff)
+        new = self.new_votes(db, board.cutoff)
         cands = []
         for c in pool:
             entry = board.entries.get(c.id)
@@ -175,9 +186,32 @@ class Sampler:
 
     def probabilities(self, db: Session, now: datetime, *, caps: bool = True
                       ) -> tuple[list[Contender], Any]:
-        pool, cands = self.candidates(db, now)
+        """The eligible pool and its pair probabilities.
+
+        The matrix is recomputed only when its inputs change (the pool, the snapshot, the
+        hourly and new-vote counts, each re-read on its own clock), so a draw usually costs
+        one health query and a binary search.
+        """
+        from arena.battles.sampling import eligible_contenders  # arena.battles imports us
+
+        pool = eligible_contenders(db, now)
         counts, total = self.hour_counts(db, now) if caps else ({}, 0)
-        return pool, pair_probabilities(cands, self.settings, counts, total)
+        board = self.board(db) if self._needs_board() else None
+        if board is not None:
+            self.new_votes(db, board.cutoff)  # refreshes the stamp in the cache key
+        with self._lock:
+            # The refresh stamps identify the counts read (each refresh gets a new stamp).
+            key = (tuple((c.id, c.is_public, c.weight) for c in pool),
+                   None if board is None else board.publication_id,
+                   self._hour[0] if caps else None, self._new[0], caps)
+            cached = self._probs
+        if cached is not None and cached[0] == key:
+            return pool, cached[1]
+        _, cands = self.candidates(db, now, pool)
+        probs = pair_probabilities(cands, self.settings, counts, total)
+        with self._lock:
+            self._probs = (key, probs)
+        return pool, probs
 
     def draw(self, db: Session, rng: random.Random, now: datetime) -> Draw:
         """Draw one battle pair; raises :class:`NoContenders` (503) when none can meet."""
