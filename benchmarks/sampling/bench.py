@@ -53,21 +53,30 @@ def outcome(rng: np.random.Generator, ra: float, rb: float) -> int:
 
 
 class Board:
-    """Battles aggregated into (a, b, outcome) counts, refitted with the real engine."""
+    """All battles as integer arrays, refitted with the real engine (sandwich intervals).
+
+    Battles are passed one row each: the engine's ``weights`` are importance weights (its
+    sandwich squares them), so aggregated counts would overstate the intervals.
+    """
 
     def __init__(self, n: int) -> None:
-        self.counts = np.zeros((n, n, 3))
+        self.n = n
+        self.rows: list[tuple[int, int, int]] = []
 
     def add(self, a: int, b: int, o: int) -> None:
-        self.counts[a, b, o] += 1
+        self.rows.append((a, b, o))
+
+    def battles_of(self, i: int) -> int:
+        arr = np.asarray(self.rows)
+        return int(np.sum((arr[:, 0] == i) | (arr[:, 1] == i)))
 
     def fit(self, names: list[str]) -> dict[str, tuple[float, float, int]]:
-        a, b, o = np.nonzero(self.counts)
-        res = ratings.fit_leaderboard(
-            [names[i] for i in a], [names[j] for j in b], OUTCOMES[o].tolist(),
-            weights=self.counts[a, b, o], ci="sandwich", reg=0.0)
-        votes = self.counts.sum(axis=2)
-        per = votes.sum(axis=0) + votes.sum(axis=1)
+        arr = np.asarray(self.rows)
+        labels = np.asarray(names)
+        res = ratings.fit_leaderboard(labels[arr[:, 0]], labels[arr[:, 1]],
+                                      OUTCOMES[arr[:, 2]], ci="sandwich", reg=0.0)
+        per = np.bincount(arr[:, 0], minlength=self.n) + np.bincount(arr[:, 1],
+                                                                      minlength=self.n)
         index = {name: i for i, name in enumerate(names)}
         return {m.name: (m.rating, (m.ci_high - m.ci_low) / 2.0, int(per[index[m.name]]))
                 for m in res.models}
@@ -136,8 +145,7 @@ def newcomer(policy: str, args: argparse.Namespace) -> dict[str, object]:
             if half <= 20.0:
                 break
     return {"policy": policy, "battles_to_20_elo": n if half <= 20.0 else None,
-            "final_half_width": round(half, 2), "newcomer_battles": int(
-                board.counts[50].sum() + board.counts[:, 50].sum()),
+            "final_half_width": round(half, 2), "newcomer_battles": board.battles_of(50),
             "max_hourly_share": round(max_share, 4)}
 
 
@@ -146,7 +154,7 @@ def settled(policy: str, args: argparse.Namespace) -> dict[str, object]:
     pyrng = random.Random(args.seed + 1)
     truth = rng.normal(1000, 80, 50)
     board = seeded_board(rng, truth, 20_000)
-    board.counts = board.counts[:50, :50]
+    board.n = 50
     names = [f"m{i:02d}" for i in range(50)]
     settings = PolicySettings(policy, max_share=args.max_share)
     fit = board.fit(names)
@@ -200,6 +208,60 @@ def cost(args: argparse.Namespace) -> list[dict[str, object]]:
     return out
 
 
+def api_cost(args: argparse.Namespace) -> dict[str, object]:
+    """``POST /api/v1/battles`` per policy, interleaved in one run (SQLite, 50 contenders)."""
+    import tempfile
+
+    from arena import create_app
+    from arena import db as arena_db
+    from arena.models import (
+        Base,
+        Contender,
+        LeaderboardSnapshot,
+        Publication,
+        SnapshotEntry,
+        utcnow,
+    )
+
+    tmp = tempfile.mkdtemp()
+    url = f"sqlite:///{tmp}/bench.sqlite3"
+    apps = {}
+    for policy in ("weighted", "adaptive"):
+        apps[policy] = create_app({"DATABASE_URL": url, "SECRET_KEY": "x" * 32,
+                                   "RATELIMIT_ENABLED": False, "SAMPLING_POLICY": policy},
+                                  instance_path=f"{tmp}/{policy}")
+    with apps["weighted"].app_context():
+        Base.metadata.create_all(arena_db.engine_for())
+        session = arena_db.session()
+        now = utcnow()
+        pub = Publication(data_cutoff=now, n_battles=1, battles_hash="h", code_version="b")
+        snap = LeaderboardSnapshot(view="overall", n_battles=1, converged=True,
+                                   gradient_norm=0.0)
+        pub.snapshots.append(snap)
+        for i in range(50):
+            c = Contender(name=f"m{i}", base_url="http://127.0.0.1:9/v1", upstream_model="x")
+            session.add(c)
+            session.flush()
+            if i < 49:
+                snap.entries.append(SnapshotEntry(contender_id=c.id, rating=1000 + i,
+                                                  ci_low=990 + i, ci_high=1010 + i, rank=50 - i,
+                                                  rank_ub=50 - i, votes=5000))
+        session.add(pub)
+        session.commit()
+    clients = {k: a.test_client() for k, a in apps.items()}
+    times: dict[str, list[float]] = {k: [] for k in apps}
+    for _ in range(args.api_requests):
+        for policy, client in clients.items():
+            start = time.perf_counter()
+            response = client.post("/api/v1/battles", json={"prompt": "hello there"})
+            times[policy].append(time.perf_counter() - start)
+            assert response.status_code == 201, response.get_json()
+    med = {k: float(np.median(v)) * 1000 for k, v in times.items()}
+    return {"requests_each": args.api_requests,
+            "median_ms": {k: round(v, 3) for k, v in med.items()},
+            "adaptive_over_weighted": round(med["adaptive"] / med["weighted"], 3)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seed", type=int, default=11)
@@ -210,6 +272,7 @@ def main() -> None:
     parser.add_argument("--max-share", type=float, default=0.35)
     parser.add_argument("--settled-votes", type=int, default=30_000)
     parser.add_argument("--share-draws", type=int, default=50_000)
+    parser.add_argument("--api-requests", type=int, default=400)
     parser.add_argument("--policies", default="uniform,boost-new,adaptive")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args()
@@ -221,7 +284,8 @@ def main() -> None:
     print(json.dumps(results["settled"], indent=1), flush=True)
     results["shares"] = declared_vs_realised(args)
     results["cost"] = cost(args)
-    print(json.dumps({k: results[k] for k in ("shares", "cost")}, indent=1), flush=True)
+    results["api"] = api_cost(args)
+    print(json.dumps({k: results[k] for k in ("shares", "cost", "api")}, indent=1), flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
 
