@@ -95,7 +95,8 @@ def create() -> tuple[Response, int]:
     db = arena_db.session()
     battle = battles.create_battle(
         db, voter_id=str(voter_id()), ip_hash=ip_hash(), prompt=prompt, rng=_rng,
-        now=utcnow(), language=detect_language(prompt), release_consent=consent)
+        now=utcnow(), language=detect_language(prompt), release_consent=consent,
+        sampler=current_app.extensions["arena.sampler"])
     db.commit()
     return _turn_created(battle.public_id, 0, prompt)
 

@@ -152,11 +152,12 @@ PATHS: dict[str, Any] = {
 def build_spec() -> dict[str, Any]:
     """The full document: these routes plus the other packages' exported paths."""
     from arena.leaderboard import web as leaderboard_web
+    from arena.ledger import web as ledger_web
     from arena.releases import web as releases_web
 
     paths = copy.deepcopy(PATHS)
     schemas = copy.deepcopy(SCHEMAS)
-    for module in (leaderboard_web, releases_web):
+    for module in (leaderboard_web, releases_web, ledger_web):
         for path, item in getattr(module, "OPENAPI_PATHS", {}).items():
             paths.setdefault(path, {}).update(copy.deepcopy(item))
         schemas.update(copy.deepcopy(getattr(module, "OPENAPI_COMPONENTS", {})))

@@ -12,10 +12,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from arena.battles.sampling import sample_pair
 from arena.errors import Conflict, Forbidden, NotFound
 from arena.models import Answer, Battle, Contender, Turn, Voter, utcnow
 from arena.render import render_markdown
+from arena.sampling import PolicySettings, Sampler
+
+#: Sampling by configured weights only (direct callers and tests without an app sampler).
+_PLAIN = Sampler(PolicySettings("weighted", exploration=0.0, max_share=1.0))
 
 
 class BattleNotFound(NotFound):
@@ -78,17 +81,22 @@ def ensure_voter(db: Session, voter_id: str, release_consent: bool | None = None
 
 def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng: random.Random,
                   now: datetime, language: str | None = None,
-                  release_consent: bool | None = None) -> Battle:
+                  release_consent: bool | None = None,
+                  sampler: Sampler | None = None) -> Battle:
     """A new ``pending`` battle with its first turn. Raises 503 ``no_contenders``.
 
     ``release_consent`` (when given) updates the voter's stored choice; either way the battle
     records the choice in force now, so a later tick cannot release this battle's text and
     a consent given on /privacy holds for battles whose client sends no choice.
+
+    ``sampler`` draws the pair (the app's declared policy); without one, the configured
+    weights alone decide, with no exploration or caps.
     """
-    a, b = sample_pair(db, rng, now)
+    pair = (sampler or _PLAIN).draw(db, rng, now)
     voter = ensure_voter(db, voter_id, release_consent)
     battle = Battle(public_id=secrets.token_urlsafe(24), voter_id=voter_id,
-                    contender_a_id=a.id, contender_b_id=b.id, state="pending",
+                    contender_a_id=pair.a.id, contender_b_id=pair.b.id, state="pending",
+                    propensity=pair.propensity, policy_version=pair.policy_version,
                     ip_hash=ip_hash, language=language, created_at=now, updated_at=now,
                     release_consent=bool(voter.release_consent))
     battle.turns.append(Turn(position=0, prompt=prompt, created_at=now))
@@ -161,7 +169,8 @@ def reveal(battle: Battle) -> dict[str, Any]:
 def _identity(contender: Contender) -> dict[str, Any]:
     if not contender.is_public:
         # Unreleased models stay anonymous even after the vote.
-        return {"name": "Unreleased model", "organization": "", "license": "", "public": False}
+        return {"name": contender.alias or "Unreleased model", "organization": "",
+                "license": "", "public": False}
     return {"name": contender.name, "organization": contender.organization,
             "license": contender.license, "public": True}
 
