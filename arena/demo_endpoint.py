@@ -68,6 +68,9 @@ class DemoServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Benchmarks open a thousand streams at once; the default backlog of 5 drops SYNs.
+    request_queue_size = 1024
+    hang_limit_s = HANG_LIMIT_S
 
     def __init__(self, address: tuple[str, int], delay: float, faults: bool,
                  api_key: str | None) -> None:
@@ -208,9 +211,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _hang(self) -> None:
         """Send nothing until the client disconnects, the server stops, or the bound passes."""
-        deadline = time.monotonic() + HANG_LIMIT_S
+        deadline = time.monotonic() + self.server.hang_limit_s
         while time.monotonic() < deadline and not self.server.stopping.is_set():
-            readable, _, _ = select.select([self.connection], [], [], 0.1)
+            # A long poll: thousands of hung requests must not keep the CPU busy waking up.
+            readable, _, _ = select.select([self.connection], [], [], 0.5)
             if readable and not self.connection.recv(1, socket.MSG_PEEK):
                 return  # EOF: the client gave up
 
@@ -355,9 +359,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delay", type=float, default=0.02, help="seconds between chunks")
     parser.add_argument("--faults", action="store_true", help="also serve the fault-* models")
     parser.add_argument("--api-key", default=None, help="require this bearer token")
+    parser.add_argument("--hang-s", type=float, default=HANG_LIMIT_S,
+                        help="how long fault-hang keeps a request open")
+    parser.add_argument("--quiet", action="store_true", help="log warnings only")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
     server = start(args.host, args.port, args.delay, args.faults, args.api_key)
+    server._httpd.hang_limit_s = args.hang_s
     print(f"Demo endpoint on {server.url} serving: {', '.join(server._httpd.models())}",
           flush=True)
     try:

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
-from huggingface_hub import InferenceClient
+from huggingface_hub import InferenceClient, set_client_factory
 from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, OfflineModeIsEnabled
 
 from arena.errors import (
@@ -293,6 +293,7 @@ def _sse_data(chunks: Iterator[bytes]) -> Iterator[list[bytes]]:
 def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
             call: _Call) -> Iterator[Delta | Finished]:
     url = chat_completions_url(endpoint.base_url)
+    _ensure_pool()
     # A read timeout above the total budget could only overshoot it.
     timeout = httpx2.Timeout(connect=endpoint.connect_timeout,
                              read=min(endpoint.read_timeout, endpoint.total_timeout),
@@ -390,6 +391,30 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
         watchdog.cancel()
         call.detach()
         client.close()
+
+
+_pool_lock = threading.Lock()
+_pool_ready = False
+
+
+def _http_client() -> httpx2.Client:
+    # huggingface_hub's shared client keeps httpx's default pool of 100 connections, i.e. 50
+    # battles per process; past that a stream waits for a free connection and times out.
+    # Open streams are bounded by MAX_STREAMS_PER_WORKER instead (2 connections each).
+    from huggingface_hub.utils._http import hf_request_event_hook
+    return httpx2.Client(event_hooks={"request": [hf_request_event_hook]},
+                         follow_redirects=True, timeout=None,
+                         limits=httpx2.Limits(max_connections=None,
+                                              max_keepalive_connections=64))
+
+
+def _ensure_pool() -> None:
+    global _pool_ready
+    if not _pool_ready:
+        with _pool_lock:
+            if not _pool_ready:
+                set_client_factory(_http_client)
+                _pool_ready = True
 
 
 def _body_params(endpoint: Endpoint) -> dict[str, Any]:

@@ -40,7 +40,7 @@ SIDES = ("a", "b")
 FRAME_S = 0.05
 # With nothing to send for this long the stream sends an SSE comment: writing it is how the
 # server notices a client that went away while the endpoints are silent.
-KEEPALIVE_S = 3.0
+KEEPALIVE_S = 2.0
 # How long a final write keeps retrying through a database outage (restart, fail-over).
 WRITE_RETRY_S = 12.0
 
