@@ -131,7 +131,8 @@ def stream_pair(
         queue.SimpleQueue())
     calls = {"a": _Call(), "b": _Call()}
     threads = [
-        threading.Thread(target=_pair_worker, args=(side, ep, msgs, calls[side], events),
+        threading.Thread(target=_pair_worker,
+                         args=(side, ep, msgs, calls[side], events, frame_s),
                          name=f"arena-inference-{side}", daemon=True)
         for side, (ep, msgs) in (("a", a), ("b", b))
     ]
@@ -196,10 +197,10 @@ def _flush(pending: dict[str, list[str]]) -> Iterator[tuple[str, Delta]]:
 
 
 def _pair_worker(side: str, endpoint: Endpoint, messages: list[dict[str, str]], call: _Call,
-                 events: queue.SimpleQueue[tuple[str, Delta | Finished | InferenceError | None]]
-                 ) -> None:
+                 events: queue.SimpleQueue[tuple[str, Delta | Finished | InferenceError | None]],
+                 pace_s: float = 0.0) -> None:
     try:
-        for event in _stream(endpoint, messages, call):
+        for event in _stream(endpoint, messages, call, pace_s):
             events.put((side, event))
     except InferenceError as exc:
         events.put((side, exc))
@@ -291,7 +292,7 @@ def _sse_data(chunks: Iterator[bytes]) -> Iterator[list[bytes]]:
 
 
 def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
-            call: _Call) -> Iterator[Delta | Finished]:
+            call: _Call, pace_s: float = 0.0) -> Iterator[Delta | Finished]:
     url = chat_completions_url(endpoint.base_url)
     _ensure_pool()
     # A read timeout above the total budget could only overshoot it.
@@ -313,6 +314,8 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
     watchdog.start()
     phase = "connect"
     parts: list[str] = []
+    held: list[str] = []
+    last_yield = 0.0
     first_token_ms: int | None = None
     last_chunk = started
     finish_reason: str | None = None
@@ -357,9 +360,18 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
             if texts:
                 if first_token_ms is None:
                     first_token_ms = _ms(last_chunk - started)
-                text = "".join(texts)
-                parts.append(text)
-                yield Delta(text)
+                parts += texts
+                held += texts
+            if held and last_chunk - last_yield >= pace_s:
+                # With pacing, text goes out at most once per frame: each Delta costs a
+                # queue hand-off and a wake-up of the consumer, so fewer is cheaper. Text
+                # held back goes out with the next chunk or at the end (an endpoint pausing
+                # mid-answer delays at most the last frame's text).
+                last_yield = last_chunk
+                yield Delta("".join(held))
+                held.clear()
+        if held and not (call.cancelled.is_set() or call.expired.is_set()):
+            yield Delta("".join(held))
         if call.cancelled.is_set():
             return
         if call.expired.is_set():

@@ -148,11 +148,11 @@ def sync_contenders(env: dict[str, str], demo_url: str, active: dict[str, str],
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], port: int, *extra: str,
-             cwd: Path = REPO) -> Iterator[subprocess.Popen[bytes]]:
+def gunicorn(env: dict[str, str], port: int, *extra: str, cwd: Path = REPO,
+             app: str = "wsgi:app") -> Iterator[subprocess.Popen[bytes]]:
     proc = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-         "--access-logfile", "/dev/null", "--backlog", "4096", *extra, "wsgi:app"],
+         "--access-logfile", "/dev/null", "--backlog", "4096", *extra, app],
         cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     try:
