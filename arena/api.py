@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -143,8 +143,11 @@ def stream(public_id: str) -> Response:
     except BaseException:
         _streams.release()
         raise
-    return Response(_sse(events, _streams.release), mimetype="text/event-stream",
-                    headers=headers)
+    response = Response(_sse(events), mimetype="text/event-stream", headers=headers)
+    # On close, not in the generator's finally: a generator never started (the client left
+    # before the first byte) runs no finally, and its slot would leak.
+    response.call_on_close(_streams.release)
+    return response
 
 
 class StreamsFull(ServiceUnavailable):
@@ -179,8 +182,7 @@ class _Admission:
 _streams = _Admission()
 
 
-def _sse(events: Iterable[tuple[str, dict[str, Any]]],
-         on_close: Callable[[], None]) -> Iterator[str]:
+def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
     iterator = iter(events)
     try:
         for name, payload in iterator:
@@ -193,12 +195,9 @@ def _sse(events: Iterable[tuple[str, dict[str, Any]]],
             else:
                 yield f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
     finally:
-        try:
-            close = getattr(iterator, "close", None)
-            if close is not None:
-                close()
-        finally:
-            on_close()
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
 
 
 @bp.post("/battles/<public_id>/vote")

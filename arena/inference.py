@@ -15,11 +15,14 @@ version segment (``/openai/v4``) gets ``/chat/completions`` appended, any other 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import queue
 import re
 import socket
+import struct
+import termios
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -275,6 +278,16 @@ class _ResponseTrap(ExitStack):
         return result
 
 
+def _pending(sock: Any) -> bool:
+    """Whether the kernel holds unread bytes for ``sock`` (never blocks; True if unknown)."""
+    try:
+        # FIONREAD is a plain system call: nothing (gevent included) can turn it into a wait.
+        waiting = fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0")
+    except (AttributeError, OSError, ValueError):
+        return True
+    return bool(struct.unpack("i", waiting)[0])
+
+
 def _sse_data(chunks: Iterator[bytes]) -> Iterator[list[bytes]]:
     """The ``data:`` payloads of a server-sent event body, one list per network read."""
     buffer = b""
@@ -315,7 +328,6 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
     phase = "connect"
     parts: list[str] = []
     held: list[str] = []
-    last_yield = 0.0
     first_token_ms: int | None = None
     last_chunk = started
     finish_reason: str | None = None
@@ -332,6 +344,8 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
         if response is None:  # pragma: no cover - huggingface_hub changed how it streams
             raise StreamBroken(details={"reason": "no_response"})
         phase = "stream"
+        network = response.extensions.get("network_stream")
+        sock = network.get_extra_info("socket") if network is not None else None
         ended = False
         for batch in _sse_data(response.iter_bytes()):
             if ended or call.cancelled.is_set() or call.expired.is_set():
@@ -362,14 +376,15 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
                     first_token_ms = _ms(last_chunk - started)
                 parts += texts
                 held += texts
-            if held and last_chunk - last_yield >= pace_s:
-                # With pacing, text goes out at most once per frame: each Delta costs a
-                # queue hand-off and a wake-up of the consumer, so fewer is cheaper. Text
-                # held back goes out with the next chunk or at the end (an endpoint pausing
-                # mid-answer delays at most the last frame's text).
-                last_yield = last_chunk
+            if held and (not pace_s or not _pending(sock)):
+                # Nothing more waiting in the socket: hand over what was read, then (paced)
+                # let the next tokens gather in the socket buffer for a frame, so they are
+                # read with one wake-up, one system call and one hand-off instead of one of
+                # each per token. Silence is still timed by the read timeout.
                 yield Delta("".join(held))
                 held.clear()
+                if pace_s and not ended:
+                    time.sleep(pace_s)
         if held and not (call.cancelled.is_set() or call.expired.is_set()):
             yield Delta("".join(held))
         if call.cancelled.is_set():
