@@ -22,6 +22,7 @@ Never point it at a cluster others use: it restarts the cluster.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import random
@@ -70,7 +71,7 @@ def _stream_until_ready(port: int, public_id: str, url: str, cookie: str,
             try:
                 status, _, body = h.request(port, "GET", f"/api/v1/battles/{public_id}",
                                             cookie=cookie, timeout=10)
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 stats.error("state read: connection")
                 continue
             if status != 200:
@@ -87,8 +88,8 @@ def _stream_until_ready(port: int, public_id: str, url: str, cookie: str,
         started = time.monotonic()
         try:
             raw = h.read_stream(port, url, cookie, timeout=60)
-        except OSError:
-            stats.error("stream: connection")
+        except (OSError, http.client.HTTPException):
+            stats.error("stream: cut")
             continue
         events = h.sse_events(raw)
         with stats.lock:
@@ -106,7 +107,7 @@ def _vote(port: int, public_id: str, cookie: str, winner: str, stats: Stats) -> 
         try:
             status, _, body = h.request(port, "POST", f"/api/v1/battles/{public_id}/vote",
                                         {"winner": winner}, cookie=cookie, timeout=20)
-        except OSError:
+        except (OSError, http.client.HTTPException):
             stats.error("vote: connection")
             time.sleep(1)
             continue
@@ -131,7 +132,7 @@ def browser(port: int, stop: threading.Event, stats: Stats, seed: int) -> None:
             with stats.lock:
                 stats.lat["create"].append(time.monotonic() - started)
                 stats.owners[public_id] = cookie
-        except (OSError, RuntimeError) as exc:
+        except (OSError, http.client.HTTPException, RuntimeError) as exc:
             stats.error(f"create: {str(exc)[:40]}")
             time.sleep(1)
             continue
@@ -201,7 +202,10 @@ def main() -> None:
             for public_id in stuck_before:
                 cookie = stats.owners.get(public_id)
                 if cookie:
-                    h.request(port, "GET", f"/api/v1/battles/{public_id}", cookie=cookie)
+                    try:
+                        h.request(port, "GET", f"/api/v1/battles/{public_id}", cookie=cookie)
+                    except (OSError, http.client.HTTPException):
+                        stats.error("owner read")
     votes = {r[0]: r[1] for r in psql(url, "SELECT b.public_id, v.winner FROM vote v "
                                            "JOIN battle b ON b.id = v.battle_id")}
     vote_rows = int(psql(url, "SELECT count(*) FROM vote")[0][0])
