@@ -120,7 +120,8 @@ def stream(public_id: str) -> Response:
     if request.method == "HEAD":
         # A probe (link checker, prefetch) must never start the endpoints nor claim the battle.
         return Response(b"", mimetype="text/event-stream", headers=headers)
-    if not _streams.acquire():
+    streams = _admission(app)
+    if not streams.acquire(int(app.config["MAX_STREAMS_PER_WORKER"])):
         full = StreamsFull()
         return Response(json.dumps(full.to_dict()), status=full.status,
                         mimetype="application/json", headers={"Retry-After": "5"})
@@ -141,12 +142,12 @@ def stream(public_id: str) -> Response:
         db.commit()
         db.close()
     except BaseException:
-        _streams.release()
+        streams.release()
         raise
     response = Response(_sse(events), mimetype="text/event-stream", headers=headers)
     # On close, not in the generator's finally: a generator never started (the client left
     # before the first byte) runs no finally, and its slot would leak.
-    response.call_on_close(_streams.release)
+    response.call_on_close(streams.release)
     return response
 
 
@@ -166,8 +167,7 @@ class _Admission:
         self._lock = threading.Lock()
         self.open = 0
 
-    def acquire(self) -> bool:
-        limit = int(current_app.config["MAX_STREAMS_PER_WORKER"])
+    def acquire(self, limit: int) -> bool:
         with self._lock:
             if limit and self.open >= limit:
                 return False
@@ -179,7 +179,10 @@ class _Admission:
             self.open -= 1
 
 
-_streams = _Admission()
+def _admission(app: Any) -> _Admission:
+    # One counter per app in this process (a worker runs one app; tests run many).
+    admission: _Admission = app.extensions.setdefault("arena_stream_admission", _Admission())
+    return admission
 
 
 def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
