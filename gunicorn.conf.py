@@ -1,14 +1,15 @@
 """Gunicorn settings: gevent workers, so waiting answer streams cost memory, not threads.
 
 An answer stream (server-sent events) lasts seconds to minutes and mostly waits on the model
-endpoints. Measured on a 2-core host (``benchmarks/web/README.md``), gthread workers stop
-serving pages at about a hundred open streams and are starved by 64 slow-header
-connections, while gevent workers hold 1,000 open streams (hanging endpoints) with the home
-page and leaderboard still answering in well under 500 ms at p99. Each worker admits at most
-``ARENA_MAX_STREAMS_PER_WORKER`` streams (default 1000) and answers 503 + Retry-After beyond.
+endpoints. A gthread worker spends a thread per open stream and per slow-header
+connection, so about a hundred hung streams or 64 slowloris connections starve its pages;
+a gevent worker spends a greenlet and ~150 KiB (measured side by side in
+``benchmarks/web/stream_capacity.py``; numbers in ``benchmarks/web/README.md``). Each worker
+admits at most ``ARENA_MAX_STREAMS_PER_WORKER`` streams (default 1000) and answers 503 +
+Retry-After beyond.
 
 psycopg 3 cooperates with gevent by itself: it checks at import whether ``select`` is
-monkey-patched and then waits with the patched ``select`` instead of its C ``poll`` loop.
+monkey-patched and then waits through the patched module instead of its C wait loop.
 The gevent worker patches before it loads the app, so never set ``preload_app`` here.
 
 ARENA_WORKER_CLASS=gthread (with ARENA_THREADS) restores the threaded workers.
