@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "ENDPOINT_FAILURE_THRESHOLD": 3,
     # Seconds an unhealthy contender stays out of sampling before it is tried again.
     "ENDPOINT_COOLDOWN_S": 300,
+    # Answer streams one worker process holds open at once; past it a new stream gets 503 +
+    # Retry-After at once (0: no bound). See the README's Deployment section for the capacity.
+    "MAX_STREAMS_PER_WORKER": 1000,
     # Contenders with fewer votes than this are marked provisional on the leaderboard.
     "LEADERBOARD_MIN_VOTES": 30,
     # Bootstrap rounds for published intervals.
@@ -82,6 +85,7 @@ DEFAULTS: dict[str, Any] = {
 
 _INT_KEYS = {
     "MAX_PROMPT_CHARS", "MAX_TURNS", "ENDPOINT_FAILURE_THRESHOLD", "ENDPOINT_COOLDOWN_S",
+    "MAX_STREAMS_PER_WORKER",
     "LEADERBOARD_MIN_VOTES", "LEADERBOARD_BOOTSTRAP", "LEADERBOARD_SEED",
     "RELEASE_WINDOW_DAYS", "RELEASE_EMBARGO_DAYS", "SAMPLING_CAP_MIN_BATTLES",
     "PRIVATE_TEST_REVEAL_VOTES", "PRIVATE_TEST_REVEAL_DAYS", "PRIVATE_TEST_VOTES_AFTER_REVEAL",

@@ -7,7 +7,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -149,12 +149,61 @@ def add_turn(db: Session, battle: Battle, *, voter_id: str | None, prompt: str,
     return turn
 
 
-def claim_generation(db: Session, battle_id: int, now: datetime) -> bool:
-    """Atomically move ``pending → generating``; True only for the one caller that did it."""
+# A generator writes ``heartbeat_at`` every HEARTBEAT_S while it runs; one silent for
+# STALE_AFTER has died (killed worker, lost database) and its battle may be generated again.
+# 15 s + 60 s keeps recovery well inside two minutes without a cron job.
+HEARTBEAT_S = 15.0
+STALE_AFTER = timedelta(seconds=60)
+
+
+def _stale(now: datetime, stale_after: timedelta) -> Any:
+    # A battle claimed before heartbeats existed has none: its last update stands in.
+    return func.coalesce(Battle.heartbeat_at, Battle.updated_at) < now - stale_after
+
+
+def claim_generation(db: Session, battle_id: int, now: datetime,
+                     stale_after: timedelta = STALE_AFTER) -> datetime | None:
+    """Atomically move ``pending → generating`` (or take over a ``generating`` battle whose
+    generator died); the lease for the one caller that did it, else None.
+
+    The lease is the ``heartbeat_at`` value written here: every later write of the generator
+    (heartbeats, the outcome) is conditional on it, so a generator that lost its battle to a
+    takeover can never overwrite the new one's work.
+    """
     result = db.execute(update(Battle)
-                        .where(Battle.id == battle_id, Battle.state == "pending")
-                        .values(state="generating", updated_at=now))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+                        .where(Battle.id == battle_id,
+                               or_(Battle.state == "pending",
+                                   and_(Battle.state == "generating", _stale(now, stale_after))))
+                        .values(state="generating", heartbeat_at=now, updated_at=now))
+    return now if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def beat(db: Session, battle_id: int, lease: datetime, now: datetime) -> datetime | None:
+    """Renew a generator's lease; the new lease, or None if the battle is no longer its own."""
+    result = db.execute(update(Battle)
+                        .where(Battle.id == battle_id, Battle.state == "generating",
+                               Battle.heartbeat_at == lease)
+                        .values(heartbeat_at=now))
+    return now if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def recover_stale(db: Session, battle: Battle, now: datetime,
+                  stale_after: timedelta = STALE_AFTER) -> bool:
+    """Give a ``generating`` battle whose generator died back to its owner as ``pending``.
+
+    Called on every read of a battle's state, so the owner's page (or retry) finds a battle it
+    can stream again instead of ``already_streaming`` for ever. True if it was recovered.
+    """
+    if battle.state != "generating":
+        return False
+    result = db.execute(update(Battle)
+                        .where(Battle.id == battle.id, Battle.state == "generating",
+                               _stale(now, stale_after))
+                        .values(state="pending", heartbeat_at=None, updated_at=now))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    db.refresh(battle)
+    return True
 
 
 def current_state(db: Session, battle_id: int) -> str:
@@ -193,8 +242,13 @@ def battle_view(db: Session, battle: Battle, *, max_turns: int) -> dict[str, Any
         answer = answers.get((turn.id, name))
         if answer is None:
             return None
-        return {"text": answer.text, "html": render_markdown(answer.text),
-                "finish_reason": answer.finish_reason}
+        shown: dict[str, Any] = {"text": answer.text, "html": render_markdown(answer.text)}
+        if battle.state == "voted":
+            # Per-side metadata tells contenders apart (speed, tokenizer, limits): only after
+            # the vote, like the names.
+            shown.update(finish_reason=answer.finish_reason, tokens=answer.completion_tokens,
+                         latency_ms=answer.latency_ms)
+        return shown
 
     body: dict[str, Any] = {
         "id": battle.public_id,
