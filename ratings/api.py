@@ -11,14 +11,14 @@ from scipy.special import expit
 
 from . import __version__
 from .bootstrap import ProgressFn, run_bootstrap
-from .data import Validated, _validate
+from .data import _validate
 from .errors import DisconnectedGraphError, NotConvergedError
 from .features import FEATURE_TRANSFORM_VERSION
 from .graph import components, strongly_connected
 from .intervals import sandwich_covariance
-from .problem import build_problem, fit_rows
+from .problem import Problem, build_problem, fit_rows
 from .result import ContenderRating, LeaderboardResult, StyleCoefficient
-from .solver import newton
+from .solver import NewtonResult, newton
 
 #: Elo points per unit of theta: rating = offset + SCALE * theta.
 SCALE = 400.0 / math.log(10.0)
@@ -133,8 +133,38 @@ def fit_leaderboard(
     )
     cluster = voter is not None and ci == "sandwich"
     prob = build_problem(v, per_battle=cluster)
-    davidson = ties == "davidson"
+    opts = dict(
+        ties=ties, both_bad=both_bad, reg=reg, ci=ci, n_bootstrap=n_bootstrap,
+        bootstrap_weights=bootstrap_weights, seed=seed, anchor=anchor, min_votes=min_votes,
+        offset=offset, tol=tol,
+    )  # fmt: skip
     names = v.names.tolist()
+    fit, comps, draws, boot_step, cov_v = _solve(
+        prob, names, opts, max_iter=max_iter, n_threads=n_threads, progress=progress
+    )
+    counts = _vote_counts(v.item_a, v.item_b, v.outcome, v.weights, len(names))
+    return _assemble(
+        names, v.feature_names, fit, comps, draws, boot_step, cov_v, counts,
+        n_battles=int(v.item_a.shape[0]), weighted=v.weights is not None, cluster=cluster,
+        opts=opts,
+    )  # fmt: skip
+
+
+def _solve(
+    prob: Problem,
+    names: list[str],
+    opts: dict[str, Any],
+    *,
+    max_iter: int,
+    n_threads: int,
+    progress: ProgressFn | None,
+) -> tuple[NewtonResult, list[list[str]], np.ndarray | None, float, np.ndarray | None]:
+    """Identifiability checks, the point fit and its intervals on a built problem.
+
+    Shared by :func:`fit_leaderboard` and the streamed fit of :mod:`ratings.stream`, which
+    builds the same aggregated problem chunk by chunk.
+    """
+    reg, ci, davidson = opts["reg"], opts["ci"], opts["ties"] == "davidson"
     comps = [[names[i] for i in c] for c in components(prob, prob.row_w)]
     if reg == 0 and len(comps) > 1:
         sizes = ", ".join(str(len(c)) for c in comps)
@@ -153,7 +183,51 @@ def fit_leaderboard(
     n, p = prob.n_items, prob.n_features
     v0 = np.zeros(n + p + (1 if davidson else 0))
     fit_prob, fit_w = fit_rows(prob, prob.row_w, davidson=davidson)
-    fit = newton(fit_prob, fit_w, v0, reg=reg, davidson=davidson, tol=tol, max_iter=max_iter)
+    fit = newton(
+        fit_prob, fit_w, v0, reg=reg, davidson=davidson, tol=opts["tol"], max_iter=max_iter
+    )
+    draws = cov_v = None
+    boot_step = 0.0
+    if ci == "bootstrap":
+        draws, boot_step = run_bootstrap(
+            prob,
+            fit.v,
+            n_boot=opts["n_bootstrap"],
+            seed=opts["seed"],
+            scheme=opts["bootstrap_weights"],
+            reg=reg,
+            davidson=davidson,
+            threads=n_threads,
+            hessian=fit.hessian,
+            progress=progress,
+        )
+    elif ci == "sandwich":
+        assert fit.hessian is not None  # the main fit always certifies with a fresh Hessian
+        cov_v = sandwich_covariance(prob, fit.v, fit.hessian, reg=reg, davidson=davidson)
+    return fit, comps, draws, boot_step, cov_v
+
+
+def _assemble(
+    names: list[str],
+    feature_names: tuple[str, ...],
+    fit: NewtonResult,
+    comps: list[list[str]],
+    draws: np.ndarray | None,
+    boot_step: float,
+    cov_v: np.ndarray | None,
+    counts: tuple[np.ndarray, ...],
+    *,
+    n_battles: int,
+    weighted: bool,
+    cluster: bool,
+    opts: dict[str, Any],
+) -> LeaderboardResult:
+    """The result object from a converged fit (natural units) and its intervals."""
+    ties, both_bad, reg, ci, anchor = (opts[k] for k in ("ties", "both_bad", "reg", "ci", "anchor"))
+    n_bootstrap, bootstrap_weights = opts["n_bootstrap"], opts["bootstrap_weights"]
+    seed, offset, min_votes, tol = (opts[k] for k in ("seed", "offset", "min_votes", "tol"))
+    davidson = ties == "davidson"
+    n, p = len(names), len(feature_names)
     theta = fit.v[:n]
     ref = names.index(anchor[0]) if anchor is not None else None
     base = float(anchor[1]) if anchor is not None else offset
@@ -165,19 +239,7 @@ def fit_leaderboard(
     ratings = to_elo(theta)
     lo = hi = rank_lo = rank_hi = None
     boot_r = boot_s = cov = None
-    if ci == "bootstrap":
-        draws, boot_step = run_bootstrap(
-            prob,
-            fit.v,
-            n_boot=n_bootstrap,
-            seed=seed,
-            scheme=bootstrap_weights,
-            reg=reg,
-            davidson=davidson,
-            threads=n_threads,
-            hessian=fit.hessian,
-            progress=progress,
-        )
+    if draws is not None:
         boot_r = to_elo(draws[:, :n])
         boot_s = draws[:, n : n + p]
         # Approximately unbiased quantiles (Hyndman-Fan 9): with 100 draws the default linear
@@ -187,9 +249,7 @@ def fit_leaderboard(
         ranks = 1 + (boot_r[:, None, :] > boot_r[:, :, None]).sum(axis=2)
         rank_lo = np.percentile(ranks, 2.5, axis=0, method="lower")
         rank_hi = np.percentile(ranks, 97.5, axis=0, method="higher")
-    elif ci == "sandwich":
-        assert fit.hessian is not None  # the main fit always certifies with a fresh Hessian
-        cov_v = sandwich_covariance(prob, fit.v, fit.hessian, reg=reg, davidson=davidson)
+    elif cov_v is not None:
         jac = np.zeros((n + p, cov_v.shape[0]))
         jac[:n, :n] = SCALE * (np.eye(n) - (np.eye(n)[ref] if ref is not None else 1.0 / n))
         jac[n:, n : n + p] = np.eye(p)
@@ -204,7 +264,6 @@ def fit_leaderboard(
     order = np.lexsort((np.arange(n), -ratings))
     rank = 1 + (ratings[None, :] > ratings[:, None]).sum(axis=1)
     rank_ub = 1 + (lo[None, :] > hi[:, None]).sum(axis=1)
-    counts = _vote_counts(v, n)
     models = tuple(
         ContenderRating(
             name=names[i],
@@ -225,7 +284,7 @@ def fit_leaderboard(
     )
     style = tuple(
         StyleCoefficient(name, float(fit.v[n + k]), float(s_lo[k]), float(s_hi[k]))
-        for k, name in enumerate(v.feature_names)
+        for k, name in enumerate(feature_names)
     )
     kappa = float(fit.v[-1]) if davidson else None
     method = {
@@ -243,10 +302,10 @@ def fit_leaderboard(
         "scale": "rating = offset + 400/ln(10) * theta",
         "identifiability": "anchor" if anchor is not None else "sum-to-zero",
         "min_votes": min_votes,
-        "control": list(v.feature_names),
+        "control": list(feature_names),
         "feature_transform": "(a - b) / (a + b + 1)",
         "feature_transform_version": FEATURE_TRANSFORM_VERSION,
-        "weights": v.weights is not None,
+        "weights": weighted,
         "cluster_by_voter": cluster,
         "tol": tol,
         "code_version": __version__,
@@ -263,7 +322,7 @@ def fit_leaderboard(
         models=models,
         style=style,
         method=method,
-        n_battles=int(v.item_a.shape[0]),
+        n_battles=n_battles,
         converged=True,
         gradient_norm=fit.gradient_norm,
         iterations=fit.iterations,
@@ -293,18 +352,19 @@ def _win_matrix(theta: np.ndarray, kappa: float | None) -> np.ndarray:
     return np.exp(half - log_d) + 0.5 * np.exp(kappa - log_d)
 
 
-def _vote_counts(v: Validated, n: int) -> tuple[np.ndarray, ...]:
+def _vote_counts(
+    item_a: np.ndarray, item_b: np.ndarray, o: np.ndarray, weights: np.ndarray | None, n: int
+) -> tuple[np.ndarray, ...]:
     """Battles, wins, losses, ties and both-bad votes per contender (weighted except votes)."""
-    w = np.ones(v.item_a.shape[0]) if v.weights is None else v.weights
-    both = np.concatenate([v.item_a, v.item_b])
+    w = np.ones(item_a.shape[0]) if weights is None else weights
+    both = np.concatenate([item_a, item_b])
     votes = np.bincount(both, minlength=n)
 
     def count(mask_a: np.ndarray, mask_b: np.ndarray) -> np.ndarray:
-        return np.bincount(v.item_a, w * mask_a, minlength=n) + np.bincount(
-            v.item_b, w * mask_b, minlength=n
+        return np.bincount(item_a, w * mask_a, minlength=n) + np.bincount(
+            item_b, w * mask_b, minlength=n
         )
 
-    o = v.outcome
     return (
         votes,
         count(o == 0, o == 1),

@@ -16,7 +16,6 @@ from typing import Any, TextIO
 
 from . import __version__
 from .api import FASTCHAT_REG, fit_leaderboard
-from .compat import fastchat_elo_mle
 from .data import BOOTSTRAP_SCHEMES, BOTH_BAD_MODES, CI_METHODS, TIE_MODELS
 from .errors import InputError, RatingError
 from .io import fit_file, load_battles
@@ -129,6 +128,9 @@ class _Progress:
 
 
 def _compat(args: argparse.Namespace) -> dict[str, Any]:
+    # Imported here: scipy.optimize costs a few hundred ms of start-up that ``fit`` never uses.
+    from .compat import fastchat_elo_mle
+
     battles = load_battles(args.battles, where=dict(args.filter))
     out = fastchat_elo_mle(battles.model_a, battles.model_b, battles.winner, C=args.C, tol=args.tol)
     keep = battles.model_a != battles.model_b  # the exact fit rejects self-battles
