@@ -150,6 +150,31 @@ def fit_leaderboard(
     )  # fmt: skip
 
 
+def _check_graph(
+    prob: Problem, names: list[str], reg: float, *, plain: bool = True
+) -> list[list[str]]:
+    """Components of the comparison graph; raise where the optimum is not identified/finite.
+
+    ``plain=False``: the model has style covariates even if ``prob`` (its cells) has none.
+    """
+    comps = [[names[i] for i in c] for c in components(prob, prob.row_w)]
+    if reg == 0 and len(comps) > 1:
+        sizes = ", ".join(str(len(c)) for c in comps)
+        raise DisconnectedGraphError(
+            f"the comparison graph has {len(comps)} connected components (sizes {sizes}); "
+            f"ratings across them are not comparable. Fit each component separately "
+            f"(first contenders: {', '.join(c[0] for c in comps)}) or use reg > 0",
+            comps,
+        )
+    if reg == 0 and plain and prob.n_features == 0 and not strongly_connected(prob, prob.row_w):
+        raise NotConvergedError(
+            "the maximum-likelihood ratings do not exist: some group of contenders never "
+            "loses (or never wins) against the rest, so their ratings diverge; use reg > 0 "
+            "or min_votes",
+        )
+    return comps
+
+
 def _solve(
     prob: Problem,
     names: list[str],
@@ -165,21 +190,7 @@ def _solve(
     builds the same aggregated problem chunk by chunk.
     """
     reg, ci, davidson = opts["reg"], opts["ci"], opts["ties"] == "davidson"
-    comps = [[names[i] for i in c] for c in components(prob, prob.row_w)]
-    if reg == 0 and len(comps) > 1:
-        sizes = ", ".join(str(len(c)) for c in comps)
-        raise DisconnectedGraphError(
-            f"the comparison graph has {len(comps)} connected components (sizes {sizes}); "
-            f"ratings across them are not comparable. Fit each component separately "
-            f"(first contenders: {', '.join(c[0] for c in comps)}) or use reg > 0",
-            comps,
-        )
-    if reg == 0 and prob.n_features == 0 and not strongly_connected(prob, prob.row_w):
-        raise NotConvergedError(
-            "the maximum-likelihood ratings do not exist: some group of contenders never "
-            "loses (or never wins) against the rest, so their ratings diverge; use reg > 0 "
-            "or min_votes",
-        )
+    comps = _check_graph(prob, names, reg)
     n, p = prob.n_items, prob.n_features
     v0 = np.zeros(n + p + (1 if davidson else 0))
     fit_prob, fit_w = fit_rows(prob, prob.row_w, davidson=davidson)

@@ -174,6 +174,21 @@ def _outcome_codes(w: Any) -> np.ndarray:
     return codes.astype(np.int8)
 
 
+def check_anchor(anchor: Any, contenders: list[str]) -> None:
+    """Raise unless ``anchor`` is ``(name, finite value)`` with a rated contender's name."""
+    if anchor is not None:
+        if not (isinstance(anchor, tuple | list) and len(anchor) == 2):
+            raise InputError(f"anchor must be (name, value), got {anchor!r}")
+        if not isinstance(anchor[0], str) or anchor[0] not in set(contenders):
+            raise InputError(f"anchor contender {anchor[0]!r} is not among the rated contenders")
+        try:
+            finite = math.isfinite(float(anchor[1]))
+        except (TypeError, ValueError):
+            finite = False
+        if not finite:
+            raise InputError(f"anchor value must be a finite number, got {anchor[1]!r}")
+
+
 def _validate(
     model_a: Sequence[str] | np.ndarray,
     model_b: Sequence[str] | np.ndarray,
@@ -281,17 +296,7 @@ def _validate(
                 f"control feature {name!r} is constant across the battles used "
                 "(its coefficient is not identified); remove it from control"
             )
-    if anchor is not None:
-        if not (isinstance(anchor, tuple | list) and len(anchor) == 2):
-            raise InputError(f"anchor must be (name, value), got {anchor!r}")
-        if not isinstance(anchor[0], str) or anchor[0] not in set(contenders.tolist()):
-            raise InputError(f"anchor contender {anchor[0]!r} is not among the rated contenders")
-        try:
-            finite = math.isfinite(float(anchor[1]))
-        except (TypeError, ValueError):
-            finite = False
-        if not finite:
-            raise InputError(f"anchor value must be a finite number, got {anchor[1]!r}")
+    check_anchor(anchor, contenders.tolist())
     return Validated(
         names=contenders,
         item_a=item_a,
