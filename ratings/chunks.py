@@ -96,6 +96,8 @@ class Reader:
         return lut[coded.codes]
 
     def _decode(self, rb: Any) -> Batch:
+        from pyarrow import chunked_array
+
         m = rb.num_rows
         a = self._labels(rb.column(0), "model_a")
         b = self._labels(rb.column(1), "model_b")
@@ -104,8 +106,13 @@ class Reader:
             row = int(same[0])
             name = rb.column(0)[row].as_py()
             raise InputError(f"row {row}: model_a and model_b are the same contender {name!r}")
+        # Codes of the dictionary, not one Python object per battle (to_pylist on a
+        # dictionary column costs microseconds per value).
         winner = rb.column(2)
-        code = _outcome_codes(np.asarray(winner.to_pylist(), dtype=object))
+        if winner.null_count:
+            code = _outcome_codes(np.asarray(winner.to_pylist(), dtype=object))
+        else:
+            code = _outcome_codes(_coded(chunked_array([winner])))
         k = 3
         w = None
         if self.weighted:

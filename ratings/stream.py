@@ -36,11 +36,15 @@ from .solver import NewtonResult, _singular, factorize, gradient, row_terms
 class _Accumulator:
     """Penalised loss, gradient, Hessian (and sandwich meat) of one pass, summed by batch."""
 
-    def __init__(self, n: int, p: int, q: int, cells: Problem, meat: bool) -> None:
-        self.n, self.p, self.q, self.meat = n, p, q, meat
+    def __init__(self, n: int, p: int, q: int, cells: Problem, meat: bool, ranges: bool) -> None:
+        self.n, self.p, self.q, self.meat, self.ranges = n, p, q, meat, ranges
         self.pair_i, self.pair_j = cells.pair_i, cells.pair_j
         self.keys = cells.pair_i * n + cells.pair_j  # sorted, as build_problem orders pairs
         self.k = n_pairs = self.keys.shape[0]
+        self.lut = None  # pair index by key: a gather instead of a binary search, if small
+        if n * n <= 1 << 24:
+            self.lut = np.zeros(n * n, dtype=np.int64)
+            self.lut[self.keys] = np.arange(n_pairs)
         dim = n + p + q
         self.loss, self.g = 0.0, np.zeros(dim)
         self.hp = np.zeros((2, n_pairs))  # pair sums of d2 (Hessian) and d1^2 (meat)
@@ -54,9 +58,10 @@ class _Accumulator:
         assert d.loss is not None
         self.loss += d.loss
         self.g += gradient(prob, d)
-        pk = np.searchsorted(self.keys, prob.pair_i * self.n + prob.pair_j)
+        key = prob.pair_i * self.n + prob.pair_j
+        pk = np.searchsorted(self.keys, key) if self.lut is None else self.lut[key]
         xt = prob.xt
-        if self.p:
+        if self.p and self.ranges:  # for the constant-feature check (first pass only)
             self.lo = np.minimum(self.lo, xt.min(axis=1))
             self.hi = np.maximum(self.hi, xt.max(axis=1))
         terms = [(d.second(), d.dek, d.dkk)]
@@ -248,7 +253,7 @@ def fit_parquet(
     q = int(davidson)
 
     def one_pass(v: np.ndarray, meat: bool) -> tuple[_Accumulator, float, np.ndarray]:
-        acc = _Accumulator(n, p, q, plain, meat)
+        acc = _Accumulator(n, p, q, plain, meat, ranges=not v.any())
         for _, bt in reader.batches():
             keep = keep_mask(bt, ties, both_bad) & alive[bt.a] & alive[bt.b]
             acc.add(_oriented(bt, keep, final, n, unit), v, davidson)
