@@ -169,3 +169,40 @@ def test_cli_chunked_prints_the_streamed_fit(battles_file, tmp_path: Path, capsy
     assert json.loads(out.read_text()) == json.loads(json.dumps(expected.to_dict()))
     assert main(["fit", str(path), "--chunked", "--cluster"]) == 2
     assert "--chunked does not support" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            [("x", "y", "model_a"), ("x", "y", "draw")],
+            "row 1: unknown outcome 'draw' in column 'winner'",
+        ),
+        ([("x", "y", "tie"), ("x", "x", "tie")], "row 1: model_a and model_b are the same"),
+        (
+            [("x", "y", "tie"), ("y", "", "tie")],
+            "row 1: model_b must be a non-empty string, got ''",
+        ),
+    ],
+)
+@pytest.mark.parametrize("chunked", [False, True])
+def test_parquet_errors_name_the_row_with_coded_labels(
+    tmp_path: Path, rows: list, message: str, chunked: bool, capsys
+) -> None:
+    path = tmp_path / "bad.parquet"
+    a, b, w = zip(*rows, strict=True)
+    pq.write_table(pa.table({"model_a": list(a), "model_b": list(b), "winner": list(w)}), path)
+    assert main(["fit", str(path), "--ci", "none"] + (["--chunked"] if chunked else [])) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_chunked_constant_feature_is_an_input_error(tmp_path: Path) -> None:
+    n = 400
+    a = np.array(["x", "y", "z", "w"] * (n // 4), dtype=object)
+    winner = np.array(["model_a", "model_b", "tie", "model_b", "model_a"] * (n // 5), dtype=object)
+    cols = {"model_a": a, "model_b": np.roll(a, 1), "winner": winner}
+    cols["len_a"] = cols["len_b"] = np.full(n, 5.0)
+    path = tmp_path / "const.parquet"
+    pq.write_table(pa.table(cols), path)
+    with pytest.raises(ratings.InputError, match="'len' is constant"):
+        ratings.fit_parquet(path, control_columns="len", ci="sandwich", chunk_rows=64)
