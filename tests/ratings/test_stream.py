@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import weakref
 from pathlib import Path
 
@@ -206,3 +208,18 @@ def test_chunked_constant_feature_is_an_input_error(tmp_path: Path) -> None:
     pq.write_table(pa.table(cols), path)
     with pytest.raises(ratings.InputError, match="'len' is constant"):
         ratings.fit_parquet(path, control_columns="len", ci="sandwich", chunk_rows=64)
+
+
+def test_reading_parquet_imports_no_dataframe_library(battles_file) -> None:
+    # pyarrow's read_table goes through pyarrow.dataset, which imports pandas: about a
+    # second of start-up for every `python -m ratings fit FILE.parquet`.
+    code = (
+        "import sys, ratings; ratings.load_battles(sys.argv[1]); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'polars')))"
+    )
+    root = Path(ratings.__file__).resolve().parents[1]
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(battles_file[0])],
+        capture_output=True, text=True, check=True, cwd=root,
+    )  # fmt: skip
+    assert out.stdout.strip() == "[]"
