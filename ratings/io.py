@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -170,15 +170,18 @@ def _coded(col: Any) -> CodedLabels:
     return CodedLabels(np.concatenate(parts) if parts else np.zeros(0, np.int64), table)
 
 
-def _read_parquet(path: Path) -> tuple[dict[str, Any], dict[str, CodedLabels]]:
+def _read_parquet(
+    path: Path, columns: Collection[str] | None
+) -> tuple[dict[str, Any], dict[str, CodedLabels], list[str]]:
     # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports
     # pandas (about a second of start-up). String columns are read as their dictionary pages
     # and decoded by one take per column, sharing one Python string per distinct value.
     import pyarrow.parquet as pq  # lazy: only Parquet input needs pyarrow
 
     schema = pq.read_schema(path)
+    read = [c for c in schema.names if columns is None or c in columns]
     strings = [f.name for f in schema if str(f.type) in ("string", "large_string")]
-    table = pq.ParquetFile(path, read_dictionary=strings).read()
+    table = pq.ParquetFile(path, read_dictionary=strings).read(columns=read)
     cols: dict[str, Any] = {}
     coded: dict[str, CodedLabels] = {}
     for name in table.column_names:
@@ -191,7 +194,7 @@ def _read_parquet(path: Path) -> tuple[dict[str, Any], dict[str, CodedLabels]]:
             cols[name] = _numpy(col)
         else:
             cols[name] = col.to_pylist()
-    return cols, coded
+    return cols, coded, schema.names
 
 
 def _read_columns(path: Path) -> dict[str, Any]:
@@ -222,8 +225,15 @@ def _matches(value: Any, wanted: str) -> bool:
     return str(value).strip().lower() == wanted.strip().lower()
 
 
-def load_battles(path: str | Path, *, where: Mapping[str, str] | None = None) -> Battles:
+def load_battles(
+    path: str | Path,
+    *,
+    where: Mapping[str, str] | None = None,
+    columns: Collection[str] | None = None,
+) -> Battles:
     """Read a battle file; ``where`` keeps rows whose column equals a value (case-insensitive).
+
+    ``columns``: read only these columns of a Parquet file (other formats are read whole).
 
     Raises
     ------
@@ -235,12 +245,13 @@ def load_battles(path: str | Path, *, where: Mapping[str, str] | None = None) ->
         raise InputError(f"{path}: no such file")
     coded: dict[str, CodedLabels] = {}
     if path.suffix.lower() == ".parquet":
-        cols, coded = _read_parquet(path)
+        cols, coded, have = _read_parquet(path, columns)
     else:
         cols = _read_columns(path)
+        have = list(cols)
     for key in _REQUIRED:
         if key not in cols:
-            raise InputError(f"{path}: missing column '{key}' (have: {', '.join(cols) or 'none'})")
+            raise InputError(f"{path}: missing column '{key}' (have: {', '.join(have) or 'none'})")
     if where:
         keep = np.ones(len(cols["model_a"]), dtype=bool)
         for key, wanted in where.items():
@@ -282,9 +293,23 @@ def fit_file(
     """
     from .api import fit_leaderboard
 
-    battles = load_battles(path, where=where)
     names = expand_control(control)
     extra = tuple(c for c in expand_control(control_columns) if c not in names)
+    # Only what the fit uses: a release file's answer texts cost more to read than the fit.
+    wanted = {
+        *_REQUIRED,
+        "weight",
+        *(where or {}),
+        *(f"{c}_{s}" for c in names + extra for s in "ab"),
+    }
+    if cluster:
+        wanted |= {"voter", "judge"}
+    if names:  # built-in features may come from metadata or answer texts
+        wanted |= {
+            "conv_metadata",
+            *(f"{c}_{s}" for c in ("conversation", "response") for s in "ab"),
+        }
+    battles = load_battles(path, where=where, columns=wanted)
     feats = battles.features(names)
     feats.update(battles.features(extra, columns_only=True))
     labels = [battles.coded.get(k, getattr(battles, k)) for k in _REQUIRED]
