@@ -82,6 +82,8 @@ class Reader:
             raise InputError(f"row {row}: {what} must be a non-empty string, got None")
         from pyarrow import chunked_array
 
+        if not str(col.type).startswith("dictionary"):  # not a string column (read_dictionary)
+            raise InputError(f"row 0: {what} must be a non-empty string, got {col[0].as_py()!r}")
         coded = _coded(chunked_array([col]))
         table = coded.table.tolist()
         for k, t in enumerate(table):

@@ -198,6 +198,13 @@ def test_parquet_errors_name_the_row_with_coded_labels(
     assert message in capsys.readouterr().err
 
 
+def test_chunked_non_string_contenders_are_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "ints.parquet"
+    pq.write_table(pa.table({"model_a": [1, 2], "model_b": [2, 1], "winner": ["tie", "tie"]}), path)
+    with pytest.raises(ratings.InputError, match="row 0: model_a must be a non-empty string"):
+        ratings.fit_parquet(path)
+
+
 def test_chunked_constant_feature_is_an_input_error(tmp_path: Path) -> None:
     n = 400
     a = np.array(["x", "y", "z", "w"] * (n // 4), dtype=object)
