@@ -10,9 +10,10 @@ written as Parquet. Each round runs, one after another: arenakit (``engines.py``
 fit + 100-round bootstrap, timed inside its process, start-up and imports excluded), our
 CLI with plain Bradley-Terry + 100 Poisson bootstrap rounds, and our CLI with the 4 style
 features + 100 rounds. Our commands are timed as whole processes (start-up, imports and
-the Parquet read included). ``--baseline`` adds the same two commands run from another
-checkout (e.g. the commit before the speed-ups). Medians over ``--rounds`` rounds; the
-machine is shared, so ratios are taken between runs of the same round.
+the Parquet read included), in wall seconds and in CPU seconds (user + system; arenakit's
+CPU seconds are those of its fit and bootstrap only). ``--baseline`` adds the same two
+commands run from another checkout (e.g. the commit before the speed-ups). Medians over
+``--rounds`` rounds; the machine is shared, so ratios are taken within each round.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -47,23 +49,28 @@ def parquet_of(npz: Path) -> Path:
     return path
 
 
-def arenakit(python: str, npz: Path) -> float:
+def arenakit(python: str, npz: Path) -> tuple[float, float]:
     out = WORK / "cli_bench_arenakit.json"
     cmd = [python, str(HERE / "engines.py"), "arenakit", "plain", "100", str(npz), str(out)]
     env = dict(os.environ, PYTHONPATH=str(HERE))
     subprocess.run(cmd, check=True, env=env, capture_output=True)
     res = json.loads(out.read_text())
-    return res["prep"] + res["fit"] + res["boot"]
+    return res["prep"] + res["fit"] + res["boot"], res["cpu"]
 
 
-def cli(checkout: Path, data: Path, style: bool) -> float:
+def cli(checkout: Path, data: Path, style: bool) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of the whole command."""
     cmd = [sys.executable, "-m", "ratings", "fit", str(data), "--seed", "0", "--no-progress"]
     cmd += ["-o", str(WORK / f"cli_bench_{checkout.name}_{style}.json")]
     if style:
         cmd += ["--control-columns", ",".join(FEATURES)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=checkout, capture_output=True)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def main() -> None:
@@ -80,23 +87,31 @@ def main() -> None:
         checkouts["baseline"] = Path(args.baseline).resolve()
     rows: list[dict] = []
     for r in range(args.rounds):
-        row = {"arenakit": arenakit(args.peer_python, npz)}
+        row: dict[str, float] = {}
+        row["arenakit"], row["arenakit_cpu"] = arenakit(args.peer_python, npz)
         for label, checkout in checkouts.items():
-            row[f"{label}_plain"] = cli(checkout, data, style=False)
-            row[f"{label}_style"] = cli(checkout, data, style=True)
+            for task in ("plain", "style"):
+                wall, cpu = cli(checkout, data, style=task == "style")
+                row[f"{label}_{task}"], row[f"{label}_{task}_cpu"] = wall, cpu
         print(r, json.dumps(row), flush=True)
         rows.append(row)
     summary = {k: statistics.median(row[k] for row in rows) for k in rows[0]}
-    ratios = {
-        f"{k} / arenakit": statistics.median(row[k] / row["arenakit"] for row in rows)
+    ratios = {  # wall to wall and CPU to CPU, within each round
+        f"{k} / {base}": statistics.median(row[k] / row[base] for row in rows)
         for k in rows[0]
-        if k != "arenakit"
+        for base in ["arenakit_cpu" if k.endswith("_cpu") else "arenakit"]
+        if not k.startswith("arenakit")
     }
     print(json.dumps({"median_s": summary, "median_ratio": ratios}, indent=1))
     (HERE / "cli_results.json").write_text(
         json.dumps(
-            {"rounds": rows, "median_s": summary, "median_ratio": ratios,
-             "load": os.getloadavg()[0], "battles": args.battles},
+            {
+                "rounds": rows,
+                "median_s": summary,
+                "median_ratio": ratios,
+                "load": os.getloadavg()[0],
+                "battles": args.battles,
+            },
             indent=1,
         )  # fmt: skip
     )
