@@ -261,7 +261,8 @@ class BattleFact(Base):
     Style features are stored generically, so a new modality adds features without a schema
     change: ``feature_names`` lists the battle's feature keys (``length_a``, ``length_b``, …)
     sorted and comma-joined, ``feature_values`` holds the matching float64 values
-    (little-endian). Battles with the same layout read back as one 2-D array.
+    (big-endian, as PostgreSQL's ``float8send`` writes them, so SQL can fill them too).
+    Battles with the same layout read back as one 2-D array.
     """
 
     __tablename__ = "battle_fact"

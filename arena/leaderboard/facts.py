@@ -82,7 +82,7 @@ def pack_features(raw: Any) -> tuple[str, bytes]:
     """``(feature_names, feature_values)`` columns of a battle's features."""
     clean = clean_features(raw)
     names = sorted(clean)
-    return ",".join(names), np.array([clean[n] for n in names], dtype="<f8").tobytes()
+    return ",".join(names), np.array([clean[n] for n in names], dtype=">f8").tobytes()
 
 
 def _key_of(prompt_group: str | None, first_prompt: str | None) -> int | None:
@@ -424,7 +424,7 @@ def _add_chunk(out: _Columns, rows: Sequence[Sequence[Any]], languages: dict[str
             continue
         keys = names.split(",")
         blob = b"".join(bytes(cols[10][i]) for i in idx)
-        block = np.frombuffer(blob, dtype="<f8").reshape(len(idx), len(keys))
+        block = np.frombuffer(blob, dtype=">f8").reshape(len(idx), len(keys))
         where = np.array(idx)
         for j, key in enumerate(keys):
             if key not in part:

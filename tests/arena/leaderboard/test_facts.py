@@ -52,7 +52,7 @@ def test_vote_writes_its_fact_in_the_same_transaction(
     assert (fact.turn_count, fact.prompt_chars, fact.language) == (2, 26, "en")
     assert fact.prompt_key == group_key(prompt_group_of("hello there"))
     assert fact.feature_names == "length_a,length_b"
-    assert np.frombuffer(fact.feature_values, "<f8").tolist() == [10.0, 3.5]
+    assert np.frombuffer(fact.feature_values, ">f8").tolist() == [10.0, 3.5]
     assert fact.voted_at == NOW and fact.synced_at == NOW
     # The vote wrote it: a sync finds nothing to do.
     assert sync_facts(db, now=NOW).changed == 0
