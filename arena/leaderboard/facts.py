@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import case, delete, func, insert, literal, select
+from sqlalchemy import BigInteger, case, cast, delete, func, insert, literal, select
 from sqlalchemy.orm import Session, aliased
 
 from arena.models import WINNERS, Battle, BattleFact, Contender, Turn, Vote
@@ -348,7 +348,12 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
     One ordered query, streamed in chunks of ``chunk`` rows into arrays; flood weights are
     computed over the selected set.
     """
-    cols: list[Any] = [BattleFact.battle_id, BattleFact.voted_at, BattleFact.contender_a_id,
+    conn = db.connection()
+    # PostgreSQL hands over vote times as integer microseconds: no datetime object per row.
+    epoch = conn.dialect.name == "postgresql"
+    voted: Any = (cast(func.extract("epoch", BattleFact.voted_at) * 1_000_000, BigInteger)
+                  if epoch else BattleFact.voted_at)
+    cols: list[Any] = [BattleFact.battle_id, voted, BattleFact.contender_a_id,
                        BattleFact.contender_b_id, BattleFact.winner, BattleFact.turn_count,
                        BattleFact.prompt_chars, BattleFact.language, BattleFact.prompt_key,
                        BattleFact.feature_names, BattleFact.feature_values]
@@ -366,9 +371,10 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
         query = query.join(Battle, Battle.id == BattleFact.battle_id)
     out = _Columns()
     languages: dict[str | None, int] = {}
-    result = db.execute(query, execution_options={"yield_per": chunk})
+    # Core rows (no ORM result layer), streamed through a server-side cursor.
+    result = conn.execute(query, execution_options={"yield_per": chunk})
     for rows in result.partitions(chunk):
-        _add_chunk(out, rows, languages, with_voters)
+        _add_chunk(out, rows, languages, with_voters, epoch)
     n = out.n
     features: dict[str, np.ndarray] = {}
     offset = 0
@@ -396,11 +402,12 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
 
 
 def _add_chunk(out: _Columns, rows: Sequence[Sequence[Any]], languages: dict[str | None, int],
-               with_voters: bool) -> None:
+               with_voters: bool, epoch: bool) -> None:
     n = len(rows)
     cols = list(zip(*rows, strict=True))
     out.add("battle_id", np.fromiter(cols[0], np.int64, n))
-    out.add("voted_us", np.fromiter(((t - _EPOCH) // _US for t in cols[1]), np.int64, n))
+    out.add("voted_us", np.fromiter(cols[1] if epoch else ((t - _EPOCH) // _US for t in cols[1]),
+                                    np.int64, n))
     out.add("a", np.fromiter(cols[2], np.int64, n))
     out.add("b", np.fromiter(cols[3], np.int64, n))
     out.add("winner", np.fromiter((WINNER_CODE[w] for w in cols[4]), np.int8, n))
