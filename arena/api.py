@@ -214,7 +214,7 @@ def vote(public_id: str) -> Response:
     body = _json_object()
     winner, feedback = validate_vote(body.get("winner"), body.get("feedback"))
     db = arena_db.session()
-    battle = battles.get_battle(db, public_id)
+    battle = battles.get_battle(db, public_id, with_contenders=True)
     result = cast_vote(db, battle, voter_id=voter_id(create=False), winner=winner,
                        feedback=feedback, now=utcnow())
     db.commit()
