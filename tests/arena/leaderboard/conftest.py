@@ -105,3 +105,11 @@ def league(contender: Callable[..., Contender], battle: Callable[..., Battle],
         return people
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_response_cache() -> None:
+    """Each test starts with an empty per-process cache of rendered leaderboard responses."""
+    from arena.leaderboard import serving
+
+    serving.CACHE.clear()
