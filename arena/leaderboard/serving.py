@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -188,9 +189,31 @@ class Current:
     fingerprint: str
 
 
-def current(db: Session, view: str) -> Current:
+_KEYS: dict[tuple[str, str], tuple[float, Current]] = {}
+
+
+def current(db: Session, view: str, *, ttl_s: float = 0.0) -> Current:
     """One round trip: the latest publication, its snapshot of ``view`` and the contenders'
-    fingerprint (every contender change bumps ``updated_at``; the count catches deletions)."""
+    fingerprint (every contender change bumps ``updated_at``; the count catches deletions).
+
+    With ``ttl_s`` > 0 a found snapshot's answer is reused for that long in this process
+    (keyed by database URL and view), so requests in between touch no database at all; a
+    missing view is never remembered, so the first publication shows up at once.
+    """
+    bind = db.get_bind()
+    slot = (str(getattr(bind, "url", id(bind))), view)
+    now = time.monotonic()
+    if ttl_s > 0:
+        hit = _KEYS.get(slot)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+    found = _current(db, view)
+    if ttl_s > 0 and found.snapshot_id is not None:
+        _KEYS[slot] = (now + ttl_s, found)
+    return found
+
+
+def _current(db: Session, view: str) -> Current:
     latest = select(func.max(Publication.id)).scalar_subquery()
     snap = (select(LeaderboardSnapshot.id)
             .where(LeaderboardSnapshot.publication_id == latest,
@@ -239,6 +262,7 @@ class BytesCache:
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+        _KEYS.clear()
 
 
 CACHE = BytesCache()

@@ -26,6 +26,7 @@ from arena.leaderboard.data import MIN_VIEW_BATTLES, configured_reg
 from arena.leaderboard.importer import (
     ImportFileError,
     parse_clean_battles,
+    parse_contender_meta,
     parse_vicuna_votes,
     store_rows,
 )
@@ -51,6 +52,10 @@ class NoLeaderboard(NotFound):
 # view and the contenders' fingerprint. That key is the ETag, so a conditional request is
 # answered there; otherwise the response's bytes come from the per-process cache, built once
 # per snapshot (and contender change) from the stored rows.
+
+def _ttl() -> float:
+    return float(current_app.config.get("LEADERBOARD_CACHE_MS", 0)) / 1000
+
 
 def _missing_view(session: Session, publication_id: int | None, key: str) -> ArenaError:
     """The error of a view that the latest publication lacks (why, if it was skipped)."""
@@ -144,7 +149,7 @@ def _cors(response: Response) -> Response:
 def _latest(fmt: str) -> Response:
     key = request.args.get("view") or "overall"
     session = db.session()
-    cur = serving.current(session, key)
+    cur = serving.current(session, key, ttl_s=_ttl())
     if cur.snapshot_id is None:
         raise _missing_view(session, cur.publication_id, key)
     return _snapshot_response(cur.snapshot_id, cur.fingerprint, fmt)
@@ -221,11 +226,11 @@ def _render_board(session: Session, snapshot_id: int) -> Markup:
 
 
 @bp.get("/leaderboard")
-def page() -> str | tuple[str, int]:
+def page() -> Response | str | tuple[str, int]:
     """The leaderboard page of the latest publication; ``?view=`` picks the view."""
     session = db.session()
     view = request.args.get("view") or "overall"
-    cur = serving.current(session, view)
+    cur = serving.current(session, view, ttl_s=_ttl())
     context: dict[str, Any] = {"active": "leaderboard"}
     if cur.publication_id is None:
         return render_template("leaderboard.html", state="none", **context)
@@ -241,18 +246,22 @@ def page() -> str | tuple[str, int]:
         return render_template("leaderboard.html", state="unknown_view", view=view,
                                reason=reason, valid=valid, **context,
                                min_battles=publication.settings.get("min_battles")), 404
-    tag = serving.etag_for("page", cur.snapshot_id, cur.fingerprint, request.script_root)
-    content = serving.CACHE.get(tag)
-    if content is None:
-        content = serving.CACHE.put(tag, _render_board(session, cur.snapshot_id))
-    return render_template("leaderboard.html", state="board", content=content, **context)
+    tag = serving.etag_for("page", cur.snapshot_id, cur.fingerprint, request.url_root)
+    body = serving.CACHE.get(tag)
+    if body is None:
+        # The whole page is cached as bytes: base.html holds nothing per request (no nonce,
+        # no user), and encoding ~200 KB of HTML on every request was most of its cost.
+        content = _render_board(session, cur.snapshot_id)
+        body = serving.CACHE.put(tag, render_template(
+            "leaderboard.html", state="board", content=content, **context).encode())
+    return Response(body, mimetype="text/html")
 
 
 @bp.get("/leaderboard/contender/<ident>")
 def contender_page(ident: str) -> str:
     """One contender: its ratings in every view, history, opponents, link and licence."""
     session = db.session()
-    cur = serving.current(session, "overall")
+    cur = serving.current(session, "overall", ttl_s=_ttl())
     found = profile.find_contender(session, ident)
     if found is None:
         raise NotFound(f"No public contender {ident!r}.")
@@ -314,8 +323,10 @@ def publish_command(min_battles: int) -> None:
               help="answers.jsonl of the Vicuna-80 study (PATH is then its votes.csv).")
 @click.option("--questions", type=click.Path(dir_okay=False),
               help="questions.jsonl of the Vicuna-80 study.")
+@click.option("--contenders-meta", "meta_path", type=click.Path(dir_okay=False),
+              help="YAML mapping of contender name to organization, license and link.")
 def import_command(path: str, source_name: str, answers: str | None,
-                   questions: str | None) -> None:
+                   questions: str | None, meta_path: str | None) -> None:
     """Import votes from a FastChat clean_battle file (JSON, JSONL, CSV) or a Vicuna-80 votes.csv.
 
     Re-importing the same rows adds nothing.
@@ -325,6 +336,10 @@ def import_command(path: str, source_name: str, answers: str | None,
     if len(source_name) > 32:
         raise click.UsageError("--source-name is at most 32 characters")
     secret = str(current_app.config["SECRET_KEY"])
+    try:
+        meta = parse_contender_meta(meta_path) if meta_path else None
+    except ImportFileError as exc:
+        raise click.ClickException(f"--contenders-meta {exc.message}") from None
     session = db.session()
     try:
         self_battles: list[int] = []
@@ -332,7 +347,7 @@ def import_command(path: str, source_name: str, answers: str | None,
             rows = parse_vicuna_votes(path, answers, questions)
         else:
             rows, self_battles = parse_clean_battles(path, secret=secret)
-        report = store_rows(session, rows, source=source_name, secret=secret)
+        report = store_rows(session, rows, source=source_name, secret=secret, meta=meta)
         report.self_battles = self_battles
         session.commit()
     except ImportFileError as exc:
@@ -340,6 +355,8 @@ def import_command(path: str, source_name: str, answers: str | None,
         raise click.ClickException(f"{path}: {exc.message}") from None
     if report.new_contenders:
         click.echo(f"new contenders (inactive): {', '.join(report.new_contenders)}")
+    if report.described:
+        click.echo(f"organisation/licence/link set for: {', '.join(report.described)}")
     if report.self_battles:
         shown = ", ".join(map(str, report.self_battles[:10]))
         click.echo(f"skipped {len(report.self_battles)} self-battles (model_a == model_b), "

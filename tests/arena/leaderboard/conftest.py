@@ -113,3 +113,10 @@ def _fresh_response_cache() -> None:
     from arena.leaderboard import serving
 
     serving.CACHE.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_latest_key_reuse(app: Any) -> None:
+    """Tests publish and read back at once: ask the database on every request (one test
+    turns reuse on explicitly)."""
+    app.config["LEADERBOARD_CACHE_MS"] = 0

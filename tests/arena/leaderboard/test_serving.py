@@ -182,3 +182,19 @@ def test_the_page_stays_small_with_many_contenders(
     # Both heat maps show the top 15, not all 40.
     assert page.count(b"<text class=\"lb-cell") == 2 * 15 * 14
     assert len(page) < 150_000
+
+
+def test_with_key_reuse_on_a_304_and_a_200_touch_no_database(
+        app: Flask, client: FlaskClient, runner: FlaskCliRunner, db: Session,
+        league: Callable) -> None:
+    app.config["LEADERBOARD_CACHE_MS"] = 60_000
+    league()
+    _publish(runner)
+    first = client.get("/api/v1/leaderboard")
+    client.get("/leaderboard")
+    with _statements(app) as seen:
+        again = client.get("/api/v1/leaderboard", headers={"If-None-Match": first.headers["ETag"]})
+        body = client.get("/api/v1/leaderboard")
+        page = client.get("/leaderboard")
+    assert again.status_code == 304 and body.data == first.data and page.status_code == 200
+    assert seen == []
