@@ -62,20 +62,23 @@ def slug(name: str) -> str:
 
 def _public_rows(db: Session, snapshot: LeaderboardSnapshot) -> list[dict[str, Any]]:
     query = (select(SnapshotEntry, Contender.name, Contender.organization, Contender.license,
-                    Contender.link, Contender.active)
+                    Contender.link, Contender.active, Contender.base_url)
              .join(Contender, Contender.id == SnapshotEntry.contender_id)
              .where(SnapshotEntry.snapshot_id == snapshot.id, SnapshotEntry.public.is_(True),
                     Contender.is_public.is_(True))
              .order_by(SnapshotEntry.rank, SnapshotEntry.rating.desc(), Contender.name))
     rows = []
-    for entry, name, organization, license_, link, active in db.execute(query):
+    for entry, name, organization, license_, link, active, base_url in db.execute(query):
         rows.append({
             "contender_id": entry.contender_id, "rank": entry.rank, "rank_ub": entry.rank_ub,
             "name": name, "organization": organization, "license": license_,
             "rating": entry.rating, "ci_low": entry.ci_low, "ci_high": entry.ci_high,
             "votes": entry.votes, "provisional": entry.provisional,
             "rank_low": entry.rank_low, "rank_high": entry.rank_high,
-            "link": link or "", "deprecated": not active, "slug": slug(name)})
+            # Deprecated: retired from the arena (an endpoint, now inactive). Imported
+            # contenders never had an endpoint; they are not "retired", just not served here.
+            "link": link or "", "deprecated": not active and bool(base_url),
+            "slug": slug(name)})
     return ranking.order_rows(rows, snapshot.extra or {})
 
 

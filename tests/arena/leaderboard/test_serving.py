@@ -149,8 +149,9 @@ def test_contender_page_shows_facts_standings_history_and_opponents(
 
 def test_page_has_rank_spread_filters_and_a_scroll_container(
         client: FlaskClient, runner: FlaskCliRunner, db: Session, league: Callable) -> None:
-    alpha, *_ = league()
-    alpha.active = False
+    alpha, bravo, *_ = league()
+    alpha.active, alpha.base_url = False, "http://127.0.0.1:9/v1"  # retired from the arena
+    bravo.active = False  # imported-style: never had an endpoint here, so not deprecated
     db.commit()
     _publish(runner)
     page = client.get("/leaderboard").get_data(as_text=True)
@@ -159,6 +160,7 @@ def test_page_has_rank_spread_filters_and_a_scroll_container(
     assert '<div class="table-scroll"' in page
     row = page.split('data-contender="Alpha"')[1].split("</tr>")[0]
     assert "deprecated" in row
+    assert "deprecated" not in page.split('data-contender="Bravo"')[1].split("</tr>")[0]
     # The table is ordered by rating, and says so; rank columns are not marked as the order.
     head = page.split("<thead>")[1].split("</thead>")[0]
     assert 'aria-sort="descending">Rating' in head
