@@ -199,6 +199,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--cache-ms", type=int, default=2000,
+                        help="LEADERBOARD_CACHE_MS of the arena (0: ask the database per request)")
     parser.add_argument("--output", type=Path, help="write the results as JSON here")
     args = parser.parse_args()
 
@@ -214,6 +216,7 @@ def main() -> None:
         setup = populate(url, args.contenders, args.battles, seed=7)
         env = {**os.environ, "ARENA_DATABASE_URL": url, "ARENA_RATELIMIT_ENABLED": "false",
                "ARENA_SECRET_KEY": "bench-secret-0123456789abcdef", "FLOOR_DATABASE_URL": url,
+               "ARENA_LEADERBOARD_CACHE_MS": str(args.cache_ms),
                "PYTHONPATH": str(REPO)}
         arena, arena_url = _serve("wsgi:app", env, args.workers, args.threads)
         floor, floor_url = _serve("benchmarks.web.floor_app:app", env, args.workers,
@@ -238,7 +241,8 @@ def main() -> None:
         sizes = {"json 200": json_bytes, "json 304": 0, "page": page_bytes}
         print(f"{args.contenders} contenders, {args.battles} battles, views "
               f"{', '.join(setup['views'])}; gunicorn {args.workers} gthread workers × "
-              f"{args.threads}; wrk {args.connections} connections, {args.duration} s each; "
+              f"{args.threads}; LEADERBOARD_CACHE_MS={args.cache_ms}; "
+              f"wrk {args.connections} connections, {args.duration} s each; "
               f"{'PostgreSQL' if base else 'SQLite'}")
         print("| route | req/s | share of floor | p50 ms | p99 ms | worker CPU/request ms "
               "| bytes |")
