@@ -64,6 +64,10 @@ DEFAULTS: dict[str, Any] = {
     # which keeps never-beaten newcomers and contender families that never met publishable.
     # 0 gives exact maximum likelihood and refuses disconnected comparison graphs.
     "LEADERBOARD_REG": None,
+    # Milliseconds a web process trusts its last look at "which snapshot is latest, and did any
+    # contender change" before asking the database again; within it a leaderboard request
+    # (200 or 304) touches no database. Responses already say max-age=60. 0: ask every time.
+    "LEADERBOARD_CACHE_MS": 2000,
     # Directory where data releases are written.
     "RELEASES_DIR": None,
     # Length of one release window, in days.
@@ -94,13 +98,16 @@ DEFAULTS: dict[str, Any] = {
     "PRIVATE_TEST_MAX_PER_ORG": 3,
     # Public base URL of the site (for links in dataset cards); optional.
     "PUBLIC_URL": None,
+    # Where the site's code can be installed from, e.g. "git+https://github.com/org/arena"
+    # (`pip install <it>` gives `python -m ratings`); shown in /data's reproduce recipe.
+    "SOURCE_URL": None,
 }
 
 _INT_KEYS = {
     "DB_MAX_CONNECTIONS", "DB_RESERVED_CONNECTIONS", "HOSTS", "WORKERS", "THREADS",
     "MAX_PROMPT_CHARS", "MAX_TURNS", "ENDPOINT_FAILURE_THRESHOLD", "ENDPOINT_COOLDOWN_S",
     "MAX_STREAMS_PER_WORKER",
-    "LEADERBOARD_MIN_VOTES", "LEADERBOARD_BOOTSTRAP", "LEADERBOARD_SEED",
+    "LEADERBOARD_MIN_VOTES", "LEADERBOARD_BOOTSTRAP", "LEADERBOARD_SEED", "LEADERBOARD_CACHE_MS",
     "RELEASE_WINDOW_DAYS", "RELEASE_EMBARGO_DAYS", "SAMPLING_CAP_MIN_BATTLES",
     "PRIVATE_TEST_REVEAL_VOTES", "PRIVATE_TEST_REVEAL_DAYS", "PRIVATE_TEST_VOTES_AFTER_REVEAL",
     "PRIVATE_TEST_MAX_PER_ORG",

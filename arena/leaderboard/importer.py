@@ -69,6 +69,8 @@ class ImportReport:
     self_battles: list[int] = field(default_factory=list)
     already_present: int = 0
     new_contenders: list[str] = field(default_factory=list)
+    # Contenders whose organisation, licence or link the metadata file set.
+    described: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -286,14 +288,59 @@ def parse_vicuna_votes(votes: str | Path, answers: str | Path,
     return rows
 
 
+#: Contender fields a ``--contenders-meta`` file may set, with their column lengths.
+META_FIELDS = {"organization": 100, "license": 100, "link": 500}
+
+
+def parse_contender_meta(path: str | Path) -> dict[str, dict[str, str]]:
+    """Read a YAML mapping ``name: {organization, license, link}`` for imported contenders.
+
+    ``organisation``/``licence`` (British spelling) are accepted too. Links must be http(s).
+    """
+    import yaml  # only this option needs it
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ImportFileError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ImportFileError(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(data, Mapping):
+        raise ImportFileError(f"{path}: expected a mapping of contender name to fields")
+    out: dict[str, dict[str, str]] = {}
+    for name, fields in data.items():
+        if not isinstance(name, str) or not isinstance(fields, Mapping):
+            raise ImportFileError(f"{path}: {name!r}: expected a mapping of fields")
+        values: dict[str, str] = {}
+        for key, value in fields.items():
+            column = {"organisation": "organization", "licence": "license"}.get(key, key)
+            if column not in META_FIELDS:
+                raise ImportFileError(f"{path}: {name}: unknown field {key!r} (allowed: "
+                                      "organization, license, link)")
+            if not isinstance(value, str) or len(value) > META_FIELDS[column]:
+                raise ImportFileError(f"{path}: {name}: {key} must be text of at most "
+                                      f"{META_FIELDS[column]} characters")
+            if column == "link" and value and not value.startswith(("https://", "http://")):
+                raise ImportFileError(f"{path}: {name}: link must start with https:// or "
+                                      "http://")
+            values[column] = value.strip()
+        out[name.strip()] = values
+    return out
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
 def store_rows(db: Session, rows: Sequence[_Row], *, source: str, secret: str,
-               now: datetime | None = None) -> ImportReport:
-    """Insert the rows not imported before (by ``import_key``); never commits."""
+               now: datetime | None = None,
+               meta: Mapping[str, Mapping[str, str]] | None = None) -> ImportReport:
+    """Insert the rows not imported before (by ``import_key``); never commits.
+
+    ``meta`` (from :func:`parse_contender_meta`) sets organisation, licence and link of the
+    contenders named in ``rows``, new or already known.
+    """
     now = now or datetime.now(UTC)
     report = ImportReport(rows=len(rows))
     present: set[str] = set()
@@ -302,6 +349,13 @@ def store_rows(db: Session, rows: Sequence[_Row], *, source: str, secret: str,
     # A file repeating one row keeps each occurrence (keys differ); skip only stored ones.
     fresh = [r for r in rows if r.key not in present]
     report.already_present = len(rows) - len(fresh)
+    if meta:
+        named = {r.model_a for r in rows} | {r.model_b for r in rows}
+        for contender in db.scalars(select(Contender).where(Contender.name.in_(sorted(named)))):
+            if contender.name in meta:
+                for column, value in meta[contender.name].items():
+                    setattr(contender, column, value)
+                report.described.append(contender.name)
     if not fresh:
         return report
 
@@ -311,11 +365,13 @@ def store_rows(db: Session, rows: Sequence[_Row], *, source: str, secret: str,
     for name in names:
         if name not in ids:
             contender = Contender(name=name, base_url="", upstream_model=name, active=False,
-                                  is_public=True)
+                                  is_public=True, **(meta or {}).get(name, {}))
             db.add(contender)
             db.flush()
             ids[name] = contender.id
             report.new_contenders.append(name)
+            if meta and name in meta:
+                report.described.append(name)
 
     voters = {r.judge: judge_pseudonym(r.judge, secret) for r in fresh if r.judge is not None}
     known = set(db.scalars(select(Voter.id).where(Voter.id.in_(list(voters.values())))))
@@ -346,10 +402,10 @@ def store_rows(db: Session, rows: Sequence[_Row], *, source: str, secret: str,
         if with_text:
             turn_ids = list(db.scalars(
                 insert(Turn).returning(Turn.id, sort_by_parameter_order=True),
-                [{"battle_id": bid, "position": 0, "prompt": r.prompt, "created_at": now}
+                [{"battle_id": bid, "position": 0, "prompt": r.prompt, "created_at": r.at or now}
                  for bid, r in with_text]))
             db.execute(insert(Answer), [
-                {"turn_id": tid, "side": side, "text": text or "", "created_at": now,
+                {"turn_id": tid, "side": side, "text": text or "", "created_at": r.at or now,
                  "citations": []}
                 for tid, (_bid, r) in zip(turn_ids, with_text, strict=True)
                 for side, text in (("a", r.answer_a), ("b", r.answer_b))])

@@ -14,6 +14,11 @@ from datetime import datetime
 from markupsafe import Markup, escape
 
 _FONT = 12
+#: Heat maps on the page show the best this many contenders (the JSON has every pair): two
+#: 100×100 maps would weigh megabytes and say nothing readable.
+MATRIX_TOP = 15
+#: The page's history plot follows this many contenders; each contender's page has its own.
+HISTORY_TOP = 10
 _PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d",
             "#65a30d", "#4f46e5", "#b45309", "#0f766e", "#7c3aed")
 
@@ -36,9 +41,10 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [start + i * step for i in range(int((hi - start) / step) + 1)]
 
 
-def _svg(width: float, height: float, label: str, body: list[str]) -> Markup:
+def _svg(width: float, height: float, label: str, body: list[str], css: str = "") -> Markup:
+    classes = f"lb-plot {css}".strip()
     return Markup(
-        f'<svg class="lb-plot" viewBox="0 0 {_fmt(width)} {_fmt(height)}" '
+        f'<svg class="{classes}" viewBox="0 0 {_fmt(width)} {_fmt(height)}" '
         f'width="{_fmt(width)}" height="{_fmt(height)}" role="img" '
         f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg" '
         f'font-size="{_FONT}">' + "".join(body) + "</svg>")
@@ -116,19 +122,16 @@ def heatmap(names: Sequence[str], values: Sequence[Sequence[float]], *, label: s
                 continue
             if kind == "win":
                 fill, text = _diverging(v), f"{v:.2f}"
-                tip = f"{names[i]} beats {names[j]} with probability {v:.3f}"
             else:
                 fill, text = _blend((255, 255, 255), (22, 101, 52), math.sqrt(v / peak)), f"{v:g}"
-                tip = f"{names[i]} vs {names[j]}: {v:g} battles"
-            ink = "#fff" if (kind == "count" and v / peak > 0.45) or (
-                kind == "win" and abs(v - 0.5) > 0.3) else "#111"
-            body.append(
-                f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{fill}" '
-                f'stroke="#fff"><title>{escape(tip)}</title></rect>')
+            dark = (kind == "count" and v / peak > 0.45) or (kind == "win" and abs(v - 0.5) > 0.3)
+            # No per-cell tooltip: with long names it tripled the page's weight; the value is
+            # printed in the cell and the JSON holds every pair.
+            body.append(f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{fill}"/>')
             if cell >= 30:
-                body.append(f'<text x="{_fmt(x + cell / 2)}" y="{_fmt(y + cell / 2 + 4)}" '
-                            f'text-anchor="middle" fill="{ink}" font-size="11">{text}</text>')
-    return _svg(width, height, label, body)
+                body.append(f'<text class="lb-cell{" dark" if dark else ""}" '
+                            f'x="{_fmt(x + cell / 2)}" y="{_fmt(y + cell / 2 + 4)}">{text}</text>')
+    return _svg(width, height, label, body, css="lb-heat")
 
 
 def history_plot(series: dict[str, list[tuple[datetime, float, float, float]]]) -> Markup:

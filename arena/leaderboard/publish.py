@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 import ratings
 from arena import __version__ as arena_version
+from arena.leaderboard import ranking
 from arena.leaderboard.data import (
     DEFAULT_REG,
     FIT_OPTIONS,
@@ -191,7 +192,8 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
             report.warnings.append(
                 f"view {spec.key!r}: {len(res.components)} groups of contenders never met; "
                 "ratings across groups are tied together only by the L2 penalty")
-        snapshots.append(build_snapshot(spec, chosen, res, min_votes=min_votes))
+        snapshots.append(ranking.apply(build_snapshot(spec, chosen, res, min_votes=min_votes),
+                                       res, min_votes=min_votes))
         report.published.append(spec.key)
 
     publication = report.publication
@@ -199,6 +201,7 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
     publication.n_battles, publication.battles_hash = len(battles), digest
     publication.code_version, publication.settings = code_version(), settings
     publication.snapshots = snapshots
+    publication.settings["skipped_views"] = dict(report.skipped)  # the page says why
     db.add(publication)
     db.flush()
     log.info("published %d views over %d battles (skipped: %s)", len(snapshots),

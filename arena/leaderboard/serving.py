@@ -7,20 +7,29 @@ history and CSV, and its name is never read.
 
 from __future__ import annotations
 
+import hashlib
+import re
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from arena.leaderboard import ranking
 from arena.leaderboard.data import VIEWS
 from arena.models import Contender, LeaderboardSnapshot, Publication, SnapshotEntry
 
 CONTENDER_FIELDS = ("rank", "rank_ub", "name", "organization", "license", "rating", "ci_low",
                     "ci_high", "votes", "provisional")
+#: Fields the JSON adds after :data:`CONTENDER_FIELDS` (CSV keeps the original columns).
+EXTRA_FIELDS = ("rank_low", "rank_high", "status", "deprecated", "link")
 HISTORY_LIMIT = 30
 _ORDER = {v.key: i for i, v in enumerate(VIEWS)}
+_SLUG = re.compile(r"[^a-z0-9.]+")
 
 
 @dataclass(frozen=True)
@@ -46,21 +55,31 @@ def ordered_views(snapshots: Sequence[LeaderboardSnapshot]) -> list[LeaderboardS
     return sorted(snapshots, key=lambda s: (_ORDER.get(s.view, len(_ORDER)), s.view))
 
 
+def slug(name: str) -> str:
+    """URL form of a contender name (``GPT-4o mini`` → ``gpt-4o-mini``)."""
+    return _SLUG.sub("-", name.lower()).strip("-") or "contender"
+
+
 def _public_rows(db: Session, snapshot: LeaderboardSnapshot) -> list[dict[str, Any]]:
-    query = (select(SnapshotEntry, Contender.name, Contender.organization, Contender.license)
+    query = (select(SnapshotEntry, Contender.name, Contender.organization, Contender.license,
+                    Contender.link, Contender.active, Contender.base_url)
              .join(Contender, Contender.id == SnapshotEntry.contender_id)
              .where(SnapshotEntry.snapshot_id == snapshot.id, SnapshotEntry.public.is_(True),
                     Contender.is_public.is_(True))
              .order_by(SnapshotEntry.rank, SnapshotEntry.rating.desc(), Contender.name))
     rows = []
-    for entry, name, organization, license_ in db.execute(query):
+    for entry, name, organization, license_, link, active, base_url in db.execute(query):
         rows.append({
             "contender_id": entry.contender_id, "rank": entry.rank, "rank_ub": entry.rank_ub,
             "name": name, "organization": organization, "license": license_,
             "rating": entry.rating, "ci_low": entry.ci_low, "ci_high": entry.ci_high,
             "votes": entry.votes, "provisional": entry.provisional,
-            "rank_low": entry.rank_low, "rank_high": entry.rank_high})
-    return rows
+            "rank_low": entry.rank_low, "rank_high": entry.rank_high,
+            # Deprecated: retired from the arena (an endpoint, now inactive). Imported
+            # contenders never had an endpoint; they are not "retired", just not served here.
+            "link": link or "", "deprecated": not active and bool(base_url),
+            "slug": slug(name)})
+    return ranking.order_rows(rows, snapshot.extra or {})
 
 
 def load_board(db: Session, snapshot: LeaderboardSnapshot) -> Board:
@@ -123,9 +142,7 @@ def history(db: Session, view: str = "overall",
 
 def contender_json(row: dict[str, Any]) -> dict[str, Any]:
     """The public contender object of the API (fixed field order)."""
-    out = {key: row[key] for key in CONTENDER_FIELDS}
-    out["rank_low"], out["rank_high"] = row["rank_low"], row["rank_high"]
-    return out
+    return {key: row[key] for key in (*CONTENDER_FIELDS, *EXTRA_FIELDS)}
 
 
 def snapshot_meta(snapshot: LeaderboardSnapshot) -> dict[str, Any]:
@@ -151,7 +168,174 @@ def board_json(board: Board, url_for_view: Any) -> dict[str, Any]:
         "gradient_norm": snap.gradient_norm,
         "style": snap.style,
         "contenders": [contender_json(r) for r in board.rows],
+        "ranking": (snap.extra or {}).get("ranking"),
         "components": board.components,
         "win_matrix": {"names": board.matrix_names, "p": board.win_matrix},
         "battle_counts": {"names": board.matrix_names, "counts": board.battle_counts},
     }
+
+
+# --- serving stored bytes ----------------------------------------------------------------------
+#
+# A snapshot never changes once published; what a response shows of it changes only with the
+# contenders' public fields (name, organisation, release status…). So the bytes of a response
+# are a function of (snapshot id, contender fingerprint, format), computed once per process and
+# kept here; the ETag is that key, so a conditional request is answered after one small query,
+# before anything is loaded or decoded.
+
+@dataclass(frozen=True)
+class Current:
+    """The latest publication's id, the id of its snapshot of one view, and the fingerprint."""
+
+    publication_id: int | None
+    snapshot_id: int | None
+    fingerprint: str
+
+
+_KEYS: dict[tuple[str, str], tuple[float, Current]] = {}
+
+
+def current(db: Session, view: str, *, ttl_s: float = 0.0) -> Current:
+    """One round trip: the latest publication, its snapshot of ``view`` and the contenders'
+    fingerprint (every contender change bumps ``updated_at``; the count catches deletions).
+
+    With ``ttl_s`` > 0 a found snapshot's answer is reused for that long in this process
+    (keyed by database URL and view), so requests in between touch no database at all; a
+    missing view is never remembered, so the first publication shows up at once.
+    """
+    bind = db.get_bind()
+    slot = (str(getattr(bind, "url", id(bind))), view)
+    now = time.monotonic()
+    if ttl_s > 0:
+        hit = _KEYS.get(slot)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+    found = _current(db, view)
+    if ttl_s > 0 and found.snapshot_id is not None:
+        _KEYS[slot] = (now + ttl_s, found)
+    return found
+
+
+def _current(db: Session, view: str) -> Current:
+    latest = select(func.max(Publication.id)).scalar_subquery()
+    snap = (select(LeaderboardSnapshot.id)
+            .where(LeaderboardSnapshot.publication_id == latest,
+                   LeaderboardSnapshot.view == view).limit(1).scalar_subquery())
+    changed = select(func.max(Contender.updated_at)).scalar_subquery()
+    count = select(func.count(Contender.id)).scalar_subquery()
+    pub_id, snap_id, at, n = db.execute(select(latest, snap, changed, count)).one()
+    return Current(pub_id, snap_id, f"{at}|{n}")
+
+
+def fingerprint(db: Session) -> str:
+    """The contenders' fingerprint alone (for responses keyed by a snapshot id)."""
+    at, n = db.execute(select(func.max(Contender.updated_at), func.count(Contender.id))).one()
+    return f"{at}|{n}"
+
+
+def etag_for(*parts: object) -> str:
+    """A short opaque entity tag for a cache key (stable across processes)."""
+    raw = "\x1f".join(map(str, parts)).encode()
+    return hashlib.blake2b(raw, digest_size=12).hexdigest()
+
+
+class BytesCache:
+    """A small thread-safe LRU of rendered responses, per process."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: Any) -> Any:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+        _KEYS.clear()
+
+
+CACHE = BytesCache()
+
+
+# --- page helpers ------------------------------------------------------------------------------
+
+def top_matrices(board: Board, names: Sequence[str]) -> tuple[list[str], list[list[float]],
+                                                             list[list[int]]]:
+    """The win and count matrices restricted to ``names`` (in that order)."""
+    index = {n: i for i, n in enumerate(board.matrix_names)}
+    keep = [index[n] for n in names if n in index]
+    win = [[board.win_matrix[i][j] for j in keep] for i in keep] if board.win_matrix else []
+    counts = ([[board.battle_counts[i][j] for j in keep] for i in keep]
+              if board.battle_counts else [])
+    return [board.matrix_names[i] for i in keep], win, counts
+
+
+def view_group(snapshot: LeaderboardSnapshot) -> str:
+    """Which switch a view sits in: "General", "Categories" or "Languages".
+
+    Keys decide (``lang-<code>``, ``cat-<label>[-style]``, the fixed category views); a
+    snapshot whose method names a category counts as one, so new kinds appear without edits.
+    """
+    key = snapshot.view
+    if key.startswith("lang-"):
+        return "Languages"
+    extra = snapshot.extra or {}
+    if key.startswith("cat-") or (snapshot.method or {}).get("category") or \
+            extra.get("category") is True:
+        return "Categories"
+    return "General"
+
+
+def view_groups(
+        views: Sequence[LeaderboardSnapshot]) -> list[tuple[str, list[LeaderboardSnapshot]]]:
+    """Views grouped for the switch, groups in a fixed order, views in their usual order."""
+    groups: dict[str, list[LeaderboardSnapshot]] = {"General": [], "Categories": [],
+                                                    "Languages": []}
+    for v in views:
+        groups[view_group(v)].append(v)
+    return [(name, items) for name, items in groups.items() if items]
+
+
+@dataclass(frozen=True)
+class CategoryRanks:
+    """Each public contender's rank in every view of a publication, beside its overall rank."""
+
+    views: list[LeaderboardSnapshot]
+    ranks: dict[int, dict[str, tuple[int, str]]]  # contender id → view → (rank, status)
+
+
+def category_ranks(db: Session, board: Board) -> CategoryRanks | None:
+    """Ranks of the board's contenders in the publication's other views (None if no other)."""
+    others = [v for v in board.views if v.view != board.snapshot.view]
+    if not others:
+        return None
+    ids = {r["contender_id"] for r in board.rows}
+    query = (select(SnapshotEntry.snapshot_id, SnapshotEntry.contender_id, SnapshotEntry.rank,
+                    SnapshotEntry.provisional)
+             .where(SnapshotEntry.snapshot_id.in_([v.id for v in others]),
+                    SnapshotEntry.public.is_(True)))
+    by_id = {v.id: v for v in others}
+    ranks: dict[int, dict[str, tuple[int, str]]] = {}
+    for snap_id, cid, rank, provisional in db.execute(query):
+        if cid not in ids:
+            continue
+        view = by_id[snap_id]
+        outside = set(((view.extra or {}).get("ranking") or {}).get("not_comparable", []))
+        status = "not_comparable" if cid in outside else (
+            "provisional" if provisional else "ranked")
+        ranks.setdefault(cid, {})[view.view] = (rank, status)
+    return CategoryRanks(views=others, ranks=ranks)

@@ -15,20 +15,24 @@ from typing import Any
 import click
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from flask.cli import AppGroup
+from markupsafe import Markup
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from arena import db
 from arena.errors import ArenaError, NotFound
-from arena.leaderboard import plots, serving
+from arena.leaderboard import plots, profile, serving
 from arena.leaderboard.data import MIN_VIEW_BATTLES, configured_reg
 from arena.leaderboard.facts import rebuild_facts
 from arena.leaderboard.importer import (
     ImportFileError,
     parse_clean_battles,
+    parse_contender_meta,
     parse_vicuna_votes,
     store_rows,
 )
+from arena.leaderboard.openapi import CACHE_CONTROL
+from arena.leaderboard.openapi import OPENAPI_PATHS as OPENAPI_PATHS
 from arena.leaderboard.publish import PublishError, publish
 from arena.models import BattleFact, LeaderboardSnapshot, Publication
 
@@ -36,7 +40,6 @@ bp = Blueprint("leaderboard", __name__)
 api = Blueprint("leaderboard_api", __name__, url_prefix="/api/v1")
 cli = AppGroup("leaderboard", help="Import votes and publish leaderboard snapshots.")
 
-CACHE_CONTROL = "public, max-age=60"
 
 
 class NoLeaderboard(NotFound):
@@ -45,42 +48,62 @@ class NoLeaderboard(NotFound):
 
 
 # --- reading -------------------------------------------------------------------------------
+#
+# Every read starts with one small query (serving.current): the latest snapshot's id of the
+# view and the contenders' fingerprint. That key is the ETag, so a conditional request is
+# answered there; otherwise the response's bytes come from the per-process cache, built once
+# per snapshot (and contender change) from the stored rows.
 
-def _pick_snapshot(view: str | None) -> LeaderboardSnapshot:
-    session = db.session()
-    publication = serving.latest_publication(session)
-    if publication is None:
-        raise NoLeaderboard()
-    key = view or "overall"
-    snapshot = serving.snapshot_of(session, publication, key)
-    if snapshot is None:
-        valid = [s.view for s in serving.ordered_views(publication.snapshots)]
-        if not valid:
-            raise NoLeaderboard("Too few votes: the latest publication has no leaderboard view.")
-        raise NotFound(f"Unknown view {key!r}; valid views: {', '.join(valid)}.",
-                       code="unknown_view", details={"valid_views": valid})
-    return snapshot
+def _ttl() -> float:
+    return float(current_app.config.get("LEADERBOARD_CACHE_MS", 0)) / 1000
 
 
-def _cached(body: bytes | str, mimetype: str, **headers: str) -> Response:
-    response = Response(body, mimetype=mimetype)
+def _missing_view(session: Session, publication_id: int | None, key: str) -> ArenaError:
+    """The error of a view that the latest publication lacks (why, if it was skipped)."""
+    if publication_id is None:
+        return NoLeaderboard()
+    publication = session.get(Publication, publication_id)
+    assert publication is not None
+    valid = [s.view for s in serving.ordered_views(publication.snapshots)]
+    if not valid:
+        return NoLeaderboard("Too few votes: the latest publication has no leaderboard view.")
+    reason = (publication.settings or {}).get("skipped_views", {}).get(key)
+    if reason:
+        return NotFound(f"View {key!r} is not published yet: {reason}. It is fitted once it "
+                        f"has at least {publication.settings.get('min_battles')} battles.",
+                        code="view_too_few_votes",
+                        details={"reason": reason, "valid_views": valid,
+                                 "min_battles": publication.settings.get("min_battles")})
+    return NotFound(f"Unknown view {key!r}; valid views: {', '.join(valid)}.",
+                    code="unknown_view", details={"valid_views": valid})
+
+
+def _not_modified(tag: str) -> Response | None:
+    if not request.if_none_match.contains_weak(tag):
+        return None
+    response = Response(status=304)
+    response.set_etag(tag)
     response.headers["Cache-Control"] = CACHE_CONTROL
-    response.headers.update(headers)
-    response.add_etag()
-    response.make_conditional(request)  # turns it into a 304 when If-None-Match matches
     return response
 
 
-def _json(payload: Any) -> Response:
-    return _cached(json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
-                   "application/json")
+def _cached(body: bytes | str, mimetype: str, tag: str, **headers: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers.update(headers)
+    response.set_etag(tag)
+    return response
+
+
+def _dumps(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _view_url(view: str) -> str:
     return url_for("leaderboard_api.latest", view=view)
 
 
-def _csv_response(board: serving.Board) -> Response:
+def _csv_bytes(board: serving.Board) -> tuple[bytes, dict[str, str]]:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(serving.CONTENDER_FIELDS)
@@ -89,8 +112,28 @@ def _csv_response(board: serving.Board) -> Response:
                          for k in serving.CONTENDER_FIELDS])
     snap = board.snapshot
     name = f"leaderboard-{snap.view}-{snap.publication.created_at:%Y%m%d-%H%M%S}.csv"
-    return _cached(out.getvalue(), "text/csv",
-                   **{"Content-Disposition": f'attachment; filename="{name}"'})
+    return out.getvalue().encode(), {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+def _snapshot_response(snapshot_id: int, fingerprint: str, fmt: str) -> Response:
+    """JSON or CSV of a snapshot, from the cache or built once (ETag checked by the caller)."""
+    tag = serving.etag_for("lb", snapshot_id, fingerprint, fmt, request.script_root)
+    hit = _not_modified(tag)
+    if hit is not None:
+        return hit
+    cached = serving.CACHE.get(tag)
+    if cached is None:
+        session = db.session()
+        snap = session.get(LeaderboardSnapshot, snapshot_id)
+        if snap is None:
+            raise NotFound(f"No snapshot {snapshot_id}.")
+        board = serving.load_board(session, snap)
+        if fmt == "csv":
+            cached = serving.CACHE.put(tag, _csv_bytes(board))
+        else:
+            cached = serving.CACHE.put(tag, (_dumps(serving.board_json(board, _view_url)), {}))
+    body, headers = cached
+    return _cached(body, "text/csv" if fmt == "csv" else "application/json", tag, **headers)
 
 
 @api.after_request
@@ -104,23 +147,28 @@ def _cors(response: Response) -> Response:
     return response
 
 
+def _latest(fmt: str) -> Response:
+    key = request.args.get("view") or "overall"
+    session = db.session()
+    cur = serving.current(session, key, ttl_s=_ttl())
+    if cur.snapshot_id is None:
+        raise _missing_view(session, cur.publication_id, key)
+    return _snapshot_response(cur.snapshot_id, cur.fingerprint, fmt)
+
+
 @api.get("/leaderboard")
 def latest() -> Response:
     """The latest snapshot of a view (JSON, or CSV with ``?format=csv``)."""
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv"):
         raise ArenaError("format must be json or csv.", code="invalid", status=422)
-    board = serving.load_board(db.session(), _pick_snapshot(request.args.get("view")))
-    if fmt == "csv":
-        return _csv_response(board)
-    return _json(serving.board_json(board, _view_url))
+    return _latest(fmt)
 
 
 @api.get("/leaderboard.csv")
 def latest_csv() -> Response:
     """The latest snapshot of a view as CSV."""
-    return _csv_response(serving.load_board(db.session(),
-                                            _pick_snapshot(request.args.get("view"))))
+    return _latest("csv")
 
 
 @api.get("/leaderboard/snapshots")
@@ -138,53 +186,96 @@ def snapshots() -> Response:
             "views": [{"view": s.view, "title": s.title, "snapshot_id": s.id,
                        "url": url_for("leaderboard_api.snapshot", snapshot_id=s.id)}
                       for s in serving.ordered_views(pub.snapshots)]})
-    return _json({"publications": items})
+    body = _dumps({"publications": items})
+    response = _cached(body, "application/json", serving.etag_for("list", body))
+    response.make_conditional(request)
+    return response
 
 
 @api.get("/leaderboard/snapshots/<int:snapshot_id>")
 def snapshot(snapshot_id: int) -> Response:
     """One stored snapshot by id (JSON, or CSV with ``?format=csv``)."""
-    snap = db.session().get(LeaderboardSnapshot, snapshot_id)
-    if snap is None:
-        raise NotFound(f"No snapshot {snapshot_id}.")
-    board = serving.load_board(db.session(), snap)
-    if request.args.get("format") == "csv":
-        return _csv_response(board)
-    return _json(serving.board_json(board, _view_url))
+    fmt = "csv" if request.args.get("format") == "csv" else "json"
+    return _snapshot_response(snapshot_id, serving.fingerprint(db.session()), fmt)
 
 
-@bp.get("/leaderboard")
-def page() -> str | tuple[str, int]:
-    """The leaderboard page of the latest publication; ``?view=`` picks the view."""
-    session = db.session()
-    publication = serving.latest_publication(session)
-    context: dict[str, Any] = {"active": "leaderboard", "publication": publication}
-    if publication is None:
-        return render_template("leaderboard.html", state="none", **context)
-    view = request.args.get("view") or "overall"
-    snap = serving.snapshot_of(session, publication, view)
-    if snap is None:
-        if not publication.snapshots:
-            return render_template("leaderboard.html", state="few", **context,
-                                   min_battles=publication.settings.get("min_battles"))
-        valid = [s.view for s in serving.ordered_views(publication.snapshots)]
-        return render_template("leaderboard.html", state="unknown_view", view=view,
-                               valid=valid, **context), 404
+def _render_board(session: Session, snapshot_id: int) -> Markup:
+    """The leaderboard section of one snapshot (tables, plots), rendered once per key."""
+    snap = session.get(LeaderboardSnapshot, snapshot_id)
+    assert snap is not None
     board = serving.load_board(session, snap)
     figures: dict[str, Any] = {}
     if board.rows:
         figures["ratings"] = plots.ratings_plot(board.rows)
-        if len(board.matrix_names) >= 2:
-            figures["win"] = plots.heatmap(board.matrix_names, board.win_matrix,
-                                           label="Predicted win rate", kind="win")
-            figures["counts"] = plots.heatmap(board.matrix_names, board.battle_counts,
-                                              label="Battle counts", kind="count")
+        top = [r for r in board.rows if r["status"] != "not_comparable"][:plots.MATRIX_TOP]
+        names, win, counts = serving.top_matrices(board, [r["name"] for r in top])
+        if len(names) >= 2:
+            figures["win"] = plots.heatmap(names, win, label="Predicted win rate", kind="win")
+            figures["counts"] = plots.heatmap(names, counts, label="Battle counts",
+                                              kind="count")
         series = serving.history(session, snap.view)
+        keep = {r["name"] for r in top[:plots.HISTORY_TOP]}
+        series = {name: pts for name, pts in series.items() if name in keep}
         if series:
             figures["history"] = plots.history_plot(series)
-    return render_template("leaderboard.html", state="board", board=board,
-                           changes=serving.rank_changes(session, board), figures=figures,
-                           **context)
+    categories = serving.category_ranks(session, board) if snap.view == "overall" else None
+    return Markup(render_template(
+        "leaderboard/board.html", board=board, snap=snap, pub=board.publication,
+        changes=serving.rank_changes(session, board), figures=figures,
+        groups=serving.view_groups(board.views), categories=categories,
+        matrix_top=plots.MATRIX_TOP, history_top=plots.HISTORY_TOP))
+
+
+@bp.get("/leaderboard")
+def page() -> Response | str | tuple[str, int]:
+    """The leaderboard page of the latest publication; ``?view=`` picks the view."""
+    session = db.session()
+    view = request.args.get("view") or "overall"
+    cur = serving.current(session, view, ttl_s=_ttl())
+    context: dict[str, Any] = {"active": "leaderboard"}
+    if cur.publication_id is None:
+        return render_template("leaderboard.html", state="none", **context)
+    if cur.snapshot_id is None:
+        publication = session.get(Publication, cur.publication_id)
+        assert publication is not None
+        context["publication"] = publication
+        if not publication.snapshots:
+            return render_template("leaderboard.html", state="few", **context,
+                                   min_battles=publication.settings.get("min_battles"))
+        valid = serving.ordered_views(publication.snapshots)
+        reason = (publication.settings or {}).get("skipped_views", {}).get(view)
+        return render_template("leaderboard.html", state="unknown_view", view=view,
+                               reason=reason, valid=valid, **context,
+                               min_battles=publication.settings.get("min_battles")), 404
+    tag = serving.etag_for("page", cur.snapshot_id, cur.fingerprint, request.url_root)
+    body = serving.CACHE.get(tag)
+    if body is None:
+        # The whole page is cached as bytes: base.html holds nothing per request (no nonce,
+        # no user), and encoding ~200 KB of HTML on every request was most of its cost.
+        content = _render_board(session, cur.snapshot_id)
+        body = serving.CACHE.put(tag, render_template(
+            "leaderboard.html", state="board", content=content, **context).encode())
+    return Response(body, mimetype="text/html")
+
+
+@bp.get("/leaderboard/contender/<ident>")
+def contender_page(ident: str) -> str:
+    """One contender: its ratings in every view, history, opponents, link and licence."""
+    session = db.session()
+    cur = serving.current(session, "overall", ttl_s=_ttl())
+    found = profile.find_contender(session, ident)
+    if found is None:
+        raise NotFound(f"No public contender {ident!r}.")
+    tag = serving.etag_for("contender", found.id, cur.publication_id, cur.fingerprint,
+                           request.script_root)
+    content = serving.CACHE.get(tag)
+    if content is None:
+        info = profile.contender_profile(session, found, cur.publication_id)
+        figure = plots.history_plot(info.history) if info.history else None
+        content = serving.CACHE.put(tag, Markup(render_template(
+            "leaderboard/contender.html", profile=info, figure=figure)))
+    return render_template("leaderboard_contender.html", content=content, name=found.name,
+                           active="leaderboard")
 
 
 # --- jobs ----------------------------------------------------------------------------------
@@ -248,8 +339,10 @@ def facts_rebuild_command() -> None:
               help="answers.jsonl of the Vicuna-80 study (PATH is then its votes.csv).")
 @click.option("--questions", type=click.Path(dir_okay=False),
               help="questions.jsonl of the Vicuna-80 study.")
+@click.option("--contenders-meta", "meta_path", type=click.Path(dir_okay=False),
+              help="YAML mapping of contender name to organization, license and link.")
 def import_command(path: str, source_name: str, answers: str | None,
-                   questions: str | None) -> None:
+                   questions: str | None, meta_path: str | None) -> None:
     """Import votes from a FastChat clean_battle file (JSON, JSONL, CSV) or a Vicuna-80 votes.csv.
 
     Re-importing the same rows adds nothing.
@@ -259,6 +352,10 @@ def import_command(path: str, source_name: str, answers: str | None,
     if len(source_name) > 32:
         raise click.UsageError("--source-name is at most 32 characters")
     secret = str(current_app.config["SECRET_KEY"])
+    try:
+        meta = parse_contender_meta(meta_path) if meta_path else None
+    except ImportFileError as exc:
+        raise click.ClickException(f"--contenders-meta {exc.message}") from None
     session = db.session()
     try:
         self_battles: list[int] = []
@@ -266,7 +363,7 @@ def import_command(path: str, source_name: str, answers: str | None,
             rows = parse_vicuna_votes(path, answers, questions)
         else:
             rows, self_battles = parse_clean_battles(path, secret=secret)
-        report = store_rows(session, rows, source=source_name, secret=secret)
+        report = store_rows(session, rows, source=source_name, secret=secret, meta=meta)
         report.self_battles = self_battles
         session.commit()
     except ImportFileError as exc:
@@ -274,6 +371,8 @@ def import_command(path: str, source_name: str, answers: str | None,
         raise click.ClickException(f"{path}: {exc.message}") from None
     if report.new_contenders:
         click.echo(f"new contenders (inactive): {', '.join(report.new_contenders)}")
+    if report.described:
+        click.echo(f"organisation/licence/link set for: {', '.join(report.described)}")
     if report.self_battles:
         shown = ", ".join(map(str, report.self_battles[:10]))
         click.echo(f"skipped {len(report.self_battles)} self-battles (model_a == model_b), "
@@ -283,87 +382,6 @@ def import_command(path: str, source_name: str, answers: str | None,
 
 
 # --- wiring --------------------------------------------------------------------------------
-
-def _params(*names: str) -> list[dict[str, Any]]:
-    known = {
-        "view": {"name": "view", "in": "query", "required": False,
-                 "description": "overall, style, citation, multi_turn, long_prompt or "
-                                "lang-<code>; the response's `views` lists those published.",
-                 "schema": {"type": "string", "default": "overall"}},
-        "format": {"name": "format", "in": "query", "required": False,
-                   "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"}},
-        "snapshot_id": {"name": "snapshot_id", "in": "path", "required": True,
-                        "schema": {"type": "integer"}},
-    }
-    return [known[n] for n in names]
-
-
-_CONTENDER = {
-    "type": "object",
-    "required": list(serving.CONTENDER_FIELDS),
-    "properties": {
-        "rank": {"type": "integer"}, "rank_ub": {"type": "integer",
-                                                 "description": "1 + contenders whose interval "
-                                                 "lies entirely above this one's"},
-        "name": {"type": "string"}, "organization": {"type": "string"},
-        "license": {"type": "string"}, "rating": {"type": "number"},
-        "ci_low": {"type": "number"}, "ci_high": {"type": "number"},
-        "votes": {"type": "integer"}, "provisional": {"type": "boolean"},
-        "rank_low": {"type": ["integer", "null"]}, "rank_high": {"type": ["integer", "null"]},
-    },
-}
-_BOARD = {
-    "type": "object",
-    "properties": {
-        "snapshot": {"type": "object"}, "views": {"type": "array"}, "method": {"type": "object"},
-        "converged": {"type": "boolean"}, "gradient_norm": {"type": "number"},
-        "style": {"type": "object", "additionalProperties": {
-            "type": "object", "properties": {"coef": {"type": "number"},
-                                             "ci_low": {"type": "number"},
-                                             "ci_high": {"type": "number"}}}},
-        "contenders": {"type": "array", "items": _CONTENDER},
-        "components": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
-        "win_matrix": {"type": "object"}, "battle_counts": {"type": "object"},
-    },
-}
-_CACHED = {"ETag": {"schema": {"type": "string"}},
-           "Cache-Control": {"schema": {"type": "string", "example": CACHE_CONTROL}},
-           "Access-Control-Allow-Origin": {"schema": {"type": "string", "example": "*"}}}
-_ERROR = {"description": "No leaderboard yet, unknown view or snapshot",
-          "content": {"application/json": {"schema": {"type": "object", "properties": {
-              "error": {"type": "object", "properties": {"code": {"type": "string"},
-                                                         "message": {"type": "string"}}}}}}}}
-
-
-def _get(summary: str, params: list[dict[str, Any]], schema: dict[str, Any],
-         csv_too: bool = False) -> dict[str, Any]:
-    content: dict[str, Any] = {"application/json": {"schema": schema}}
-    if csv_too:
-        content["text/csv"] = {"schema": {"type": "string"}}
-    return {"get": {
-        "tags": ["leaderboard"], "summary": summary, "parameters": params,
-        "responses": {"200": {"description": "OK", "headers": _CACHED, "content": content},
-                      "304": {"description": "Not modified (If-None-Match matched the ETag)"},
-                      "404": _ERROR}}}
-
-
-OPENAPI_PATHS: dict[str, Any] = {
-    "/api/v1/leaderboard": _get(
-        "Latest leaderboard of a view", _params("view", "format"), _BOARD, csv_too=True),
-    "/api/v1/leaderboard.csv": {"get": {
-        "tags": ["leaderboard"], "summary": "Latest leaderboard of a view as a CSV download",
-        "parameters": _params("view"),
-        "responses": {"200": {"description": "CSV with a Content-Disposition attachment",
-                              "headers": _CACHED,
-                              "content": {"text/csv": {"schema": {"type": "string"}}}},
-                      "304": {"description": "Not modified"}, "404": _ERROR}}},
-    "/api/v1/leaderboard/snapshots": _get(
-        "Every publication with its views' snapshot ids", [],
-        {"type": "object", "properties": {"publications": {"type": "array"}}}),
-    "/api/v1/leaderboard/snapshots/{snapshot_id}": _get(
-        "One stored snapshot", _params("snapshot_id", "format"), _BOARD, csv_too=True),
-}
-
 
 def init_app(app: Flask) -> None:
     """Register the leaderboard blueprints and CLI commands."""

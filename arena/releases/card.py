@@ -54,11 +54,15 @@ def _front_matter(meta: Mapping[str, Any]) -> str:
     return "---\n" + yaml.safe_dump(dict(meta), sort_keys=False, allow_unicode=True) + "---\n"
 
 
-def _leaderboard_section(snapshot: Mapping[str, Any]) -> list[str]:
+def _leaderboard_section(snapshot: Mapping[str, Any], source_url: str | None) -> list[str]:
+    install = (f'pip install "{source_url}"' if source_url else
+               "pip install <a checkout or archive of the arena's repository>")
     lines = ["## Leaderboard snapshot", "",
              "`leaderboard.json` holds the leaderboard computed from exactly these rows. Each "
-             "view is recomputed, float for float, by running its command inside this folder "
-             "(the `ratings` package of the arena's repository):", ""]
+             "view is recomputed, float for float, by running its command inside this folder. "
+             "The arena's repository is an installable Python project (`pyproject.toml`): "
+             "installing it gives the `ratings` package and `python -m ratings` "
+             "(Python 3.11+):", "", "```", install, "```", ""]
     for key, view in snapshot.get("views", {}).items():
         lines += [f"**{view.get('title', key)}** (`{key}`)", "", "```",
                   view["command"], "```", ""]
@@ -76,7 +80,7 @@ def _leaderboard_section(snapshot: Mapping[str, Any]) -> list[str]:
 
 def dataset_card(*, name: str, window_start: datetime, window_end: datetime, n_rows: int,
                  with_text: int, excluded: Mapping[str, int], snapshot: Mapping[str, Any],
-                 linkable: bool, public_url: str | None) -> str:
+                 linkable: bool, public_url: str | None, source_url: str | None = None) -> str:
     """The ``README.md`` of one release folder."""
     meta = {
         "license": LICENSE,
@@ -130,7 +134,7 @@ def dataset_card(*, name: str, window_start: datetime, window_end: datetime, n_r
         "The leaderboard down-weights prompt floods (the same first prompt, normalised, sent "
         "many times): each battle counts `weight` times in the likelihood. The `ratings` command "
         "line reads the `weight` column, so the commands below apply it.", "",
-        *_leaderboard_section(snapshot),
+        *_leaderboard_section(snapshot, source_url),
         "## License", "",
         f"Votes and metadata: {LICENSE}. Model answers remain subject to the terms of the "
         "models that wrote them.", "",

@@ -6,7 +6,7 @@ import contextlib
 import fcntl
 import logging
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
@@ -98,6 +98,10 @@ def _cut_due(db: Session, settings: ReleaseSettings, now: datetime) -> list[Data
     return released
 
 
+#: Clock skew tolerated for ``--now`` before it counts as the future.
+FUTURE_SLACK = timedelta(minutes=5)
+
+
 @releases_cli.command("cut")
 @click.option("--now", "now_text", default=None, metavar="ISO",
               help="Cut as if it were this time (UTC if no offset); for tests and backfills.")
@@ -107,6 +111,12 @@ def cut_command(now_text: str | None, push: bool) -> None:
     try:
         settings = ReleaseSettings.from_config(current_app.config)
         now = parse_now(now_text)
+        if now > utcnow() + FUTURE_SLACK:
+            # A window "released" early would miss the votes still to come in it, and its
+            # card would claim a complete window that is not.
+            raise click.ClickException(
+                f"--now {now.isoformat()} is in the future; releases can only be cut up to "
+                "the present (omit --now to use the clock)")
         db = arena_db.session()
         with _exclusive(settings.releases_dir) as locked:
             if not locked:

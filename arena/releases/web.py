@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,9 @@ from arena import db as arena_db
 from arena import privacy
 from arena.errors import ArenaError, ValidationError
 from arena.models import DataRelease, utcnow
-from arena.releases import voters
+from arena.releases import card, voters
 from arena.releases.cli import releases_cli
+from arena.releases.cut import MANIFEST
 from arena.releases.openapi import OPENAPI_COMPONENTS as OPENAPI_COMPONENTS
 from arena.releases.openapi import OPENAPI_PATHS as OPENAPI_PATHS
 
@@ -80,6 +82,16 @@ def _forget_browser() -> None:
     session.pop("voter", None)
 
 
+def _rows_with_text(release: DataRelease) -> int | None:
+    """Rows with conversation texts, from the release's own manifest (None if unreadable)."""
+    path = Path(current_app.config["RELEASES_DIR"]) / release.name / MANIFEST
+    try:
+        value = json.loads(path.read_text(encoding="utf-8")).get("rows_with_text")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) else None
+
+
 def _release_dict(release: DataRelease) -> dict[str, Any]:
     files = [{**f, "url": url_for("releases.download", name=release.name, filename=f["name"],
                                   _external=False)} for f in release.files]
@@ -96,6 +108,7 @@ def _release_dict(release: DataRelease) -> dict[str, Any]:
         "window_end": release.window_end.isoformat(),
         "created_at": release.created_at.isoformat(),
         "n_battles": release.n_battles,
+        "rows_with_text": _rows_with_text(release),
         "bytes": sum(int(f["bytes"]) for f in release.files),
         "manifest_sha256": release.manifest_sha256,
         "files": files,
@@ -114,8 +127,13 @@ def _releases() -> list[DataRelease]:
 
 @bp.get("/data")
 def page() -> str:
+    config = current_app.config
     return render_template("data.html", active="data",
-                           releases=[_release_dict(r) for r in _releases()])
+                           releases=[_release_dict(r) for r in _releases()],
+                           window_days=config["RELEASE_WINDOW_DAYS"],
+                           embargo_days=config["RELEASE_EMBARGO_DAYS"],
+                           columns=card.COLUMNS, license=card.LICENSE,
+                           source_url=config.get("SOURCE_URL"))
 
 
 @bp.get("/data/<name>/<filename>")

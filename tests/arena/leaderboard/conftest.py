@@ -105,3 +105,18 @@ def league(contender: Callable[..., Contender], battle: Callable[..., Battle],
         return people
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_response_cache() -> None:
+    """Each test starts with an empty per-process cache of rendered leaderboard responses."""
+    from arena.leaderboard import serving
+
+    serving.CACHE.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_latest_key_reuse(app: Any) -> None:
+    """Tests publish and read back at once: ask the database on every request (one test
+    turns reuse on explicitly)."""
+    app.config["LEADERBOARD_CACHE_MS"] = 0

@@ -154,3 +154,40 @@ def test_vicuna_vote_for_a_missing_answer_is_named(tmp_path: Path, runner: Flask
     assert result.exit_code != 0
     assert "row 1: column 'model_b': no answer of 'nobody-7b' to question 1" in result.output
     assert _count(db, Battle) == 0
+
+
+def test_contenders_meta_sets_organisation_licence_and_link(
+        tmp_path: Path, runner: FlaskCliRunner, db: Session, contender: Callable) -> None:
+    known = contender("m1", organization="", license="", link="")
+    db.commit()
+    path = _write(tmp_path / "battles.json", [
+        {"model_a": "m1", "model_b": "m2", "winner": "model_a", "tstamp": 1707700514}])
+    meta = tmp_path / "meta.yaml"
+    meta.write_text("m1: {organisation: Acme, licence: MIT, link: 'https://acme.example/m1'}\n"
+                    "m2: {organization: Beta Labs, license: Apache-2.0}\n")
+    result = runner.invoke(args=["leaderboard", "import", str(path), "--contenders-meta",
+                                 str(meta)])
+    assert result.exit_code == 0, result.output
+    assert "organisation/licence/link set for: m1, m2" in result.output
+    db.expire_all()
+    m1 = db.get(Contender, known.id)
+    assert (m1.organization, m1.license, m1.link) == ("Acme", "MIT", "https://acme.example/m1")
+    m2 = db.scalars(select(Contender).where(Contender.name == "m2")).one()
+    assert (m2.organization, m2.license, m2.link) == ("Beta Labs", "Apache-2.0", "")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("m1: {owner: x}\n", "unknown field 'owner'"),
+    ("m1: {link: 'javascript:alert(1)'}\n", "link must start with https://"),
+    ("- m1\n", "expected a mapping of contender name to fields"),
+])
+def test_bad_contenders_meta_is_refused_before_anything_is_written(
+        tmp_path: Path, runner: FlaskCliRunner, db: Session, text: str, message: str) -> None:
+    path = _write(tmp_path / "battles.json", [
+        {"model_a": "m1", "model_b": "m2", "winner": "model_a"}])
+    meta = tmp_path / "meta.yaml"
+    meta.write_text(text)
+    result = runner.invoke(args=["leaderboard", "import", str(path), "--contenders-meta",
+                                 str(meta)])
+    assert result.exit_code != 0 and message in result.output
+    assert _count(db, Battle) == 0 and _count(db, Contender) == 0

@@ -93,7 +93,11 @@ def test_publish_stores_every_setting_and_marks_provisional(
     assert overall.converged and overall.method["n_bootstrap"] == 100
     entries = {e.contender.name: e for e in overall.entries}
     assert entries["Newcomer"].votes == 4 and entries["Newcomer"].provisional
-    assert entries["Alpha"].votes == 27 + 2 and not entries["Alpha"].provisional
+    # Enough votes; provisional now only if its interval is wider than the median gap.
+    gap = overall.extra["ranking"]["median_gap"]
+    alpha = entries["Alpha"]
+    assert alpha.votes == 27 + 2
+    assert alpha.provisional == ((alpha.ci_high - alpha.ci_low) / 2 > gap)
     assert entries["Alpha"].rank == 1 and entries["Alpha"].ci_low < entries["Alpha"].rating
 
 

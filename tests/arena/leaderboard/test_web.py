@@ -18,7 +18,7 @@ from arena.models import Battle, Contender, LeaderboardSnapshot, Turn, Vote
 
 SECRET_NAME = "Zephyr-Secret"
 FIELDS = ["rank", "rank_ub", "name", "organization", "license", "rating", "ci_low", "ci_high",
-          "votes", "provisional", "rank_low", "rank_high"]
+          "votes", "provisional", "rank_low", "rank_high", "status", "deprecated", "link"]
 
 
 def _publish(runner: FlaskCliRunner) -> None:
@@ -188,7 +188,7 @@ def test_page_renders_table_and_four_plots(client: FlaskClient, runner: FlaskCli
     assert page.count("<svg") == 4
     for figure in ("plot-ratings", "plot-win", "plot-counts", "plot-history"):
         assert f'id="{figure}"' in page
-    assert '<tr data-contender="Alpha">' in page
+    assert '<tr data-contender="Alpha"' in page
 
 
 def test_snapshot_list_and_lookup_by_id(client: FlaskClient, runner: FlaskCliRunner,

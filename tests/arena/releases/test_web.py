@@ -198,3 +198,56 @@ def test_openapi_document_lists_the_release_and_me_routes(client: FlaskClient) -
     assert {"/api/v1/releases", "/api/v1/me", "/api/v1/me/deletion"} <= set(spec["paths"])
     assert set(spec["paths"]["/api/v1/me"]) == {"get", "post"}
     assert "Release" in spec["components"]["schemas"]
+
+
+def test_cut_refuses_a_now_in_the_future(runner: FlaskCliRunner, db: Session,
+                                         seed_votes: Any) -> None:
+    seed_votes(limit=50)
+    result = runner.invoke(args=["releases", "cut", "--now", "2999-01-01T00:00:00Z"])
+    assert result.exit_code != 0
+    assert "is in the future" in result.output and "Traceback" not in result.output
+    assert _count(db, DataRelease) == 0
+
+
+def test_data_page_has_readable_sizes_licence_column_guide_text_rows_and_a_recipe(
+        app: Flask, client: FlaskClient, runner: FlaskCliRunner, db: Session,
+        seed_votes: Any) -> None:
+    app.config["SOURCE_URL"] = "git+https://example.org/open-arena"
+    seed_votes(limit=200)
+    _cut(runner)
+    html = client.get("/data").get_data(as_text=True)
+    release = db.scalars(select(DataRelease).order_by(DataRelease.window_start)).first()
+    assert re.search(r'class="release-size">[\d.]+ KiB<', html)
+    assert re.search(r'<td class="num" title="\d+ bytes">[\d.]+ (KiB|Bytes|MiB)</td>', html)
+    assert 'id="data-license">CC-BY-4.0<' in html
+    assert "<dt>voter</dt>" in html and "<dt>weight</dt>" in html
+    assert 'class="release-text-rows">' in html
+    assert 'pip install "git+https://example.org/open-arena"' in html
+    assert f'curl -fLO "http://localhost/data/{release.name}/battles.parquet"' in html
+    days = app.config["RELEASE_WINDOW_DAYS"]
+    embargo = app.config["RELEASE_EMBARGO_DAYS"]
+    assert f"windows of {days} days" in html and f"published {embargo} days after" in html
+    assert "month" not in html.split('id="data-windowing"')[1].split("</p>")[0]
+
+
+def test_the_repository_installs_the_rating_engine_with_no_new_runtime_pins() -> None:
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    assert "ratings" in project["tool"]["setuptools"]["packages"]["find"]["include"]
+    pinned = {re.split(r"[=<>\[]", line)[0].strip().lower()
+              for line in (root / "requirements.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")}
+    declared = [*project["project"]["dependencies"],
+                *project["project"]["optional-dependencies"]["site"]]
+    assert {re.split(r"[=<>\[]", d)[0].strip().lower() for d in declared} <= pinned
+    from datetime import UTC, datetime
+
+    from arena.releases.card import dataset_card
+    text = dataset_card(name="w1", window_start=datetime(2026, 1, 1, tzinfo=UTC),
+                        window_end=datetime(2026, 1, 31, tzinfo=UTC), n_rows=1, with_text=0,
+                        excluded={}, snapshot={"views": {}}, linkable=False, public_url=None,
+                        source_url="git+https://example.org/open-arena")
+    assert "pyproject.toml" in text and 'pip install "git+https://example.org/open-arena"' in text
