@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     # which keeps never-beaten newcomers and contender families that never met publishable.
     # 0 gives exact maximum likelihood and refuses disconnected comparison graphs.
     "LEADERBOARD_REG": None,
+    # View a leaderboard request without ?view= gets (page and JSON API): "overall", or e.g.
+    # "style" as LMArena does (it made style control its default), or any published view key.
+    "LEADERBOARD_DEFAULT_VIEW": "overall",
     # Directory where data releases are written.
     "RELEASES_DIR": None,
     # Length of one release window, in days.

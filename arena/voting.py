@@ -20,6 +20,7 @@ from arena.battles.lifecycle import (
     reveal,
     state_error,
 )
+from arena.categories.store import label_battle
 from arena.errors import ValidationError
 from arena.models import WINNERS, Battle, Vote
 
@@ -78,4 +79,5 @@ def cast_vote(db: Session, battle: Battle, *, voter_id: str | None, winner: str,
         # the voter has not seen complete.
         db.rollback()
         raise state_error(current_state(db, battle.id))
+    label_battle(db, battle)  # the conversation is final now; a few ms, same transaction
     return {"winner": winner, **reveal(battle)}

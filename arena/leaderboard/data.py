@@ -15,15 +15,19 @@ Prompt floods (:func:`flood_weights`)
     NFKC, case-folded, runs of whitespace collapsed to one space, stripped); among the selected
     battles, a normalised prompt seen ``count`` times gives each of its battles the weight
     ``min(1, FLOOD_K / count)``, so a flood contributes at most ``FLOOD_K`` battles' worth of
-    evidence while a prompt seen up to ``FLOOD_K`` times is untouched. Battles without a
-    prompt text (imports of files that have none) keep weight 1. Releases publish the weight
-    of every battle in a ``weight`` column.
+    evidence while a prompt seen up to ``FLOOD_K`` times is untouched. Where a battle has a
+    ``prompt_group`` (:mod:`arena.categories.groups`: exact and near-duplicate prompts), the
+    group is counted instead, so a flood of small variations of one prompt is down-weighted
+    too. Battles without a prompt text (imports of files that have none) keep weight 1.
+    Releases publish the weight of every battle in a ``weight`` column.
 
 Views (:data:`VIEWS`, :func:`view_spec`)
     ``overall`` (plain Bradley-Terry), ``style`` (length and markdown controlled), ``citation``
-    (citations controlled), and categories: ``multi_turn``, ``long_prompt`` and one
-    ``lang-<code>`` view per detected prompt language. A view's battle filter is applied
-    before the fit; the style views keep only battles with the features they control for.
+    (citations controlled), and categories: ``multi_turn``, ``long_prompt``, one
+    ``lang-<code>`` view per detected prompt language, and ``cat-<label>`` and
+    ``cat-<label>-style`` per classifier label (:func:`category_views`, labels from
+    ``battle_label``). A view's battle filter is applied before the fit; the style views keep
+    only battles with the features they control for.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from sqlalchemy.orm import Session, aliased
 
 import ratings
 from arena.errors import ArenaError
-from arena.models import Battle, Contender, Turn, Vote
+from arena.models import Battle, BattleLabel, Contender, Turn, Vote
 from ratings.features import transform
 
 #: A normalised first prompt seen ``count`` times weighs ``min(1, FLOOD_K / count)`` per battle.
@@ -109,6 +113,9 @@ class RatedBattle:
     language: str | None
     voter_id: str | None
     source: str
+    labels: frozenset[str] = frozenset()  # battle_label rows (arena.categories)
+    prompt_group: str | None = None
+    category_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,8 @@ class ViewSpec:
     control: tuple[str, ...] = ()
     category: bool = False
     keep: Callable[[RatedBattle], bool] = field(default=lambda _b: True, compare=False)
+    #: Merged into the snapshot's ``method`` (a category view's label and classifier version).
+    meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -149,6 +158,14 @@ VIEWS: tuple[ViewSpec, ...] = (
 )
 _BY_KEY = {v.key: v for v in VIEWS}
 _LANG_KEY = re.compile(r"^lang-([a-z]{2,3})$")
+_CAT_KEY = re.compile(r"^cat-([a-z_]+?)(-style)?$")
+#: Classifier labels with a view of their own (languages have their ``lang-`` views).
+CATEGORY_VIEW_LABELS = ("coding", "math", "creative_writing", "instruction_following",
+                        "hard_prompt", "multi_turn", "long_query")
+_CATEGORY_TITLES = {"coding": "Coding", "math": "Math", "creative_writing": "Creative writing",
+                    "instruction_following": "Instruction following",
+                    "hard_prompt": "Hard prompts", "multi_turn": "Multi-turn (classifier)",
+                    "long_query": "Longer queries"}
 
 
 _LANGUAGE_NAMES = {
@@ -165,6 +182,28 @@ def language_view(code: str) -> ViewSpec:
                     category=True, keep=lambda b: b.language == code)
 
 
+def category_view(label: str, *, style: bool = False) -> ViewSpec:
+    """The view of battles the prompt classifier labelled ``label`` (style-controlled or not)."""
+    from arena.categories.classify import CLASSIFIER_VERSION  # here: categories imports data
+
+    title = _CATEGORY_TITLES.get(label, label)
+    return ViewSpec(
+        f"cat-{label}-style" if style else f"cat-{label}",
+        f"{title} (style-controlled)" if style else title,
+        f"Only battles whose prompt the offline classifier labelled '{label}'"
+        + (", with answer length and markdown held equal." if style else "."),
+        control=("length", "markdown") if style else (), category=True,
+        keep=lambda b: label in b.labels,
+        meta={"category": label, "category_version": CLASSIFIER_VERSION})
+
+
+def category_views(battles: Sequence[RatedBattle]) -> list[ViewSpec]:
+    """Plain and style-controlled views of every category label some battle carries."""
+    present = {label for b in battles for label in b.labels}
+    return [category_view(label, style=style) for label in CATEGORY_VIEW_LABELS
+            if label in present for style in (False, True)]
+
+
 def view_spec(view: ViewSpec | str) -> ViewSpec:
     """The spec of a view key (``overall``, ``style``, …, ``lang-en``); ``KeyError`` if none."""
     if isinstance(view, ViewSpec):
@@ -174,13 +213,17 @@ def view_spec(view: ViewSpec | str) -> ViewSpec:
     match = _LANG_KEY.match(view)
     if match:
         return language_view(match.group(1))
+    match = _CAT_KEY.match(view)
+    if match and match.group(1) in CATEGORY_VIEW_LABELS:
+        return category_view(match.group(1), style=bool(match.group(2)))
     raise KeyError(view)
 
 
 def views_for(battles: Sequence[RatedBattle]) -> list[ViewSpec]:
-    """Every view worth computing for these battles: the fixed ones, then one per language."""
+    """Every view worth computing for these battles: the fixed ones, one per language, then
+    the classifier's categories."""
     languages = sorted({b.language for b in battles if b.language})
-    return [*VIEWS, *(language_view(code) for code in languages)]
+    return [*VIEWS, *(language_view(code) for code in languages), *category_views(battles)]
 
 
 def normalise_prompt(text: str) -> str:
@@ -188,9 +231,18 @@ def normalise_prompt(text: str) -> str:
     return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
-def flood_weights(prompts: Sequence[str | None], k: int = FLOOD_K) -> list[float]:
-    """Per-battle weights ``min(1, k / count)`` of the normalised prompt (``None`` → 1.0)."""
-    keys = [None if p is None else normalise_prompt(p) for p in prompts]
+def prompt_key(text: str) -> str:
+    """The exact-duplicate prompt group of ``text`` (what ``battle.prompt_group`` starts as)."""
+    return hashlib.sha256(normalise_prompt(text).encode()).hexdigest()[:32]
+
+
+def flood_weights(prompts: Sequence[str | None], k: int = FLOOD_K,
+                  groups: Sequence[str | None] | None = None) -> list[float]:
+    """Per-battle weights ``min(1, k / count)`` of the prompt group where given, else of the
+    normalised prompt (neither → 1.0)."""
+    groups = groups if groups is not None else [None] * len(prompts)
+    keys = [g if g else (None if p is None else prompt_key(p))
+            for p, g in zip(prompts, groups, strict=True)]
     counts = Counter(key for key in keys if key is not None)
     return [1.0 if key is None else min(1.0, k / counts[key]) for key in keys]
 
@@ -242,7 +294,8 @@ def eligible_battles(db: Session, *, since: datetime | None = None,
                Battle.contender_a_id, Battle.contender_b_id, ca.name, cb.name,
                ca.is_public, cb.is_public, Vote.winner, Battle.features,
                stats.c.turns, stats.c.chars, first.prompt, Battle.language,
-               func.coalesce(Vote.voter_id, Battle.voter_id), Battle.source)
+               func.coalesce(Vote.voter_id, Battle.voter_id), Battle.source,
+               Battle.prompt_group, Battle.category_version)
         .join(Vote, Vote.battle_id == Battle.id)
         .join(ca, ca.id == Battle.contender_a_id)
         .join(cb, cb.id == Battle.contender_b_id)
@@ -251,14 +304,23 @@ def eligible_battles(db: Session, *, since: datetime | None = None,
         .where(*_eligible())
         .order_by(Vote.created_at, Battle.id)
     )
+    labels_query = (select(BattleLabel.battle_id, BattleLabel.label)
+                    .join(Battle, Battle.id == BattleLabel.battle_id)
+                    .join(Vote, Vote.battle_id == Battle.id).where(*_eligible()))
     if since is not None:
         query = query.where(Vote.created_at >= since)
+        labels_query = labels_query.where(Vote.created_at >= since)
     if until is not None:
         query = query.where(Vote.created_at < until)
+        labels_query = labels_query.where(Vote.created_at < until)
     if cutoff is not None:
         query = query.where(Vote.created_at <= cutoff)
+        labels_query = labels_query.where(Vote.created_at <= cutoff)
     rows = db.execute(query).all()
-    weights = flood_weights([row[14] for row in rows], flood_k)
+    labels: dict[int, set[str]] = {}
+    for battle_id, label in db.execute(labels_query):
+        labels.setdefault(battle_id, set()).add(label)
+    weights = flood_weights([row[14] for row in rows], flood_k, [row[18] for row in rows])
     return [
         RatedBattle(
             battle_id=row[0], public_id=row[1], created_at=row[2], voted_at=row[3],
@@ -266,6 +328,8 @@ def eligible_battles(db: Session, *, since: datetime | None = None,
             public_a=bool(row[8]), public_b=bool(row[9]), winner=row[10], weight=weight,
             features=_clean_features(row[11]), turn_count=int(row[12] or 0),
             prompt_chars=int(row[13] or 0), language=row[15], voter_id=row[16], source=row[17],
+            labels=frozenset(labels.get(row[0], ())), prompt_group=row[18],
+            category_version=row[19],
         )
         for row, weight in zip(rows, weights, strict=True)
     ]
@@ -342,6 +406,8 @@ def battles_hash(battles: Sequence[RatedBattle], settings: dict[str, Any]) -> st
         row = [b.battle_id, b.contender_a_id, b.contender_b_id, b.public_a, b.public_b,
                b.winner, repr(b.weight), sorted(b.features.items()), b.turn_count,
                b.prompt_chars, b.language]
+        if b.labels:  # only then, so hashes of unlabelled data stay what they were
+            row.append([b.category_version, sorted(b.labels)])
         digest.update(json.dumps(row, default=str).encode())
         digest.update(b"\n")
     return digest.hexdigest()

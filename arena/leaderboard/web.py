@@ -45,12 +45,19 @@ class NoLeaderboard(NotFound):
 
 # --- reading -------------------------------------------------------------------------------
 
+def _default_view(publication: Publication) -> str:
+    """LEADERBOARD_DEFAULT_VIEW, or ``overall`` while that view is not published (too few
+    battles): a request without ``?view=`` should not fail because of a setting."""
+    configured = str(current_app.config["LEADERBOARD_DEFAULT_VIEW"])
+    return configured if any(s.view == configured for s in publication.snapshots) else "overall"
+
+
 def _pick_snapshot(view: str | None) -> LeaderboardSnapshot:
     session = db.session()
     publication = serving.latest_publication(session)
     if publication is None:
         raise NoLeaderboard()
-    key = view or "overall"
+    key = view or _default_view(publication)
     snapshot = serving.snapshot_of(session, publication, key)
     if snapshot is None:
         valid = [s.view for s in serving.ordered_views(publication.snapshots)]
@@ -160,7 +167,7 @@ def page() -> str | tuple[str, int]:
     context: dict[str, Any] = {"active": "leaderboard", "publication": publication}
     if publication is None:
         return render_template("leaderboard.html", state="none", **context)
-    view = request.args.get("view") or "overall"
+    view = request.args.get("view") or _default_view(publication)
     snap = serving.snapshot_of(session, publication, view)
     if snap is None:
         if not publication.snapshots:
