@@ -37,6 +37,16 @@ LANGUAGE_PROBABILITY = 0.5
 LANGUAGE_MIN_LETTERS = 4
 
 
+def _head(prompt: str) -> str:
+    """The part of a turn that states the request: a long turn whose first line is short
+    ("Summarise this:", "Fix the bug below") is that line; otherwise the first characters."""
+    if len(prompt) > 2 * HEAD_CHARS:
+        first = prompt.strip().split("\n", 1)[0]
+        if len(first) <= HEAD_CHARS // 2:
+            return first
+    return prompt[:HEAD_CHARS]
+
+
 def prompt_language(text: str) -> str | None:
     """ISO 639-1 code of ``text``, or None when too short or unsure."""
     if sum(ch.isalpha() for ch in text) < LANGUAGE_MIN_LETTERS:
@@ -57,7 +67,7 @@ def classify(prompts: Sequence[str],
     full = "\n".join(p for p in prompts if p)
     if not full.strip():
         return frozenset()
-    text = "\n".join(p[:HEAD_CHARS] for p in prompts if p)
+    text = "\n".join(_head(p) for p in prompts if p)
     coding = is_coding(text) or bool(CODE_SYNTAX.search(full))
     math = is_math(text, coding=coding)
     creative = is_creative(text, coding=coding)

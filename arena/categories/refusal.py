@@ -61,6 +61,8 @@ _HEDGE = re.compile(
     r"the ability to (?:feel|experience|taste|see))"
     r"|not capable of (?:feeling|experiencing|having|reaching|tasting|seeing)",
     _F)
+_PREAMBLE = re.compile(r"sorry|apologi|unfortunately|as an ai|language model|lo siento|désolé|"
+                       r"leid|抱歉|申し訳|죄송|извините|к сожалению", _F)
 _PIVOT = re.compile(r"\b(?:however|but|that said|instead|here(?:'s| is| are))\b", _F)
 
 
@@ -76,10 +78,16 @@ def is_refusal(answer: str) -> bool:
     if _HEDGE.search(opening[:match.end() + 40]) and len(text) > SHORT_ANSWER_CHARS:
         return False
     # A decline deep inside a long answer ("…but I cannot guarantee…") is part of the answer.
-    first = re.split(r"(?<=[.!?。！？])\s+", opening, maxsplit=2)
-    head = " ".join(first[:2])
+    sentences = re.split(r"(?<=[.!?。！？])\s+", opening, maxsplit=2)
+    # The decline opens the answer: in its first sentence, or in the second after an apology
+    # or a word about being an AI ("I'm sorry. I can't…").
+    head = sentences[0]
+    if len(sentences) > 1 and _PREAMBLE.search(head):
+        head = f"{head} {sentences[1]}"
     if match.start() > len(head):
         return False
+    if re.search(r"[\"“‘«]|(?<!\w)'(?!\w)", opening[:match.start()]):
+        return False  # quoted: a character's line in a story, not the assistant's
     if len(text) <= SHORT_ANSWER_CHARS:
         return True
     # A long answer that pivots to doing the task ("However, here is…") complied.

@@ -50,7 +50,8 @@ _LANGUAGES = _words(
     r"kubernetes", r"excel formula", r"vba", r"latex", r"c", r"r", r"dart", r"flutter",
     r"elixir", r"clojure", r"fortran", r"cobol", r"solidity", r"spring boot", r"\.net",
     r"jquery", r"tailwind", r"nginx", r"redis", r"mongodb", r"graphql", r"terraform",
-    r"ansible", r"webpack", r"llvm", r"cuda", r"opengl", r"unity", r"arduino")
+    r"ansible", r"webpack", r"llvm", r"cuda", r"opengl", r"unity", r"arduino",
+    r"rest(?:ful)? apis?", r"virtual environment", r"venv", r"conda")
 _PROGRAMMING = _words(
     r"code", r"coding", r"codes", r"program", r"programs", r"programming", r"programmer",
     r"script", r"scripts", r"function", r"functions", r"method", r"methods", r"class",
@@ -104,7 +105,7 @@ def is_coding(text: str) -> bool:
     programming = len(_PROGRAMMING.findall(cleaned))
     # Ambiguous names (a letter, a verb, an island, a snake, a gem) count only beside code
     # words; the others are programming on their own.
-    if languages - _AMBIGUOUS:
+    if languages - _AMBIGUOUS or len(languages) >= 2:
         return True
     if languages:
         return programming >= 1
@@ -128,10 +129,12 @@ _MATH_STRONG = _words(
     r"trigonometry", r"hypotenuse", r"triangle", r"circle", r"radius", r"perimeter",
     r"area of", r"volume of", r"sequence", r"series", r"converge", r"converges", r"limit of",
     r"vector", r"vectors", r"inequality", r"fraction", r"fractions", r"percentage",
-    r"percent", r"interest rate", r"compound interest", r"average speed", r"divisible",
+    r"percent", r"compound interest", r"average speed", r"divisible",
     r"integer", r"integers", r"how many ways", r"sum of", r"product of", r"square root",
     r"cube root", r"exponent", r"solve", r"calculate", r"compute", r"evaluate",
-    r"rectangle", r"diagonal", r"hexagon", r"polygon", r"probabilità", r"probabilidade",
+    r"rectangle", r"diagonals?", r"hexagon", r"pentagon", r"octagon", r"decagon",
+    r"consecutive (?:integers|numbers|odd|even)", r"original price", r"polygon",
+    r"probabilità", r"probabilidade",
     r"equação", r"証明", r"证明", r"面積", r"面积",
     r"Gleichung", r"berechne\w*", r"Wahrscheinlichkeit", r"équation", r"calcule[rz]?",
     r"probabilité", r"ecuación", r"calcula\w*", r"probabilidad", r"equazione", r"calcola\w*",
@@ -160,6 +163,12 @@ _WORD_PROBLEM = _words(r"how many", r"how much", r"how long will", r"how far", r
                        r"quanti", r"quanto", r"сколько", r"多少", r"いくつ", r"何個", r"몇")
 
 
+_RELATION = _words(r"times as (?:many|much)", r"together", r"in total", r"altogether",
+                   r"twice as", r"half as", r"more than", r"less than", r"fewer than",
+                   r"discount", r"costs?", r"km/h", r"mph", r"per (?:hour|day|week|kg)",
+                   r"each", r"left", r"remaining", r"average")
+
+
 def is_math(text: str, *, coding: bool = False) -> bool:
     """Problems whose answer needs mathematical reasoning or calculation."""
     formula = bool(_FORMULA.search(text))
@@ -180,7 +189,9 @@ def is_math(text: str, *, coding: bool = False) -> bool:
         return True
     if soft and len(numbers) >= 2 and not about:
         return True
-    # An arithmetic word problem: several numbers and a question about a quantity.
+    # An arithmetic word problem: numbers, a relation between quantities, and a question.
+    if len(numbers) >= 2 and _RELATION.search(text) and _WORD_PROBLEM.search(text):
+        return not about
     return len(numbers) >= 3 and bool(_WORD_PROBLEM.search(text)) and not about
 
 
