@@ -17,7 +17,7 @@ from arena.language import _get as _language_model
 
 #: Bump whenever a rule, a threshold or a keyword list changes: battles labelled by another
 #: version are re-labelled by `flask categories relabel`, and snapshots record it.
-CLASSIFIER_VERSION = "rules-2026.11.1"
+CLASSIFIER_VERSION = "rules-2026.11.2"
 
 #: Labels other than ``language:<code>``.
 TOPICAL = ("coding", "math", "creative_writing", "instruction_following", "hard_prompt")
@@ -76,8 +76,7 @@ def classify(prompts: Sequence[str],
                        ("instruction_following", constrained)):
         if flag:
             labels.add(name)
-    if is_hard(text, length=len(full), coding=coding, math=math, creative=creative,
-               constrained=constrained):
+    if is_hard(text, coding=coding, math=math, creative=creative, constrained=constrained):
         labels.add("hard_prompt")
     language = prompt_language(prompts[0][:2000]) if prompts else None
     if language is None and len(prompts) > 1:

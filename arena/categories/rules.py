@@ -73,7 +73,20 @@ _PROGRAMMING = _words(
     r"скрипт\w*", r"코드", r"함수", r"프로그램", r"コード", r"関数", r"プログラム",
     r"代码", r"函数", r"程序", r"编程", r"脚本", r"算法", r"liste", r"lista", r"список\w*",
     r"arquivo", r"fichier", r"base de datos", r"Datenbank", r"リスト", r"리스트", r"列表",
-    r"딕셔너리", r"辞書", r"字典", r"массив\w*", r"tableau", r"arreglo")
+    r"딕셔너리", r"辞書", r"字典", r"массив\w*", r"tableau", r"arreglo", r"files?",
+    r"Datei\w*", r"archivos?", r"файл\w*", r"построчно", r"bucle", r"diccionario",
+    r"словар\w*", r"tuples?", r"strings?", r"integers?", r"stack", r"queue", r"heap",
+    r"line by line", r"Zeile für Zeile", r"ligne par ligne", r"línea por línea",
+    r"dictionar(?:y|ies)", r"keywords?", r"components?")
+# Terms that are programming on their own, without a language's name or a verb.
+_CODE_TERMS = _words(
+    r"hash ?tables?", r"hash ?maps?", r"linked lists?", r"binary (?:search )?trees?",
+    r"big-?o", r"recursion", r"dependency injection", r"segfault", r"stack trace",
+    r"source code", r"compiler", r"design pattern", r"unit tests?", r"regex(?:es)?",
+    r"list comprehensions?", r"null pointer", r"garbage collect\w*", r"race condition",
+    r"deadlock", r"mutex", r"api endpoints?", r"http requests?", r"sql injection",
+    r"(?:inner|left|right|outer|cross) joins?", r"(?:get|post) requests?", r"time complexity",
+    r"binary heap", r"re-?render\w*", r"requests library")
 _CJK_CODE = _any(r"代码", r"函数", r"编程", r"脚本", r"コード", r"関数", r"プログラム",
                  r"코드", r"함수", r"프로그램")
 _NOT_CODE = _words(
@@ -105,7 +118,7 @@ def is_coding(text: str) -> bool:
     programming = len(_PROGRAMMING.findall(cleaned))
     # Ambiguous names (a letter, a verb, an island, a snake, a gem) count only beside code
     # words; the others are programming on their own.
-    if languages - _AMBIGUOUS or len(languages) >= 2:
+    if languages - _AMBIGUOUS or len(languages) >= 2 or _CODE_TERMS.search(cleaned):
         return True
     if languages:
         return programming >= 1
@@ -134,7 +147,8 @@ _MATH_STRONG = _words(
     r"cube root", r"exponent", r"solve", r"calculate", r"compute", r"evaluate",
     r"rectangle", r"diagonals?", r"hexagon", r"pentagon", r"octagon", r"decagon",
     r"consecutive (?:integers|numbers|odd|even)", r"original price", r"polygon",
-    r"probabilità", r"probabilidade",
+    r"probabilità", r"probabilidade", r"Rechteck\w*", r"Dreieck\w*", r"Diagonale",
+    r"círculo", r"triángulo", r"rectángulo", r"cercle", r"треугольник\w*", r"окружност\w*",
     r"equação", r"証明", r"证明", r"面積", r"面积",
     r"Gleichung", r"berechne\w*", r"Wahrscheinlichkeit", r"équation", r"calcule[rz]?",
     r"probabilité", r"ecuación", r"calcula\w*", r"probabilidad", r"equazione", r"calcola\w*",
@@ -190,7 +204,8 @@ def is_math(text: str, *, coding: bool = False) -> bool:
     if soft and len(numbers) >= 2 and not about:
         return True
     # An arithmetic word problem: numbers, a relation between quantities, and a question.
-    if len(numbers) >= 2 and _RELATION.search(text) and _WORD_PROBLEM.search(text):
+    if (len(numbers) >= 2 and _RELATION.search(text) and _WORD_PROBLEM.search(text)
+            and ("?" in text or _SOFT_MATH_VERBS.search(text))):
         return not about
     return len(numbers) >= 3 and bool(_WORD_PROBLEM.search(text)) and not about
 
@@ -200,7 +215,7 @@ _CREATIVE_FORMS = _words(
     r"story", r"stories", r"short story", r"poem", r"poems", r"poetry", r"haiku", r"haikus",
     r"sonnet", r"limerick", r"ballad", r"ode", r"verse", r"verses", r"rhyme", r"rhyming",
     r"lyrics", r"song", r"songs", r"rap", r"script", r"screenplay", r"play", r"scene",
-    r"fable", r"fairy ?tale", r"fiction", r"fan ?fiction", r"novel", r"chapter", r"monologue",
+    r"fable", r"fairy ?tale", r"myths?", r"legends?", r"história", r"fiction", r"fan ?fiction", r"novel", r"chapter", r"monologue",
     r"soliloquy", r"dialogue", r"jokes?", r"riddle", r"tale", r"narrative", r"plot",
     r"character", r"characters", r"bedtime story", r"epic", r"slogan", r"tagline", r"pun",
     r"puns", r"parody", r"Gedicht", r"Geschichte", r"Märchen", r"Erzählung", r"Liedtext",
@@ -274,7 +289,8 @@ _FORMAT = _words(
     r"(?:every|each) (?:line|sentence|word|paragraph|verse) (?:starts?|begins?|ends?)",
     r"table format", r"tabular",
     r"as a (?:bulleted|numbered) list", r"bullet points?", r"bulleted list", r"numbered list",
-    r"as a list", r"in a list", r"csv format", r"as csv", r"in csv", r"all caps",
+    r"as a list", r"in a list", r"separated by (?:commas|semicolons|new ?lines)",
+    r"comma-separated", r"csv format", r"as csv", r"in csv", r"all caps",
     r"all capital letters", r"uppercase", r"upper case", r"lowercase", r"lower case",
     r"no punctuation", r"without (?:using )?(?:the (?:letter|word)|any (?:commas|punctuation|"
     r"adjectives|emojis))", r"do not use", r"don't use", r"must not (?:use|contain|include)",
@@ -398,15 +414,16 @@ class HardScore:
                     self.real_world))
 
 
-#: A prompt is hard when at least this many criteria are met.
-HARD_MIN_CRITERIA = 4
-#: Characters of the request below which a prompt is never hard ("Is 221 prime?").
-HARD_MIN_CHARS = 90
+#: Characters of the request (pasted material excluded) from which a prompt can be hard: a
+#: request that meets several of the criteria has to say a lot (a situation, numbers, what
+#: exactly is wanted). Below :data:`HARD_MIN_CHARS` it never is ("Is 221 prime?").
+HARD_LONG_CHARS = 180
+HARD_MIN_CHARS = 120
 
 
-def hard_score(text: str, *, length: int, coding: bool, math: bool, creative: bool,
+def hard_score(text: str, *, coding: bool, math: bool, creative: bool,
                constrained: bool) -> HardScore:
-    """The criteria met by ``text`` (the prompt's head; ``length`` is the whole prompt's)."""
+    """The criteria met by ``text`` (the request part of the prompt)."""
     request = len(text)
     domain = {m.lower() for m in _DOMAIN.findall(text)}
     acronyms = set(_ACRONYM.findall(text))
@@ -425,11 +442,12 @@ def hard_score(text: str, *, length: int, coding: bool, math: bool, creative: bo
     )
 
 
-def is_hard(text: str, *, length: int, coding: bool, math: bool, creative: bool,
+def is_hard(text: str, *, coding: bool, math: bool, creative: bool,
             constrained: bool) -> bool:
-    """Prompts that meet most of LMArena's criteria (see :class:`HardScore`)."""
+    """A long, specific request meeting at least two criteria, or a shorter one meeting
+    four (see :class:`HardScore`)."""
     if len(text) < HARD_MIN_CHARS:
         return False
-    score = hard_score(text, length=length, coding=coding, math=math, creative=creative,
-                       constrained=constrained)
-    return score.met >= HARD_MIN_CRITERIA
+    met = hard_score(text, coding=coding, math=math, creative=creative,
+                     constrained=constrained).met
+    return met >= 2 if len(text) >= HARD_LONG_CHARS else met >= 4
