@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
+
+from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
 
 from arena.categories.refusal import is_refusal
 from arena.categories.rules import (
@@ -13,11 +16,10 @@ from arena.categories.rules import (
     is_instruction_following,
     is_math,
 )
-from arena.language import _get as _language_model
 
 #: Bump whenever a rule, a threshold or a keyword list changes: battles labelled by another
 #: version are re-labelled by `flask categories relabel`, and snapshots record it.
-CLASSIFIER_VERSION = "rules-2026.11.2"
+CLASSIFIER_VERSION = "rules-2026.11.3"
 
 #: Labels other than ``language:<code>``.
 TOPICAL = ("coding", "math", "creative_writing", "instruction_following", "hard_prompt")
@@ -45,6 +47,29 @@ def _head(prompt: str) -> str:
         if len(first) <= HEAD_CHARS // 2:
             return first
     return prompt[:HEAD_CHARS]
+
+
+#: Languages a label may name: py3langid knows 97, and on short prompts it confuses major
+#: languages with close minor ones (Spanish with Aragonese or Galician); a label of a language
+#: nobody writes to the arena in would also make a view of one battle.
+LABEL_LANGUAGES = (
+    "en", "zh", "es", "ru", "de", "fr", "ja", "ko", "pt", "it", "pl", "vi", "ar", "tr", "nl",
+    "uk", "id", "hi", "fa", "he", "sv", "cs", "el", "ro", "hu", "da", "fi", "no", "th", "bg",
+    "ca", "sk", "hr", "sr", "lt", "lv", "et", "sl", "ms", "bn", "ta", "ur", "te", "mr")
+
+_lock = threading.Lock()
+_identifier: LanguageIdentifier | None = None
+
+
+def _language_model() -> LanguageIdentifier:
+    # Its own instance, restricted to LABEL_LANGUAGES; arena.language's stays unrestricted.
+    global _identifier
+    with _lock:
+        if _identifier is None:
+            identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            identifier.set_languages(list(LABEL_LANGUAGES))
+            _identifier = identifier
+        return _identifier
 
 
 def prompt_language(text: str) -> str | None:

@@ -36,6 +36,8 @@ CODE_SYNTAX = re.compile(
     r"function\s*\w*\s*\(|const\s+\w+\s*=|let\s+\w+\s*=|var\s+\w+\s*=|SELECT\s.+\sFROM|"
     r"for\s*\(|while\s*\(|if\s*\(.*\)\s*\{|return\s+[\w(]|@\w+\s*$|\$\s+\w+)"
     r"|Traceback \(most recent call last\)|\w+Error:|\w+Exception\b|console\.log|System\.out"
+    r"|is not a function|is not defined|cannot read propert(?:y|ies)|command not found"
+    r"|undefined reference|\b[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:Error|Exception)\b"
     r"|printf\(|\bstd::|=>|\w+\.\w+\([^)]*\)\s*;|\w+\(\)\s*\{|<\/?(?:div|span|html|body|script)"
     r"|\bnpm\s+(?:install|run)|\bpip\s+install|\bgit\s+(?:commit|push|pull|merge|rebase|clone)"
     r"|\bsudo\s+\w+|\bdocker(?:file|\s+run|\s+compose)|\bkubectl\b|\bSELECT\s+\*",
@@ -51,7 +53,10 @@ _LANGUAGES = _words(
     r"elixir", r"clojure", r"fortran", r"cobol", r"solidity", r"spring boot", r"\.net",
     r"jquery", r"tailwind", r"nginx", r"redis", r"mongodb", r"graphql", r"terraform",
     r"ansible", r"webpack", r"llvm", r"cuda", r"opengl", r"unity", r"arduino",
-    r"rest(?:ful)? apis?", r"virtual environment", r"venv", r"conda")
+    r"rest(?:ful)? apis?", r"virtual environment", r"venv", r"conda", r"pip", r"npm", r"yarn",
+    r"maven", r"gradle", r"homebrew", r"apt-get", r"kafka", r"rabbitmq", r"hadoop",
+    r"elasticsearch", r"aws", r"ec2", r"gcp", r"objective-c", r"jupyter", r"vscode",
+    r"visual studio", r"intellij", r"github", r"gitlab", r"json schema", r"xml")
 _PROGRAMMING = _words(
     r"code", r"coding", r"codes", r"program", r"programs", r"programming", r"programmer",
     r"script", r"scripts", r"function", r"functions", r"method", r"methods", r"class",
@@ -77,7 +82,9 @@ _PROGRAMMING = _words(
     r"Datei\w*", r"archivos?", r"файл\w*", r"построчно", r"bucle", r"diccionario",
     r"словар\w*", r"tuples?", r"strings?", r"integers?", r"stack", r"queue", r"heap",
     r"line by line", r"Zeile für Zeile", r"ligne par ligne", r"línea por línea",
-    r"dictionar(?:y|ies)", r"keywords?", r"components?")
+    r"dictionar(?:y|ies)", r"keywords?", r"components?", r"installed", r"versions?",
+    r"packages?", r"dependenc(?:y|ies)", r"modules?", r"Paket\w*", r"paquetes?", r"пакет\w*",
+    r"consumers?", r"partitions?")
 # Terms that are programming on their own, without a language's name or a verb.
 _CODE_TERMS = _words(
     r"hash ?tables?", r"hash ?maps?", r"linked lists?", r"binary (?:search )?trees?",
@@ -86,7 +93,8 @@ _CODE_TERMS = _words(
     r"list comprehensions?", r"null pointer", r"garbage collect\w*", r"race condition",
     r"deadlock", r"mutex", r"api endpoints?", r"http requests?", r"sql injection",
     r"(?:inner|left|right|outer|cross) joins?", r"(?:get|post) requests?", r"time complexity",
-    r"binary heap", r"re-?render\w*", r"requests library")
+    r"binary heap", r"re-?render\w*", r"requests library", r"bubble sort", r"quick ?sort",
+    r"merge ?sort", r"sorting algorithms?", r"冒泡排序", r"排序算法", r"ソート")
 _CJK_CODE = _any(r"代码", r"函数", r"编程", r"脚本", r"コード", r"関数", r"プログラム",
                  r"코드", r"함수", r"프로그램")
 _NOT_CODE = _words(
@@ -207,7 +215,9 @@ def is_math(text: str, *, coding: bool = False) -> bool:
     if (len(numbers) >= 2 and _RELATION.search(text) and _WORD_PROBLEM.search(text)
             and ("?" in text or _SOFT_MATH_VERBS.search(text))):
         return not about
-    return len(numbers) >= 3 and bool(_WORD_PROBLEM.search(text)) and not about
+    # Word problems are short questions; a long brief full of figures is a business case.
+    return (len(numbers) >= 3 and bool(_WORD_PROBLEM.search(text)) and not about
+            and "?" in text and len(text) < 400)
 
 
 # ------------------------------------------------------------------------------ creative writing
@@ -292,7 +302,8 @@ _FORMAT = _words(
     r"as a (?:bulleted|numbered) list", r"bullet points?", r"bulleted list", r"numbered list",
     r"as a list", r"in a list", r"separated by (?:commas|semicolons|new ?lines)",
     r"comma-separated", r"csv format", r"as csv", r"in csv", r"all caps",
-    r"all capital letters", r"uppercase", r"upper case", r"lowercase", r"lower case",
+    r"all capital letters", r"in (?:all )?(?:uppercase|upper case|lowercase|lower case|capitals)",
+    r"(?:all|only) (?:uppercase|upper case|lowercase|lower case)",
     r"no punctuation", r"without (?:using )?(?:the (?:letter|word)|any (?:commas|punctuation|"
     r"adjectives|emojis))", r"do not use", r"don't use", r"must not (?:use|contain|include)",
     r"must (?:include|contain|start|end|begin|rhyme|be)", r"should (?:start|end|begin)",

@@ -96,9 +96,10 @@ def vicuna(answers: dict[tuple[str, int], str]) -> list[dict]:
 def main() -> None:
     answers = _answers()
     dev = vicuna(answers) + written(HERE / "written_dev.txt", "dev", answers)
-    held = HERE / "written_heldout.txt"
-    heldout = written(held, "heldout", answers) if held.exists() else []
-    for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout)):
+    heldout = written(HERE / "written_heldout.txt", "heldout", answers)
+    heldout2 = written(HERE / "written_heldout2.txt", "heldout2", answers)
+    for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
+                        ("heldout2_set.jsonl", heldout2)):
         if not items:
             continue
         with open(HERE / name, "w") as fh:
