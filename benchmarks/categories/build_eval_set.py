@@ -98,8 +98,9 @@ def main() -> None:
     dev = vicuna(answers) + written(HERE / "written_dev.txt", "dev", answers)
     heldout = written(HERE / "written_heldout.txt", "heldout", answers)
     heldout2 = written(HERE / "written_heldout2.txt", "heldout2", answers)
+    heldout3 = written(HERE / "written_heldout3.txt", "heldout3", answers)
     for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
-                        ("heldout2_set.jsonl", heldout2)):
+                        ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3)):
         if not items:
             continue
         with open(HERE / name, "w") as fh:

@@ -69,7 +69,7 @@ def main() -> None:
     verbose = "-v" in sys.argv
     paths = [Path(a) for a in sys.argv[1:] if a != "-v"] or [
         p for p in (HERE / "eval_set.jsonl", HERE / "heldout_set.jsonl",
-                    HERE / "heldout2_set.jsonl") if p.exists()]
+                    HERE / "heldout2_set.jsonl", HERE / "heldout3_set.jsonl") if p.exists()]
     print(f"classifier {CLASSIFIER_VERSION}")
     for path in paths:
         items = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
