@@ -19,7 +19,7 @@ from arena.categories.rules import (
 
 #: Bump whenever a rule, a threshold or a keyword list changes: battles labelled by another
 #: version are re-labelled by `flask categories relabel`, and snapshots record it.
-CLASSIFIER_VERSION = "rules-2026.11.3"
+CLASSIFIER_VERSION = "rules-2026.11.4"
 
 #: Labels other than ``language:<code>``.
 TOPICAL = ("coding", "math", "creative_writing", "instruction_following", "hard_prompt")

@@ -40,7 +40,7 @@ def group_id(prompt: str) -> str:
 
 def _shingles(text: str) -> set[int]:
     if len(text) < SHINGLE:
-        return {hash(text)}
+        return {int.from_bytes(hashlib.blake2b(text.encode(), digest_size=7).digest(), "little")}
     return {int.from_bytes(hashlib.blake2b(text[i:i + SHINGLE].encode(), digest_size=7)
                            .digest(), "little")
             for i in range(len(text) - SHINGLE + 1)}

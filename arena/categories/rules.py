@@ -31,14 +31,16 @@ def _any(*alternatives: str) -> re.Pattern[str]:
 
 
 # ---------------------------------------------------------------------------------------- coding
+# Every unanchored \w+ starts at a word boundary: otherwise a long run of letters is tried
+# from each of its positions, quadratic in a prompt's length (seconds at 8,000 characters).
 CODE_SYNTAX = re.compile(
     r"```|^\s*(?:def|class|import|from\s+\S+\s+import|#include|public\s+(?:static\s+)?\w+|"
-    r"function\s*\w*\s*\(|const\s+\w+\s*=|let\s+\w+\s*=|var\s+\w+\s*=|SELECT\s.+\sFROM|"
+    r"function\s*\w*\s*\(|const\s+\w+\s*=|let\s+\w+\s*=|var\s+\w+\s*=|SELECT\s[^;\n]{1,200}?\sFROM|"
     r"for\s*\(|while\s*\(|if\s*\(.*\)\s*\{|return\s+[\w(]|@\w+\s*$|\$\s+\w+)"
-    r"|Traceback \(most recent call last\)|\w+Error:|\w+Exception\b|console\.log|System\.out"
+    r"|Traceback \(most recent call last\)|\b\w+Error:|\b\w+Exception\b|console\.log|System\.out"
     r"|is not a function|is not defined|cannot read propert(?:y|ies)|command not found"
-    r"|undefined reference|\b[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:Error|Exception)\b"
-    r"|printf\(|\bstd::|=>|\w+\.\w+\([^)]*\)\s*;|\w+\(\)\s*\{|<\/?(?:div|span|html|body|script)"
+    r"|undefined reference|\b(?-i:[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:Error|Exception))\b"
+    r"|printf\(|\bstd::|=>|\b\w+\.\w+\([^)\n]{0,200}\)\s*;|\b\w+\(\)\s*\{|<\/?(?:div|span|html|body|script)"
     r"|\bnpm\s+(?:install|run)|\bpip\s+install|\bgit\s+(?:commit|push|pull|merge|rebase|clone)"
     r"|\bsudo\s+\w+|\bdocker(?:file|\s+run|\s+compose)|\bkubectl\b|\bSELECT\s+\*",
     re.MULTILINE | re.IGNORECASE)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from arena.categories import CLASSIFIER_VERSION, LONG_QUERY_CHARS, classify
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _labels(*prompts: str, answers: list[tuple[str, str]] | None = None) -> frozenset[str]:
@@ -135,3 +141,15 @@ def test_hedges_and_apologies_are_not_refusals(answer: str) -> None:
 def test_empty_conversation_has_no_labels_and_version_is_set() -> None:
     assert classify([]) == frozenset() and classify(["   "]) == frozenset()
     assert CLASSIFIER_VERSION and len(CLASSIFIER_VERSION) <= 32  # battle.category_version
+
+
+def test_pathological_prompts_do_not_backtrack_for_ever() -> None:
+    # Regression: the CamelCase "…Error" rule, compiled case-insensitively, backtracked
+    # exponentially on a run of letters ("if (xxxx…", 100 characters never finished) and
+    # unanchored \w+ rules were quadratic. Run in a child process so a hang fails the test.
+    code = ("from arena.categories import classify\n"
+            "classify(['if (' + 'x' * 100])\n"
+            "classify(['x' * 8000, 'Ab' * 4000], [('a.b(' * 2000, '1+' * 4000)])\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=60,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
