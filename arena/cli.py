@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from arena import battles, db, migrate
+from arena.categories import cli as categories
 from arena.contenders import load_contenders, sync_contenders
 from arena.errors import ArenaError
 from arena.models import utcnow
@@ -80,3 +81,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(db_cli)
     app.cli.add_command(contenders_cli)
     app.cli.add_command(battles_cli)
+    categories.init_app(app)

@@ -68,6 +68,9 @@ DEFAULTS: dict[str, Any] = {
     # contender change" before asking the database again; within it a leaderboard request
     # (200 or 304) touches no database. Responses already say max-age=60. 0: ask every time.
     "LEADERBOARD_CACHE_MS": 2000,
+    # View a leaderboard request without ?view= gets (page and JSON API): "overall", or e.g.
+    # "style" as LMArena does (it made style control its default), or any published view key.
+    "LEADERBOARD_DEFAULT_VIEW": "overall",
     # Directory where data releases are written.
     "RELEASES_DIR": None,
     # Length of one release window, in days.

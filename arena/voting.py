@@ -20,6 +20,7 @@ from arena.battles.lifecycle import (
     reveal,
     state_error,
 )
+from arena.categories.store import label_battle
 from arena.errors import ValidationError
 from arena.leaderboard.facts import write_vote_fact
 from arena.models import WINNERS, Battle, Vote
@@ -80,5 +81,6 @@ def cast_vote(db: Session, battle: Battle, *, voter_id: str | None, winner: str,
     except IntegrityError:
         db.rollback()
         raise AlreadyVoted() from None
+    label_battle(db, battle)  # the conversation is final now; a few ms, same transaction
     write_vote_fact(db, battle, winner=winner, voter_id=voter_id, now=now)
     return {"winner": winner, **reveal(battle)}

@@ -15,9 +15,11 @@ Prompt floods (:func:`flood_weights`)
     NFKC, case-folded, runs of whitespace collapsed to one space, stripped); among the selected
     battles, a normalised prompt seen ``count`` times gives each of its battles the weight
     ``min(1, FLOOD_K / count)``, so a flood contributes at most ``FLOOD_K`` battles' worth of
-    evidence while a prompt seen up to ``FLOOD_K`` times is untouched. Battles without a
-    prompt text (imports of files that have none) keep weight 1. Releases publish the weight
-    of every battle in a ``weight`` column.
+    evidence while a prompt seen up to ``FLOOD_K`` times is untouched. Where a battle has a
+    ``prompt_group`` (:mod:`arena.categories.groups`: exact and near-duplicate prompts), the
+    group is counted instead, so a flood of small variations of one prompt is down-weighted
+    too. Battles without a prompt text (imports of files that have none) keep weight 1.
+    Releases publish the weight of every battle in a ``weight`` column.
 
 Columns, not objects
     The battles come from the per-battle facts table (:mod:`arena.leaderboard.facts`) as
@@ -27,9 +29,11 @@ Columns, not objects
 
 Views (:data:`VIEWS`, :func:`view_spec`)
     ``overall`` (plain Bradley-Terry), ``style`` (length and markdown controlled), ``citation``
-    (citations controlled), and categories: ``multi_turn``, ``long_prompt`` and one
-    ``lang-<code>`` view per detected prompt language. A view's battle filter is applied
-    before the fit; the style views keep only battles with the features they control for.
+    (citations controlled), and categories: ``multi_turn``, ``long_prompt``, one
+    ``lang-<code>`` view per detected prompt language, and ``cat-<label>`` and
+    ``cat-<label>-style`` per classifier label (:func:`category_views`, labels from
+    ``battle_label``). A view's battle filter is applied before the fit; the style views keep
+    only battles with the features they control for.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from arena.leaderboard.facts import (
     WINNER_CODE,
     Facts,
     load_facts,
-    normalise_prompt,
+    prompt_group_of,
     sync_facts,
 )
 from arena.models import WINNERS, Battle, Vote
@@ -118,6 +122,9 @@ class RatedBattle:
     language: str | None
     voter_id: str | None
     source: str
+    labels: frozenset[str] = frozenset()  # battle_label rows (arena.categories)
+    prompt_group: str | None = None
+    category_version: str | None = None
 
 
 Battles = Facts | Sequence[RatedBattle]
@@ -142,6 +149,8 @@ class ViewSpec:
     category: bool = False
     keep: Callable[[RatedBattle], bool] | None = field(default=None, compare=False)
     mask: Callable[[Facts], np.ndarray] | None = field(default=None, compare=False)
+    #: Merged into the snapshot's ``method`` (a category view's label and classifier version).
+    meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -179,6 +188,14 @@ VIEWS: tuple[ViewSpec, ...] = (
 )
 _BY_KEY = {v.key: v for v in VIEWS}
 _LANG_KEY = re.compile(r"^lang-([a-z]{2,3})$")
+_CAT_KEY = re.compile(r"^cat-([a-z_]+?)(-style)?$")
+#: Classifier labels with a view of their own (languages have their ``lang-`` views).
+CATEGORY_VIEW_LABELS = ("coding", "math", "creative_writing", "instruction_following",
+                        "hard_prompt", "multi_turn", "long_query")
+_CATEGORY_TITLES = {"coding": "Coding", "math": "Math", "creative_writing": "Creative writing",
+                    "instruction_following": "Instruction following",
+                    "hard_prompt": "Hard prompts", "multi_turn": "Multi-turn (classifier)",
+                    "long_query": "Longer queries"}
 
 
 _LANGUAGE_NAMES = {
@@ -195,6 +212,28 @@ def language_view(code: str) -> ViewSpec:
                     category=True, mask=lambda f: f.language_mask(code))
 
 
+def category_view(label: str, *, style: bool = False) -> ViewSpec:
+    """The view of battles the prompt classifier labelled ``label`` (style-controlled or not)."""
+    from arena.categories.classify import CLASSIFIER_VERSION  # here: categories imports data
+
+    title = _CATEGORY_TITLES.get(label, label)
+    return ViewSpec(
+        f"cat-{label}-style" if style else f"cat-{label}",
+        f"{title} (style-controlled)" if style else title,
+        f"Only battles whose prompt the offline classifier labelled '{label}'"
+        + (", with answer length and markdown held equal." if style else "."),
+        control=("length", "markdown") if style else (), category=True,
+        keep=lambda b: label in b.labels, mask=lambda f: f.label_mask(label),
+        meta={"category": label, "category_version": CLASSIFIER_VERSION})
+
+
+def category_views(facts: Facts) -> list[ViewSpec]:
+    """Plain and style-controlled views of every category label some battle carries."""
+    present = set(facts.present_labels())
+    return [category_view(label, style=style) for label in CATEGORY_VIEW_LABELS
+            if label in present for style in (False, True)]
+
+
 def view_spec(view: ViewSpec | str) -> ViewSpec:
     """The spec of a view key (``overall``, ``style``, …, ``lang-en``); ``KeyError`` if none."""
     if isinstance(view, ViewSpec):
@@ -204,18 +243,27 @@ def view_spec(view: ViewSpec | str) -> ViewSpec:
     match = _LANG_KEY.match(view)
     if match:
         return language_view(match.group(1))
+    match = _CAT_KEY.match(view)
+    if match and match.group(1) in CATEGORY_VIEW_LABELS:
+        return category_view(match.group(1), style=bool(match.group(2)))
     raise KeyError(view)
 
 
 def views_for(battles: Battles) -> list[ViewSpec]:
-    """Every view worth computing for these battles: the fixed ones, then one per language."""
-    languages = as_facts(battles).present_languages()
-    return [*VIEWS, *(language_view(code) for code in languages)]
+    """Every view worth computing for these battles: the fixed ones, one per language, then
+    the classifier's categories."""
+    facts = as_facts(battles)
+    languages = facts.present_languages()
+    return [*VIEWS, *(language_view(code) for code in languages), *category_views(facts)]
 
 
-def flood_weights(prompts: Sequence[str | None], k: int = FLOOD_K) -> list[float]:
-    """Per-battle weights ``min(1, k / count)`` of the normalised prompt (``None`` → 1.0)."""
-    keys = [None if p is None else normalise_prompt(p) for p in prompts]
+def flood_weights(prompts: Sequence[str | None], k: int = FLOOD_K,
+                  groups: Sequence[str | None] | None = None) -> list[float]:
+    """Per-battle weights ``min(1, k / count)`` of the prompt group where given, else of the
+    normalised prompt (neither → 1.0)."""
+    groups = groups if groups is not None else [None] * len(prompts)
+    keys = [g if g else (None if p is None else prompt_group_of(p))
+            for p, g in zip(prompts, groups, strict=True)]
     counts = Counter(key for key in keys if key is not None)
     return [1.0 if key is None else min(1.0, k / counts[key]) for key in keys]
 
@@ -277,7 +325,10 @@ def rated_battles(facts: Facts) -> list[RatedBattle]:
             prompt_chars=int(facts.prompt_chars[i]),
             language=facts.languages[int(facts.language[i])],
             voter_id=None if facts.voter_id is None else facts.voter_id[i],
-            source="arena" if facts.source is None else str(facts.source[i])))
+            source="arena" if facts.source is None else str(facts.source[i]),
+            labels=facts.labels_of(i),
+            category_version=(None if facts.category_version is None
+                              else facts.category_version[i])))
     return out
 
 

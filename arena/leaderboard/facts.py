@@ -35,7 +35,7 @@ import numpy as np
 from sqlalchemy import BigInteger, case, cast, delete, func, insert, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from arena.models import WINNERS, Battle, BattleFact, Contender, Turn, Vote
+from arena.models import WINNERS, Battle, BattleFact, BattleLabel, Contender, Turn, Vote
 
 #: Facts of battles updated this long before the last sync are checked again: a transaction
 #: that started earlier may commit after the sync with an older ``updated_at``.
@@ -265,6 +265,9 @@ class Facts:
     source: np.ndarray | None = None
     public_id: np.ndarray | None = None  # with_voters only (releases, the list form)
     created_us: np.ndarray | None = None
+    #: One boolean column per classifier label (``coding``, ``language:de``, …).
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+    category_version: np.ndarray | None = None  # with_voters only (releases)
     _names: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -279,7 +282,20 @@ class Facts:
                      self.turn_count[mask], self.prompt_chars[mask], self.language[mask],
                      self.languages, {k: v[mask] for k, v in self.features.items()},
                      self.contenders, pick(self.voter_id), pick(self.source),
-                     pick(self.public_id), pick(self.created_us))
+                     pick(self.public_id), pick(self.created_us),
+                     {k: v[mask] for k, v in self.labels.items()},
+                     pick(self.category_version))
+
+    def label_mask(self, label: str) -> np.ndarray:
+        """Battles the prompt classifier gave ``label``."""
+        found = self.labels.get(label)
+        return np.zeros(len(self), dtype=bool) if found is None else found
+
+    def present_labels(self) -> list[str]:
+        return sorted(k for k, v in self.labels.items() if v.any())
+
+    def labels_of(self, i: int) -> frozenset[str]:
+        return frozenset(k for k, v in self.labels.items() if v[i])
 
     def language_mask(self, code: str) -> np.ndarray:
         if code not in self.languages:
@@ -386,6 +402,11 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
         offset += size
     contenders = {cid: (name, bool(public)) for cid, name, public in db.execute(
         select(Contender.id, Contender.name, Contender.is_public))}
+    battle_ids = out.col("battle_id", np.int64)
+    labels = _label_columns(db, query, battle_ids)
+    versions = None
+    if with_voters:
+        versions = _column_of(db, query, battle_ids, Battle.category_version)
     return Facts(
         battle_id=out.col("battle_id", np.int64), voted_us=out.col("voted_us", np.int64),
         a_id=out.col("a", np.int64), b_id=out.col("b", np.int64),
@@ -398,7 +419,52 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
         voter_id=out.col("voter", object) if with_voters else None,
         source=out.col("source", object) if with_voters else None,
         public_id=out.col("public_id", object) if with_voters else None,
-        created_us=out.col("created_us", np.int64) if with_voters else None)
+        created_us=out.col("created_us", np.int64) if with_voters else None,
+        labels=labels, category_version=versions)
+
+
+def _positions(battle_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    order = np.argsort(battle_ids, kind="stable")
+    idx = np.searchsorted(battle_ids[order], wanted)
+    return order[np.clip(idx, 0, max(len(order) - 1, 0))]
+
+
+def _label_columns(db: Session, facts_query: Any, battle_ids: np.ndarray
+                   ) -> dict[str, np.ndarray]:
+    """The classifier labels of the selected battles, one boolean column per label (one query
+    joining the same filtered selection)."""
+    if not len(battle_ids):
+        return {}
+    chosen = facts_query.with_only_columns(BattleFact.battle_id).order_by(None).subquery()
+    rows = db.execute(select(BattleLabel.battle_id, BattleLabel.label)
+                      .join(chosen, chosen.c.battle_id == BattleLabel.battle_id)).all()
+    out: dict[str, np.ndarray] = {}
+    if not rows:
+        return out
+    ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    pos = _positions(battle_ids, ids)
+    names, inverse = np.unique(np.array([r[1] for r in rows], dtype=object),
+                               return_inverse=True)
+    for k, label in enumerate(names):
+        column = np.zeros(len(battle_ids), dtype=bool)
+        column[pos[inverse == k]] = True
+        out[str(label)] = column
+    return out
+
+
+def _column_of(db: Session, facts_query: Any, battle_ids: np.ndarray, column: Any
+               ) -> np.ndarray:
+    """One ``battle`` column for the selected battles, aligned with ``battle_ids``."""
+    out = np.full(len(battle_ids), None, dtype=object)
+    if not len(battle_ids):
+        return out
+    chosen = facts_query.with_only_columns(BattleFact.battle_id).order_by(None).subquery()
+    rows = db.execute(select(Battle.id, column).join(chosen, chosen.c.battle_id == Battle.id)
+                      ).all()
+    if rows:
+        pos = _positions(battle_ids, np.fromiter((r[0] for r in rows), np.int64, len(rows)))
+        out[pos] = [r[1] for r in rows]
+    return out
 
 
 def _add_chunk(out: _Columns, rows: Sequence[Sequence[Any]], languages: dict[str | None, int],

@@ -139,7 +139,8 @@ def build_snapshot(spec: ViewSpec, chosen: Facts,
     style = {s.name: {"coef": s.coef, "ci_low": s.ci_low, "ci_high": s.ci_high}
              for s in res.style}
     return LeaderboardSnapshot(
-        view=spec.key, title=spec.title, n_battles=res.n_battles, method=dict(res.method),
+        view=spec.key, title=spec.title, n_battles=res.n_battles,
+        method={**res.method, **spec.meta},
         style=style, converged=res.converged, gradient_norm=res.gradient_norm, extra=extra,
         entries=entries)
 

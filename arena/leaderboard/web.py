@@ -58,6 +58,18 @@ def _ttl() -> float:
     return float(current_app.config.get("LEADERBOARD_CACHE_MS", 0)) / 1000
 
 
+def _current_view(session: Session, explicit: str | None) -> tuple[str, serving.Current]:
+    """The asked view, else LEADERBOARD_DEFAULT_VIEW; a default view that is not published
+    (too few battles) falls back to ``overall``: a request without ``?view=`` should not fail
+    because of a setting."""
+    key = explicit or str(current_app.config["LEADERBOARD_DEFAULT_VIEW"])
+    cur = serving.current(session, key, ttl_s=_ttl())
+    if explicit is None and cur.snapshot_id is None and key != "overall":
+        key = "overall"
+        cur = serving.current(session, key, ttl_s=_ttl())
+    return key, cur
+
+
 def _missing_view(session: Session, publication_id: int | None, key: str) -> ArenaError:
     """The error of a view that the latest publication lacks (why, if it was skipped)."""
     if publication_id is None:
@@ -148,9 +160,8 @@ def _cors(response: Response) -> Response:
 
 
 def _latest(fmt: str) -> Response:
-    key = request.args.get("view") or "overall"
     session = db.session()
-    cur = serving.current(session, key, ttl_s=_ttl())
+    key, cur = _current_view(session, request.args.get("view"))
     if cur.snapshot_id is None:
         raise _missing_view(session, cur.publication_id, key)
     return _snapshot_response(cur.snapshot_id, cur.fingerprint, fmt)
@@ -230,8 +241,7 @@ def _render_board(session: Session, snapshot_id: int) -> Markup:
 def page() -> Response | str | tuple[str, int]:
     """The leaderboard page of the latest publication; ``?view=`` picks the view."""
     session = db.session()
-    view = request.args.get("view") or "overall"
-    cur = serving.current(session, view, ttl_s=_ttl())
+    view, cur = _current_view(session, request.args.get("view"))
     context: dict[str, Any] = {"active": "leaderboard"}
     if cur.publication_id is None:
         return render_template("leaderboard.html", state="none", **context)

@@ -28,6 +28,10 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("source", "`arena` (fought on the site) or `import` (read from a clean_battle file)."),
     ("voter", "Voter pseudonym: HMAC of the voter under a secret key "
               "(see Pseudonymisation); null for imported battles."),
+    ("labels", "Prompt categories from the offline classifier (`coding`, `math`, "
+               "`creative_writing`, `instruction_following`, `hard_prompt`, "
+               "`language:<code>`, `multi_turn`, `long_query`, `refusal`); empty if unlabelled."),
+    ("category_version", "Version of the classifier that gave `labels` (null if unlabelled)."),
     ("<feature>_a, <feature>_b", "Raw style features of each side summed over turns, as the "
                                  "leaderboard uses them: `length` (tokens), `markdown_header`, "
                                  "`markdown_list`, `markdown_bold`, `citations`."),

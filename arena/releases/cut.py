@@ -65,7 +65,8 @@ SCHEMA = pa.schema(
     [("question_id", pa.string()), ("model_a", pa.string()), ("model_b", pa.string()),
      ("winner", pa.string()), ("weight", pa.float64()), ("tstamp", pa.float64()),
      ("turn", pa.int64()), ("language", pa.string()), ("anony", pa.bool_()),
-     ("source", pa.string()), ("voter", pa.string())]
+     ("source", pa.string()), ("voter", pa.string()), ("labels", pa.list_(pa.string())),
+     ("category_version", pa.string())]
     + [(f"{name}_{side}", pa.float64()) for name in ratings.FEATURE_NAMES for side in "ab"]
     + [("features_complete", pa.bool_())]
     + [(f"{column}_{side}", pa.int64()) for side in "ab" for column in ANSWER_COLUMNS]

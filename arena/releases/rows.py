@@ -204,6 +204,9 @@ def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
             "source": battle.source,
             "voter": (pseudonym(key, release, "voter", battle.voter_id, linkable=linkable)
                       if battle.voter_id else None),
+            # Prompt categories (arena.categories) and the classifier version that gave them.
+            "labels": sorted(battle.labels),
+            "category_version": battle.category_version,
         }
         for name in ratings.FEATURE_NAMES:
             for side in "ab":

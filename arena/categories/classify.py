@@ -1,0 +1,117 @@
+"""One function from a conversation to its labels, and the classifier's version."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+
+from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
+
+from arena.categories.refusal import is_refusal
+from arena.categories.rules import (
+    CODE_SYNTAX,
+    is_coding,
+    is_creative,
+    is_hard,
+    is_instruction_following,
+    is_math,
+)
+
+#: Bump whenever a rule, a threshold or a keyword list changes: battles labelled by another
+#: version are re-labelled by `flask categories relabel`, and snapshots record it.
+CLASSIFIER_VERSION = "rules-2026.11.4"
+
+#: Labels other than ``language:<code>``.
+TOPICAL = ("coding", "math", "creative_writing", "instruction_following", "hard_prompt")
+STRUCTURAL = ("multi_turn", "long_query", "refusal")
+LABELS = (*TOPICAL, *STRUCTURAL)
+#: Total characters of the user's prompts from which a conversation is a long query (the
+#: same threshold as the leaderboard's ``long_prompt`` view).
+LONG_QUERY_CHARS = 1000
+#: Characters of each turn the topical rules read: the request is stated first, and a long
+#: pasted text ("summarise this: …") would otherwise lend its vocabulary to the prompt. Code
+#: syntax is still looked for everywhere.
+HEAD_CHARS = 400
+#: The label's language must be this likely (py3langid, normalised). Lower than the battle's
+#: ``language`` column (arena.language): a label is scored against the evaluation set, where
+#: short prompts ("How tall is Mount Everest?") are common and almost always right.
+LANGUAGE_PROBABILITY = 0.5
+LANGUAGE_MIN_LETTERS = 4
+
+
+def _head(prompt: str) -> str:
+    """The part of a turn that states the request: a long turn whose first line is short
+    ("Summarise this:", "Fix the bug below") is that line; otherwise the first characters."""
+    if len(prompt) > 2 * HEAD_CHARS:
+        first = prompt.strip().split("\n", 1)[0]
+        if len(first) <= HEAD_CHARS // 2:
+            return first
+    return prompt[:HEAD_CHARS]
+
+
+#: Languages a label may name: py3langid knows 97, and on short prompts it confuses major
+#: languages with close minor ones (Spanish with Aragonese or Galician); a label of a language
+#: nobody writes to the arena in would also make a view of one battle.
+LABEL_LANGUAGES = (
+    "en", "zh", "es", "ru", "de", "fr", "ja", "ko", "pt", "it", "pl", "vi", "ar", "tr", "nl",
+    "uk", "id", "hi", "fa", "he", "sv", "cs", "el", "ro", "hu", "da", "fi", "no", "th", "bg",
+    "ca", "sk", "hr", "sr", "lt", "lv", "et", "sl", "ms", "bn", "ta", "ur", "te", "mr")
+
+_lock = threading.Lock()
+_identifier: LanguageIdentifier | None = None
+
+
+def _language_model() -> LanguageIdentifier:
+    # Its own instance, restricted to LABEL_LANGUAGES; arena.language's stays unrestricted.
+    global _identifier
+    with _lock:
+        if _identifier is None:
+            identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+            identifier.set_languages(list(LABEL_LANGUAGES))
+            _identifier = identifier
+        return _identifier
+
+
+def prompt_language(text: str) -> str | None:
+    """ISO 639-1 code of ``text``, or None when too short or unsure."""
+    if sum(ch.isalpha() for ch in text) < LANGUAGE_MIN_LETTERS:
+        return None
+    language, probability = _language_model().classify(text)
+    return str(language) if probability >= LANGUAGE_PROBABILITY else None
+
+
+def classify(prompts: Sequence[str],
+             answers: Iterable[tuple[str, str]] = ()) -> frozenset[str]:
+    """Labels of a conversation: ``prompts`` are the user's turns in order, ``answers`` the
+    two sides' answers per turn (refusal is read from them; may be empty).
+
+    The topical labels read every turn, so a conversation that turns to code in its second
+    message is a coding conversation; the language is the first turn's.
+    """
+    labels: set[str] = set()
+    full = "\n".join(p for p in prompts if p)
+    if not full.strip():
+        return frozenset()
+    text = "\n".join(_head(p) for p in prompts if p)
+    coding = is_coding(text) or bool(CODE_SYNTAX.search(full))
+    math = is_math(text, coding=coding)
+    creative = is_creative(text, coding=coding)
+    constrained = is_instruction_following(text)
+    for name, flag in (("coding", coding), ("math", math), ("creative_writing", creative),
+                       ("instruction_following", constrained)):
+        if flag:
+            labels.add(name)
+    if is_hard(text, coding=coding, math=math, creative=creative, constrained=constrained):
+        labels.add("hard_prompt")
+    language = prompt_language(prompts[0][:2000]) if prompts else None
+    if language is None and len(prompts) > 1:
+        language = prompt_language(full[:2000])
+    if language:
+        labels.add(f"language:{language}")
+    if len(prompts) >= 2:
+        labels.add("multi_turn")
+    if sum(len(p) for p in prompts) >= LONG_QUERY_CHARS:
+        labels.add("long_query")
+    if any(is_refusal(side) for pair in answers for side in pair):
+        labels.add("refusal")
+    return frozenset(labels)

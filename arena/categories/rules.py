@@ -1,0 +1,467 @@
+"""Topical prompt labels from hand-written rules: coding, math, creative writing, instruction
+following and hard prompts.
+
+Each rule reads the user's prompts of a battle (all turns joined) and answers yes or no. The
+rules favour signals that cannot be mistaken (code syntax, equations, "write a poem") and
+require two weaker signals together (a programming language's name *and* a programming verb),
+so that a python snake or the history of calculus stays out of the coding and math boards.
+Keyword lists cover the languages the evaluation set holds (en, de, fr, es, pt, it, zh, ja,
+ru, ko); a prompt in another language is still caught by its code or its formulas.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_F = re.IGNORECASE | re.UNICODE
+
+
+# Word boundaries for alphabetic scripts only: "Pythonで" or "用不超过" still match their term.
+_B = r"A-Za-z0-9_\u00C0-\u024F\u0370-\u03FF\u0400-\u04FF"
+
+
+def _words(*alternatives: str) -> re.Pattern[str]:
+    """One case-insensitive pattern of whole words (CJK terms match anywhere)."""
+    return re.compile(rf"(?<![{_B}])(?:" + "|".join(alternatives) + rf")(?![{_B}])", _F)
+
+
+def _any(*alternatives: str) -> re.Pattern[str]:
+    return re.compile("(?:" + "|".join(alternatives) + ")", _F)
+
+
+# ---------------------------------------------------------------------------------------- coding
+# Every unanchored \w+ starts at a word boundary: otherwise a long run of letters is tried
+# from each of its positions, quadratic in a prompt's length (seconds at 8,000 characters).
+CODE_SYNTAX = re.compile(
+    r"```|^\s*(?:def|class|import|from\s+\S+\s+import|#include|public\s+(?:static\s+)?\w+|"
+    r"function\s*\w*\s*\(|const\s+\w+\s*=|let\s+\w+\s*=|var\s+\w+\s*=|SELECT\s[^;\n]{1,200}?\sFROM|"
+    r"for\s*\(|while\s*\(|if\s*\(.*\)\s*\{|return\s+[\w(]|@\w+\s*$|\$\s+\w+)"
+    r"|Traceback \(most recent call last\)|\b\w+Error:|\b\w+Exception\b|console\.log|System\.out"
+    r"|is not a function|is not defined|cannot read propert(?:y|ies)|command not found"
+    r"|undefined reference|\b(?-i:[A-Z][a-z]+(?:[A-Z][a-z]+)*(?:Error|Exception))\b"
+    r"|printf\(|\bstd::|=>|\b\w+\.\w+\([^)\n]{0,200}\)\s*;|\b\w+\(\)\s*\{|<\/?(?:div|span|html|body|script)"
+    r"|\bnpm\s+(?:install|run)|\bpip\s+install|\bgit\s+(?:commit|push|pull|merge|rebase|clone)"
+    r"|\bsudo\s+\w+|\bdocker(?:file|\s+run|\s+compose)|\bkubectl\b|\bSELECT\s+\*",
+    re.MULTILINE | re.IGNORECASE)
+_LANGUAGES = _words(
+    r"python3?", r"javascript", r"typescript", r"java", r"c\+\+", r"c#", r"golang", r"go",
+    r"rust", r"ruby", r"php", r"kotlin", r"swift", r"scala", r"haskell", r"perl", r"lua",
+    r"sql", r"mysql", r"postgres(?:ql)?", r"sqlite", r"bash", r"shell", r"powershell", r"html",
+    r"css", r"react", r"vue", r"angular", r"django", r"flask", r"node(?:\.js)?", r"numpy",
+    r"pandas", r"pytorch", r"tensorflow", r"matlab", r"verilog", r"assembly", r"regex",
+    r"regular expression", r"json", r"yaml", r"api", r"linux", r"unix", r"git", r"docker",
+    r"kubernetes", r"excel formula", r"vba", r"latex", r"c", r"r", r"dart", r"flutter",
+    r"elixir", r"clojure", r"fortran", r"cobol", r"solidity", r"spring boot", r"\.net",
+    r"jquery", r"tailwind", r"nginx", r"redis", r"mongodb", r"graphql", r"terraform",
+    r"ansible", r"webpack", r"llvm", r"cuda", r"opengl", r"unity", r"arduino",
+    r"rest(?:ful)? apis?", r"virtual environment", r"venv", r"conda", r"pip", r"npm", r"yarn",
+    r"maven", r"gradle", r"homebrew", r"apt-get", r"kafka", r"rabbitmq", r"hadoop",
+    r"elasticsearch", r"aws", r"ec2", r"gcp", r"objective-c", r"jupyter", r"vscode",
+    r"visual studio", r"intellij", r"github", r"gitlab", r"json schema", r"xml")
+_PROGRAMMING = _words(
+    r"code", r"coding", r"codes", r"program", r"programs", r"programming", r"programmer",
+    r"script", r"scripts", r"function", r"functions", r"method", r"methods", r"class",
+    r"classes", r"variable", r"variables", r"compile", r"compiler", r"compiles", r"debug",
+    r"debugging", r"bug", r"bugs", r"refactor", r"refactoring", r"implement",
+    r"implementation", r"algorithm", r"algorithms", r"snippet", r"library", r"framework",
+    r"endpoint", r"query", r"queries", r"database", r"schema", r"recursion", r"recursive",
+    r"array", r"arrays", r"linked list", r"binary tree", r"hash ?map", r"dictionary",
+    r"loop", r"loops", r"syntax", r"runtime", r"stack trace", r"exception", r"unit tests?",
+    r"segfault", r"segmentation fault", r"null pointer", r"big-?o", r"time complexity",
+    r"data structures?", r"backend", r"frontend", r"web ?app", r"software", r"source code",
+    r"repository", r"commit", r"deploy", r"deployment", r"command line", r"terminal",
+    r"cli", r"sdk", r"oop", r"object-oriented", r"async", r"thread", r"threads",
+    r"multithreading", r"memory leak", r"pointer", r"pointers", r"struct", r"interface",
+    r"inheritance", r"lambda", r"decorator", r"callback", r"promise", r"microservices?",
+    r"containers?", r"server", r"client-side", r"html page", r"website", r"app",
+    r"Funktion", r"Programm", r"Quellcode", r"código", r"programa", r"función", r"fonction",
+    r"programme", r"codice", r"funzione", r"программ\w*", r"код\w*", r"функци\w*",
+    r"скрипт\w*", r"코드", r"함수", r"프로그램", r"コード", r"関数", r"プログラム",
+    r"代码", r"函数", r"程序", r"编程", r"脚本", r"算法", r"liste", r"lista", r"список\w*",
+    r"arquivo", r"fichier", r"base de datos", r"Datenbank", r"リスト", r"리스트", r"列表",
+    r"딕셔너리", r"辞書", r"字典", r"массив\w*", r"tableau", r"arreglo", r"files?",
+    r"Datei\w*", r"archivos?", r"файл\w*", r"построчно", r"bucle", r"diccionario",
+    r"словар\w*", r"tuples?", r"strings?", r"integers?", r"stack", r"queue", r"heap",
+    r"line by line", r"Zeile für Zeile", r"ligne par ligne", r"línea por línea",
+    r"dictionar(?:y|ies)", r"keywords?", r"components?", r"installed", r"versions?",
+    r"packages?", r"dependenc(?:y|ies)", r"modules?", r"Paket\w*", r"paquetes?", r"пакет\w*",
+    r"consumers?", r"partitions?")
+# Terms that are programming on their own, without a language's name or a verb.
+_CODE_TERMS = _words(
+    r"hash ?tables?", r"hash ?maps?", r"linked lists?", r"binary (?:search )?trees?",
+    r"big-?o", r"recursion", r"dependency injection", r"segfault", r"stack trace",
+    r"source code", r"compiler", r"design pattern", r"unit tests?", r"regex(?:es)?",
+    r"list comprehensions?", r"null pointer", r"garbage collect\w*", r"race condition",
+    r"deadlock", r"mutex", r"api endpoints?", r"http requests?", r"sql injection",
+    r"(?:inner|left|right|outer|cross) joins?", r"(?:get|post) requests?", r"time complexity",
+    r"binary heap", r"re-?render\w*", r"requests library", r"bubble sort", r"quick ?sort",
+    r"merge ?sort", r"sorting algorithms?", r"冒泡排序", r"排序算法", r"ソート")
+_CJK_CODE = _any(r"代码", r"函数", r"编程", r"脚本", r"コード", r"関数", r"プログラム",
+                 r"코드", r"함수", r"프로그램")
+_NOT_CODE = _words(
+    r"code of conduct", r"da vinci code", r"morse code", r"dress code", r"zip code",
+    r"postal code", r"genetic code", r"area code", r"tax code", r"bar code", r"penal code",
+    r"cheat codes?", r"civil code", r"building code", r"code switching", r"code-switching")
+_CODE_VERBS = _words(
+    r"write", r"writes", r"implement", r"debug", r"fix", r"refactor", r"optimi[sz]e",
+    r"convert", r"translate", r"explain", r"review", r"build", r"create", r"make",
+    r"generate", r"parse", r"install", r"configure", r"deploy", r"run", r"compile",
+    r"difference between", r"differences between", r"compare", r"how do i", r"how to",
+    r"why does", r"error", r"errors", r"escribe", r"schreibe?", r"écris", r"écrire",
+    r"scrivi", r"напиши\w*", r"写", r"書いて", r"작성")
+
+
+_AMBIGUOUS = {"c", "r", "go", "unity", "java", "swift", "ruby", "rust", "shell", "app", "api",
+              "python", "python3", "git", "linux", "unix", "json", "latex", "assembly",
+              "react", "flask", "node", "play"}
+
+
+def is_coding(text: str) -> bool:
+    """Writing, reading, debugging or running code, or questions about software tooling."""
+    if CODE_SYNTAX.search(text):
+        return True
+    cleaned = _NOT_CODE.sub(" ", text)
+    if _CJK_CODE.search(cleaned):
+        return True
+    languages = {m.lower() for m in _LANGUAGES.findall(cleaned)}
+    programming = len(_PROGRAMMING.findall(cleaned))
+    # Ambiguous names (a letter, a verb, an island, a snake, a gem) count only beside code
+    # words; the others are programming on their own.
+    if languages - _AMBIGUOUS or len(languages) >= 2 or _CODE_TERMS.search(cleaned):
+        return True
+    if languages:
+        return programming >= 1
+    return programming >= 2 and bool(_CODE_VERBS.search(cleaned))
+
+
+# ------------------------------------------------------------------------------------------ math
+_FORMULA = re.compile(
+    r"\d\s*[-+*/×÷^]\s*\(?\d|\d\s*=\s*\d|[a-z]\s*[\^²³]\s*\d?|\b[a-z]\s*[+\-*/=]\s*\d"
+    r"|\d\s*[a-z]\b\s*[+\-=]|\\(?:frac|int|sum|sqrt|lim|prod|binom|cdot|infty|pi)\b"
+    r"|[∫∑∏√∞≤≥≠±∂∇π]|\$[^$]+\$|\bf\s*\(\s*x\s*\)|\bd[xy]\b|\blog_?\d|\bsin\s*\(|\bcos\s*\(",
+    re.IGNORECASE)
+_MATH_STRONG = _words(
+    r"equations?", r"solve for", r"integral", r"integrals", r"integrate", r"derivative",
+    r"derivatives", r"differentiate", r"prove that", r"proof", r"theorem", r"lemma",
+    r"matrix", r"matrices", r"eigenvalues?", r"eigenvectors?", r"determinant",
+    r"polynomial", r"quadratic", r"logarithm", r"prime numbers?", r"factorial", r"modulo",
+    r"gcd", r"lcm", r"greatest common divisor", r"least common multiple",
+    r"probability", r"expected value", r"variance", r"standard deviation", r"combinatorics",
+    r"permutations?", r"combinations", r"arithmetic", r"algebra", r"calculus", r"geometry",
+    r"trigonometry", r"hypotenuse", r"triangle", r"circle", r"radius", r"perimeter",
+    r"area of", r"volume of", r"sequence", r"series", r"converge", r"converges", r"limit of",
+    r"vector", r"vectors", r"inequality", r"fraction", r"fractions", r"percentage",
+    r"percent", r"compound interest", r"average speed", r"divisible",
+    r"integer", r"integers", r"how many ways", r"sum of", r"product of", r"square root",
+    r"cube root", r"exponent", r"solve", r"calculate", r"compute", r"evaluate",
+    r"rectangle", r"diagonals?", r"hexagon", r"pentagon", r"octagon", r"decagon",
+    r"consecutive (?:integers|numbers|odd|even)", r"original price", r"polygon",
+    r"probabilità", r"probabilidade", r"Rechteck\w*", r"Dreieck\w*", r"Diagonale",
+    r"círculo", r"triángulo", r"rectángulo", r"cercle", r"треугольник\w*", r"окружност\w*",
+    r"equação", r"証明", r"证明", r"面積", r"面积",
+    r"Gleichung", r"berechne\w*", r"Wahrscheinlichkeit", r"équation", r"calcule[rz]?",
+    r"probabilité", r"ecuación", r"calcula\w*", r"probabilidad", r"equazione", r"calcola\w*",
+    r"уравнени\w*", r"вычисл\w*", r"реши\w*", r"вероятност\w*", r"интеграл\w*", r"сколько",
+    r"방정식", r"계산", r"확률", r"方程式", r"計算", r"確率", r"方程", r"计算", r"概率",
+    r"积分", r"求解", r"几何", r"数学", r"数学题")
+_CJK_MATH = _any(r"方程", r"计算", r"概率", r"积分", r"求解", r"計算", r"確率", r"방정식", r"계산",
+                 r"확률", r"数学题", r"導関数", r"导数", r"微分", r"証明", r"证明")
+_PERCENT_OF = re.compile(r"\d+(?:[.,]\d+)?\s*%\s+(?:of|de|von|di|от)\s+\$?\d", _F)
+_SOFT_MATH_VERBS = _words(r"solve", r"calculate", r"compute", r"evaluate", r"series",
+                          r"sequence", r"circle", r"triangle", r"percent", r"percentage",
+                          r"vector", r"vectors", r"integer", r"integers", r"sum of",
+                          r"product of", r"limit of", r"converge", r"converges", r"proof",
+                          r"sequence", r"fraction", r"fractions", r"arithmetic", r"algebra",
+                          r"calculus", r"geometry", r"trigonometry", r"сколько",
+                          r"calcula\w*", r"calcola\w*", r"berechne\w*", r"calcule[rz]?",
+                          r"вычисл\w*", r"реши\w*", r"计算", r"計算", r"계산")
+_ABOUT_MATH = _words(r"history of", r"who (?:invented|discovered)", r"famous mathematicians?",
+                     r"career", r"anxiety", r"teach(?:ing)?", r"study tips", r"why is math",
+                     r"learn(?:ing)? (?:math|calculus|algebra)")
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?%?")
+_WORD_PROBLEM = _words(r"how many", r"how much", r"how long will", r"how far", r"what is the",
+                       r"what's the", r"find the", r"total", r"each", r"per", r"twice",
+                       r"half", r"remaining", r"left", r"faster", r"speed", r"costs?",
+                       r"combien", r"wie viele", r"wie viel", r"cuántos", r"cuánto",
+                       r"quanti", r"quanto", r"сколько", r"多少", r"いくつ", r"何個", r"몇")
+
+
+_RELATION = _words(r"times as (?:many|much)", r"together", r"in total", r"altogether",
+                   r"twice as", r"half as", r"more than", r"less than", r"fewer than",
+                   r"discount", r"costs?", r"km/h", r"mph", r"per (?:hour|day|week|kg)",
+                   r"each", r"left", r"remaining", r"average")
+
+
+def is_math(text: str, *, coding: bool = False) -> bool:
+    """Problems whose answer needs mathematical reasoning or calculation."""
+    formula = bool(_FORMULA.search(text))
+    strong = _MATH_STRONG.findall(text)
+    soft = set(m.lower() for m in _SOFT_MATH_VERBS.findall(text))
+    hard_terms = {s.lower() for s in strong} - soft
+    numbers = _NUMBER.findall(text)
+    about = bool(_ABOUT_MATH.search(text))
+    if coding:  # factorials and primes in a coding task are the code's subject, not math
+        return formula and bool(strong)
+    if _PERCENT_OF.search(text):
+        return True
+    if formula and (strong or len(numbers) >= 2 or _CJK_MATH.search(text)):
+        return not about or len(hard_terms) >= 2
+    if _CJK_MATH.search(text) and (numbers or formula):
+        return True
+    if hard_terms and not about:
+        return True
+    if soft and len(numbers) >= 2 and not about:
+        return True
+    # An arithmetic word problem: numbers, a relation between quantities, and a question.
+    if (len(numbers) >= 2 and _RELATION.search(text) and _WORD_PROBLEM.search(text)
+            and ("?" in text or _SOFT_MATH_VERBS.search(text))):
+        return not about
+    # Word problems are short questions; a long brief full of figures is a business case.
+    return (len(numbers) >= 3 and bool(_WORD_PROBLEM.search(text)) and not about
+            and "?" in text and len(text) < 400)
+
+
+# ------------------------------------------------------------------------------ creative writing
+_CREATIVE_FORMS = _words(
+    r"story", r"stories", r"short story", r"poem", r"poems", r"poetry", r"haiku", r"haikus",
+    r"sonnet", r"limerick", r"ballad", r"ode", r"verse", r"verses", r"rhyme", r"rhyming",
+    r"lyrics", r"song", r"songs", r"rap", r"script", r"screenplay", r"play", r"scene",
+    r"fable", r"fairy ?tale", r"myths?", r"legends?", r"história", r"fiction",
+    r"fan ?fiction", r"novel", r"chapter", r"monologue",
+    r"soliloquy", r"dialogue", r"jokes?", r"riddle", r"tale", r"narrative", r"plot",
+    r"character", r"characters", r"bedtime story", r"epic", r"slogan", r"tagline", r"pun",
+    r"puns", r"parody", r"Gedicht", r"Geschichte", r"Märchen", r"Erzählung", r"Liedtext",
+    r"poème", r"histoire", r"conte", r"chanson", r"nouvelle", r"poema", r"cuento",
+    r"historia", r"relato", r"canción", r"poesia", r"racconto", r"storia", r"favola",
+    r"conto", r"стих\w*", r"рассказ\w*", r"сказк\w*", r"истори\w*", r"песн\w*", r"поэм\w*",
+    r"시를?", r"이야기", r"소설", r"동화", r"가사", r"詩", r"物語", r"小説", r"童話", r"歌詞",
+    r"俳句", r"诗", r"诗歌", r"故事", r"小说", r"童话", r"歌词", r"剧本", r"散文")
+_CJK_CREATIVE = _any(r"写一首", r"写一篇.*(?:故事|小说)", r"写一个.*故事", r"编一个", r"创作",
+                     r"詩を", r"物語を", r"小説を", r"俳句を", r"시를", r"이야기를", r"소설을")
+_COMPOSE = _words(
+    r"write", r"compose", r"create", r"make up", r"invent", r"tell me", r"tell", r"draft",
+    r"pen", r"craft", r"generate", r"come up with", r"continue", r"give me", r"can you",
+    r"schreib\w*", r"verfasse", r"erzähl\w*", r"dichte", r"écri\w*", r"compose[zr]?",
+    r"raconte\w*", r"invente\w*", r"escrib\w*", r"cuéntame", r"inventa\w*", r"escreva",
+    r"conte-me", r"scrivi", r"racconta\w*", r"напиши\w*", r"сочини\w*", r"расскажи\w*",
+    r"придума\w*", r"写", r"書いて", r"作って", r"써", r"지어", r"만들어")
+_ROLEPLAY = _words(
+    r"role-?play", r"pretend (?:you are|you're|to be)", r"imagine you are",
+    r"imagine you're", r"act as (?:a|an|if)", r"you are a (?:pirate|knight|wizard|dragon)",
+    r"as an? (?:pirate|medieval knight|superhero|space colonist|time traveler|wizard|"
+    r"sports commentator|mountain climber|shakespearean character)",
+    r"in the voice of", r"in the style of (?:shakespeare|dr\.? seuss|hemingway|tolkien|"
+    r"a (?:pirate|noir|fairy))", r"stell dir vor,? du bist", r"imagine que tu es",
+    r"imagina que eres", r"представь,? что ты", r"假设你是", r"扮演")
+_NOT_CREATIVE = _words(
+    r"analy[sz]e", r"analysis", r"interpret", r"summari[sz]e", r"summary", r"who wrote",
+    r"meaning of", r"explain the", r"theme of", r"themes", r"story points?", r"user stor(?:y|ies)",
+    r"success stor(?:y|ies)", r"cover letter", r"email", r"e-mail", r"resume", r"cv",
+    r"essay", r"report", r"blog post", r"press release", r"product description",
+    r"recommend", r"recommendations?", r"review of", r"history of", r"what happened",
+    r"translate", r"javascript", r"python", r"sql", r"unit test", r"plot (?:a|the) (?:graph|"
+    r"chart|function|data)", r"matplotlib", r"linkedin", r"job description", r"tweet")
+
+
+def is_creative(text: str, *, coding: bool = False) -> bool:
+    """Original imaginative writing: stories, poems, lyrics, scripts, jokes, role-play."""
+    if _ROLEPLAY.search(text) and not coding:
+        return True
+    if _CJK_CREATIVE.search(text) and not coding:
+        return True
+    forms = _CREATIVE_FORMS.findall(text)
+    if not forms:
+        return False
+    if coding:
+        return False
+    negative = _NOT_CREATIVE.findall(text)
+    compose = _COMPOSE.search(text)
+    if compose and not negative:
+        return True
+    return bool(compose) and len(forms) > len(negative)
+
+
+# -------------------------------------------------------------------------- instruction following
+_NUMWORD = (r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|"
+            r"fifty|hundred|single|a single)")
+_LENGTH = re.compile(
+    r"(?:in|within|under|below|at most|at least|no more than|not more than|fewer than|"
+    r"less than|maximum(?: of)?|max\.?|minimum(?: of)?|exactly|only|precisely|around|about|"
+    r"approximately|up to|use|using|limit(?:ed)? to|keep it (?:under|to|below))\s+"
+    + _NUMWORD + r"\s+(?:\w+\s+)?(?:words?|sentences?|paragraphs?|lines?|bullet(?: point)?s?|"
+    r"points?|characters?|items?|steps?|syllables?|tokens?|stanzas?|verses?|examples?|"
+    r"reasons?|tips?|ideas?|questions?|options?|names?|emojis?|haikus?|tweets?)"
+    r"|\b" + _NUMWORD + r"[- ](?:word|sentence|paragraph|line|bullet|point|item|character)s?\b"
+    r"|\bone (?:word|sentence|line|paragraph)\b"
+    r"|\bin (?:one|a single|two|three) (?:word|sentence|line|paragraph)s?\b",
+    re.IGNORECASE)
+_FORMAT = _words(
+    r"in json", r"as json", r"json format", r"valid json", r"json object", r"in yaml",
+    r"as a table", r"in a table", r"markdown table", r"create a table", r"make a table",
+    r"(?:every|each) (?:line|sentence|word|paragraph|verse) (?:starts?|begins?|ends?)",
+    r"table format", r"tabular",
+    r"as a (?:bulleted|numbered) list", r"bullet points?", r"bulleted list", r"numbered list",
+    r"as a list", r"in a list", r"separated by (?:commas|semicolons|new ?lines)",
+    r"comma-separated", r"csv format", r"as csv", r"in csv", r"all caps",
+    r"all capital letters", r"in (?:all )?(?:uppercase|upper case|lowercase|lower case|capitals)",
+    r"(?:all|only) (?:uppercase|upper case|lowercase|lower case)",
+    r"no punctuation", r"without (?:using )?(?:the (?:letter|word)|any (?:commas|punctuation|"
+    r"adjectives|emojis))", r"do not use", r"don't use", r"must not (?:use|contain|include)",
+    r"must (?:include|contain|start|end|begin|rhyme|be)", r"should (?:start|end|begin)",
+    r"start (?:each|every|with|your)", r"begin (?:each|every|with|your)",
+    r"end (?:each|every|with|your)", r"(?:respond|reply|answer) (?:only )?with",
+    r"(?:respond|reply|answer) only", r"only (?:respond|reply|answer|output|return|give)",
+    r"only the (?:answer|code|number|name|list|json)", r"nothing else", r"no explanations?",
+    r"without (?:any )?explanation", r"use the following format", r"in the following format",
+    r"following structure", r"format (?:it|your answer|the answer|the output|as)",
+    r"formatted as", r"wrap (?:it|each|your|the)", r"surround", r"in quotes", r"in brackets",
+    r"include the (?:words?|keywords?|phrase)", r"use the words?", r"include exactly",
+    r"exactly", r"alphabetical order", r"acrostic", r"each line", r"every sentence",
+    r"each sentence", r"every word", r"title in", r"with a title", r"headings?", r"sections?",
+    r"yes or no", r"one-word answer", r"(?:answer|respond|reply|write) in (?:english|french|"
+    r"german|spanish|italian|portuguese|chinese|japanese|korean|russian)",
+    r"as a haiku", r"in iambic pentameter", r"abab", r"aabb", r"rhyme scheme",
+    r"as a numbered", r"step-by-step list", r"in the format", r"P\.?S\.?",
+    r"en (?:moins de|exactement|\d+ mots)", r"pas plus de", r"sous forme de (?:liste|tableau)",
+    r"in höchstens", r"genau \w+ (?:Wörter\w*|Sätze\w*|Punkte\w*)", r"als (?:Tabelle|Liste|JSON)",
+    r"ohne (?:das Wort|den Buchstaben)", r"en (?:exactamente|menos de)", r"no más de",
+    r"en formato", r"en forma de (?:lista|tabla)", r"in (?:esattamente|meno di)",
+    r"non più di", r"не более", r"ровно", r"в виде (?:таблицы|списка)", r"в формате",
+    r"одним словом", r"不超过", r"以内", r"用表格", r"以表格", r"以列表", r"用JSON", r"以JSON",
+    r"字以内", r"文字以内", r"表形式", r"箇条書き", r"단어로", r"자 이내", r"표로", r"목록으로")
+_WEAK_FORMAT = _words(r"exactly", r"headings?", r"sections?", r"title in", r"with a title",
+                      r"P\.?S\.?", r"must (?:include|contain|be)", r"each sentence")
+
+
+def is_instruction_following(text: str) -> bool:
+    """Explicit, checkable constraints on the answer's form: length, format, words, layout."""
+    if _LENGTH.search(text):
+        return True
+    found = [m.lower() for m in _FORMAT.findall(text)]
+    strong = [f for f in found if not _WEAK_FORMAT.fullmatch(f)]
+    return bool(strong) or len(found) >= 2
+
+
+# --------------------------------------------------------------------------------- hard prompts
+_DOMAIN = _words(
+    r"algorithm", r"architecture", r"latency", r"throughput", r"distributed", r"database",
+    r"kernel", r"compiler", r"protocol", r"encryption", r"cryptograph\w*", r"neural",
+    r"gradient", r"regression", r"statistic\w*", r"bayesian", r"hypothesis", r"quantum",
+    r"thermodynamic\w*", r"entropy", r"enzyme", r"protein", r"genome", r"clinical",
+    r"diagnos\w*", r"pharmacolog\w*", r"dosage", r"symptoms?", r"legal", r"contract",
+    r"liability", r"statute", r"jurisdiction", r"tax(?:es|ation)?", r"portfolio",
+    r"valuation", r"derivatives?", r"amorti[sz]\w*", r"macroeconomic\w*", r"monetary",
+    r"inflation", r"supply chain", r"regulatory", r"compliance", r"circuit", r"voltage",
+    r"torque", r"load-bearing", r"structural", r"tolerance", r"optimi[sz]ation",
+    r"complexity", r"concurrency", r"scalab\w*", r"kubernetes", r"microservices?",
+    r"equilibrium", r"theorem", r"proof", r"differential", r"stochastic", r"eigen\w*",
+    r"topology", r"manifold", r"epidemiolog\w*", r"randomi[sz]ed", r"confound\w*",
+    r"causal", r"variance", r"api", r"schema", r"migration", r"cache", r"caching",
+    r"race condition", r"deadlock", r"memory", r"benchmark", r"trade-?offs?", r"mechanism",
+    r"metabolic", r"molecular", r"semiconductor", r"photosynthesis", r"orbital", r"relativity",
+    r"philosoph\w*", r"epistemolog\w*", r"ethic\w*", r"geopolitic\w*", r"jurisprudence",
+    r"constitutional", r"econometric\w*", r"elasticity", r"arbitrage", r"hedging",
+    r"specification", r"requirements?", r"constraints?", r"edge cases?", r"consensus",
+    r"consistency", r"linearizab\w*", r"partitions?", r"replication", r"clock drift",
+    r"legislat\w*", r"parliament", r"commission", r"council", r"rigorous", r"distribution",
+    r"random variables?", r"independent", r"cloud", r"migrat\w*", r"interaction",
+    r"antibiotics?", r"renal", r"valuation", r"runway", r"gross margin", r"sample size",
+    r"randomi[sz]ation", r"outcome", r"contamination", r"gene editing", r"applications",
+    r"implications")
+_PROBLEM = _words(
+    r"design", r"implement", r"optimi[sz]e", r"debug", r"diagnose", r"prove", r"derive",
+    r"solve", r"plan", r"propose", r"evaluate", r"compare", r"analy[sz]e", r"trade-?offs?",
+    r"estimate", r"troubleshoot", r"refactor", r"architect", r"model", r"simulate",
+    r"calculate", r"strategy", r"step[- ]by[- ]step", r"justify", r"critique", r"assess",
+    r"why (?:does|is|would|do)", r"what would happen", r"how would you", r"fix")
+_REAL_WORLD = _words(
+    r"my (?:company|team|startup|client|boss|manager|business|app|code|server|database|"
+    r"project|thesis|paper|landlord|doctor|patient|students?|customers?|website|shop|store|"
+    r"product|service|cluster|pipeline|data)", r"our (?:company|team|product|users|system|"
+    r"customers|service|codebase|pipeline|data)", r"in production", r"production",
+    r"customers?", r"clients?", r"users", r"budget", r"deadline", r"we have", r"i have",
+    r"i'm building", r"i am building", r"we are building", r"i need", r"we need",
+    r"currently", r"real-world", r"in practice", r"at work", r"our", r"my")
+_CONSTRAINT = _words(r"must", r"should", r"without", r"only", r"at least", r"at most",
+                     r"given", r"assume", r"assuming", r"such that", r"ensure", r"while",
+                     r"constraints?", r"requirements?", r"handle", r"including", r"excluding")
+
+
+_DIRECTIVES = _words(
+    r"explain", r"describe", r"compare", r"contrast", r"discuss", r"analy[sz]e", r"evaluate",
+    r"assess", r"propose", r"recommend", r"design", r"implement", r"derive", r"prove",
+    r"justify", r"specify", r"state", r"include", r"handle", r"walk me through",
+    r"show", r"find", r"solve", r"generali[sz]e", r"point out", r"fix", r"diagnose",
+    r"optimi[sz]e", r"estimate", r"critique", r"outline", r"plan", r"identify",
+    r"list the (?:risks|trade-?offs|assumptions|steps)", r"end with", r"should", r"must")
+_ACRONYM = re.compile(r"\b(?:[A-Z]{2,}[a-z]?[A-Z]*|[a-z]+[A-Z][A-Za-z]*|[A-Z][a-z]+[A-Z]\w*)"
+                      r"(?:-\w+)?\b")
+_SPECIFIC = re.compile(r"\d+(?:[.,]\d+)?\s*(?:%|k\b|ms\b|s\b|M\b|GB|MB|rows|requests|"
+                       r"months?|years?|days?|hours?|people|users|nodes|staff|words?)"
+                       r"|\bO\([^)]+\)|\\$\d|\b(?:without|must|only|at least|at most)\b")
+
+
+@dataclass(frozen=True)
+class HardScore:
+    """How many of LMArena's hard-prompt criteria a request meets, from crude signals.
+
+    specificity (a long, concrete request with numbers or named things), domain knowledge
+    (specialised vocabulary, acronyms), complexity (several things asked at once), problem
+    solving (coding or math, or design/derive/diagnose verbs), technical accuracy (coding,
+    math or dense terminology), real-world application (a stated situation: "my", "our").
+    Creativity counts only for constrained creative writing.
+    """
+
+    specificity: bool
+    domain_knowledge: bool
+    complexity: bool
+    problem_solving: bool
+    creativity: bool
+    technical_accuracy: bool
+    real_world: bool
+
+    @property
+    def met(self) -> int:
+        return sum((self.specificity, self.domain_knowledge, self.complexity,
+                    self.problem_solving, self.creativity, self.technical_accuracy,
+                    self.real_world))
+
+
+#: Characters of the request (pasted material excluded) from which a prompt can be hard: a
+#: request that meets several of the criteria has to say a lot (a situation, numbers, what
+#: exactly is wanted). Below :data:`HARD_MIN_CHARS` it never is ("Is 221 prime?").
+HARD_LONG_CHARS = 180
+HARD_MIN_CHARS = 120
+
+
+def hard_score(text: str, *, coding: bool, math: bool, creative: bool,
+               constrained: bool) -> HardScore:
+    """The criteria met by ``text`` (the request part of the prompt)."""
+    request = len(text)
+    domain = {m.lower() for m in _DOMAIN.findall(text)}
+    acronyms = set(_ACRONYM.findall(text))
+    directives = {m.lower() for m in _DIRECTIVES.findall(text)}
+    specific = len(_SPECIFIC.findall(text)) + len(acronyms)
+    technical = len(domain) + len(acronyms)
+    return HardScore(
+        specificity=request >= 150 and specific >= 2,
+        domain_knowledge=technical >= 2,
+        complexity=len(directives) >= 3 or (len(directives) >= 2 and request >= 200),
+        problem_solving=(coding or math) and request >= 90 or bool(_PROBLEM.search(text))
+        and len(directives) >= 2,
+        creativity=creative and constrained and request >= 150,
+        technical_accuracy=coding or math or technical >= 3,
+        real_world=bool(_REAL_WORLD.search(text)) and request >= 120,
+    )
+
+
+def is_hard(text: str, *, coding: bool, math: bool, creative: bool,
+            constrained: bool) -> bool:
+    """A long, specific request meeting at least two criteria, or a shorter one meeting
+    four (see :class:`HardScore`)."""
+    if len(text) < HARD_MIN_CHARS:
+        return False
+    met = hard_score(text, coding=coding, math=math, creative=creative,
+                     constrained=constrained).met
+    return met >= 2 if len(text) >= HARD_LONG_CHARS else met >= 4

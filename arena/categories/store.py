@@ -1,0 +1,99 @@
+"""Labels in SQL: ``battle_label`` rows and ``battle.category_version``/``prompt_group``.
+
+Battles are labelled when their vote lands (:func:`label_battle`, a few milliseconds, so it
+runs inside the vote's transaction) and re-labelled in batches by :func:`relabel` when the
+classifier version changes. Both replace a battle's label rows as a whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from arena.categories.classify import CLASSIFIER_VERSION, classify
+from arena.categories.groups import group_id, near_duplicate_groups
+from arena.models import Battle, BattleLabel, Turn
+
+#: Battles re-labelled per transaction-sized batch (the caller commits between batches).
+BATCH = 500
+
+
+def battle_labels(battle: Battle) -> frozenset[str]:
+    """Labels of a battle's conversation (its turns and both answers of each)."""
+    turns = sorted(battle.turns, key=lambda t: t.position)
+    answers = []
+    for turn in turns:
+        sides = {a.side: a.text or "" for a in turn.answers}
+        answers.append((sides.get("a", ""), sides.get("b", "")))
+    return classify([t.prompt for t in turns], answers)
+
+
+def _write(db: Session, battle: Battle, labels: frozenset[str]) -> None:
+    db.execute(delete(BattleLabel).where(BattleLabel.battle_id == battle.id))
+    db.add_all(BattleLabel(battle_id=battle.id, label=label) for label in sorted(labels))
+    battle.category_version = CLASSIFIER_VERSION
+    first = min(battle.turns, key=lambda t: t.position) if battle.turns else None
+    if battle.prompt_group is None and first is not None:
+        battle.prompt_group = group_id(first.prompt)
+
+
+def label_battle(db: Session, battle: Battle) -> frozenset[str]:
+    """Label one battle with the current classifier (the caller commits)."""
+    labels = battle_labels(battle)
+    _write(db, battle, labels)
+    db.flush()
+    return labels
+
+
+def relabel(db: Session, *, everything: bool = False, batch: int = BATCH,
+            commit: Callable[[], None] | None = None) -> int:
+    """Re-label battles whose ``category_version`` is not the current one (all with
+    ``everything``); returns how many. ``commit`` is called after each batch so a long run
+    keeps its transactions short; re-running after an interruption continues where it
+    stopped, because finished battles carry the current version.
+    """
+    done, last_id = 0, 0
+    while True:
+        query = (select(Battle).where(Battle.id > last_id)
+                 .options(selectinload(Battle.turns).selectinload(Turn.answers))
+                 .order_by(Battle.id).limit(batch))
+        if not everything:
+            query = query.where(or_(Battle.category_version.is_(None),
+                                    Battle.category_version != CLASSIFIER_VERSION))
+        rows = db.scalars(query).all()
+        if not rows:
+            return done
+        for battle in rows:
+            _write(db, battle, battle_labels(battle))
+        db.flush()
+        done += len(rows)
+        last_id = rows[-1].id
+        if commit is not None:
+            commit()
+
+
+def regroup(db: Session) -> int:
+    """Recompute every battle's prompt group with near-duplicate merging; returns how many
+    battles changed group. Reads first prompts only (one column), oldest battle first.
+    """
+    rows = _first_prompts(db)
+    groups = near_duplicate_groups([prompt for _id, _group, prompt in rows])
+    changed = 0
+    for (battle_id, old, _prompt), new in zip(rows, groups, strict=True):
+        if old != new:
+            db.execute(update(Battle).where(Battle.id == battle_id).values(prompt_group=new))
+            changed += 1
+    db.flush()
+    return changed
+
+
+def _first_prompts(db: Session) -> list[tuple[int, str | None, str]]:
+    firsts = (select(Turn.battle_id, func.min(Turn.position).label("position"))
+              .group_by(Turn.battle_id).subquery())
+    query = (select(Battle.id, Battle.prompt_group, Turn.prompt)
+             .join(firsts, firsts.c.battle_id == Battle.id)
+             .join(Turn, (Turn.battle_id == Battle.id) & (Turn.position == firsts.c.position))
+             .order_by(Battle.created_at, Battle.id))
+    return [(int(i), g, p) for i, g, p in db.execute(query)]

@@ -1,0 +1,113 @@
+"""Build the evaluation sets (JSONL) from the hand-labelled sources in this folder.
+
+    python benchmarks/categories/build_eval_set.py
+
+Sources: the 80 real Vicuna-80 prompts (labels in ``vicuna80_labels.txt``, answers of
+guanaco-7b and vicuna-13b attached so refusal is tested on real answers) and the written
+prompts of ``written_dev.txt`` / ``written_heldout.txt`` (format in their header). The labels
+were written by reading each item, before (dev) or without looking at (held-out) the
+classifier's output. ``multi_turn`` and ``long_query`` are definitions, counted here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = (Path(sys.argv[1]) if len(sys.argv) > 1
+        else HERE.parents[1].parent / "shared" / "data" / "arena")
+VICUNA = DATA / "qlora_vicuna80_human"
+CODES = {"c": "coding", "m": "math", "w": "creative_writing", "i": "instruction_following",
+         "h": "hard_prompt", "r": "refusal"}
+LONG_QUERY_CHARS = 1000
+
+
+def _answers() -> dict[tuple[str, int], str]:
+    out = {}
+    with open(VICUNA / "answers.jsonl") as fh:
+        for line in fh:
+            row = json.loads(line)
+            out[(row["model"], int(row["question_id"]))] = row["text"]
+    return out
+
+
+def _labels(codes: str) -> list[str]:
+    labels, language = [], "en"
+    for code in codes.split():
+        if code.startswith("lang="):
+            language = code[5:]
+        elif code != "-":
+            labels.append(CODES[code])
+    return [*labels, f"language:{language}"]
+
+
+def _finish(item: dict) -> dict:
+    if len(item["turns"]) >= 2:
+        item["labels"].append("multi_turn")
+    if sum(len(t) for t in item["turns"]) >= LONG_QUERY_CHARS:
+        item["labels"].append("long_query")
+    item["labels"] = sorted(set(item["labels"]))
+    return item
+
+
+def written(path: Path, split: str, answers: dict[tuple[str, int], str]) -> list[dict]:
+    items: list[dict] = []
+    text = path.read_text()
+    # An item starts at a line "<codes> | …"; continuation lines (pasted texts) follow it.
+    blocks = re.split(r"\n(?=[-a-z =]+ \| )", "\n".join(
+        line for line in text.splitlines() if not line.startswith("#")))
+    for n, block in enumerate(b for b in blocks if b.strip()):
+        codes, _, body = block.partition(" | ")
+        body = re.sub(r"\{answer:([\w.-]+):(\d+)\}",
+                      lambda m: answers[(m.group(1), int(m.group(2)))].strip(), body)
+        conversation, _, pair = body.partition(" ## ")
+        turns = [t.strip() for t in conversation.split(" >> ")]
+        item = {"id": f"{path.stem}-{n + 1:03d}", "split": split, "source": "written",
+                "turns": turns, "labels": _labels(codes.strip())}
+        if pair:
+            a, _, b = pair.partition(" ~~ ")
+            item["answers"] = [["", ""]] * (len(turns) - 1) + [[a.strip(), b.strip()]]
+        items.append(_finish(item))
+    return items
+
+
+def vicuna(answers: dict[tuple[str, int], str]) -> list[dict]:
+    labels = {}
+    for line in (HERE / "vicuna80_labels.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            qid, _, codes = line.partition(" ")
+            labels[int(qid)] = codes
+    items = []
+    with open(VICUNA / "questions.jsonl") as fh:
+        for line in fh:
+            row = json.loads(line)
+            qid = int(row["question_id"])
+            items.append(_finish({
+                "id": f"vicuna80-{qid:02d}", "split": "dev", "source": f"vicuna80:{qid}",
+                "turns": [row["text"]],
+                "answers": [[answers[("guanaco-7b", qid)], answers[("vicuna-13b", qid)]]],
+                "labels": _labels(labels.get(qid, "-"))}))
+    return items
+
+
+def main() -> None:
+    answers = _answers()
+    dev = vicuna(answers) + written(HERE / "written_dev.txt", "dev", answers)
+    heldout = written(HERE / "written_heldout.txt", "heldout", answers)
+    heldout2 = written(HERE / "written_heldout2.txt", "heldout2", answers)
+    heldout3 = written(HERE / "written_heldout3.txt", "heldout3", answers)
+    for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
+                        ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3)):
+        if not items:
+            continue
+        with open(HERE / name, "w") as fh:
+            for item in items:
+                fh.write(json.dumps(item, ensure_ascii=False) + "\n")
+        print(f"{name}: {len(items)} items")
+
+
+if __name__ == "__main__":
+    main()

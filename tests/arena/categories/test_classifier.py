@@ -1,0 +1,155 @@
+"""Each label on clear examples and on near-misses that share its words but not its meaning."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from arena.categories import CLASSIFIER_VERSION, LONG_QUERY_CHARS, classify
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _labels(*prompts: str, answers: list[tuple[str, str]] | None = None) -> frozenset[str]:
+    return classify(list(prompts), answers or [])
+
+
+@pytest.mark.parametrize("label, prompt", [
+    ("coding", "Write a Python function that merges two sorted lists."),
+    ("coding", "What does this error mean? TypeError: 'NoneType' object is not subscriptable"),
+    ("coding", "```\nfor (int i = 0; i < n; i++) sum += a[i];\n```\nWhy is this slow?"),
+    ("coding", "Comment trier une liste de dictionnaires par une clé en Python ?"),
+    ("coding", "用Python写一个函数，计算列表中所有偶数的和。"),
+    ("math", "Solve for x: 2x^2 - 8x + 6 = 0"),
+    ("math", "What is the probability of getting at least one six when rolling three dice?"),
+    ("math", "Tom has 3 times as many apples as Sara. Together they have 48. How many has Sara?"),
+    ("math", "Resuelve la ecuación 5x - 3 = 2x + 9."),
+    ("creative_writing", "Write a short story about a lighthouse keeper."),
+    ("creative_writing", "Compose a haiku about coffee."),
+    ("creative_writing", "Roleplay as a grumpy wizard who runs a potion shop."),
+    ("creative_writing", "Напиши короткий рассказ о коте, который мечтал стать космонавтом."),
+    ("instruction_following", "Explain photosynthesis in no more than 50 words."),
+    ("instruction_following", "Give me three bakery names in JSON format."),
+    ("instruction_following", "Answer with only yes or no: is the Earth round?"),
+    ("instruction_following", "Erkläre die Photosynthese in genau drei Sätzen."),
+    ("hard_prompt", "Our Postgres query SELECT * FROM events WHERE user_id = $1 ORDER BY "
+                    "created_at DESC LIMIT 50 takes 4 seconds on a 200M-row table even though "
+                    "user_id is indexed. Explain what the planner is probably doing and propose "
+                    "indexes or query changes, with the trade-offs for write throughput."),
+])
+def test_clear_examples_get_their_label(label: str, prompt: str) -> None:
+    assert label in _labels(prompt)
+
+
+@pytest.mark.parametrize("label, prompt", [
+    ("coding", "What is the best python species to keep as a pet for a beginner?"),
+    ("coding", "I visited Java last summer; what are the must-see temples there?"),
+    ("coding", "Who is the author of The Da Vinci Code?"),
+    ("coding", "Can you explain the code of conduct for members of parliament?"),
+    ("math", "Who invented calculus, Newton or Leibniz?"),
+    ("math", "What is the history of the number zero?"),
+    ("math", "What are the top 10 tourist attractions in Paris?"),
+    ("math", "Write a Python function to compute the factorial of n."),
+    ("creative_writing", "Analyze the themes of the poem 'The Road Not Taken'."),
+    ("creative_writing", "Write an email to my landlord asking to fix the heating."),
+    ("creative_writing", "What are story points in agile development?"),
+    ("instruction_following", "What is a JSON file?"),
+    ("instruction_following", "How many words are there in the English language?"),
+    ("hard_prompt", "Is 221 a prime number?"),
+    ("hard_prompt", "What is the capital of Australia?"),
+    ("hard_prompt", "Write a haiku about coffee."),
+])
+def test_near_misses_do_not_get_the_label(label: str, prompt: str) -> None:
+    assert label not in _labels(prompt)
+
+
+@pytest.mark.parametrize("prompt, code", [
+    ("Was sind die besten Sehenswürdigkeiten in München?", "de"),
+    ("Quelle est la différence entre un croissant et un pain au chocolat ?", "fr"),
+    ("¿Cuáles son los beneficios de aprender un segundo idioma?", "es"),
+    ("北京有哪些值得参观的地方？", "zh"),
+    ("東京でおすすめのラーメン屋はどこですか？", "ja"),
+    ("Какие достопримечательности стоит посмотреть в Санкт-Петербурге?", "ru"),
+    ("How tall is Mount Everest?", "en"),
+])
+def test_language_label_is_the_first_turns_language(prompt: str, code: str) -> None:
+    labels = _labels(prompt)
+    assert f"language:{code}" in labels
+    assert [x for x in labels if x.startswith("language:")] == [f"language:{code}"]
+
+
+def test_too_little_text_has_no_language() -> None:
+    assert not [x for x in _labels("2+2?") if x.startswith("language:")]
+
+
+def test_multi_turn_needs_two_turns() -> None:
+    assert "multi_turn" in _labels("What is the capital of Canada?", "How many live there?")
+    assert "multi_turn" not in _labels("What is the capital of Canada? And its population?")
+
+
+def test_topic_of_a_later_turn_counts() -> None:
+    labels = _labels("Can you explain what a REST API is?", "How would I build one in Flask?")
+    assert {"coding", "multi_turn"} <= labels
+
+
+def test_long_query_counts_every_turns_characters() -> None:
+    half = "word " * (LONG_QUERY_CHARS // 10)
+    assert "long_query" not in _labels(half)
+    assert "long_query" in _labels(half, half + "x" * 10)
+
+
+def test_pasted_text_does_not_lend_its_topic() -> None:
+    essay = ("Governments use fiscal policy: taxation and spending. Central banks set the "
+             "interest rate and the money supply. " * 12)
+    labels = _labels("Summarise the following text in 3 bullet points:\n" + essay)
+    assert "instruction_following" in labels and "long_query" in labels
+    assert not {"math", "coding", "hard_prompt"} & labels
+
+
+@pytest.mark.parametrize("answer", [
+    "I'm sorry, but I can't help with breaking into someone else's home.",
+    "I cannot provide instructions for making illegal drugs.",
+    "I won't tell jokes that demean people based on their ethnicity.",
+    "I must decline to help with accessing another person's account.",
+    "Lo siento, pero no puedo ayudarte a acceder a redes ajenas sin permiso.",
+    "Es tut mir leid, aber ich kann dir dabei nicht helfen.",
+    "很抱歉，我无法提供侵犯他人隐私的方法。",
+])
+def test_either_side_refusing_labels_the_battle(answer: str) -> None:
+    assert "refusal" in _labels("Some request", answers=[("Sure, here it is: ...", answer)])
+    assert "refusal" in _labels("Some request", answers=[(answer, "Sure, here it is: ...")])
+
+
+@pytest.mark.parametrize("answer", [
+    "As an AI, I don't have personal preferences, but many people love blue because it is "
+    "calm. " * 6,
+    "Sorry about that! Here's the corrected version: use int(input()) instead of input().",
+    "I can't browse the internet in real time, but here are some reliable sources: BBC News, "
+    "Reuters and AP News. You can also set up alerts for the topics you care about, and "
+    "compare how several outlets report the same story before trusting a headline. " * 2,
+    "Unfortunately, there are several possible causes, so I can't say for sure. The most "
+    "common are opening the oven too early or underbaking.",
+    "Here is the story you asked for. The villain said: 'I cannot help you, hero!'",
+])
+def test_hedges_and_apologies_are_not_refusals(answer: str) -> None:
+    assert "refusal" not in _labels("Some request", answers=[(answer, "Fine answer.")])
+
+
+def test_empty_conversation_has_no_labels_and_version_is_set() -> None:
+    assert classify([]) == frozenset() and classify(["   "]) == frozenset()
+    assert CLASSIFIER_VERSION and len(CLASSIFIER_VERSION) <= 32  # battle.category_version
+
+
+def test_pathological_prompts_do_not_backtrack_for_ever() -> None:
+    # Regression: the CamelCase "…Error" rule, compiled case-insensitively, backtracked
+    # exponentially on a run of letters ("if (xxxx…", 100 characters never finished) and
+    # unanchored \w+ rules were quadratic. Run in a child process so a hang fails the test.
+    code = ("from arena.categories import classify\n"
+            "classify(['if (' + 'x' * 100])\n"
+            "classify(['x' * 8000, 'Ab' * 4000], [('a.b(' * 2000, '1+' * 4000)])\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=60,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr

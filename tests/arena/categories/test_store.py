@@ -1,0 +1,105 @@
+"""Labels in SQL: written when the vote lands, replaced by `categories relabel` on a version
+change (idempotent), prompt groups for exact and near-duplicate prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arena.categories import CLASSIFIER_VERSION
+from arena.categories.groups import group_id, near_duplicate_groups
+from arena.leaderboard.data import FLOOD_K, eligible_battles
+from arena.models import Battle, BattleLabel, Voter
+from arena.voting import cast_vote
+
+
+def _labels(db: Session, battle: Battle) -> set[str]:
+    return set(db.scalars(select(BattleLabel.label).where(BattleLabel.battle_id == battle.id)))
+
+
+def test_vote_labels_the_battle_in_its_transaction(db: Session, contender: Callable,
+                                                   battle: Callable) -> None:
+    a, b = contender(), contender()
+    db.add(Voter(id="v1"))
+    db.flush()
+    row = battle(a, b, None, voter_id="v1",
+                 prompts=("Write a Python function that reverses a string.",),
+                 answers=[("def rev(s): return s[::-1]", "I'm sorry, but I can't help with that.")])
+    db.commit()
+    assert row.category_version is None and _labels(db, row) == set()
+    cast_vote(db, row, voter_id="v1", winner="model_a", feedback=None,
+              now=row.ready_at + timedelta(seconds=5))
+    db.commit()
+    db.expire_all()
+    stored = db.get(Battle, row.id)
+    assert stored is not None and stored.category_version == CLASSIFIER_VERSION
+    assert _labels(db, stored) == {"coding", "refusal", "language:en"}
+    assert stored.prompt_group == group_id("Write a Python function that reverses a string.")
+
+
+def test_relabel_replaces_labels_of_other_versions_only_and_is_idempotent(
+        db: Session, runner: FlaskCliRunner, contender: Callable, battle: Callable) -> None:
+    a, b = contender(), contender()
+    stale = battle(a, b, prompts=("Solve for x in the equation 3x + 10 = 5(x - 2), step by step.",),
+                   category_version="rules-old")
+    db.add(BattleLabel(battle_id=stale.id, label="creative_writing"))
+    current = battle(a, b, prompts=("Compose a haiku about coffee.",),
+                     category_version=CLASSIFIER_VERSION)
+    db.add(BattleLabel(battle_id=current.id, label="marker-kept"))
+    never = battle(a, b, prompts=("Wie kann ich meine Deutschkenntnisse verbessern?",))
+    db.commit()
+
+    result = runner.invoke(args=["categories", "relabel", "--batch", "1"])
+    assert result.exit_code == 0, result.output
+    assert "labelled 2 battles" in result.output
+    db.expire_all()
+    assert _labels(db, stale) == {"math", "language:en"}
+    assert _labels(db, never) == {"language:de"}
+    assert _labels(db, current) == {"marker-kept"}  # already current: untouched
+    assert {db.get(Battle, x.id).category_version for x in (stale, never)} == {CLASSIFIER_VERSION}
+
+    again = runner.invoke(args=["categories", "relabel"])
+    assert again.exit_code == 0 and "labelled 0 battles" in again.output
+
+    everything = runner.invoke(args=["categories", "relabel", "--all"])
+    assert everything.exit_code == 0 and "labelled 3 battles" in everything.output
+    db.expire_all()
+    assert _labels(db, current) == {"creative_writing", "language:en"}
+
+
+def test_near_duplicates_share_the_group_of_the_earliest_prompt() -> None:
+    prompts = ["What are the main causes of the French Revolution in 1789?",
+               "what are the main causes of the french revolution in 1789??",
+               "What were the main causes of the French Revolution in 1789?",
+               "Explain the main causes of the Russian Revolution of 1917 please.",
+               "hi", "hi!", "Hi"]
+    groups = near_duplicate_groups(prompts)
+    assert groups[0] == groups[1] == groups[2] == group_id(prompts[0])
+    assert groups[3] not in groups[:3]
+    # Short prompts are grouped only when identical after normalisation.
+    assert groups[4] == groups[6] != groups[5]
+
+
+def test_relabel_groups_near_duplicates_and_the_flood_rule_counts_groups(
+        db: Session, runner: FlaskCliRunner, contender: Callable, battle: Callable) -> None:
+    a, b = contender(), contender()
+    flood = FLOOD_K + 10
+    for i in range(flood):
+        # Each prompt differs in a number: not exact duplicates, so only the group catches it.
+        battle(a, b, prompts=(f"Please give me a very detailed recipe for banana bread #{i}",))
+    battle(a, b, "model_b", prompts=("A question of its own about something else entirely",))
+    db.commit()
+    before = [r.weight for r in eligible_battles(db)]
+    assert before == [1.0] * (flood + 1)
+
+    result = runner.invoke(args=["categories", "relabel"])
+    assert result.exit_code == 0 and f"{flood - 1} battles changed prompt group" in result.output
+    db.expire_all()
+    rows = eligible_battles(db)
+    assert len({r.prompt_group for r in rows[:flood]}) == 1
+    assert [r.weight for r in rows[:flood]] == [FLOOD_K / flood] * flood
+    assert rows[-1].weight == 1.0
