@@ -210,4 +210,4 @@ def show(public_id: str) -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     from arena.openapi import build_spec
-    return jsonify(build_spec())
+    return jsonify(build_spec(max_prompt_chars=int(current_app.config["MAX_PROMPT_CHARS"])))

@@ -123,6 +123,16 @@ def storage_uri(config: dict[str, object], instance_path: str) -> str:
     return str(uri) if uri else f"sqlite:///{Path(instance_path) / RATELIMIT_FILE}"
 
 
+def unshared_storage_problem(config: dict[str, object], processes: int) -> str | None:
+    """Why these limits would not hold across ``processes`` worker processes, or ``None``."""
+    uri = str(config.get("RATELIMIT_STORAGE_URI") or "")
+    if processes > 1 and config.get("RATELIMIT_ENABLED") and uri.startswith("memory://"):
+        return (f"RATELIMIT_STORAGE_URI={uri} counts per process: with {processes} workers "
+                f"every limit would be multiplied by {processes}. Leave it unset (a SQLite file "
+                "shared by this host's workers), use redis://, or run one worker.")
+    return None
+
+
 def _retry_after_only_when_refused(response: Response) -> Response:
     # Flask-Limiter puts Retry-After on every response of a limited route; it means "come back
     # later" and belongs only on refusals (429, or 503 when the site sheds load).

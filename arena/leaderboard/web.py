@@ -147,7 +147,10 @@ def snapshot(snapshot_id: int) -> Response:
     if snap is None:
         raise NotFound(f"No snapshot {snapshot_id}.")
     board = serving.load_board(db.session(), snap)
-    if request.args.get("format") == "csv":
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise ArenaError("format must be json or csv.", code="invalid", status=422)
+    if fmt == "csv":
         return _csv_response(board)
     return _json(serving.board_json(board, _view_url))
 

@@ -7,8 +7,9 @@ address itself, with werkzeug's :class:`~werkzeug.middleware.proxy_fix.ProxyFix`
 count (``PROXY_HOPS``): the Nth address from the right of ``X-Forwarded-For`` is the one the
 outermost trusted proxy saw. A proxy appends, so anything a client forges sits further left
 and is never read. The headers are honoured only when the connection itself comes from a
-trusted proxy (``TRUSTED_PROXIES``); a client that reaches the app directly cannot claim
-another address or HTTPS. The same code serves gunicorn, ``flask run`` and the tests.
+trusted proxy (``TRUSTED_PROXIES``, or a UNIX socket); a client that reaches the app
+directly cannot claim another address or HTTPS. The same code serves gunicorn, ``flask run``
+and the tests.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ class TrustedProxyFix:
         try:
             peer = ipaddress.ip_address(address or "")
         except ValueError:
-            return False
+            # Not an IP peer: a UNIX socket, reachable only through its file permissions
+            # (gunicorn treats these as trusted the same way).
+            return True
         return any(peer in network for network in self.trusted)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
