@@ -17,6 +17,7 @@ ARENA_WORKER_CLASS=gthread (with ARENA_THREADS) restores the threaded workers.
 
 import multiprocessing
 import os
+import sys
 
 bind = os.environ.get("ARENA_BIND", "127.0.0.1:8000")
 worker_class = os.environ.get("ARENA_WORKER_CLASS", "gevent")
@@ -30,6 +31,26 @@ worker_connections = int(os.environ.get("ARENA_WORKER_CONNECTIONS", 2000))
 timeout = int(os.environ.get("ARENA_WORKER_TIMEOUT", 120))
 graceful_timeout = 30
 keepalive = 5
+
+# --- Proxies and privacy -------------------------------------------------------------------
+# The app, not gunicorn, decides what a proxy may tell it (ARENA_PROXY_HOPS and
+# ARENA_TRUSTED_PROXIES, see arena/security/proxy.py): gunicorn never takes the client address
+# from X-Forwarded-For, and letting it also read X-Forwarded-Proto on its own would give two
+# answers to "is this HTTPS?". So gunicorn trusts no scheme header from anybody.
+secure_scheme_headers: dict[str, str] = {}
+forwarded_allow_ips = ""
+# No client address, referrer or user agent in the access log; the error log has addresses
+# redacted (arena/security/logs.py).
 accesslog = "-"
-# Behind a load balancer, trust its X-Forwarded-For so rate limits see the client address.
-forwarded_allow_ips = os.environ.get("ARENA_FORWARDED_ALLOW_IPS", "127.0.0.1")
+access_log_format = '%(t)s %(p)s "%(r)s" %(s)s %(b)s %(M)sms'
+logger_class = "arena.security.logs.PrivateLogger"
+
+
+def post_worker_init(worker):  # type: ignore[no-untyped-def]
+    """Refuse per-process rate-limit counters when several workers share the traffic."""
+    from arena.limits import unshared_storage_problem
+
+    problem = unshared_storage_problem(worker.wsgi.config, worker.cfg.workers)
+    if problem:
+        worker.log.error("%s", problem)
+        sys.exit(3)  # gunicorn's WORKER_BOOT_ERROR: the arbiter stops instead of respawning.

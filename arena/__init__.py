@@ -12,11 +12,11 @@ __version__ = "0.1.0"
 
 def create_app(test_config: Mapping[str, Any] | None = None,
                instance_path: str | None = None) -> Flask:
-    """Build the app: config, database, error handlers, rate limits, blueprints, CLI.
+    """Build the app: config, database, security, error handlers, rate limits, blueprints, CLI.
 
     Only wiring happens here: no migrations, no network, no prompts.
     """
-    from arena import api, cli, db, errors_web, limits, pages, sampling
+    from arena import api, cli, db, errors_web, limits, pages, sampling, security
     from arena.config import load_config
     from arena.leaderboard import web as leaderboard_web
     from arena.ledger import web as ledger_web
@@ -30,6 +30,8 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     app.config["JSON_SORT_KEYS"] = False
 
     db.init_app(app)
+    # Before any blueprint: it replaces the int URL converter the routes are compiled with.
+    security.init_app(app)
     errors_web.init_app(app)
     limits.init_app(app)
     sampling.init_app(app)

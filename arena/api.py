@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
 
 from arena import battles
 from arena import db as arena_db
@@ -52,6 +53,27 @@ class PromptTooLong(ValidationError):
     code = "prompt_too_long"
 
 
+# What counts as blank in a prompt: exactly the whitespace of JSON Schema's (ECMA-262) ``\s``,
+# so the published schema's pattern and this check agree on every string.
+BLANK = ("\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+         "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff")
+
+
+def validated_first(parse: Callable[[], Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Run ``parse`` (body checks, no database) before the rate limit decorator below it.
+
+    A request rejected as invalid (400/422) therefore never spends the client's budget. The
+    parsed value is left on ``g.body`` for the view.
+    """
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            g.body = parse()
+            return view(*args, **kwargs)
+        return checked
+    return decorate
+
+
 def _json_object() -> dict[str, Any]:
     if not request.is_json:
         raise InvalidJSON()
@@ -69,7 +91,7 @@ def _prompt(body: dict[str, Any]) -> str:
         raise InvalidField("prompt must be a string.")
     if "\x00" in prompt:
         raise InvalidField("prompt must not contain NUL characters.")
-    if not prompt.strip():
+    if not prompt.strip(BLANK):
         raise EmptyPrompt()
     limit = int(current_app.config["MAX_PROMPT_CHARS"])
     if len(prompt) > limit:
@@ -85,14 +107,30 @@ def _turn_created(public_id: str, position: int, prompt: str) -> tuple[Response,
                     "stream_url": url_for("api.stream", public_id=public_id)}), 201
 
 
-@bp.post("/battles")
-@_generation_limit
-def create() -> tuple[Response, int]:
+def _new_battle() -> tuple[str, bool | None]:
     body = _json_object()
     prompt = _prompt(body)
+    # Absent means "not asked"; null is not a third answer (the schema says boolean).
     consent = body.get("release_consent")
-    if consent is not None and not isinstance(consent, bool):
+    if "release_consent" in body and not isinstance(consent, bool):
         raise InvalidField("release_consent must be true or false.")
+    return prompt, consent
+
+
+def _new_turn() -> str:
+    return _prompt(_json_object())
+
+
+def _vote_request() -> tuple[str, str | None]:
+    body = _json_object()
+    return validate_vote(body.get("winner"), body.get("feedback"))
+
+
+@bp.post("/battles")
+@validated_first(_new_battle)
+@_generation_limit
+def create() -> tuple[Response, int]:
+    prompt, consent = g.body
     db = arena_db.session()
     battle = battles.create_battle(
         db, voter_id=str(voter_id()), ip_hash=ip_hash(), prompt=prompt, rng=_rng,
@@ -103,10 +141,10 @@ def create() -> tuple[Response, int]:
 
 
 @bp.post("/battles/<public_id>/turns")
+@validated_first(_new_turn)
 @_generation_limit
 def add_turn(public_id: str) -> tuple[Response, int]:
-    body = _json_object()
-    prompt = _prompt(body)
+    prompt = g.body
     db = arena_db.session()
     battle = battles.get_battle(db, public_id)
     turn = battles.add_turn(db, battle, voter_id=voter_id(create=False), prompt=prompt,
@@ -209,10 +247,10 @@ def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
 
 
 @bp.post("/battles/<public_id>/vote")
+@validated_first(_vote_request)
 @limiter.limit(votes_limit)
 def vote(public_id: str) -> Response:
-    body = _json_object()
-    winner, feedback = validate_vote(body.get("winner"), body.get("feedback"))
+    winner, feedback = g.body
     db = arena_db.session()
     battle = battles.get_battle(db, public_id, with_contenders=True)
     result = cast_vote(db, battle, voter_id=voter_id(create=False), winner=winner,
@@ -238,4 +276,4 @@ def show(public_id: str) -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     from arena.openapi import build_spec
-    return jsonify(build_spec())
+    return jsonify(build_spec(max_prompt_chars=int(current_app.config["MAX_PROMPT_CHARS"])))

@@ -39,8 +39,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PROMPT_CHARS": 8000,
     # Most turns a person may add to one battle before voting.
     "MAX_TURNS": 6,
-    # Flask-Limiter storage: "memory://" (one process) or "redis://host:6379" (several hosts).
-    "RATELIMIT_STORAGE_URI": "memory://",
+    # Flask-Limiter storage. None: a SQLite file in the instance folder, shared by every worker
+    # process of one host. "redis://host:6379" when several hosts serve the site. "memory://"
+    # counts per process, so it is refused under gunicorn with more than one worker.
+    "RATELIMIT_STORAGE_URI": None,
     # Limit on starting battles and turns, per IP hash.
     "RATELIMIT_BATTLES": "30 per minute;500 per day",
     # Limit on votes, per IP hash.
@@ -99,11 +101,25 @@ DEFAULTS: dict[str, Any] = {
     "PRIVATE_TEST_VOTES_AFTER_REVEAL": 1000,
     # Most unreleased contenders one organisation may test at once.
     "PRIVATE_TEST_MAX_PER_ORG": 3,
-    # Public base URL of the site (for links in dataset cards); optional.
-    "PUBLIC_URL": None,
     # Where the site's code can be installed from, e.g. "git+https://github.com/org/arena"
     # (`pip install <it>` gives `python -m ratings`); shown in /data's reproduce recipe.
     "SOURCE_URL": None,
+    # Public base URL of the site (for links in dataset cards); optional. On https it also marks
+    # the site as served over HTTPS (Secure cookie, HSTS) when the proxy does not say so.
+    "PUBLIC_URL": None,
+    # Reverse proxies in front of the app that append to X-Forwarded-For / set
+    # X-Forwarded-Proto (0: none, the app faces clients directly and ignores those headers).
+    "PROXY_HOPS": 0,
+    # Addresses/networks the nearest proxy connects from; forwarded headers from any other peer
+    # are ignored. Comma-separated, e.g. "127.0.0.1,::1" or "10.0.0.0/8".
+    "TRUSTED_PROXIES": "127.0.0.1,::1",
+    # Secure flag of the session cookie: "auto" (when the request is HTTPS, directly or per a
+    # trusted proxy, or PUBLIC_URL is https), or true / false.
+    "SESSION_COOKIE_SECURE": "auto",
+    # Strict-Transport-Security max-age in seconds, sent on HTTPS responses only (0: never).
+    "HSTS_MAX_AGE": 31536000,
+    # Largest request body in bytes; larger ones get 413 (a prompt is at most ~32 KB).
+    "MAX_CONTENT_LENGTH": 1048576,
 }
 
 _INT_KEYS = {
@@ -114,6 +130,7 @@ _INT_KEYS = {
     "RELEASE_WINDOW_DAYS", "RELEASE_EMBARGO_DAYS", "SAMPLING_CAP_MIN_BATTLES",
     "PRIVATE_TEST_REVEAL_VOTES", "PRIVATE_TEST_REVEAL_DAYS", "PRIVATE_TEST_VOTES_AFTER_REVEAL",
     "PRIVATE_TEST_MAX_PER_ORG",
+    "PROXY_HOPS", "HSTS_MAX_AGE", "MAX_CONTENT_LENGTH",
 }
 _FLOAT_KEYS = {"SAMPLING_EXPLORATION", "SAMPLING_MAX_SHARE"}
 _BOOL_KEYS = {"RATELIMIT_ENABLED", "RELEASE_LINKABLE_PSEUDONYMS"}
@@ -138,6 +155,13 @@ def _coerce(key: str, value: Any) -> Any:
         if not 0 <= share <= 1:
             raise ConfigError(f"Config {key} must be between 0 and 1, got {share}.")
         return share
+    if key == "SESSION_COOKIE_SECURE":
+        if isinstance(value, bool) or value == "auto":
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE | {"auto"}:
+            lowered = value.strip().lower()
+            return "auto" if lowered == "auto" else lowered in _TRUE
+        raise ConfigError(f"Config {key} must be auto, true or false, got {value!r}.")
     if key in _BOOL_KEYS and isinstance(value, str):
         lowered = value.strip().lower()
         if lowered in _TRUE:
@@ -205,6 +229,16 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None,
                           f"got {config['SAMPLING_POLICY']!r}.")
     if config["SAMPLING_MAX_SHARE"] <= 0:
         raise ConfigError("Config SAMPLING_MAX_SHARE must be above 0.")
+    if isinstance(config["TRUSTED_PROXIES"], str | list | tuple):
+        from arena.security.proxy import parse_networks
+        try:
+            parse_networks(config["TRUSTED_PROXIES"])
+        except ValueError as exc:
+            raise ConfigError(f"Config TRUSTED_PROXIES: {exc}.") from None
+    else:
+        raise ConfigError("Config TRUSTED_PROXIES must be a comma-separated list of networks.")
+    if config["MAX_CONTENT_LENGTH"] < 1:
+        raise ConfigError("Config MAX_CONTENT_LENGTH must be at least 1.")
     if config["MAX_PROMPT_CHARS"] < 1 or config["MAX_TURNS"] < 1:
         raise ConfigError("Config MAX_PROMPT_CHARS and MAX_TURNS must be at least 1.")
     return config

@@ -17,14 +17,17 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
-def error_response(error: ArenaError) -> tuple[Response | str, int]:
+def error_response(error: ArenaError) -> Response:
     if wants_json():
-        return jsonify(error.to_dict()), error.status
-    try:
-        page = render_template(f"errors/{error.status}.html", error=error)
-    except TemplateNotFound:
-        page = render_template("errors/generic.html", error=error)
-    return page, error.status
+        response = jsonify(error.to_dict())
+    else:
+        try:
+            page = render_template(f"errors/{error.status}.html", error=error)
+        except TemplateNotFound:
+            page = render_template("errors/generic.html", error=error)
+        response = Response(page, mimetype="text/html")
+    response.status_code = error.status
+    return response
 
 
 def _from_http(exc: HTTPException) -> ArenaError:
@@ -46,7 +49,12 @@ def init_app(app: Flask) -> None:
     # Also answers Flask-Limiter's RateLimitExceeded, a TooManyRequests (429).
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-        return error_response(_from_http(exc))
+        response = error_response(_from_http(exc))
+        # Headers the status needs, such as Allow on a 405 and Retry-After on a 429.
+        for name, value in exc.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]

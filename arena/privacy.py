@@ -7,17 +7,37 @@ import hmac
 import secrets
 
 from flask import current_app, request, session
+from sqlalchemy import select
 
 _VOTER_KEY = "voter"
+
+
+def _revoked(vid: str) -> bool:
+    """Has this pseudonym asked for deletion? Its cookie then no longer stands for anybody.
+
+    The cookie is signed, not stored, so a copy made before "delete my data" stays valid
+    forever; the voter row's ``deletion_requested_at`` is what revokes it (one primary-key
+    lookup).
+    """
+    from arena import db as arena_db
+    from arena.models import Voter
+
+    deleted_at = arena_db.session().scalar(
+        select(Voter.deletion_requested_at).where(Voter.id == vid))
+    return deleted_at is not None
 
 
 def voter_id(create: bool = True) -> str | None:
     """The browser's voter pseudonym, kept in the signed session cookie.
 
     A new random id is issued on first use; it links a browser's battles to its votes and to
-    its opt-out and deletion requests, and to nothing else.
+    its opt-out and deletion requests, and to nothing else. A pseudonym whose owner asked for
+    deletion is revoked: the request is treated as coming from a new browser.
     """
     vid = session.get(_VOTER_KEY)
+    if vid is not None and _revoked(str(vid)):
+        session.pop(_VOTER_KEY, None)
+        vid = None
     if vid is None and create:
         vid = secrets.token_hex(16)
         session[_VOTER_KEY] = vid

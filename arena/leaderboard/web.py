@@ -206,7 +206,9 @@ def snapshots() -> Response:
 @api.get("/leaderboard/snapshots/<int:snapshot_id>")
 def snapshot(snapshot_id: int) -> Response:
     """One stored snapshot by id (JSON, or CSV with ``?format=csv``)."""
-    fmt = "csv" if request.args.get("format") == "csv" else "json"
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        raise ArenaError("format must be json or csv.", code="invalid", status=422)
     return _snapshot_response(snapshot_id, serving.fingerprint(db.session()), fmt)
 
 

@@ -31,11 +31,12 @@ new MutationObserver((mutations) => {
   }
 }).observe(document, {childList: true, subtree: true, characterData: true});
 """
-PHASE = "document.getElementById('arena').dataset.phase"
 
 
 def _wait_for_phase(page: Page, phase: str, timeout: float = 15_000) -> None:
-    page.wait_for_function(f"{PHASE} === {phase!r}", timeout=timeout)
+    # A locator, not wait_for_function: the page's Content-Security-Policy forbids the eval
+    # that wait_for_function's string predicates need.
+    expect(page.locator("#arena")).to_have_attribute("data-phase", phase, timeout=timeout)
 
 
 def _send(page: Page, prompt: str) -> None:
