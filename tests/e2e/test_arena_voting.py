@@ -32,7 +32,9 @@ HIT = """(el) => {
 
 
 def wait_phase(page: Page, phase: str, timeout: float = 20_000) -> None:
-    page.wait_for_function(f"{PHASE} === {phase!r}", timeout=timeout)
+    # A locator, not wait_for_function: the page's Content-Security-Policy forbids the eval
+    # that wait_for_function's string predicates need.
+    expect(page.locator("#arena")).to_have_attribute("data-phase", phase, timeout=timeout)
 
 
 def send(page: Page, prompt: str) -> None:
