@@ -268,6 +268,8 @@ class Facts:
     #: One boolean column per classifier label (``coding``, ``language:de``, …).
     labels: dict[str, np.ndarray] = field(default_factory=dict)
     category_version: np.ndarray | None = None  # with_voters only (releases)
+    #: Probability with which each battle's ordered pair was drawn (NaN: not logged).
+    propensity: np.ndarray | None = None
     _names: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -284,7 +286,7 @@ class Facts:
                      self.contenders, pick(self.voter_id), pick(self.source),
                      pick(self.public_id), pick(self.created_us),
                      {k: v[mask] for k, v in self.labels.items()},
-                     pick(self.category_version))
+                     pick(self.category_version), pick(self.propensity))
 
     def label_mask(self, label: str) -> np.ndarray:
         """Battles the prompt classifier gave ``label``."""
@@ -404,6 +406,8 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
         select(Contender.id, Contender.name, Contender.is_public))}
     battle_ids = out.col("battle_id", np.int64)
     labels = _label_columns(db, query, battle_ids)
+    propensity = _column_of(db, query, battle_ids, Battle.propensity)
+    propensity = np.array([np.nan if p is None else p for p in propensity], dtype=float)
     versions = None
     if with_voters:
         versions = _column_of(db, query, battle_ids, Battle.category_version)
@@ -420,7 +424,7 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
         source=out.col("source", object) if with_voters else None,
         public_id=out.col("public_id", object) if with_voters else None,
         created_us=out.col("created_us", np.int64) if with_voters else None,
-        labels=labels, category_version=versions)
+        labels=labels, category_version=versions, propensity=propensity)
 
 
 def _positions(battle_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:

@@ -95,15 +95,18 @@ def _diverging(p: float) -> str:
     return _blend(white, (220, 38, 38), (0.5 - p) * 2)
 
 
-def heatmap(names: Sequence[str], values: Sequence[Sequence[float]], *, label: str,
+def heatmap(names: Sequence[str], values: Sequence[Sequence[float | None]], *, label: str,
             kind: str) -> Markup:
-    """Square matrix heat map; ``kind`` "win" (probabilities) or "count" (battle counts)."""
+    """Square matrix heat map; ``kind`` "win" (probabilities) or "count" (battle counts).
+
+    A ``None`` cell (a pair that never met) is drawn like the diagonal, empty.
+    """
     n = len(names)
     label_w = max([60] + [7 * len(str(s)) for s in names]) + 10
     cell = 44 if n <= 12 else max(18, 520 // max(n, 1))
     top = label_w
     width, height = label_w + cell * n + 10, top + cell * n + 10
-    peak = max([1.0] + [float(v) for row in values for v in row])
+    peak = max([1.0] + [float(v) for row in values for v in row if v is not None])
     body = []
     for j, name in enumerate(names):
         cx = label_w + cell * j + cell / 2
@@ -115,11 +118,12 @@ def heatmap(names: Sequence[str], values: Sequence[Sequence[float]], *, label: s
                     f'text-anchor="end">{escape(name)}</text>')
         for j in range(n):
             x = label_w + cell * j
-            v = float(values[i][j])
-            if i == j:
+            raw = values[i][j]
+            if i == j or raw is None:
                 body.append(f'<rect class="lb-diag" x="{x}" y="{y}" width="{cell}" '
                             f'height="{cell}"/>')
                 continue
+            v = float(raw)
             if kind == "win":
                 fill, text = _diverging(v), f"{v:.2f}"
             else:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 import ratings
 from arena import __version__ as arena_version
+from arena import ledger
 from arena.leaderboard import ranking
 from arena.leaderboard.data import (
     DEFAULT_REG,
@@ -40,6 +41,7 @@ from arena.leaderboard.data import (
 from arena.leaderboard.facts import Facts, fact_state, load_facts, sync_facts
 from arena.leaderboard.serving import latest_publication
 from arena.models import Contender, LeaderboardSnapshot, Publication, SnapshotEntry
+from arena.sampling.ipw import ipw_win_matrix
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +128,18 @@ def build_snapshot(spec: ViewSpec, chosen: Facts,
     np.add.at(counts, (ia[both], ib[both]), 1)
     np.add.at(counts, (ib[both], ia[both]), 1)
     win = res.win_matrix[np.ix_(keep, keep)]
+    # What people read as "who beat whom": observed win rates, each battle weighted by the
+    # inverse of its pair's draw probability so adaptive pairing does not bias them.
+    score_a = np.array([1.0, 0.0, 0.5, 0.5])[chosen.winner.astype(np.int64)]
+    propensity = (chosen.propensity if chosen.propensity is not None
+                  else np.full(len(chosen), np.nan))
+    observed, _ = ipw_win_matrix(ia[both], ib[both], score_a[both], propensity[both], len(keep))
     extra = {
         "contender_ids": [ids[names[i]] for i in keep],
         "win_matrix": [[round(float(x), 6) for x in row] for row in win],
         "battle_counts": counts.tolist(),
+        "observed_win_rate": [[None if np.isnan(x) else round(float(x), 6) for x in row]
+                              for row in observed],
         "components": [[ids[n] for n in comp if public[n]] for comp in res.components],
         "iterations": res.iterations,
         "message": res.message,
@@ -147,7 +157,8 @@ def build_snapshot(spec: ViewSpec, chosen: Facts,
 
 def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
             reg: float = DEFAULT_REG, min_battles: int = MIN_VIEW_BATTLES,
-            cutoff: datetime | None = None, now: datetime | None = None) -> PublishReport:
+            cutoff: datetime | None = None, now: datetime | None = None,
+            votes_after_reveal: int = 0) -> PublishReport:
     """Fit every view on the eligible battles and add one publication (never commits).
 
     Raises
@@ -175,6 +186,8 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
 
     report = PublishReport(publication=Publication(), up_to_date=False, n_battles=len(battles))
     snapshots = []
+    recent_reveals = (ledger.provisional_after_reveal(db, votes_after=votes_after_reveal)
+                      if votes_after_reveal else set())
     for spec in views_for(battles):
         chosen = view_battles(battles, spec)
         reason = _skip_reason(spec, chosen, min_battles)
@@ -194,7 +207,8 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
                 f"view {spec.key!r}: {len(res.components)} groups of contenders never met; "
                 "ratings across groups are tied together only by the L2 penalty")
         snapshots.append(ranking.apply(build_snapshot(spec, chosen, res, min_votes=min_votes),
-                                       res, min_votes=min_votes))
+                                       res, min_votes=min_votes,
+                                       provisional_ids=recent_reveals))
         report.published.append(spec.key)
 
     publication = report.publication

@@ -29,7 +29,7 @@ component they equal the engine's numbers when every contender is public.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,7 +121,7 @@ def rank_view(res: ratings.LeaderboardResult, public: np.ndarray, *,
 
 
 def apply(snapshot: LeaderboardSnapshot, res: ratings.LeaderboardResult, *,
-          min_votes: int) -> LeaderboardSnapshot:
+          min_votes: int, provisional_ids: Collection[int] = ()) -> LeaderboardSnapshot:
     """Rewrite ``snapshot``'s ranks and provisional flags by the rules above (in place).
 
     ``snapshot.entries`` are in the order of ``res.models`` (as :func:`build_snapshot`
@@ -137,13 +137,17 @@ def apply(snapshot: LeaderboardSnapshot, res: ratings.LeaderboardResult, *,
         e.rank, e.rank_ub = int(r.rank[i]), int(r.rank_ub[i])
         e.rank_low = None if r.rank_low is None else int(r.rank_low[i])
         e.rank_high = None if r.rank_high is None else int(r.rank_high[i])
-        e.provisional = bool(r.provisional[i])
+        # A private test revealed only recently stays provisional whatever its interval
+        # (the ledger's PRIVATE_TEST_VOTES_AFTER_REVEAL).
+        e.provisional = bool(r.provisional[i]) or e.contender_id in provisional_ids
     extra = dict(snapshot.extra or {})
     extra["ranking"] = {
         "rule": "ranked within the largest connected component; provisional until the 95% "
                 "interval half-width is at most the median adjacent gap and votes >= min_votes",
         "min_votes": min_votes,
         "median_gap": r.median_gap,
+        "provisional_after_reveal": sorted(
+            e.contender_id for e in entries if e.contender_id in provisional_ids),
         "board": [e.contender_id for i, e in enumerate(entries)
                   if r.component[i] == 0 and e.public],
         "not_comparable": [e.contender_id for i, e in enumerate(entries)

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -44,6 +44,8 @@ class Board:
     win_matrix: list[list[float]]
     battle_counts: list[list[int]]
     components: list[list[str]]
+    #: Inverse-propensity-weighted observed win rates (None: the pair never met).
+    observed_win_rate: list[list[float | None]] = field(default_factory=list)
 
 
 def latest_publication(db: Session) -> Publication | None:
@@ -91,6 +93,7 @@ def load_board(db: Session, snapshot: LeaderboardSnapshot) -> Board:
     keep = [i for i, cid in enumerate(ids) if cid in names]
     win = extra.get("win_matrix", [])
     counts = extra.get("battle_counts", [])
+    observed = extra.get("observed_win_rate", [])
     components = [[names[c] for c in comp if c in names] for comp in extra.get("components", [])]
     views = ordered_views(db.scalars(select(LeaderboardSnapshot).where(
         LeaderboardSnapshot.publication_id == snapshot.publication_id)).all())
@@ -99,7 +102,8 @@ def load_board(db: Session, snapshot: LeaderboardSnapshot) -> Board:
         matrix_names=[names[ids[i]] for i in keep],
         win_matrix=[[win[i][j] for j in keep] for i in keep] if win else [],
         battle_counts=[[counts[i][j] for j in keep] for i in keep] if counts else [],
-        components=[c for c in components if c])
+        components=[c for c in components if c],
+        observed_win_rate=[[observed[i][j] for j in keep] for i in keep] if observed else [])
 
 
 def snapshot_of(db: Session, publication: Publication, view: str) -> LeaderboardSnapshot | None:
@@ -172,6 +176,8 @@ def board_json(board: Board, url_for_view: Any) -> dict[str, Any]:
         "components": board.components,
         "win_matrix": {"names": board.matrix_names, "p": board.win_matrix},
         "battle_counts": {"names": board.matrix_names, "counts": board.battle_counts},
+        "observed_win_rate": {"names": board.matrix_names, "p": board.observed_win_rate,
+                              "weighting": "inverse propensity of the pair's draw"},
     }
 
 
@@ -282,6 +288,15 @@ def top_matrices(board: Board, names: Sequence[str]) -> tuple[list[str], list[li
     counts = ([[board.battle_counts[i][j] for j in keep] for i in keep]
               if board.battle_counts else [])
     return [board.matrix_names[i] for i in keep], win, counts
+
+
+def top_observed(board: Board, names: Sequence[str]) -> list[list[float | None]]:
+    """The observed (inverse-propensity-weighted) win rates restricted to ``names``."""
+    index = {n: i for i, n in enumerate(board.matrix_names)}
+    keep = [index[n] for n in names if n in index]
+    if not board.observed_win_rate:
+        return []
+    return [[board.observed_win_rate[i][j] for j in keep] for i in keep]
 
 
 def view_group(snapshot: LeaderboardSnapshot) -> str:

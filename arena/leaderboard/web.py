@@ -19,7 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from arena import db
+from arena import db, ledger
 from arena.errors import ArenaError, NotFound
 from arena.leaderboard import plots, profile, serving
 from arena.leaderboard.data import MIN_VIEW_BATTLES, configured_reg
@@ -34,7 +34,7 @@ from arena.leaderboard.importer import (
 from arena.leaderboard.openapi import CACHE_CONTROL
 from arena.leaderboard.openapi import OPENAPI_PATHS as OPENAPI_PATHS
 from arena.leaderboard.publish import PublishError, publish
-from arena.models import BattleFact, LeaderboardSnapshot, Publication
+from arena.models import BattleFact, LeaderboardSnapshot, Publication, utcnow
 
 bp = Blueprint("leaderboard", __name__)
 api = Blueprint("leaderboard_api", __name__, url_prefix="/api/v1")
@@ -226,6 +226,12 @@ def _render_board(session: Session, snapshot_id: int) -> Markup:
             figures["win"] = plots.heatmap(names, win, label="Predicted win rate", kind="win")
             figures["counts"] = plots.heatmap(names, counts, label="Battle counts",
                                               kind="count")
+            observed = serving.top_observed(board, names)
+            if observed:
+                figures["observed"] = plots.heatmap(
+                    names, observed, kind="win",
+                    label="Observed win rate (each battle weighted by 1 / its pair's draw "
+                          "probability)")
         series = serving.history(session, snap.view)
         keep = {r["name"] for r in top[:plots.HISTORY_TOP]}
         series = {name: pts for name, pts in series.items() if name in keep}
@@ -303,10 +309,19 @@ def publish_command(min_battles: int) -> None:
     except ArenaError as exc:
         raise click.ClickException(exc.message) from None
     session = db.session()
+    # Private tests due for reveal are revealed first (whatever their score), so this
+    # publication already shows them under their names.
+    revealed = ledger.reveal_due(session, now=utcnow(),
+                                 reveal_votes=int(config["PRIVATE_TEST_REVEAL_VOTES"]),
+                                 reveal_days=int(config["PRIVATE_TEST_REVEAL_DAYS"]))
+    session.commit()
+    for name in revealed:
+        click.echo(f"revealed private test: {name}")
     try:
         report = publish(session, n_bootstrap=config["LEADERBOARD_BOOTSTRAP"],
                          seed=config["LEADERBOARD_SEED"], min_votes=config["LEADERBOARD_MIN_VOTES"],
-                         reg=reg, min_battles=min_battles)
+                         reg=reg, min_battles=min_battles,
+                         votes_after_reveal=int(config["PRIVATE_TEST_VOTES_AFTER_REVEAL"]))
     except PublishError as exc:
         session.rollback()
         raise click.ClickException(f"nothing published: {exc}") from None

@@ -155,10 +155,13 @@ def entry_json(entry: LedgerEntry) -> dict[str, Any]:
             "details": entry.details, "reason": entry.reason}
 
 
-def entries(db: Session, *, after_id: int = 0, limit: int = 500) -> list[LedgerEntry]:
-    """Entries in order, ``after_id`` exclusive (for paging)."""
-    return list(db.scalars(select(LedgerEntry).where(LedgerEntry.id > after_id)
-                           .order_by(LedgerEntry.id).limit(limit)))
+def entries(db: Session, *, after_id: int = 0, limit: int | None = 500,
+            until: datetime | None = None) -> list[LedgerEntry]:
+    """Entries in order, ``after_id`` exclusive (for paging), made before ``until``."""
+    query = select(LedgerEntry).where(LedgerEntry.id > after_id).order_by(LedgerEntry.id)
+    if until is not None:
+        query = query.where(LedgerEntry.created_at < until)
+    return list(db.scalars(query.limit(limit)))
 
 
 def exposure(db: Session, *, now: datetime, weeks: int = 8) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from arena import db as arena_db
 from arena import ledger
 from arena.errors import ValidationError
-from arena.models import Contender, utcnow
+from arena.models import Contender, LedgerEntry, utcnow
 
 bp = Blueprint("ledger", __name__)
 ledger_cli = AppGroup("ledger", help="The public ledger of sampling and contender decisions.")
@@ -118,10 +118,11 @@ def exposure_json() -> ResponseReturnValue:
 def ledger_page() -> ResponseReturnValue:
     db = arena_db.session()
     sampler = current_app.extensions["arena.sampler"]
-    rows = ledger.entries(db, limit=MAX_PAGE)
+    # The newest entries first (the JSON API pages through all of them in order).
+    rows = db.scalars(select(LedgerEntry).order_by(LedgerEntry.id.desc()).limit(MAX_PAGE))
     weeks = ledger.exposure(db, now=utcnow(), weeks=4)
     return render_template("ledger.html", active="ledger",
-                           entries=[ledger.entry_json(e) for e in rows][::-1],
+                           entries=[ledger.entry_json(e) for e in rows],
                            policy=sampler.settings.declared(), declared=_declared(db),
                            weeks=weeks)
 

@@ -22,7 +22,7 @@ import logging
 import shlex
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 import arena
 import ratings
+from arena import ledger
 from arena.errors import ArenaError
 from arena.leaderboard.data import (
     DEFAULT_REG,
@@ -57,6 +58,7 @@ JSONL = "battles.jsonl"
 CARD = "README.md"
 SNAPSHOT = "leaderboard.json"
 MANIFEST = "manifest.json"
+LEDGER = "ledger.jsonl"
 #: Views whose snapshot every release carries (category views are left to the reader).
 RELEASE_VIEWS = tuple(v for v in VIEWS if not v.category)
 
@@ -224,8 +226,13 @@ def _write_json(path: Path, value: Any) -> None:
 
 
 def write_release(folder: Path, window: Window, data: WindowRows,
-                  settings: ReleaseSettings) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Write every file of a release into ``folder``; return (file entries, snapshot)."""
+                  settings: ReleaseSettings, ledger_entries: Sequence[dict[str, Any]] = ()
+                  ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Write every file of a release into ``folder``; return (file entries, snapshot).
+
+    ``ledger_entries``: the public ledger up to the window's end (``ledger.jsonl``), so the
+    sampling policy and contender decisions behind these battles travel with them.
+    """
     rows = data.rows
     pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), folder / PARQUET)
     with (folder / JSONL).open("w", encoding="utf-8") as fh:
@@ -238,9 +245,18 @@ def write_release(folder: Path, window: Window, data: WindowRows,
         name=window.name, window_start=window.start, window_end=window.end, n_rows=len(rows),
         with_text=data.with_text, excluded=excluded, snapshot=snapshot,
         linkable=settings.linkable, public_url=settings.public_url)
+    card += (
+        "\n## Ledger\n\n`ledger.jsonl` is the arena's public, append-only ledger up to the end "
+        "of this window: every sampling-policy change, contender added, retired or deprecated, "
+        "weight change, private test started and alias revealed, one JSON object per line "
+        "(`id`, `at`, `kind`, `subject`, `organization`, `details`, `reason`).\n")
     (folder / CARD).write_text(card, encoding="utf-8")
+    with (folder / LEDGER).open("w", encoding="utf-8") as fh:
+        for entry in ledger_entries:
+            fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
     files = [file_entry(folder / PARQUET, len(rows)), file_entry(folder / JSONL, len(rows)),
-             file_entry(folder / SNAPSHOT, None), file_entry(folder / CARD, None)]
+             file_entry(folder / SNAPSHOT, None), file_entry(folder / CARD, None),
+             file_entry(folder / LEDGER, len(ledger_entries))]
     manifest = {
         "name": window.name,
         "window_start": window.start.isoformat(),
@@ -275,7 +291,9 @@ def cut_release(db: Session, window: Window, settings: ReleaseSettings) -> DataR
     tmp = root / f".tmp-{window.name}-{uuid.uuid4().hex}"
     tmp.mkdir()
     try:
-        files, snapshot = write_release(tmp, window, data, settings)
+        entries = [ledger.entry_json(e)
+                   for e in ledger.entries(db, limit=None, until=window.end)]
+        files, snapshot = write_release(tmp, window, data, settings, entries)
         final = root / window.name
         if final.exists():
             # No row names it (the caller checked), so it is what a crash left behind.

@@ -110,7 +110,8 @@ def test_manifest_lists_rows_sizes_and_checksums_of_every_file(
     folder = releases_dir / release.name
     manifest = json.loads((folder / "manifest.json").read_text())
     names = {f["name"] for f in manifest["files"]}
-    assert names == {"battles.parquet", "battles.jsonl", "leaderboard.json", "README.md"}
+    assert names == {"battles.parquet", "battles.jsonl", "leaderboard.json", "README.md",
+                     "ledger.jsonl"}
     assert {f["name"] for f in release.files} == names | {"manifest.json"}
     by_name = {f["name"]: f for f in manifest["files"]}
     assert by_name["battles.parquet"]["rows"] == by_name["battles.jsonl"]["rows"] \
@@ -248,3 +249,24 @@ def test_a_bad_now_is_a_clear_error(runner: FlaskCliRunner, db: Session) -> None
     result = runner.invoke(args=["releases", "cut", "--now", "next tuesday"])
     assert result.exit_code != 0
     assert "--now must be an ISO 8601 timestamp" in result.output
+
+
+def test_release_carries_the_ledger_up_to_the_window_end(
+        runner: FlaskCliRunner, db: Session, seed_votes: Any, releases_dir: Path) -> None:
+    from arena import ledger
+
+    seed_votes(limit=300)
+    ledger.record(db, "policy_changed", details={"policy": "weighted"},
+                  now=datetime(2026, 1, 2, tzinfo=UTC))
+    ledger.record(db, "weight_changed", subject="guanaco-65b", details={"from": 1, "to": 2},
+                  now=datetime(2026, 1, 20, tzinfo=UTC))
+    ledger.record(db, "contender_retired", subject="guanaco-65b",
+                  now=datetime(2026, 3, 1, tzinfo=UTC))  # after the first window
+    db.commit()
+    _cut(runner, "2026-02-16T00:00:00Z")
+    [release] = _releases(db)
+    folder = releases_dir / release.name
+    lines = [json.loads(x) for x in (folder / "ledger.jsonl").read_text().splitlines()]
+    assert [e["kind"] for e in lines] == ["policy_changed", "weight_changed"]
+    assert lines[1]["details"] == {"from": 1, "to": 2}
+    assert "ledger.jsonl" in (folder / "README.md").read_text()
