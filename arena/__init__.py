@@ -18,6 +18,7 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     """
     from arena import api, cli, db, errors_web, limits, pages
     from arena.config import load_config
+    from arena.integrity import cli as integrity_cli
     from arena.leaderboard import web as leaderboard_web
     from arena.releases import web as releases_web
 
@@ -36,4 +37,5 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     leaderboard_web.init_app(app)
     releases_web.init_app(app)
     cli.init_app(app)
+    integrity_cli.init_app(app)
     return app

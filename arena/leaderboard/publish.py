@@ -24,6 +24,9 @@ from sqlalchemy.orm import Session
 
 import ratings
 from arena import __version__ as arena_version
+from arena.integrity import screen as integrity
+from arena.integrity.disclosure import view_fragility
+from arena.integrity.gates import gate_alerts
 from arena.leaderboard.data import (
     DEFAULT_REG,
     FIT_OPTIONS,
@@ -141,10 +144,26 @@ def build_snapshot(spec: ViewSpec, chosen: Sequence[RatedBattle],
         entries=entries)
 
 
+def _fragility(chosen: Sequence[RatedBattle], res: ratings.LeaderboardResult, reg: float,
+               options: integrity.IntegrityOptions) -> dict[str, Any]:
+    ids = {b.model_a: b.contender_a_id for b in chosen} | {
+        b.model_b: b.contender_b_id for b in chosen}
+    public = {b.model_a: b.public_a for b in chosen} | {b.model_b: b.public_b for b in chosen}
+    return view_fragility([b.model_a for b in chosen], [b.model_b for b in chosen],
+                          [b.winner for b in chosen], [b.weight for b in chosen], res, public,
+                          ids, reg=reg, top=options.fragility_top,
+                          threshold=options.share_rank)
+
+
 def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
             reg: float = DEFAULT_REG, min_battles: int = MIN_VIEW_BATTLES,
-            cutoff: datetime | None = None, now: datetime | None = None) -> PublishReport:
+            cutoff: datetime | None = None, now: datetime | None = None,
+            integrity_options: integrity.IntegrityOptions | None = None) -> PublishReport:
     """Fit every view on the eligible battles and add one publication (never commits).
+
+    With ``integrity_options`` the default board leaves out the votes of flagged voters (and
+    of operator-confirmed ones, and votes that failed a gate); the publication records what
+    each filter removed, and plain views get fragility counts (see :mod:`arena.integrity`).
 
     Raises
     ------
@@ -157,12 +176,27 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
     settings = {"n_bootstrap": n_bootstrap, "seed": seed, "min_votes": min_votes, "reg": reg,
                 "min_battles": min_battles, "flood_k": FLOOD_K, **FIT_OPTIONS,
                 "engine_min_votes": 0, "code_version": code_version()}
+    if integrity_options is not None:
+        settings["integrity"] = integrity.options_settings(integrity_options,
+                                                           integrity.decisions_in_force(db))
     digest = battles_hash(battles, settings)
     latest = latest_publication(db)
     if latest is not None and latest.battles_hash == digest:
         return PublishReport(publication=latest, up_to_date=True, n_battles=len(battles))
 
     report = PublishReport(publication=Publication(), up_to_date=False, n_battles=len(battles))
+    screening = None
+    if integrity_options is not None:
+        screening = integrity.screen(
+            db, [b.battle_id for b in battles], [b.contender_a_id for b in battles],
+            [b.contender_b_id for b in battles], [b.winner for b in battles],
+            [b.voter_id for b in battles], integrity_options, reg=reg)
+        # shadow exclusion: the votes stay stored, the default board is fitted without them
+        battles = [b for b, keep in zip(battles, screening.keep.tolist(), strict=True) if keep]
+        for f in screening.filters:
+            if f.votes:
+                report.warnings.append(f"filter {f.name}: left out {f.votes} votes of "
+                                       f"{f.voters} voters")
     snapshots = []
     for spec in views_for(battles):
         chosen = view_battles(battles, spec)
@@ -182,7 +216,12 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
             report.warnings.append(
                 f"view {spec.key!r}: {len(res.components)} groups of contenders never met; "
                 "ratings across groups are tied together only by the L2 penalty")
-        snapshots.append(build_snapshot(spec, chosen, res, min_votes=min_votes))
+        snapshot = build_snapshot(spec, chosen, res, min_votes=min_votes)
+        if (integrity_options is not None and integrity_options.fragility_top > 1
+                and not res.method.get("control")):
+            snapshot.extra = {**snapshot.extra, "fragility": _fragility(
+                chosen, res, reg, integrity_options)}
+        snapshots.append(snapshot)
         report.published.append(spec.key)
 
     publication = report.publication
@@ -192,6 +231,13 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
     publication.snapshots = snapshots
     db.add(publication)
     db.flush()
+    if screening is not None and integrity_options is not None:
+        integrity.record(db, publication, screening)
+        alerts = gate_alerts(db, now=now, change=integrity_options.gate_alert)
+        report.warnings.extend(alerts)
+        publication.settings = {**settings, "filters": integrity.filter_summary(screening),
+                                "integrity_summary": screening.summary, "gate_alerts": alerts}
+        db.flush()
     log.info("published %d views over %d battles (skipped: %s)", len(snapshots),
              len(battles), ", ".join(report.skipped) or "none")
     return report

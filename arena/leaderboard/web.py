@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from arena import db
 from arena.errors import ArenaError, NotFound
+from arena.integrity.screen import IntegrityOptions
 from arena.leaderboard import plots, serving
 from arena.leaderboard.data import MIN_VIEW_BATTLES, configured_reg
 from arena.leaderboard.importer import (
@@ -202,7 +203,8 @@ def publish_command(min_battles: int) -> None:
     try:
         report = publish(session, n_bootstrap=config["LEADERBOARD_BOOTSTRAP"],
                          seed=config["LEADERBOARD_SEED"], min_votes=config["LEADERBOARD_MIN_VOTES"],
-                         reg=reg, min_battles=min_battles)
+                         reg=reg, min_battles=min_battles,
+                         integrity_options=IntegrityOptions.from_config(config))
     except PublishError as exc:
         session.rollback()
         raise click.ClickException(f"nothing published: {exc}") from None
