@@ -12,11 +12,13 @@ import random
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, session, url_for
 
 from arena import battles
 from arena import db as arena_db
 from arena.errors import BadRequest, ValidationError
+from arena.integrity.gates import evaluate_gates
+from arena.integrity.oauth import HF_STATE_KEY
 from arena.language import detect_language
 from arena.limits import battles_limit, limiter, votes_limit
 from arena.models import utcnow
@@ -154,8 +156,13 @@ def vote(public_id: str) -> Response:
     winner, feedback = validate_vote(body.get("winner"), body.get("feedback"))
     db = arena_db.session()
     battle = battles.get_battle(db, public_id)
-    result = cast_vote(db, battle, voter_id=voter_id(create=False), winner=winner,
-                       feedback=feedback, now=utcnow())
+    now = utcnow()
+    voter = voter_id(create=False)
+    gates = evaluate_gates(db, current_app.config, voter_id=voter, challenge=public_id,
+                           pow_nonce=body.get("pow"), hf_state=session.get(HF_STATE_KEY),
+                           now=now)
+    result = cast_vote(db, battle, voter_id=voter, winner=winner, feedback=feedback, now=now,
+                       gates=gates)
     db.commit()
     return jsonify(result)
 
