@@ -16,11 +16,12 @@ def create_app(test_config: Mapping[str, Any] | None = None,
 
     Only wiring happens here: no migrations, no network, no prompts.
     """
-    from arena import api, cli, db, errors_web, limits, pages
+    from arena import api, cli, db, errors_web, limits, pages, sampling
     from arena.config import load_config
     from arena.integrity import cli as integrity_cli
     from arena.integrity import oauth
     from arena.leaderboard import web as leaderboard_web
+    from arena.ledger import web as ledger_web
     from arena.releases import web as releases_web
 
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path,
@@ -33,11 +34,13 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     db.init_app(app)
     errors_web.init_app(app)
     limits.init_app(app)
+    sampling.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     leaderboard_web.init_app(app)
     oauth.init_app(app)
     releases_web.init_app(app)
+    ledger_web.init_app(app)
     cli.init_app(app)
     integrity_cli.init_app(app)
     return app

@@ -20,6 +20,7 @@ import random
 import re
 import select
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -68,6 +69,9 @@ class DemoServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Benchmarks open a thousand streams at once; the default backlog of 5 drops SYNs.
+    request_queue_size = 1024
+    hang_limit_s = HANG_LIMIT_S
 
     def __init__(self, address: tuple[str, int], delay: float, faults: bool,
                  api_key: str | None) -> None:
@@ -208,9 +212,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _hang(self) -> None:
         """Send nothing until the client disconnects, the server stops, or the bound passes."""
-        deadline = time.monotonic() + HANG_LIMIT_S
+        deadline = time.monotonic() + self.server.hang_limit_s
         while time.monotonic() < deadline and not self.server.stopping.is_set():
-            readable, _, _ = select.select([self.connection], [], [], 0.1)
+            # A long poll: thousands of hung requests must not keep the CPU busy waking up.
+            readable, _, _ = select.select([self.connection], [], [], 0.5)
             if readable and not self.connection.recv(1, socket.MSG_PEEK):
                 return  # EOF: the client gave up
 
@@ -348,6 +353,25 @@ def _completion(model: str, text: str, finish: str, usage: dict[str, int],
     return payload
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on ``host:port`` (a bind attempt, as a server would)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As http.server and gunicorn do: a port only in TIME_WAIT counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def _busy_message(host: str, port: int, setting: str) -> str:
+    return (f"Port {port} on {host} is already in use, so the {setting} cannot start there. "
+            f"Stop the program using it (e.g. an earlier `make run`: `ss -ltnp "
+            f"'sport = :{port}'` shows it) or choose another port: "
+            f"make run {setting}=<free port>")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="OpenAI-compatible demo model server.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -355,9 +379,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delay", type=float, default=0.02, help="seconds between chunks")
     parser.add_argument("--faults", action="store_true", help="also serve the fault-* models")
     parser.add_argument("--api-key", default=None, help="require this bearer token")
+    parser.add_argument("--check-free", nargs="+", metavar="SETTING=PORT", default=None,
+                        help="only check that these ports are free on --host (exit 1 if not)")
+    parser.add_argument("--hang-s", type=float, default=HANG_LIMIT_S,
+                        help="how long fault-hang keeps a request open")
+    parser.add_argument("--quiet", action="store_true", help="log warnings only")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
-    server = start(args.host, args.port, args.delay, args.faults, args.api_key)
+    if args.check_free is not None:
+        # `make run` calls this before anything starts: a busy port stops it with one clear
+        # line instead of a traceback after the banner and a site whose every round fails.
+        busy = []
+        for item in args.check_free:
+            setting, _, port = item.rpartition("=")
+            if port.isdigit() and port_in_use(args.host, int(port)):
+                busy.append(_busy_message(args.host, int(port), setting or "server"))
+        for line in busy:
+            print(f"error: {line}", file=sys.stderr, flush=True)
+        raise SystemExit(1 if busy else 0)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
+    try:
+        server = start(args.host, args.port, args.delay, args.faults, args.api_key)
+    except OSError as exc:
+        print(f"error: the demo endpoint cannot listen on {args.host}:{args.port}: "
+              f"{exc.strerror or exc}. " + _busy_message(args.host, args.port, "DEMO_PORT"),
+              file=sys.stderr, flush=True)
+        raise SystemExit(1) from None
+    server._httpd.hang_limit_s = args.hang_s
     print(f"Demo endpoint on {server.url} serving: {', '.join(server._httpd.models())}",
           flush=True)
     try:

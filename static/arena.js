@@ -5,10 +5,14 @@
 //   field of a `done` event, which the server has rendered and sanitised;
 // - names of the models exist only in the vote's response, so nothing here can leak them early.
 
+import { highlightAll } from "./highlight.js";
+
 const root = document.getElementById("arena");
 const api = root.dataset.api;
 const maxChars = Number(root.dataset.maxChars);
 const maxTurns = Number(root.dataset.maxTurns);
+const siteRoot = root.dataset.root || "";
+const leaderboardUrl = root.dataset.leaderboardUrl || `${siteRoot}/leaderboard#{slug}`;
 
 const el = {
   form: document.getElementById("prompt-form"),
@@ -24,6 +28,10 @@ const el = {
   feedbackBox: document.getElementById("feedback-box"),
   result: document.getElementById("result"),
   newRound: document.getElementById("new-round"),
+  retry: document.getElementById("retry"),
+  stop: document.getElementById("stop"),
+  share: document.getElementById("share"),
+  voteBar: document.getElementById("vote-bar"),
 };
 const sides = {
   a: {
@@ -53,7 +61,13 @@ const VOTE_LABELS = {
 
 // phase: "idle" (no battle yet) → "sending" → "streaming" → "ready" → "voting" → "voted",
 // or "failed" from any of them.
-const state = { phase: "idle", battleId: null, source: null, answers: {}, turn: 0, lastError: null };
+const state = {
+  phase: "idle", battleId: null, source: null, answers: {}, turn: 0, lastError: null,
+  // The last prompt sent, kept so a failed or stopped round can be retried with it.
+  lastPrompt: null,
+  // Whether the current battle was created with "Share my prompts" on (share links need it).
+  battleConsent: false,
+};
 
 class ApiError extends Error {
   constructor(status, code, message) {
@@ -132,6 +146,9 @@ function setPhase(phase) {
   el.feedbackBox.hidden = phase === "voted";
   el.newRound.hidden = !["voted", "failed"].includes(phase) && el.error.hidden;
   el.form.hidden = ["voted", "failed"].includes(phase);
+  const busy = ["sending", "streaming"].includes(phase);
+  el.stop.hidden = !busy;
+  el.retry.hidden = !(phase === "failed" && state.lastPrompt);
   updateSendButton();
 }
 
@@ -150,6 +167,11 @@ function clearError() {
   el.error.hidden = true;
 }
 
+// The battle's own URL: reloading it resumes the round instead of losing it.
+function setUrl(path) {
+  if (window.location.pathname !== path) window.history.replaceState(null, "", path);
+}
+
 // --- conversation columns -----------------------------------------------------------------
 
 // While a turn streams, its column keeps scrolling until the new prompt reaches the top, so
@@ -164,7 +186,7 @@ for (const side of Object.values(sides)) {
   }
 }
 
-function addTurn(prompt) {
+function addTurn(prompt, promptHtml) {
   state.turn += 1;
   for (const [name, side] of Object.entries(sides)) {
     side.conversation.querySelector(".placeholder")?.remove();
@@ -174,7 +196,15 @@ function addTurn(prompt) {
 
     const question = document.createElement("div");
     question.className = "turn-prompt";
-    question.textContent = prompt;
+    // The person's prompt is rendered like the answers: `prompt_html` is rendered and
+    // sanitised by the server; without it the prompt is shown as plain text.
+    if (typeof promptHtml === "string") {
+      question.classList.add("rendered");
+      question.innerHTML = promptHtml;
+      highlightAll(question);
+    } else {
+      question.textContent = prompt;
+    }
 
     const answer = document.createElement("div");
     answer.className = "answer streaming";
@@ -225,10 +255,59 @@ function finishAnswer(name, data) {
   if (!element) return;
   // `html` is rendered and sanitised by the server; raw streamed text never reaches innerHTML.
   element.innerHTML = typeof data.html === "string" ? data.html : "";
+  highlightAll(element);
+  addCodeCopyButtons(element);
   if (data.finish_reason === "length") {
     element.append(note("answer-note muted", "(The answer reached its length limit and was cut short.)"));
   }
+  const text = typeof data.text === "string" ? data.text : state.answers[name].text;
+  const actions = document.createElement("div");
+  actions.className = "answer-actions";
+  actions.append(copyButton(() => text, `Copy model ${name.toUpperCase()}'s answer`, "Copy"));
+  element.after(actions);
   keepTurnInView(sides[name]);
+}
+
+// --- copying ------------------------------------------------------------------------------
+
+async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // Clipboard API refused (permissions, insecure origin): the old selection route.
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "visually-hidden";
+    document.body.append(area);
+    area.select();
+    const ok = document.execCommand("copy");
+    area.remove();
+    return ok;
+  }
+}
+
+function copyButton(getText, label, text) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "copy";
+  button.textContent = text;
+  button.setAttribute("aria-label", label);
+  button.addEventListener("click", async () => {
+    const ok = await copyText(getText());
+    button.textContent = ok ? "Copied ✓" : "Copy failed";
+    setTimeout(() => { button.textContent = text; }, 1500);
+  });
+  return button;
+}
+
+function addCodeCopyButtons(element) {
+  for (const pre of element.querySelectorAll("pre")) {
+    const code = pre.querySelector("code") || pre;
+    pre.classList.add("has-copy");
+    pre.append(copyButton(() => code.textContent, "Copy code", "Copy code"));
+  }
 }
 
 function failAnswer(name, message) {
@@ -335,16 +414,19 @@ function finishRound(battleState, flagged, message) {
     setStatus(flagged
       ? "An answer revealed who wrote it, so this battle will not count. You can still vote or start a new round."
       : "Both answers are in. Which one is better? Vote, or ask a follow-up to both.");
-    el.prompt.focus();
+    // The vote bar, not the follow-up box, gets the focus (so A/B/T/N vote at once), and it
+    // is brought into view in case the dock is not pinned (a very short window).
+    el.voteBar.scrollIntoView({ block: "nearest" });
+    el.voteBar.focus({ preventScroll: true });
     return;
   }
   for (const name of Object.keys(sides)) failAnswer(name, "the round was stopped.");
   setPhase("failed");
   setStatus("");
   showError(message || state.lastError
-    ? `This round failed: ${message || state.lastError} Please start a new round.`
-    : "This round failed. Please start a new round.");
-  el.newRound.focus();
+    ? `This round failed: ${message || state.lastError} Retry with the same prompt, or start a new round.`
+    : "This round failed. Retry with the same prompt, or start a new round.");
+  (state.lastPrompt ? el.retry : el.newRound).focus();
 }
 
 // --- actions ------------------------------------------------------------------------------
@@ -355,13 +437,14 @@ async function submitPrompt() {
   const continuing = state.phase === "ready" && state.battleId !== null;
   const previous = state.phase;
   clearError();
+  state.lastPrompt = prompt;
   setPhase("sending");
   setStatus("Sending your prompt…");
   let battle;
   try {
     battle = continuing
       ? await callApi("POST", `/battles/${encodeURIComponent(state.battleId)}/turns`, { prompt })
-      : await callApi("POST", "/battles", { prompt, release_consent: el.consent.checked });
+      : await callApi("POST", "/battles", newBattleBody(prompt));
   } catch (error) {
     // The prompt stays in the box so the person can shorten it or retry.
     setPhase(previous);
@@ -369,12 +452,28 @@ async function submitPrompt() {
     showError(error.message);
     return;
   }
+  // Stopped while the prompt was on its way: the battle is never streamed (nobody claims it,
+  // so the server's reaper closes it); the prompt stays for Retry.
+  if (state.phase !== "sending") return;
+  if (!continuing) state.battleConsent = el.consent.checked;
   state.battleId = battle.id;
   state.lastError = null;
+  setUrl(`${siteRoot}/b/${encodeURIComponent(battle.id)}`);
   el.prompt.value = "";
   updateCounter();
-  addTurn(prompt);
+  addTurn(prompt, battle.prompt_html);
   stream(battle.stream_url);
+}
+
+// The box shows the stored choice; it is sent only when the person changed it, so a page
+// loaded before a consent was given on /privacy (another tab) cannot silently revoke it.
+function newBattleBody(prompt) {
+  const body = { prompt };
+  if (String(el.consent.checked) !== el.consent.dataset.stored) {
+    body.release_consent = el.consent.checked;
+    el.consent.dataset.stored = String(el.consent.checked);
+  }
+  return body;
 }
 
 async function vote(winner) {
@@ -406,15 +505,82 @@ async function vote(winner) {
   label.textContent = VOTE_LABELS[outcome.winner] || outcome.winner;
   el.result.append("Your vote: ", label, ` · Model A was ${outcome.a.name}, model B was ${outcome.b.name}.`);
   el.result.hidden = false;
+  showShareLink();
   setStatus("Thanks for voting! Start a new round to keep going.");
   el.newRound.focus();
+  showFacts(outcome);
+}
+
+// Per-side facts (tokens, time to first token, total time) exist only after the vote: from
+// the vote's response when it carries them, otherwise from the voted battle's state.
+function factsFrom(source, name) {
+  const side = source && (source[name] || (source.facts && source.facts[name]));
+  const facts = side && (side.facts || side);
+  if (!facts) return null;
+  const tokens = facts.tokens ?? facts.completion_tokens;
+  const first = facts.first_token_ms ?? facts.ttft_ms;
+  const total = facts.latency_ms ?? facts.total_ms;
+  if (tokens == null && first == null && total == null) return null;
+  return { tokens, first, total };
+}
+
+async function showFacts(outcome) {
+  let source = outcome;
+  if (!factsFrom(source, "a")) {
+    try {
+      source = await callApi("GET", `/battles/${encodeURIComponent(state.battleId)}`);
+    } catch {
+      return; // The facts are a bonus; the vote is already saved and shown.
+    }
+  }
+  for (const name of Object.keys(sides)) {
+    const facts = factsFrom(source, name);
+    if (!facts) continue;
+    const seconds = (ms) => (ms == null ? "–" : `${(ms / 1000).toFixed(2)} s`);
+    const list = document.createElement("dl");
+    list.className = "facts";
+    for (const [term, value] of [["Tokens", facts.tokens ?? "–"],
+      ["First token", seconds(facts.first)], ["Total time", seconds(facts.total)]]) {
+      const dt = document.createElement("dt");
+      dt.textContent = term;
+      const dd = document.createElement("dd");
+      dd.textContent = String(value);
+      list.append(dt, dd);
+    }
+    sides[name].reveal.querySelector(".facts")?.remove();
+    sides[name].reveal.append(list);
+  }
+}
+
+function showShareLink() {
+  el.share.replaceChildren();
+  if (!state.battleConsent) {
+    el.share.append("Share links exist for battles sent with “Share my prompts” ticked.");
+  } else {
+    const url = new URL(`${siteRoot}/b/${encodeURIComponent(state.battleId)}`, window.location.href).href;
+    const link = document.createElement("a");
+    link.href = url;
+    link.id = "share-link";
+    link.textContent = "Link to this battle";
+    el.share.append("Share the revealed conversation: ", link, " ",
+      copyButton(() => url, "Copy the link to this battle", "Copy link"));
+  }
+  el.share.hidden = false;
+}
+
+function contenderUrl(name) {
+  const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+  return leaderboardUrl.replace("{slug}", encodeURIComponent(slug))
+    .replace("{name}", encodeURIComponent(name));
 }
 
 function reveal(name, contender, winner) {
   const side = sides[name];
-  const title = document.createElement("span");
+  // A released model links to its leaderboard entry; an unreleased one stays a plain label.
+  const title = document.createElement(contender.public === false ? "span" : "a");
   title.className = "reveal-name";
   title.textContent = contender.name;
+  if (contender.public !== false) title.href = contenderUrl(contender.name);
   const details = document.createElement("span");
   details.className = "reveal-meta";
   details.textContent = [contender.organization, contender.license].filter(Boolean).join(" · ");
@@ -432,9 +598,13 @@ function newRound() {
   state.answers = {};
   state.turn = 0;
   state.lastError = null;
+  state.battleConsent = false;
   clearColumns();
   clearError();
+  setUrl(`${siteRoot}/`);
   el.feedback.value = "";
+  el.share.hidden = true;
+  el.share.replaceChildren();
   el.result.hidden = true;
   el.result.replaceChildren();
   for (const button of el.voteButtons) {
@@ -462,7 +632,93 @@ for (const button of el.voteButtons) {
   button.addEventListener("click", () => vote(button.dataset.winner));
 }
 el.newRound.addEventListener("click", newRound);
+el.retry.addEventListener("click", retry);
+el.stop.addEventListener("click", stopRound);
+
+// Stop: the stream is closed, which ends generation on the server (the battle cannot be voted
+// on with half answers); the prompt is kept for a retry.
+function stopRound() {
+  if (!["sending", "streaming"].includes(state.phase)) return;
+  closeStream();
+  for (const name of Object.keys(sides)) failAnswer(name, "you stopped this round.");
+  finishRound("failed", false, "You stopped it.");
+}
+
+// Retry: a new battle with the failed round's last prompt (a failed battle cannot continue).
+function retry() {
+  const prompt = state.lastPrompt;
+  if (!prompt) return;
+  newRound();
+  el.prompt.value = prompt;
+  updateCounter();
+  submitPrompt();
+}
+
+// Keyboard shortcuts for the four votes, unless the person is typing somewhere.
+const SHORTCUTS = { a: "model_a", b: "model_b", t: "tie", n: "both_bad" };
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) return;
+  const target = event.target;
+  if (target instanceof HTMLElement &&
+      (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName))) return;
+  const winner = SHORTCUTS[event.key.toLowerCase()];
+  if (winner && state.phase === "ready") {
+    event.preventDefault();
+    vote(winner);
+  }
+});
+
+// Leaving mid-round: the browser asks first (a stream cut off abandons the battle; an unvoted
+// battle can be resumed from its URL, but only by coming back).
+window.addEventListener("beforeunload", (event) => {
+  const unfinished = ["sending", "streaming", "voting"].includes(state.phase) ||
+    (state.phase === "ready" && state.battleId !== null);
+  if (unfinished) {
+    event.preventDefault();
+    event.returnValue = "";
+  }
+});
+
+// A battle URL (/b/<id>) reloaded or reopened: show the conversation so far and carry on.
+async function resume(battleId) {
+  state.battleId = battleId;
+  setPhase("sending");
+  setStatus("Loading your battle…");
+  let battle;
+  try {
+    battle = await callApi("GET", `/battles/${encodeURIComponent(battleId)}`);
+  } catch (error) {
+    state.battleId = null;
+    setPhase("idle");
+    setStatus("");
+    showError(error.message);
+    setUrl(`${siteRoot}/`);
+    return;
+  }
+  clearColumns();
+  const turns = Array.isArray(battle.turns) ? battle.turns : [];
+  for (const turn of turns) {
+    addTurn(turn.prompt, turn.prompt_html);
+    state.lastPrompt = turn.prompt;
+    for (const name of Object.keys(sides)) {
+      const answer = turn[name];
+      if (answer && typeof answer.html === "string") finishAnswer(name, answer);
+    }
+  }
+  state.battleConsent = el.consent.checked;
+  if (battle.state === "ready") {
+    finishRound("ready", Boolean(battle.flagged));
+  } else if (battle.state === "pending" || battle.state === "generating") {
+    // Pending: this request generates. Generating: the server replays or takes over a
+    // generator that went away, or says it is busy (then the round ends as failed, with Retry).
+    stream(`${api}/battles/${encodeURIComponent(battleId)}/stream`);
+  } else {
+    for (const name of Object.keys(sides)) failAnswer(name, "the round was interrupted.");
+    finishRound("failed", false, "It was interrupted before both answers arrived.");
+  }
+}
 
 setPhase("idle");
 updateCounter();
+if (root.dataset.battleId) resume(root.dataset.battleId);
 root.dataset.ready = "true";

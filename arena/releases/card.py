@@ -38,7 +38,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("n_sources_a/_b", "Number of citations (sources) the endpoint returned, summed over turns."),
     ("conversation_a, conversation_b",
      "OpenAI-style message lists (`role`, `content`) of each side, PII-scrubbed; null unless "
-     "the voter consented to releasing their prompts."),
+     "the voter consented for this battle (when it started) and still did at the cut."),
 )
 
 
@@ -111,8 +111,9 @@ def dataset_card(*, name: str, window_start: datetime, window_end: datetime, n_r
         "model becomes public; the snapshot below is computed without them.",
         "* Voters who opted out of data releases, or asked for their data to be deleted, are "
         "left out of every release cut after their request.",
-        "* Prompts and answers appear only where the voter consented to releasing them, and "
-        "only after scrubbing: e-mail addresses, phone numbers, IP addresses, payment card "
+        "* Prompts and answers appear only where the voter consented to releasing them when "
+        "the battle was started and had not withdrawn that consent when the release was cut, "
+        "and only after scrubbing: e-mail addresses, phone numbers, IP addresses, payment card "
         "numbers, API keys and tokens, and street addresses where a pattern can detect them "
         "are replaced by `[EMAIL]`, `[PHONE]`, `[IP]`, `[CARD]`, `[KEY]`, `[ADDRESS]`. "
         "Scrubbing is automatic and imperfect; please report anything it missed.",

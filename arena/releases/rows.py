@@ -15,8 +15,10 @@ Decisions (also stated in every dataset card, see :mod:`arena.releases.card`):
   kind: never the site's public battle id, which is a capability token.
 * ``tstamp`` is the vote time floored to the hour (Unix seconds, UTC).
 * ``conversation_a``/``conversation_b`` (OpenAI-style message lists, PII-scrubbed) only where
-  the voter consented, as the consent stands when the release is cut (so withdrawing it before
-  then keeps the texts out); otherwise null. Vote feedback text is never released.
+  the voter consented when the battle was created (``battle.release_consent``) *and* still
+  consents when the release is cut (so withdrawing it before then keeps the texts out, and
+  consenting later does not release battles typed without it); otherwise null. Vote
+  feedback text is never released.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from sqlalchemy.orm import Session, selectinload
 
 import ratings
 from arena.leaderboard.data import RatedBattle
-from arena.models import Answer, Turn, Voter
+from arena.models import Answer, Battle, Turn, Voter
 from arena.releases.scrub import scrub
 
 #: Reasons a battle of a window is left out of its release (counted in the manifest).
@@ -78,6 +80,15 @@ def _voters(db: Session, ids: set[str]) -> dict[str, Voter]:
     for chunk in _chunks(ordered):
         for voter in db.scalars(select(Voter).where(Voter.id.in_(chunk))):
             found[voter.id] = voter
+    return found
+
+
+def _consented_battles(db: Session, battle_ids: list[int]) -> set[int]:
+    """The battles whose voter consented to releasing texts when the battle was created."""
+    found: set[int] = set()
+    for chunk in _chunks(battle_ids):
+        found.update(db.scalars(select(Battle.id).where(Battle.id.in_(chunk),
+                                                        Battle.release_consent.is_(True))))
     return found
 
 
@@ -136,8 +147,10 @@ def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
             result.excluded["voter_opted_out"] += 1
         else:
             kept.append(battle)
+    consented = _consented_battles(db, [b.battle_id for b in kept])
     consenting = {b.battle_id for b in kept
-                  if b.voter_id and voters.get(b.voter_id) is not None
+                  if b.battle_id in consented
+                  and b.voter_id and voters.get(b.voter_id) is not None
                   and voters[b.voter_id].release_consent}
     result.kept = kept
     turns = _turns(db, [b.battle_id for b in kept])

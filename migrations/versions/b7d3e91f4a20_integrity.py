@@ -1,7 +1,7 @@
 """integrity: voter flags, operator decisions, publication filters, gate results, accounts
 
 Revision ID: b7d3e91f4a20
-Revises: 5a1c0e7d2b44
+Revises: 9c3e4f1a7b20
 Create Date: 2026-11-29 16:13:46.383724
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import arena.models
 
 revision = 'b7d3e91f4a20'
-down_revision = '5a1c0e7d2b44'
+down_revision = '9c3e4f1a7b20'
 branch_labels = None
 depends_on = None
 

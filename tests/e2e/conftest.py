@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -205,3 +206,51 @@ def save_screenshot(page: Page, screenshot_dir: Path) -> Callable[..., Path]:
 
     return save
 
+
+
+# --- accessibility: axe-core, shared by every page's tests ---------------------------------
+# axe-core comes from the npm registry (`make axe`, run by `make test`: a pinned npm install
+# into tests/e2e/.axe); nothing is downloaded while the tests run. The script is evaluated
+# through the DevTools protocol, so a Content-Security-Policy without inline scripts does not
+# block it.
+
+AXE_JS = Path(__file__).resolve().parent / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
+#: Impacts that fail a page; "moderate" and "minor" findings are reported by axe but allowed.
+BLOCKING = ("serious", "critical")
+
+
+@cache
+def _axe_source() -> str:
+    if not AXE_JS.exists():
+        pytest.fail(f"{AXE_JS} is missing: run `make axe` (npm install of the pinned axe-core).",
+                    pytrace=False)
+    return AXE_JS.read_text(encoding="utf-8")
+
+
+def axe_violations(page: Page, impacts: tuple[str, ...] = BLOCKING) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now, of the given impacts."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(_axe_source())
+    result = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+    return [v for v in result if v.get("impact") in impacts]
+
+
+def describe_violations(found: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in found:
+        targets = [", ".join(map(str, n.get("target", []))) for n in v.get("nodes", [])[:5]]
+        lines.append(f"{v['impact']}: {v['id']} ({v['help']}) at {targets}")
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def assert_accessible(page: Page) -> Callable[..., None]:
+    """``assert_accessible(where, on=page)``: axe-core finds no serious or critical violation
+    on the page as it is now (``on``: another page, e.g. of a dark-mode context)."""
+
+    def check(where: str, on: Page | None = None) -> None:
+        found = axe_violations(on or page)
+        assert not found, f"accessibility violations on {where}:\n{describe_violations(found)}"
+
+    return check

@@ -77,7 +77,9 @@ def seed_votes(db: Session, vicuna_rows: list[Any]) -> Callable[..., Seeded]:
                 "state": "voted", "anony": True, "flagged": False, "language": r.language,
                 "features": r.features, "created_at": at - timedelta(minutes=2),
                 "updated_at": at, "ready_at": at - timedelta(minutes=1),
-                "ip_hash": "f" * 64, "source": "arena"})
+                "ip_hash": "f" * 64, "source": "arena",
+                # Consent is per battle, as given when it was created (see conftest docstring).
+                "release_consent": i % 2 == 0})
         ids = list(db.scalars(insert(Battle).returning(Battle.id, sort_by_parameter_order=True),
                               battle_rows))
         db.execute(insert(Vote), [

@@ -1,0 +1,100 @@
+"""Consent to releasing texts is per battle, as given when it was created (issue 9's privacy bug).
+
+Both directions: ticking "Share my prompts" on a later battle must not release an earlier
+battle typed without it, and the arena page must not silently revoke a consent given on
+/privacy (the box shows the stored choice, and a battle created without a choice keeps it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from arena.leaderboard.data import eligible_battles
+from arena.models import Voter
+from arena.releases.rows import release_rows
+
+
+@pytest.fixture
+def play(client: FlaskClient, start_battle: Callable[..., Any],
+         battle_row: Callable[[str], Any]) -> Callable[..., int]:
+    """One whole voted round through the API; returns the battle's row id."""
+
+    def round_(prompt: str, **extra: Any) -> int:
+        body, events = start_battle(prompt, **extra)
+        assert events[-1][0] == "end" and events[-1][1]["state"] == "ready", events[-1]
+        voted = client.post(f"/api/v1/battles/{body['id']}/vote", json={"winner": "tie"})
+        assert voted.status_code == 200
+        return int(battle_row(body["id"]).id)
+
+    return round_
+
+
+def released_texts(db: Session) -> dict[int, bool]:
+    """Battle id → whether a release cut now would publish its conversation."""
+    db.rollback()
+    battles = eligible_battles(db)
+    rows = release_rows(db, battles, release="test", secret_key="k" * 32, linkable=False)
+    return {b.battle_id: row["conversation_a"] is not None
+            for b, row in zip(rows.kept, rows.rows, strict=True)}
+
+
+def test_consent_ticked_on_a_later_battle_does_not_release_an_earlier_one(
+        make_contender: Any, play: Callable[..., int], battle_row: Any, db: Session) -> None:
+    make_contender()
+    make_contender()
+    first = play("What is a good first programming language?", release_consent=False)
+    second = play("How do tides work?", release_consent=True)
+    texts = released_texts(db)
+    assert texts == {first: False, second: True}
+
+
+def test_consent_given_on_privacy_holds_for_battles_created_without_a_choice(
+        client: FlaskClient, make_contender: Any, play: Callable[..., int], db: Session) -> None:
+    make_contender()
+    make_contender()
+    assert client.post("/api/v1/me", json={"release_consent": True}).status_code == 200
+    battle = play("Why is the sea salty?")  # the page sends no choice when the box is unchanged
+    assert client.get("/api/v1/me").get_json()["release_consent"] is True
+    assert released_texts(db) == {battle: True}
+
+
+def test_consent_withdrawn_before_the_cut_keeps_texts_out(
+        client: FlaskClient, make_contender: Any, play: Callable[..., int], db: Session) -> None:
+    make_contender()
+    make_contender()
+    battle = play("How do vaccines work?", release_consent=True)
+    assert client.post("/api/v1/me", json={"release_consent": False}).status_code == 200
+    assert released_texts(db) == {battle: False}
+
+
+def test_a_battle_records_the_consent_in_force_when_it_was_created(
+        client: FlaskClient, make_contender: Any, battle_row: Any, db: Session) -> None:
+    make_contender()
+    make_contender()
+    given = client.post("/api/v1/battles", json={"prompt": "One?", "release_consent": True})
+    omitted = client.post("/api/v1/battles", json={"prompt": "Two?"})
+    refused = client.post("/api/v1/battles", json={"prompt": "Three?", "release_consent": False})
+    assert [battle_row(r.get_json()["id"]).release_consent for r in (given, omitted, refused)] \
+        == [True, True, False]
+    voter = db.get(Voter, battle_row(given.get_json()["id"]).voter_id)
+    assert voter is not None and voter.release_consent is False
+
+
+def _consent_box(html: str) -> str:
+    match = re.search(r'<input[^>]*id="release-consent"[^>]*>', html)
+    assert match, "the arena page has no consent box"
+    return match.group(0)
+
+
+def test_arena_page_consent_box_shows_the_stored_choice(client: FlaskClient) -> None:
+    assert "checked" not in _consent_box(client.get("/").get_data(as_text=True))
+    client.post("/api/v1/me", json={"release_consent": True})
+    assert "checked" in _consent_box(client.get("/").get_data(as_text=True))
+    client.post("/api/v1/me", json={"release_consent": False})
+    assert "checked" not in _consent_box(client.get("/").get_data(as_text=True))
