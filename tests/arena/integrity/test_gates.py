@@ -215,3 +215,16 @@ def test_sharp_change_of_pass_rate_is_reported(db: Session, make_contender: Any)
     alerts = gate_alerts(db, now=now)
     assert len(alerts) == 1 and "gate pow: pass rate 30%" in alerts[0] and "90%" in alerts[0]
     assert gate_alerts(db, now=now, change=0.7) == []
+
+
+def test_arena_page_loads_the_gate_script_only_when_a_gate_is_on(
+        app: Flask, client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert "gates.js" not in page
+    app.config.update(GATE_POW_BITS=16, GATE_HF_OAUTH=True)
+    page = client.get("/").get_data(as_text=True)
+    assert 'data-pow-bits="16"' in page and "static/gates.js" in page
+    assert "/auth/hf/login" in page
+    script = client.get("/static/gates.js")
+    assert script.status_code == 200 and b"crypto.subtle.digest" in script.get_data()
+    script.close()
