@@ -216,7 +216,7 @@ def vote(public_id: str) -> Response:
     body = _json_object()
     winner, feedback = validate_vote(body.get("winner"), body.get("feedback"))
     db = arena_db.session()
-    battle = battles.get_battle(db, public_id)
+    battle = battles.get_battle(db, public_id, with_contenders=True)
     now = utcnow()
     voter = voter_id(create=False)
     gates = evaluate_gates(db, current_app.config, voter_id=voter, challenge=public_id,

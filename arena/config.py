@@ -17,6 +17,19 @@ from arena.errors import ConfigError
 DEFAULTS: dict[str, Any] = {
     # SQLAlchemy URL; None means SQLite (WAL) at <instance>/arena.sqlite3.
     "DATABASE_URL": None,
+    # Connections the database grants this whole deployment (PostgreSQL's max_connections,
+    # default 100, minus its superuser reserve and other clients). Each web process's pool
+    # is sized from it so that all of them together can never ask for more; see
+    # arena.db.pool_size and README "Deployment".
+    "DB_MAX_CONNECTIONS": 90,
+    # Of DB_MAX_CONNECTIONS, kept free for jobs (publish, releases, reap, migrations) and psql.
+    "DB_RESERVED_CONNECTIONS": 6,
+    # Web hosts sharing the database, and gunicorn workers and threads per host; gunicorn.conf.py
+    # reads the same ARENA_WORKERS / ARENA_THREADS. WORKERS None: gunicorn's default here,
+    # min(4, 2 x CPUs).
+    "HOSTS": 1,
+    "WORKERS": None,
+    "THREADS": 32,
     # Signs the voter cookie and keys IP hashes. None: a random key persisted in the instance
     # folder, so restarts keep sessions. Set it explicitly when running several hosts.
     "SECRET_KEY": None,
@@ -116,6 +129,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 _INT_KEYS = {
+    "DB_MAX_CONNECTIONS", "DB_RESERVED_CONNECTIONS", "HOSTS", "WORKERS", "THREADS",
     "MAX_PROMPT_CHARS", "MAX_TURNS", "ENDPOINT_FAILURE_THRESHOLD", "ENDPOINT_COOLDOWN_S",
     "MAX_STREAMS_PER_WORKER",
     "LEADERBOARD_MIN_VOTES", "LEADERBOARD_BOOTSTRAP", "LEADERBOARD_SEED",
@@ -206,6 +220,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None,
                      and not k.startswith(("TESTING", "SERVER_NAME", "PREFERRED_URL")))
     if unknown:
         raise ConfigError(f"Unknown config keys: {', '.join(unknown)}.")
+    if config["WORKERS"] is None:
+        config["WORKERS"] = min(4, (os.cpu_count() or 1) * 2)
     for key in list(config):
         config[key] = _coerce(key, config[key])
 

@@ -14,11 +14,36 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from arena.errors import ConfigError
+
 _EXT = "arena_db"
+#: Seconds a request waits for a free pooled connection before it fails; with the pool sized
+#: to the thread count this happens only if connections leak or the database stalls.
+POOL_TIMEOUT_S = 10
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine with the settings this app relies on for each backend."""
+def pool_size(*, max_connections: int, reserved: int, hosts: int, workers: int,
+              threads: int) -> int:
+    """Connections one web process may hold, so the deployment never exceeds the database's.
+
+    ``(max_connections - reserved) // (hosts x workers)``, at most ``threads`` (a request holds
+    one connection at a time, so more would never be used); no overflow above it. Raises
+    :class:`ConfigError` when that leaves a process no connection at all.
+    """
+    budget = (max_connections - reserved) // max(1, hosts * workers)
+    if budget < 1:
+        raise ConfigError(
+            f"Config DB_MAX_CONNECTIONS={max_connections} minus DB_RESERVED_CONNECTIONS="
+            f"{reserved} leaves no connection for each of HOSTS x WORKERS = "
+            f"{hosts * workers} web processes.")
+    return min(budget, max(1, threads))
+
+
+def make_engine(url: str, *, pool: int = 5) -> Engine:
+    """Create an engine with the settings this app relies on for each backend.
+
+    ``pool`` is the most connections the engine opens (PostgreSQL; no overflow beyond it).
+    """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
@@ -35,11 +60,16 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool, max_overflow=0,
+                         pool_timeout=POOL_TIMEOUT_S)
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
+    c = app.config
+    pool = pool_size(max_connections=int(c["DB_MAX_CONNECTIONS"]),
+                     reserved=int(c["DB_RESERVED_CONNECTIONS"]), hosts=int(c["HOSTS"]),
+                     workers=int(c["WORKERS"]), threads=int(c["THREADS"]))
+    engine = make_engine(c["DATABASE_URL"], pool=pool)
     app.extensions[_EXT] = sessionmaker(bind=engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
 

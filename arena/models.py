@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -22,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -172,7 +174,8 @@ class Battle(Base):
     # the answers are complete (or read from an import), so publishing never re-parses texts.
     features: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Indexed: the per-battle facts are re-derived for battles changed since the last sync.
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     ready_at: Mapped[datetime | None]
 
     contender_a: Mapped[Contender] = relationship(foreign_keys=[contender_a_id])
@@ -277,6 +280,45 @@ class LedgerEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class BattleFact(Base):
+    """The narrow facts of one voted battle that publishing and releases read in bulk.
+
+    Derived from ``battle``, ``vote`` and ``turn`` (see :mod:`arena.leaderboard.facts`): written
+    with the vote, by imports, and re-derived for battles changed afterwards. Contender names
+    and public flags are not copied: they may change, and the contender table is small.
+
+    Style features are stored generically, so a new modality adds features without a schema
+    change: ``feature_names`` lists the battle's feature keys (``length_a``, ``length_b``, …)
+    sorted and comma-joined, ``feature_values`` holds the matching float64 values
+    (big-endian, as PostgreSQL's ``float8send`` writes them, so SQL can fill them too).
+    Battles with the same layout read back as one 2-D array.
+    """
+
+    __tablename__ = "battle_fact"
+    __table_args__ = (Index("ix_battle_fact_voted", "voted_at", "battle_id"),)
+
+    battle_id: Mapped[int] = mapped_column(
+        ForeignKey("battle.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    voted_at: Mapped[datetime]
+    contender_a_id: Mapped[int] = mapped_column(Integer)
+    contender_b_id: Mapped[int] = mapped_column(Integer)
+    winner: Mapped[str] = mapped_column(String(16))
+    voter_id: Mapped[str | None] = mapped_column(String(32))
+    turn_count: Mapped[int] = mapped_column(Integer)
+    prompt_chars: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str | None] = mapped_column(String(16))
+    # 63-bit hash of the flood group (the battle's ``prompt_group``, else its normalised first
+    # prompt); None without a prompt text.
+    prompt_key: Mapped[int | None] = mapped_column(BigInteger)
+    feature_names: Mapped[str] = mapped_column(String(1000), default="")
+    feature_values: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    anony: Mapped[bool] = mapped_column(Boolean)
+    flagged: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(32))
+    # When this row last changed: the high-water mark of "anything new to publish?".
+    synced_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class Publication(Base):
     """One run of `leaderboard publish`: the data it saw and the snapshots it produced."""
 
@@ -286,8 +328,9 @@ class Publication(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     data_cutoff: Mapped[datetime]
     n_battles: Mapped[int] = mapped_column(Integer)
-    # SHA-256 over the eligible battles (ids, outcomes, weights, features) and the settings:
-    # publishing the same data twice is a no-op.
+    # SHA-256 over the state of the battle facts it read (count up to the cutoff, newest
+    # change), the contenders' names and public flags, and the settings: publishing again
+    # with nothing new is a no-op.
     battles_hash: Mapped[str] = mapped_column(String(64), index=True)
     code_version: Mapped[str] = mapped_column(String(64))
     settings: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from arena.battles.lifecycle import (
 )
 from arena.errors import ValidationError
 from arena.integrity.gates import record_gate
+from arena.leaderboard.facts import write_vote_fact
 from arena.models import WINNERS, Battle, Vote
 
 MAX_FEEDBACK_CHARS = 2000
@@ -68,20 +69,22 @@ def cast_vote(db: Session, battle: Battle, *, voter_id: str | None, winner: str,
         raise state_error(battle.state)
     ready_at = battle.ready_at
     seconds = (now - ready_at).total_seconds() if ready_at is not None else None
-    db.add(Vote(battle_id=battle.id, voter_id=voter_id, winner=winner, feedback=feedback,
-                seconds_to_vote=seconds, created_at=now))
-    try:
-        db.flush()
-    except IntegrityError:
-        db.rollback()
-        raise AlreadyVoted() from None
+    # The conditional UPDATE first: it loses to a concurrent vote or new turn (row lock), and
+    # the UNIQUE vote.battle_id stays the last word. Core statements, no ORM flush.
     moved = db.execute(update(Battle).where(Battle.id == battle.id, Battle.state == "ready")
                        .values(state="voted", updated_at=now))
     if moved.rowcount != 1:  # type: ignore[attr-defined]
-        # A new turn started between our read and our write: the vote would judge answers
-        # the voter has not seen complete.
+        # A vote or a new turn won the race since our read.
         db.rollback()
         raise state_error(current_state(db, battle.id))
+    try:
+        db.execute(insert(Vote).values(battle_id=battle.id, voter_id=voter_id, winner=winner,
+                                       feedback=feedback, seconds_to_vote=seconds,
+                                       created_at=now))
+    except IntegrityError:
+        db.rollback()
+        raise AlreadyVoted() from None
+    write_vote_fact(db, battle, winner=winner, voter_id=voter_id, now=now)
     for gate, status, detail in gates:
         record_gate(db, battle.id, gate, status, now=now, detail=detail)
     return {"winner": winner, **reveal(battle)}

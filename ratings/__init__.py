@@ -25,6 +25,7 @@ from .features import (  # noqa: E402
 from .io import Battles, fit_file, load_battles  # noqa: E402
 from .lc_winrate import lc_win_rates  # noqa: E402
 from .result import ContenderRating, LeaderboardResult, StyleCoefficient  # noqa: E402
+from .stream import fit_parquet  # noqa: E402
 
 __all__ = [
     "FASTCHAT_REG",
@@ -45,6 +46,7 @@ __all__ = [
     "extract_features",
     "fit_file",
     "fit_leaderboard",
+    "fit_parquet",
     "lc_win_rates",
     "load_battles",
 ]

@@ -7,18 +7,18 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.special import expit
 
 from . import __version__
 from .bootstrap import ProgressFn, run_bootstrap
-from .data import Validated, _validate
+from .data import _validate
 from .errors import DisconnectedGraphError, NotConvergedError
 from .features import FEATURE_TRANSFORM_VERSION
 from .graph import components, strongly_connected
 from .intervals import sandwich_covariance
-from .problem import build_problem, fit_rows
+from .problem import Problem, build_problem, fit_rows
 from .result import ContenderRating, LeaderboardResult, StyleCoefficient
-from .solver import newton
+from .solver import NewtonResult, newton
+from .tables import _reorder, _vote_counts, _win_matrix
 
 #: Elo points per unit of theta: rating = offset + SCALE * theta.
 SCALE = 400.0 / math.log(10.0)
@@ -156,8 +156,32 @@ def fit_leaderboard(
     )
     cluster = voter is not None and ci == "sandwich"
     prob = build_problem(v, per_battle=cluster)
-    davidson = ties == "davidson"
+    opts = dict(
+        ties=ties, both_bad=both_bad, reg=reg, ci=ci, n_bootstrap=n_bootstrap,
+        bootstrap_weights=bootstrap_weights, seed=seed, anchor=anchor, min_votes=min_votes,
+        offset=offset, tol=tol, style_reference=style_reference,
+    )  # fmt: skip
     names = v.names.tolist()
+    fit, comps, draws, boot_step, cov_v = _solve(
+        prob, names, opts, max_iter=max_iter, n_threads=n_threads, progress=progress,
+        boot_cluster=v.boot_cluster,
+    )  # fmt: skip
+    counts = _vote_counts(v.item_a, v.item_b, v.outcome, v.weights, len(names), score=v.score)
+    return _assemble(
+        names, v.feature_names, fit, comps, draws, boot_step, cov_v, counts,
+        n_battles=int(v.item_a.shape[0]), weighted=v.weights is not None, cluster=cluster,
+        opts=opts, style_means=v.style_means, soft=v.score is not None,
+        self_battles_dropped=v.n_self_battles, boot_clustered=v.boot_cluster is not None,
+    )  # fmt: skip
+
+
+def _check_graph(
+    prob: Problem, names: list[str], reg: float, *, plain: bool = True
+) -> list[list[str]]:
+    """Components of the comparison graph; raise where the optimum is not identified/finite.
+
+    ``plain=False``: the model has style covariates even if ``prob`` (its cells) has none.
+    """
     comps = [[names[i] for i in c] for c in components(prob, prob.row_w)]
     if reg == 0 and len(comps) > 1:
         sizes = ", ".join(str(len(c)) for c in comps)
@@ -167,16 +191,85 @@ def fit_leaderboard(
             f"(first contenders: {', '.join(c[0] for c in comps)}) or use reg > 0",
             comps,
         )
-    if reg == 0 and prob.n_features == 0 and not strongly_connected(prob, prob.row_w):
+    if reg == 0 and plain and prob.n_features == 0 and not strongly_connected(prob, prob.row_w):
         raise NotConvergedError(
             "the maximum-likelihood ratings do not exist: some group of contenders never "
             "loses (or never wins) against the rest, so their ratings diverge; use reg > 0 "
             "or min_votes",
         )
+    return comps
+
+
+def _solve(
+    prob: Problem,
+    names: list[str],
+    opts: dict[str, Any],
+    *,
+    max_iter: int,
+    n_threads: int,
+    progress: ProgressFn | None,
+    boot_cluster: np.ndarray | None = None,
+) -> tuple[NewtonResult, list[list[str]], np.ndarray | None, float, np.ndarray | None]:
+    """Identifiability checks, the point fit and its intervals on a built problem.
+
+    Shared by :func:`fit_leaderboard` and the streamed fit of :mod:`ratings.stream`, which
+    builds the same aggregated problem chunk by chunk.
+    """
+    reg, ci, davidson = opts["reg"], opts["ci"], opts["ties"] == "davidson"
+    comps = _check_graph(prob, names, reg)
     n, p = prob.n_items, prob.n_features
     v0 = np.zeros(n + p + (1 if davidson else 0))
     fit_prob, fit_w = fit_rows(prob, prob.row_w, davidson=davidson)
-    fit = newton(fit_prob, fit_w, v0, reg=reg, davidson=davidson, tol=tol, max_iter=max_iter)
+    fit = newton(
+        fit_prob, fit_w, v0, reg=reg, davidson=davidson, tol=opts["tol"], max_iter=max_iter
+    )
+    draws = cov_v = None
+    boot_step = 0.0
+    if ci == "bootstrap":
+        draws, boot_step = run_bootstrap(
+            prob,
+            fit.v,
+            n_boot=opts["n_bootstrap"],
+            seed=opts["seed"],
+            scheme=opts["bootstrap_weights"],
+            reg=reg,
+            davidson=davidson,
+            threads=n_threads,
+            hessian=fit.hessian,
+            progress=progress,
+            cluster=boot_cluster,
+        )
+    elif ci == "sandwich":
+        assert fit.hessian is not None  # the main fit always certifies with a fresh Hessian
+        cov_v = sandwich_covariance(prob, fit.v, fit.hessian, reg=reg, davidson=davidson)
+    return fit, comps, draws, boot_step, cov_v
+
+
+def _assemble(
+    names: list[str],
+    feature_names: tuple[str, ...],
+    fit: NewtonResult,
+    comps: list[list[str]],
+    draws: np.ndarray | None,
+    boot_step: float,
+    cov_v: np.ndarray | None,
+    counts: tuple[np.ndarray, ...],
+    *,
+    n_battles: int,
+    weighted: bool,
+    cluster: bool,
+    opts: dict[str, Any],
+    style_means: np.ndarray | None = None,
+    soft: bool = False,
+    self_battles_dropped: int = 0,
+    boot_clustered: bool = False,
+) -> LeaderboardResult:
+    """The result object from a converged fit (natural units) and its intervals."""
+    ties, both_bad, reg, ci, anchor = (opts[k] for k in ("ties", "both_bad", "reg", "ci", "anchor"))
+    n_bootstrap, bootstrap_weights = opts["n_bootstrap"], opts["bootstrap_weights"]
+    seed, offset, min_votes, tol = (opts[k] for k in ("seed", "offset", "min_votes", "tol"))
+    davidson = ties == "davidson"
+    n, p = len(names), len(feature_names)
     theta = fit.v[:n]
     ref = names.index(anchor[0]) if anchor is not None else None
     base = float(anchor[1]) if anchor is not None else offset
@@ -188,20 +281,7 @@ def fit_leaderboard(
     ratings = to_elo(theta)
     lo = hi = rank_lo = rank_hi = None
     boot_r = boot_s = cov = None
-    if ci == "bootstrap":
-        draws, boot_step = run_bootstrap(
-            prob,
-            fit.v,
-            n_boot=n_bootstrap,
-            seed=seed,
-            scheme=bootstrap_weights,
-            reg=reg,
-            davidson=davidson,
-            threads=n_threads,
-            hessian=fit.hessian,
-            progress=progress,
-            cluster=v.boot_cluster,
-        )
+    if draws is not None:
         boot_r = to_elo(draws[:, :n])
         boot_s = draws[:, n : n + p]
         # Approximately unbiased quantiles (Hyndman-Fan 9): with 100 draws the default linear
@@ -211,9 +291,7 @@ def fit_leaderboard(
         ranks = 1 + (boot_r[:, None, :] > boot_r[:, :, None]).sum(axis=2)
         rank_lo = np.percentile(ranks, 2.5, axis=0, method="lower")
         rank_hi = np.percentile(ranks, 97.5, axis=0, method="higher")
-    elif ci == "sandwich":
-        assert fit.hessian is not None  # the main fit always certifies with a fresh Hessian
-        cov_v = sandwich_covariance(prob, fit.v, fit.hessian, reg=reg, davidson=davidson)
+    elif cov_v is not None:
         jac = np.zeros((n + p, cov_v.shape[0]))
         jac[:n, :n] = SCALE * (np.eye(n) - (np.eye(n)[ref] if ref is not None else 1.0 / n))
         jac[n:, n : n + p] = np.eye(p)
@@ -228,7 +306,6 @@ def fit_leaderboard(
     order = np.lexsort((np.arange(n), -ratings))
     rank = 1 + (ratings[None, :] > ratings[:, None]).sum(axis=1)
     rank_ub = 1 + (lo[None, :] > hi[:, None]).sum(axis=1)
-    counts = _vote_counts(v, n)
     models = tuple(
         ContenderRating(
             name=names[i],
@@ -247,12 +324,12 @@ def fit_leaderboard(
         )
         for i in order
     )
-    means = v.style_means if v.style_means is not None else np.zeros(p)
+    means = style_means if style_means is not None else np.zeros(p)
     style = tuple(
         StyleCoefficient(
             name, float(fit.v[n + k]), float(s_lo[k]), float(s_hi[k]), mean=float(means[k])
         )
-        for k, name in enumerate(v.feature_names)
+        for k, name in enumerate(feature_names)
     )
     kappa = float(fit.v[-1]) if davidson else None
     method = {
@@ -270,15 +347,15 @@ def fit_leaderboard(
         "scale": "rating = offset + 400/ln(10) * theta",
         "identifiability": "anchor" if anchor is not None else "sum-to-zero",
         "min_votes": min_votes,
-        "control": list(v.feature_names),
+        "control": list(feature_names),
         "feature_transform": "(a - b) / (a + b + 1)",
         "feature_transform_version": FEATURE_TRANSFORM_VERSION,
-        "weights": v.weights is not None,
+        "weights": weighted,
         "cluster_by_voter": cluster,
-        "outcome": "winner" if v.score is None else "probability",
-        "self_battles_dropped": v.n_self_battles,
-        "style_reference": style_reference,
-        "bootstrap_cluster": v.boot_cluster is not None and ci == "bootstrap",
+        "outcome": "probability" if soft else "winner",
+        "self_battles_dropped": self_battles_dropped,
+        "style_reference": opts.get("style_reference", "equal"),
+        "bootstrap_cluster": boot_clustered and ci == "bootstrap",
         "tol": tol,
         "code_version": __version__,
     }
@@ -294,7 +371,7 @@ def fit_leaderboard(
         models=models,
         style=style,
         method=method,
-        n_battles=int(v.item_a.shape[0]),
+        n_battles=n_battles,
         converged=True,
         gradient_norm=fit.gradient_norm,
         iterations=fit.iterations,
@@ -305,46 +382,6 @@ def fit_leaderboard(
         bootstrap_style=boot_s,
         covariance=_reorder(cov, order),
         components=comps,
-    )
-
-
-def _reorder(cov: np.ndarray | None, order: np.ndarray) -> np.ndarray | None:
-    if cov is None:
-        return None
-    idx = np.concatenate([order, np.arange(order.shape[0], cov.shape[0])])
-    return cov[np.ix_(idx, idx)]
-
-
-def _win_matrix(theta: np.ndarray, kappa: float | None) -> np.ndarray:
-    diff = theta[:, None] - theta[None, :]
-    if kappa is None:
-        return expit(diff)
-    half = 0.5 * diff
-    log_d = np.logaddexp(np.logaddexp(half, -half), kappa)
-    return np.exp(half - log_d) + 0.5 * np.exp(kappa - log_d)
-
-
-def _vote_counts(v: Validated, n: int) -> tuple[np.ndarray, ...]:
-    """Battles, wins, losses, ties and both-bad votes per contender (weighted except votes)."""
-    w = np.ones(v.item_a.shape[0]) if v.weights is None else v.weights
-    both = np.concatenate([v.item_a, v.item_b])
-    votes = np.bincount(both, minlength=n)
-
-    def count(mask_a: np.ndarray, mask_b: np.ndarray) -> np.ndarray:
-        return np.bincount(v.item_a, w * mask_a, minlength=n) + np.bincount(
-            v.item_b, w * mask_b, minlength=n
-        )
-
-    o = v.outcome
-    if v.score is not None:  # soft outcomes: expected wins and losses, no ties
-        s, zero = v.score, np.zeros(n)
-        return votes, count(s, 1.0 - s), count(1.0 - s, s), zero, zero
-    return (
-        votes,
-        count(o == 0, o == 1),
-        count(o == 1, o == 0),
-        count(o == 2, o == 2),
-        count(o == 3, o == 3),
     )
 
 

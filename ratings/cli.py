@@ -19,7 +19,6 @@ import numpy as np
 from . import __version__
 from .api import FASTCHAT_REG, fit_leaderboard
 from .arena_hard import BOOTSTRAP_UNITS, arena_hard_scores
-from .compat import fastchat_elo_mle
 from .data import BOOTSTRAP_SCHEMES, BOTH_BAD_MODES, CI_METHODS, STYLE_REFERENCES, TIE_MODELS
 from .errors import InputError, RatingError
 from .io import _floats, fit_file, load_battles
@@ -99,6 +98,14 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--format", choices=("json", "table"), default="json")
     fit.add_argument("--output", "-o", default="-", metavar="FILE|-")
     fit.add_argument("--no-progress", action="store_true")
+    # Streamed fit (ratings.stream): Parquet of any size in bounded memory.
+    fit.add_argument(
+        "--chunked",
+        action="store_true",
+        help="stream a Parquet file in row batches (bounded memory; style control needs "
+        "--ci sandwich or none; no --filter or --cluster)",
+    )
+    fit.add_argument("--chunk-rows", type=int, default=1 << 20, metavar="N")
     compat = sub.add_parser(
         "fastchat-compat",
         help="replay FastChat's compute_elo_mle_with_tie (scikit-learn C=1, lbfgs tol 1e-4) "
@@ -267,6 +274,9 @@ class _Progress:
 
 
 def _compat(args: argparse.Namespace) -> dict[str, Any]:
+    # Imported here: scipy.optimize costs a few hundred ms of start-up that ``fit`` never uses.
+    from .compat import fastchat_elo_mle
+
     battles = load_battles(args.battles, where=dict(args.filter))
     out = fastchat_elo_mle(battles.model_a, battles.model_b, battles.winner, C=args.C, tol=args.tol)
     keep = battles.model_a != battles.model_b  # the exact fit rejects self-battles
@@ -290,6 +300,30 @@ def _write(text: str, output: str) -> None:
             fh.write(text + "\n")
 
 
+def _chunked(args: argparse.Namespace, progress: _Progress | None) -> Any:
+    from .stream import fit_parquet
+
+    if args.filter or args.cluster:
+        raise InputError("--chunked does not support --filter or --cluster")
+    return fit_parquet(
+        args.battles,
+        control=args.control,
+        control_columns=args.control_columns,
+        ties=args.ties,
+        both_bad=args.both_bad,
+        reg=args.reg,
+        ci=args.ci,
+        n_bootstrap=args.bootstrap,
+        bootstrap_weights=args.bootstrap_weights,
+        seed=args.seed,
+        anchor=args.anchor,
+        min_votes=args.min_votes,
+        offset=args.offset,
+        progress=progress,
+        chunk_rows=args.chunk_rows,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("fastchat-compat", "arena-hard", "lc-winrate"):
@@ -304,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_progress and sys.stderr.isatty():
         progress = _Progress(sys.stderr)
     try:
-        res = fit_file(
+        res = _chunked(args, progress) if args.chunked else fit_file(
             args.battles,
             control=args.control,
             control_columns=args.control_columns,

@@ -48,8 +48,46 @@ class Validated:
     n_self_battles: int = 0  # model-vs-itself rows dropped (drop_self_battles=True)
 
 
-def _as_1d(values: Any, what: str, n: int | None) -> np.ndarray:
-    arr = np.asarray(values)
+@dataclass(frozen=True, eq=False)
+class CodedLabels:
+    """Labels given as integer codes into a small table (a Parquet dictionary column).
+
+    Validation reads the codes instead of hashing one Python string per battle; anything
+    else sees the decoded object array (``np.asarray``), so results are the same either way.
+    """
+
+    codes: np.ndarray  # (N,) integer index into ``table``
+    table: np.ndarray  # object array of labels
+
+    def __len__(self) -> int:
+        return int(self.codes.shape[0])
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.table[self.codes]
+        return out if dtype is None else out.astype(dtype)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.codes.shape)
+
+    @property
+    def ndim(self) -> int:
+        return int(self.codes.ndim)
+
+    def __getitem__(self, index: Any) -> Any:
+        """A label for an integer index, coded labels for a slice, mask or index array."""
+        if isinstance(index, int | np.integer):
+            return self.table[self.codes[index]]
+        return CodedLabels(self.codes[index], self.table)
+
+
+def _first_row(codes: np.ndarray, bad_entries: np.ndarray) -> int:
+    return int(np.flatnonzero(bad_entries[codes])[0])
+
+
+def _as_1d(values: Any, what: str, n: int | None) -> Any:
+    # Coded labels stay coded (decoding would cost one object per battle for nothing).
+    arr = values if isinstance(values, CodedLabels) else np.asarray(values)
     if arr.ndim != 1:
         raise InputError(f"{what} must be one-dimensional, got shape {arr.shape}")
     if n is not None and arr.shape[0] != n:
@@ -75,8 +113,10 @@ def _numeric(values: Any, what: str, n: int) -> np.ndarray:
     return out
 
 
-def _factorize(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _factorize(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sorted contender names and integer codes of both sides (hashing, no string sort)."""
+    if isinstance(a, CodedLabels) and isinstance(b, CodedLabels):
+        return _factorize_coded(a, b)
     both = np.concatenate([a, b])
     try:
         keys = sorted(set(both.tolist()))
@@ -97,7 +137,37 @@ def _factorize(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
     return names, codes[: a.shape[0]], codes[a.shape[0] :]
 
 
-def _outcome_codes(w: np.ndarray) -> np.ndarray:
+def _factorize_coded(
+    a: CodedLabels, b: CodedLabels
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_factorize` on table codes: the same names and codes, one lookup per label."""
+    used = [np.bincount(x.codes, minlength=x.table.shape[0]) > 0 for x in (a, b)]
+    for x, u, what in ((a, used[0], "model_a"), (b, used[1], "model_b")):
+        ok = np.array([isinstance(t, str) and bool(t) for t in x.table.tolist()], dtype=bool)
+        if (u & ~ok).any():
+            row = _first_row(x.codes, ~ok)
+            raise InputError(
+                f"row {row}: {what} must be a non-empty string, got {x.table[x.codes[row]]!r}"
+            )
+    keys = sorted(set(a.table[used[0]].tolist()) | set(b.table[used[1]].tolist()))
+    index = {k: i for i, k in enumerate(keys)}
+    codes = [
+        np.array([index.get(t, -1) for t in x.table.tolist()], dtype=np.int64)[x.codes]
+        for x in (a, b)
+    ]
+    return np.array(keys, dtype=object), codes[0], codes[1]
+
+
+def _outcome_codes(w: Any) -> np.ndarray:
+    if isinstance(w, CodedLabels):
+        table = w.table.tolist()
+        lut = np.array(
+            [OUTCOME_CODES.get(x, -1) if isinstance(x, str) else -1 for x in table], np.int8
+        )
+        if (lut < 0).any():  # only labels some battle uses are an error
+            w = np.asarray(w)
+        else:
+            return lut[w.codes]
     try:
         codes = np.fromiter(map(OUTCOME_CODES.get, w.tolist()), np.int8, w.shape[0])
     except TypeError:  # an unknown (None from .get) or unhashable label: find which
@@ -109,6 +179,21 @@ def _outcome_codes(w: np.ndarray) -> np.ndarray:
             f"(expected one of {', '.join(OUTCOME_CODES)})"
         )
     return codes.astype(np.int8)
+
+
+def check_anchor(anchor: Any, contenders: list[str]) -> None:
+    """Raise unless ``anchor`` is ``(name, finite value)`` with a rated contender's name."""
+    if anchor is not None:
+        if not (isinstance(anchor, tuple | list) and len(anchor) == 2):
+            raise InputError(f"anchor must be (name, value), got {anchor!r}")
+        if not isinstance(anchor[0], str) or anchor[0] not in set(contenders):
+            raise InputError(f"anchor contender {anchor[0]!r} is not among the rated contenders")
+        try:
+            finite = math.isfinite(float(anchor[1]))
+        except (TypeError, ValueError):
+            finite = False
+        if not finite:
+            raise InputError(f"anchor value must be a finite number, got {anchor[1]!r}")
 
 
 def _validate(
@@ -236,17 +321,7 @@ def _validate(
                 f"control feature {name!r} is constant across the battles used "
                 "(its coefficient is not identified); remove it from control"
             )
-    if anchor is not None:
-        if not (isinstance(anchor, tuple | list) and len(anchor) == 2):
-            raise InputError(f"anchor must be (name, value), got {anchor!r}")
-        if not isinstance(anchor[0], str) or anchor[0] not in set(contenders.tolist()):
-            raise InputError(f"anchor contender {anchor[0]!r} is not among the rated contenders")
-        try:
-            finite = math.isfinite(float(anchor[1]))
-        except (TypeError, ValueError):
-            finite = False
-        if not finite:
-            raise InputError(f"anchor value must be a finite number, got {anchor[1]!r}")
+    check_anchor(anchor, contenders.tolist())
     return Validated(
         names=contenders,
         item_a=item_a,

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .data import CodedLabels
 from .errors import InputError
 from .features import FEATURE_NAMES, expand_control, extract_features
 
@@ -43,6 +44,9 @@ class Battles:
     weights: np.ndarray | None
     voter: np.ndarray | None
     columns: dict[str, Any] = field(default_factory=dict)
+    #: String columns also as codes into their distinct values (Parquet dictionary pages):
+    #: ``fit_file`` validates these without hashing one string per battle.
+    coded: dict[str, CodedLabels] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return int(self.model_a.shape[0])
@@ -136,21 +140,65 @@ def _records_to_columns(records: Any, path: Path) -> dict[str, Any]:
     return cols
 
 
+_ARROW_NUMPY = {"double": "float64", "float": "float32", "halffloat": "float16"}
+
+
+def _numpy(col: Any) -> np.ndarray:
+    """A null-free numeric pyarrow column as numpy, straight from its buffers.
+
+    ``to_numpy`` would import pandas (about a second of start-up) for no benefit here.
+    """
+    kind = str(col.type)
+    dtype = np.dtype(_ARROW_NUMPY.get(kind, kind))
+    parts = [
+        np.frombuffer(c.buffers()[1], dtype=dtype, count=len(c), offset=c.offset * dtype.itemsize)
+        for c in getattr(col, "chunks", [col])
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype)
+
+
+def _coded(col: Any) -> CodedLabels:
+    """Codes of a dictionary-encoded pyarrow column, one table for all its chunks."""
+    index: dict[Any, int] = {}
+    parts = []
+    for chunk in col.chunks:
+        labels = chunk.dictionary.to_pylist()
+        lut = np.array([index.setdefault(x, len(index)) for x in labels], dtype=np.int64)
+        parts.append(lut[_numpy(chunk.indices)])
+    table = np.empty(len(index), dtype=object)
+    table[:] = list(index)
+    return CodedLabels(np.concatenate(parts) if parts else np.zeros(0, np.int64), table)
+
+
+def _read_parquet(
+    path: Path, columns: Collection[str] | None
+) -> tuple[dict[str, Any], dict[str, CodedLabels], list[str]]:
+    # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports
+    # pandas (about a second of start-up). String columns are read as their dictionary pages
+    # and decoded by one take per column, sharing one Python string per distinct value.
+    import pyarrow.parquet as pq  # lazy: only Parquet input needs pyarrow
+
+    schema = pq.read_schema(path)
+    read = [c for c in schema.names if columns is None or c in columns]
+    strings = [f.name for f in schema if str(f.type) in ("string", "large_string")]
+    table = pq.ParquetFile(path, read_dictionary=strings).read(columns=read)
+    cols: dict[str, Any] = {}
+    coded: dict[str, CodedLabels] = {}
+    for name in table.column_names:
+        col = table.column(name)
+        kind = str(col.type)
+        if col.null_count == 0 and name in strings:
+            coded[name] = _coded(col)
+            cols[name] = np.asarray(coded[name])
+        elif kind.startswith(("double", "float", "int", "uint")) and col.null_count == 0:
+            cols[name] = _numpy(col)
+        else:
+            cols[name] = col.to_pylist()
+    return cols, coded, schema.names
+
+
 def _read_columns(path: Path) -> dict[str, Any]:
     suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq  # lazy: only Parquet input needs pyarrow
-
-        table = pq.read_table(path)
-        cols: dict[str, Any] = {}
-        for name in table.column_names:
-            col = table.column(name)
-            kind = str(col.type)
-            if kind.startswith(("double", "float", "int", "uint")) and col.null_count == 0:
-                cols[name] = col.to_numpy()
-            else:
-                cols[name] = col.to_pylist()
-        return cols
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8") as fh:
             reader = csv.DictReader(fh)
@@ -178,10 +226,15 @@ def _matches(value: Any, wanted: str) -> bool:
 
 
 def load_battles(
-    path: str | Path, *, where: Mapping[str, str] | None = None, outcome_column: str | None = None
+    path: str | Path,
+    *,
+    where: Mapping[str, str] | None = None,
+    columns: Collection[str] | None = None,
+    outcome_column: str | None = None,
 ) -> Battles:
     """Read a battle file; ``where`` keeps rows whose column equals a value (case-insensitive).
 
+    ``columns``: read only these columns of a Parquet file (other formats are read whole).
     With ``outcome_column`` (soft outcomes: probability that A wins) the ``winner`` column is
     not required; ``Battles.winner`` is then all ``None`` if the file has none.
 
@@ -193,7 +246,12 @@ def load_battles(
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    cols = _read_columns(path)
+    coded: dict[str, CodedLabels] = {}
+    if path.suffix.lower() == ".parquet":
+        cols, coded, have = _read_parquet(path, columns)
+    else:
+        cols = _read_columns(path)
+        have = list(cols)
     if outcome_column is not None:
         if outcome_column not in cols:
             raise InputError(f"{path}: missing outcome column {outcome_column!r}")
@@ -201,7 +259,7 @@ def load_battles(
             cols["winner"] = [None] * len(cols[outcome_column])
     for key in _REQUIRED:
         if key not in cols:
-            raise InputError(f"{path}: missing column '{key}' (have: {', '.join(cols) or 'none'})")
+            raise InputError(f"{path}: missing column '{key}' (have: {', '.join(have) or 'none'})")
     if where:
         keep = np.ones(len(cols["model_a"]), dtype=bool)
         for key, wanted in where.items():
@@ -213,6 +271,7 @@ def load_battles(
             k: (c[idx] if isinstance(c, np.ndarray) else [c[i] for i in idx])
             for k, c in cols.items()
         }
+        coded = {k: c[idx] for k, c in coded.items()}
     voter_col = "voter" if "voter" in cols else "judge" if "judge" in cols else None
     return Battles(
         model_a=np.asarray(cols["model_a"], dtype=object),
@@ -221,6 +280,7 @@ def load_battles(
         weights=_floats(cols["weight"], "weight") if "weight" in cols else None,
         voter=None if voter_col is None else np.asarray(cols[voter_col], dtype=object),
         columns=cols,
+        coded=coded,
     )
 
 
@@ -245,20 +305,40 @@ def fit_file(
     """
     from .api import fit_leaderboard
 
-    battles = load_battles(path, where=where, outcome_column=outcome_column)
-    soft = _soft_options(battles, outcome_column, bootstrap_cluster)
     names = expand_control(control)
     extra = tuple(c for c in expand_control(control_columns) if c not in names)
+    # Only what the fit uses: a release file's answer texts cost more to read than the fit.
+    wanted = {
+        *_REQUIRED,
+        "weight",
+        *(where or {}),
+        *(f"{c}_{s}" for c in names + extra for s in "ab"),
+    }
+    if cluster:
+        wanted |= {"voter", "judge"}
+    wanted |= {c for c in (outcome_column, bootstrap_cluster) if c is not None}
+    if names:  # built-in features may come from metadata or answer texts
+        wanted |= {
+            "conv_metadata",
+            *(f"{c}_{s}" for c in ("conversation", "response") for s in "ab"),
+        }
+    battles = load_battles(path, where=where, columns=wanted, outcome_column=outcome_column)
+    soft = _soft_options(battles, outcome_column, bootstrap_cluster)
     feats = battles.features(names)
     feats.update(battles.features(extra, columns_only=True))
+    labels: list[Any] = [battles.coded.get(k, getattr(battles, k)) for k in _REQUIRED]
+    if outcome_column is not None:
+        labels[2] = None  # soft outcomes replace the winner column
+    weights, voter = battles.weights, battles.voter if cluster else None
+    del battles  # the raw columns are dead weight during the fit (about 90 bytes a battle)
     return fit_leaderboard(
-        battles.model_a,
-        battles.model_b,
-        None if outcome_column is not None else battles.winner,
+        labels[0],
+        labels[1],
+        labels[2],
         features=feats,
         control=names + extra,
-        weights=battles.weights,
-        voter=battles.voter if cluster else None,
+        weights=weights,
+        voter=voter,
         **soft,
         **options,
     )

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import optimize
 from scipy.special import expit, log_expit
 
 from .errors import InputError, NotConvergedError
@@ -213,6 +212,8 @@ def _difficulty(
             ]
         )
         return loss + 0.5 * reg * float(gamma @ gamma), grad
+
+    from scipy import optimize  # not at import: it would slow every `ratings fit` start-up
 
     res = optimize.minimize(
         objective,

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from arena.errors import Conflict, Forbidden, NotFound
+from arena.leaderboard.facts import prompt_group_of
 from arena.models import Answer, Battle, Contender, Turn, Voter, utcnow
 from arena.render import render_markdown
 from arena.sampling import PolicySettings, Sampler
@@ -98,15 +99,21 @@ def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng:
                     contender_a_id=pair.a.id, contender_b_id=pair.b.id, state="pending",
                     propensity=pair.propensity, policy_version=pair.policy_version,
                     ip_hash=ip_hash, language=language, created_at=now, updated_at=now,
-                    release_consent=bool(voter.release_consent))
+                    release_consent=bool(voter.release_consent),
+                    prompt_group=prompt_group_of(prompt))
     battle.turns.append(Turn(position=0, prompt=prompt, created_at=now))
     db.add(battle)
     db.flush()
     return battle
 
 
-def get_battle(db: Session, public_id: str) -> Battle:
-    battle = db.scalar(select(Battle).where(Battle.public_id == public_id))
+def get_battle(db: Session, public_id: str, *, with_contenders: bool = False) -> Battle:
+    """The battle of a public id; ``with_contenders`` loads both contenders in the same query
+    (for the reveal), instead of two lazy loads later."""
+    query = select(Battle).where(Battle.public_id == public_id)
+    if with_contenders:
+        query = query.options(joinedload(Battle.contender_a), joinedload(Battle.contender_b))
+    battle = db.scalar(query)
     if battle is None:
         raise BattleNotFound()
     return battle

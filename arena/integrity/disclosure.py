@@ -14,8 +14,9 @@ from arena.integrity import fragility as fr
 _OUTCOME = {"model_a": 0, "model_b": 1, "tie": 2, "both_bad": 2}
 
 
-def view_fragility(model_a: Sequence[str], model_b: Sequence[str], winners: Sequence[str],
-                   weights: Sequence[float], res: ratings.LeaderboardResult,
+def view_fragility(model_a: Sequence[str] | np.ndarray, model_b: Sequence[str] | np.ndarray,
+                   winners: Sequence[str] | np.ndarray, weights: Sequence[float] | np.ndarray,
+                   res: ratings.LeaderboardResult,
                    public: Mapping[str, bool], ids: Mapping[str, int], *, reg: float,
                    top: int = 20, threshold: float = 0.001) -> dict[str, Any]:
     """Swap counts of adjacent public contenders among the first ``top`` of a plain view.

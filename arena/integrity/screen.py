@@ -16,12 +16,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from arena.integrity import stats
 from arena.integrity.models import GateResult, PublicationFilter, VoterDecision, VoterFlag
-from arena.models import Publication
+from arena.models import BattleFact, Publication
 
 DECISIONS = ("clear", "confirm")
 _OUTCOME = {"model_a": stats.A_WINS, "model_b": stats.B_WINS, "tie": stats.TIE,
@@ -83,16 +83,38 @@ def decisions_digest(decisions: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(sorted(decisions.items())).encode()).hexdigest()
 
 
-def failed_gate_battles(db: Session) -> set[int]:
+def failed_gate_battles(db: Session) -> np.ndarray:
     """Battles whose vote failed a gate (recorded, kept, left out of the default board).
 
     ``unavailable`` (the gate could not answer: provider down, timeout) is not a failure.
     """
-    return set(db.scalars(select(GateResult.battle_id).where(GateResult.status == "failed")))
+    return np.fromiter(db.scalars(select(GateResult.battle_id).distinct().where(
+        GateResult.status == "failed")), dtype=np.int64)
 
 
-def screen(db: Session, battle_ids: Sequence[int], contender_a: Sequence[int],
-           contender_b: Sequence[int], winners: Sequence[str], voters: Sequence[str | None],
+def gate_state(db: Session) -> list[int]:
+    """Count and last id of gate failures: part of the publication digest."""
+    count, last = db.execute(select(func.count(GateResult.id), func.max(GateResult.id))
+                             .where(GateResult.status == "failed")).one()
+    return [int(count or 0), int(last or 0)]
+
+
+def voters_of(db: Session, battle_ids: np.ndarray) -> np.ndarray:
+    """Voter pseudonym of each battle (``None`` where unknown), from the battle facts."""
+    rows = db.execute(select(BattleFact.battle_id, BattleFact.voter_id)
+                      .where(BattleFact.anony.is_(True), BattleFact.flagged.is_(False))
+                      .order_by(BattleFact.battle_id)).all()
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    voters = np.array([r[1] for r in rows] + [None], dtype=object)
+    pos = np.searchsorted(ids, battle_ids)
+    found = (pos < ids.size) & (ids[np.minimum(pos, max(ids.size - 1, 0))] == battle_ids) \
+        if ids.size else np.zeros(len(battle_ids), dtype=bool)
+    return np.asarray(voters[np.where(found, pos, ids.size)])
+
+
+def screen(db: Session, battle_ids: Sequence[int] | np.ndarray,
+           contender_a: Sequence[int] | np.ndarray, contender_b: Sequence[int] | np.ndarray,
+           winners: Sequence[str] | np.ndarray, voters: Sequence[str | None] | np.ndarray,
            options: IntegrityOptions, *, reg: float) -> Screening:
     """Run the per-voter tests and apply decisions and gate failures (never commits)."""
     n = len(battle_ids)
@@ -100,6 +122,8 @@ def screen(db: Session, battle_ids: Sequence[int], contender_a: Sequence[int],
     keep = np.ones(n, dtype=bool)
     filters: list[FilterCount] = []
     voter_arr = np.array([v or "" for v in voters], dtype=object)
+    if n == 0:
+        voter_arr = np.zeros(0, dtype=object)
 
     confirmed = {v for v, d in decisions.items() if d == "confirm"}
     out = np.array([v in confirmed for v in voter_arr], dtype=bool)
@@ -143,8 +167,7 @@ def screen(db: Session, battle_ids: Sequence[int], contender_a: Sequence[int],
                                 "cleared_by_operator": summary.get("cleared", 0)}))
     keep &= ~flagged_out
 
-    failed = failed_gate_battles(db)
-    gate_out = np.array([bid in failed for bid in battle_ids], dtype=bool) & keep
+    gate_out = np.isin(np.asarray(battle_ids, dtype=np.int64), failed_gate_battles(db)) & keep
     filters.append(FilterCount("failed_gate", int(gate_out.sum()),
                                len(set(voter_arr[gate_out].tolist()))))
     keep &= ~gate_out
@@ -168,6 +191,7 @@ def filter_summary(screening: Screening) -> dict[str, dict[str, int]]:
     return {f.name: {"votes": f.votes, "voters": f.voters} for f in screening.filters}
 
 
-def options_settings(options: IntegrityOptions, decisions: Mapping[str, str]) -> dict[str, Any]:
-    """What of the integrity configuration a publication's battles hash depends on."""
-    return {**asdict(options), "decisions": decisions_digest(decisions)}
+def options_settings(options: IntegrityOptions, decisions: Mapping[str, str],
+                     gates: list[int]) -> dict[str, Any]:
+    """What of the integrity configuration and records a publication's digest depends on."""
+    return {**asdict(options), "decisions": decisions_digest(decisions), "gate_failures": gates}

@@ -19,6 +19,12 @@ Prompt floods (:func:`flood_weights`)
     prompt text (imports of files that have none) keep weight 1. Releases publish the weight
     of every battle in a ``weight`` column.
 
+Columns, not objects
+    The battles come from the per-battle facts table (:mod:`arena.leaderboard.facts`) as
+    numpy columns (:class:`Facts`); a view's filter is a vectorised mask over them. The list
+    of :class:`RatedBattle` (releases, tests) is built from the same columns, and every
+    function here accepts either form with the same result.
+
 Views (:data:`VIEWS`, :func:`view_spec`)
     ``overall`` (plain Bradley-Terry), ``style`` (length and markdown controlled), ``citation``
     (citations controlled), and categories: ``multi_turn``, ``long_prompt`` and one
@@ -30,22 +36,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
-import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypedDict
 
 import numpy as np
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 import ratings
 from arena.errors import ArenaError
-from arena.models import Battle, Contender, Turn, Vote
+from arena.leaderboard.facts import (
+    WINNER_CODE,
+    Facts,
+    load_facts,
+    normalise_prompt,
+    sync_facts,
+)
+from arena.models import WINNERS, Battle, Vote
 from ratings.features import transform
 
 #: A normalised first prompt seen ``count`` times weighs ``min(1, FLOOD_K / count)`` per battle.
@@ -69,8 +80,6 @@ class _FitOptions(TypedDict):
 #: How every published fit treats ties and "both bad" and computes intervals; stored in each
 #: publication's settings, so they are part of its battles hash.
 FIT_OPTIONS: _FitOptions = {"ties": "half", "both_bad": "tie", "ci": "bootstrap"}
-
-_WS = re.compile(r"\s+")
 
 
 def configured_reg(value: Any) -> float:
@@ -111,16 +120,28 @@ class RatedBattle:
     source: str
 
 
+Battles = Facts | Sequence[RatedBattle]
+
+
+def _all(facts: Facts) -> np.ndarray:
+    return np.ones(len(facts), dtype=bool)
+
+
 @dataclass(frozen=True)
 class ViewSpec:
-    """One leaderboard view: which battles it fits and which style features it controls."""
+    """One leaderboard view: which battles it fits and which style features it controls.
+
+    ``mask`` selects the view's battles from the columns at once; a view defined only by a
+    per-battle ``keep`` predicate still works (evaluated battle by battle, slower).
+    """
 
     key: str
     title: str
     description: str
     control: tuple[str, ...] = ()
     category: bool = False
-    keep: Callable[[RatedBattle], bool] = field(default=lambda _b: True, compare=False)
+    keep: Callable[[RatedBattle], bool] | None = field(default=None, compare=False)
+    mask: Callable[[Facts], np.ndarray] | None = field(default=None, compare=False)
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -132,6 +153,15 @@ class ViewSpec:
                     out.append(feature)
         return tuple(out)
 
+    def select(self, facts: Facts) -> np.ndarray:
+        """Boolean mask of the battles this view keeps (its filter only)."""
+        if self.mask is not None:
+            return np.asarray(self.mask(facts), dtype=bool)
+        if self.keep is not None:
+            keep = self.keep
+            return np.fromiter((keep(b) for b in rated_battles(facts)), bool, len(facts))
+        return _all(facts)
+
 
 VIEWS: tuple[ViewSpec, ...] = (
     ViewSpec("overall", "Overall", "Plain Bradley-Terry over every eligible vote."),
@@ -142,10 +172,10 @@ VIEWS: tuple[ViewSpec, ...] = (
              "Ratings with the effect of the number of citations held equal.",
              control=("citations",)),
     ViewSpec("multi_turn", "Multi-turn", "Only conversations with two or more turns.",
-             category=True, keep=lambda b: b.turn_count >= 2),
+             category=True, mask=lambda f: f.turn_count >= 2),
     ViewSpec("long_prompt", "Long prompts",
              f"Only battles whose prompts total at least {LONG_PROMPT_CHARS} characters.",
-             category=True, keep=lambda b: b.prompt_chars >= LONG_PROMPT_CHARS),
+             category=True, mask=lambda f: f.prompt_chars >= LONG_PROMPT_CHARS),
 )
 _BY_KEY = {v.key: v for v in VIEWS}
 _LANG_KEY = re.compile(r"^lang-([a-z]{2,3})$")
@@ -162,7 +192,7 @@ def language_view(code: str) -> ViewSpec:
     """The category view of battles whose prompt language is ``code`` (ISO 639-1)."""
     return ViewSpec(f"lang-{code}", _LANGUAGE_NAMES.get(code, f"Language: {code}"),
                     f"Only battles whose prompt was detected as language '{code}'.",
-                    category=True, keep=lambda b: b.language == code)
+                    category=True, mask=lambda f: f.language_mask(code))
 
 
 def view_spec(view: ViewSpec | str) -> ViewSpec:
@@ -177,15 +207,10 @@ def view_spec(view: ViewSpec | str) -> ViewSpec:
     raise KeyError(view)
 
 
-def views_for(battles: Sequence[RatedBattle]) -> list[ViewSpec]:
+def views_for(battles: Battles) -> list[ViewSpec]:
     """Every view worth computing for these battles: the fixed ones, then one per language."""
-    languages = sorted({b.language for b in battles if b.language})
+    languages = as_facts(battles).present_languages()
     return [*VIEWS, *(language_view(code) for code in languages)]
-
-
-def normalise_prompt(text: str) -> str:
-    """The form under which two prompts count as the same for flood weighting."""
-    return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
 
 
 def flood_weights(prompts: Sequence[str | None], k: int = FLOOD_K) -> list[float]:
@@ -193,18 +218,6 @@ def flood_weights(prompts: Sequence[str | None], k: int = FLOOD_K) -> list[float
     keys = [None if p is None else normalise_prompt(p) for p in prompts]
     counts = Counter(key for key in keys if key is not None)
     return [1.0 if key is None else min(1.0, k / counts[key]) for key in keys]
-
-
-def _clean_features(raw: Any) -> dict[str, float]:
-    if not isinstance(raw, dict):
-        return {}
-    out: dict[str, float] = {}
-    for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            continue
-        if math.isfinite(value) and value >= 0:
-            out[str(key)] = float(value)
-    return out
 
 
 def _eligible() -> tuple[ColumnElement[bool], ...]:
@@ -221,81 +234,134 @@ def first_eligible_vote(db: Session, *, until: datetime | None = None) -> dateti
     return db.scalar(query)
 
 
+def eligible_facts(db: Session, *, since: datetime | None = None,
+                   until: datetime | None = None, cutoff: datetime | None = None,
+                   flood_k: int = FLOOD_K, with_voters: bool = False,
+                   sync: bool = True) -> Facts:
+    """The battles a leaderboard counts as columns, ordered by ``(voted_at, battle_id)``.
+
+    ``since <= voted_at < until`` selects a window (releases); ``voted_at <= cutoff`` is the
+    data cutoff of a snapshot. Flood weights are computed over the selected set. ``sync``
+    first brings the facts table up to date (see :func:`arena.leaderboard.facts.sync_facts`).
+    """
+    if sync:
+        sync_facts(db)
+    return load_facts(db, since=since, until=until, cutoff=cutoff, flood_k=flood_k,
+                      with_voters=with_voters)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def rated_battles(facts: Facts) -> list[RatedBattle]:
+    """The columns as one :class:`RatedBattle` per battle (same order)."""
+    names_a, names_b = facts.names("a"), facts.names("b")
+    pub_a, pub_b = facts.public("a"), facts.public("b")
+    keys = list(facts.features)
+    columns = [facts.features[k] for k in keys]
+    out = []
+    for i in range(len(facts)):
+        features = {k: float(col[i]) for k, col in zip(keys, columns, strict=True)
+                    if not np.isnan(col[i])}
+        out.append(RatedBattle(
+            battle_id=int(facts.battle_id[i]),
+            public_id="" if facts.public_id is None else str(facts.public_id[i]),
+            created_at=_EPOCH + timedelta(microseconds=int(
+                facts.voted_us[i] if facts.created_us is None else facts.created_us[i])),
+            voted_at=_EPOCH + timedelta(microseconds=int(facts.voted_us[i])),
+            contender_a_id=int(facts.a_id[i]), contender_b_id=int(facts.b_id[i]),
+            model_a=str(names_a[i]), model_b=str(names_b[i]),
+            public_a=bool(pub_a[i]), public_b=bool(pub_b[i]),
+            winner=WINNERS[int(facts.winner[i])], weight=float(facts.weight[i]),
+            features=features, turn_count=int(facts.turn_count[i]),
+            prompt_chars=int(facts.prompt_chars[i]),
+            language=facts.languages[int(facts.language[i])],
+            voter_id=None if facts.voter_id is None else facts.voter_id[i],
+            source="arena" if facts.source is None else str(facts.source[i])))
+    return out
+
+
 def eligible_battles(db: Session, *, since: datetime | None = None,
                      until: datetime | None = None,
                      cutoff: datetime | None = None,
                      flood_k: int = FLOOD_K) -> list[RatedBattle]:
-    """The battles a leaderboard counts, ordered by ``(voted_at, battle_id)``.
-
-    ``since <= voted_at < until`` selects a window (releases); ``voted_at <= cutoff`` is the
-    data cutoff of a snapshot. Flood weights are computed over the selected set.
-    """
-    ca, cb = aliased(Contender), aliased(Contender)
-    stats = (select(Turn.battle_id.label("battle_id"),
-                    func.count(Turn.id).label("turns"),
-                    func.coalesce(func.sum(func.length(Turn.prompt)), 0).label("chars"),
-                    func.min(Turn.position).label("first"))
-             .group_by(Turn.battle_id).subquery())
-    first = aliased(Turn)
-    query = (
-        select(Battle.id, Battle.public_id, Battle.created_at, Vote.created_at,
-               Battle.contender_a_id, Battle.contender_b_id, ca.name, cb.name,
-               ca.is_public, cb.is_public, Vote.winner, Battle.features,
-               stats.c.turns, stats.c.chars, first.prompt, Battle.language,
-               func.coalesce(Vote.voter_id, Battle.voter_id), Battle.source)
-        .join(Vote, Vote.battle_id == Battle.id)
-        .join(ca, ca.id == Battle.contender_a_id)
-        .join(cb, cb.id == Battle.contender_b_id)
-        .outerjoin(stats, stats.c.battle_id == Battle.id)
-        .outerjoin(first, (first.battle_id == Battle.id) & (first.position == stats.c.first))
-        .where(*_eligible())
-        .order_by(Vote.created_at, Battle.id)
-    )
-    if since is not None:
-        query = query.where(Vote.created_at >= since)
-    if until is not None:
-        query = query.where(Vote.created_at < until)
-    if cutoff is not None:
-        query = query.where(Vote.created_at <= cutoff)
-    rows = db.execute(query).all()
-    weights = flood_weights([row[14] for row in rows], flood_k)
-    return [
-        RatedBattle(
-            battle_id=row[0], public_id=row[1], created_at=row[2], voted_at=row[3],
-            contender_a_id=row[4], contender_b_id=row[5], model_a=row[6], model_b=row[7],
-            public_a=bool(row[8]), public_b=bool(row[9]), winner=row[10], weight=weight,
-            features=_clean_features(row[11]), turn_count=int(row[12] or 0),
-            prompt_chars=int(row[13] or 0), language=row[15], voter_id=row[16], source=row[17],
-        )
-        for row, weight in zip(rows, weights, strict=True)
-    ]
+    """:func:`eligible_facts` as one :class:`RatedBattle` per battle (releases, tests)."""
+    return rated_battles(eligible_facts(db, since=since, until=until, cutoff=cutoff,
+                                        flood_k=flood_k, with_voters=True))
 
 
-def view_battles(battles: Iterable[RatedBattle], view: ViewSpec | str) -> list[RatedBattle]:
-    """The battles a view fits: its filter, and all controlled features known on both sides."""
+def as_facts(battles: Battles) -> Facts:
+    """Columns of ``battles`` (a list of :class:`RatedBattle` is converted, in order)."""
+    if isinstance(battles, Facts):
+        return battles
+    contenders: dict[int, tuple[str, bool]] = {}
+    languages: dict[str | None, int] = {}
+    features: dict[str, np.ndarray] = {}
+    n = len(battles)
+    for i, b in enumerate(battles):
+        contenders[b.contender_a_id] = (b.model_a, b.public_a)
+        contenders[b.contender_b_id] = (b.model_b, b.public_b)
+        for key, value in b.features.items():
+            if key not in features:
+                features[key] = np.full(n, np.nan)
+            features[key][i] = value
+    return Facts(
+        battle_id=np.array([b.battle_id for b in battles], dtype=np.int64),
+        voted_us=np.array([(b.voted_at - _EPOCH) // timedelta(microseconds=1)
+                           for b in battles], dtype=np.int64),
+        a_id=np.array([b.contender_a_id for b in battles], dtype=np.int64),
+        b_id=np.array([b.contender_b_id for b in battles], dtype=np.int64),
+        winner=np.array([WINNER_CODE[b.winner] for b in battles], dtype=np.int8),
+        weight=np.array([b.weight for b in battles], dtype=np.float64),
+        turn_count=np.array([b.turn_count for b in battles], dtype=np.int32),
+        prompt_chars=np.array([b.prompt_chars for b in battles], dtype=np.int64),
+        language=np.array([languages.setdefault(b.language, len(languages)) for b in battles],
+                          dtype=np.int16),
+        languages=[lang for lang, _ in sorted(languages.items(), key=lambda kv: kv[1])],
+        features=features, contenders=contenders,
+        voter_id=np.array([b.voter_id for b in battles], dtype=object),
+        source=np.array([b.source for b in battles], dtype=object),
+        public_id=np.array([b.public_id for b in battles], dtype=object),
+        created_us=np.array([(b.created_at - _EPOCH) // timedelta(microseconds=1)
+                             for b in battles], dtype=np.int64))
+
+
+def view_mask(battles: Battles, view: ViewSpec | str) -> np.ndarray:
+    """Which battles a view fits: its filter, and all controlled features known on both sides."""
+    facts = as_facts(battles)
     spec = view_spec(view)
-    needed = [f"{name}_{side}" for name in spec.features for side in "ab"]
-    return [b for b in battles if spec.keep(b) and all(k in b.features for k in needed)]
+    keep = spec.select(facts)
+    for name in spec.features:
+        for side in "ab":
+            keep &= ~np.isnan(facts.feature(f"{name}_{side}"))
+    return keep
 
 
-def varying_features(chosen: Sequence[RatedBattle], view: ViewSpec | str) -> tuple[str, ...]:
+def view_battles(battles: Battles, view: ViewSpec | str) -> Any:
+    """The battles a view fits, in the form given (columns, or a list of battles)."""
+    keep = view_mask(battles, view)
+    if isinstance(battles, Facts):
+        return battles.take(keep)
+    return [b for b, k in zip(battles, keep, strict=True) if k]
+
+
+def varying_features(chosen: Battles, view: ViewSpec | str) -> tuple[str, ...]:
     """The view's controlled features whose covariate varies across ``chosen``.
 
     A feature that never varies (no answer in the data uses a markdown header, say) has no
     estimable effect, so the view controls for the others; ``method.control`` of the result
     lists those actually used.
     """
+    facts = as_facts(chosen)
     out = []
     for name in view_spec(view).features:
-        a = np.array([b.features[f"{name}_a"] for b in chosen], dtype=np.float64)
-        b = np.array([b.features[f"{name}_b"] for b in chosen], dtype=np.float64)
-        covariate = transform(a, b)
+        covariate = transform(facts.feature(f"{name}_a"), facts.feature(f"{name}_b"))
         if covariate.size and np.any(covariate != covariate[0]):
             out.append(name)
     return tuple(out)
 
 
-def fit_view(battles: Sequence[RatedBattle], view: ViewSpec | str, *, n_bootstrap: int,
+def fit_view(battles: Battles, view: ViewSpec | str, *, n_bootstrap: int,
              seed: int, min_votes: int = 0, reg: float = DEFAULT_REG) -> ratings.LeaderboardResult:
     """The exact :func:`ratings.fit_leaderboard` call of a view.
 
@@ -306,16 +372,14 @@ def fit_view(battles: Sequence[RatedBattle], view: ViewSpec | str, *, n_bootstra
     on a file without a ``weight`` column (the numbers are identical either way).
     """
     spec = view_spec(view)
-    chosen = view_battles(battles, spec)
-    features = {
-        name: ([b.features[f"{name}_a"] for b in chosen], [b.features[f"{name}_b"] for b in chosen])
-        for name in varying_features(chosen, spec)
-    }
-    weights = [b.weight for b in chosen]
+    chosen = as_facts(battles).take(view_mask(battles, spec))
+    features = {name: (chosen.feature(f"{name}_a"), chosen.feature(f"{name}_b"))
+                for name in varying_features(chosen, spec)}
+    weights = chosen.weight
     return ratings.fit_leaderboard(
-        [b.model_a for b in chosen], [b.model_b for b in chosen], [b.winner for b in chosen],
+        chosen.names("a"), chosen.names("b"), chosen.winner_labels(),
         features=features or None, control=tuple(features),
-        weights=None if all(w == 1.0 for w in weights) else weights,
+        weights=None if bool(np.all(weights == 1.0)) else weights,
         **FIT_OPTIONS, reg=reg, n_bootstrap=n_bootstrap, seed=seed, min_votes=min_votes,
     )
 
@@ -331,17 +395,11 @@ def battle_record(battle: RatedBattle) -> dict[str, Any]:
     return record
 
 
-def battles_hash(battles: Sequence[RatedBattle], settings: dict[str, Any]) -> str:
-    """SHA-256 over the battles' ids, outcomes, weights, features and language, plus settings.
-
-    Publishing the same data with the same settings and code gives the same hash.
-    """
+def publication_digest(state: dict[str, Any], settings: dict[str, Any]) -> str:
+    """SHA-256 over what a publication saw (:func:`arena.leaderboard.facts.fact_state`, the
+    contenders' names and public flags) and its settings: equal digests, nothing new."""
     digest = hashlib.sha256()
-    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    for b in battles:
-        row = [b.battle_id, b.contender_a_id, b.contender_b_id, b.public_a, b.public_b,
-               b.winner, repr(b.weight), sorted(b.features.items()), b.turn_count,
-               b.prompt_chars, b.language]
-        digest.update(json.dumps(row, default=str).encode())
-        digest.update(b"\n")
+    digest.update(json.dumps({"settings": settings, "data": state}, sort_keys=True,
+                             default=str).encode())
     return digest.hexdigest()
+

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 import ratings
 from arena.errors import ValidationError
 from arena.language import detect_language
+from arena.leaderboard.facts import refresh_facts
 from arena.models import Answer, Battle, Contender, Turn, Vote, Voter
 from arena.privacy import keyed_hash
 
@@ -322,6 +323,7 @@ def store_rows(db: Session, rows: Sequence[_Row], *, source: str, secret: str,
         db.add(Voter(id=vid, created_at=now))
     db.flush()
 
+    added: list[int] = []
     for chunk in _chunks(fresh):
         battle_rows = []
         for r in chunk:
@@ -334,6 +336,7 @@ def store_rows(db: Session, rows: Sequence[_Row], *, source: str, secret: str,
                 "features": r.features, "created_at": at, "updated_at": at, "ready_at": at})
         battle_ids = list(db.scalars(
             insert(Battle).returning(Battle.id, sort_by_parameter_order=True), battle_rows))
+        added.extend(battle_ids)
         db.execute(insert(Vote), [
             {"battle_id": bid, "voter_id": b["voter_id"], "winner": r.winner,
              "created_at": b["created_at"]}
@@ -350,6 +353,7 @@ def store_rows(db: Session, rows: Sequence[_Row], *, source: str, secret: str,
                  "citations": []}
                 for tid, (_bid, r) in zip(turn_ids, with_text, strict=True)
                 for side, text in (("a", r.answer_a), ("b", r.answer_b))])
+    refresh_facts(db, added, now=now)
     report.added = len(fresh)
     log.info("imported %d battles (%d already present)", report.added, report.already_present)
     return report

@@ -14,12 +14,12 @@ among public contenders. With every contender public they equal the engine's num
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import ratings
@@ -32,17 +32,16 @@ from arena.leaderboard.data import (
     FIT_OPTIONS,
     FLOOD_K,
     MIN_VIEW_BATTLES,
-    RatedBattle,
     ViewSpec,
-    battles_hash,
-    eligible_battles,
     fit_view,
+    publication_digest,
     varying_features,
     view_battles,
     views_for,
 )
+from arena.leaderboard.facts import Facts, fact_state, load_facts, sync_facts
 from arena.leaderboard.serving import latest_publication
-from arena.models import LeaderboardSnapshot, Publication, SnapshotEntry
+from arena.models import Contender, LeaderboardSnapshot, Publication, SnapshotEntry
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +68,11 @@ def code_version() -> str:
             f"features {ratings.FEATURE_TRANSFORM_VERSION}")
 
 
-def _skip_reason(spec: ViewSpec, chosen: Sequence[RatedBattle], min_battles: int) -> str | None:
+def _skip_reason(spec: ViewSpec, chosen: Facts, min_battles: int) -> str | None:
     if len(chosen) < min_battles:
         what = "with the features it controls for" if spec.features else "in this view"
         return f"{len(chosen)} battles {what}, fewer than {min_battles}"
-    if len({b.model_a for b in chosen} | {b.model_b for b in chosen}) < 2:
+    if np.unique(np.concatenate([chosen.a_id, chosen.b_id])).shape[0] < 2:
         return "fewer than two contenders"
     if spec.features and not varying_features(chosen, spec):
         return "no controlled feature varies, so no style effect can be estimated"
@@ -98,14 +97,14 @@ def _public_ranks(res: ratings.LeaderboardResult, public: np.ndarray) -> dict[st
     return {"rank": rank, "rank_ub": rank_ub, "rank_low": rank_low, "rank_high": rank_high}
 
 
-def build_snapshot(spec: ViewSpec, chosen: Sequence[RatedBattle],
+def build_snapshot(spec: ViewSpec, chosen: Facts,
                    res: ratings.LeaderboardResult, *, min_votes: int) -> LeaderboardSnapshot:
     """Snapshot rows of one fitted view (not yet added to a session)."""
     ids: dict[str, int] = {}
     public: dict[str, bool] = {}
-    for b in chosen:
-        ids[b.model_a], ids[b.model_b] = b.contender_a_id, b.contender_b_id
-        public[b.model_a], public[b.model_b] = b.public_a, b.public_b
+    for cid in np.unique(np.concatenate([chosen.a_id, chosen.b_id])):
+        name, is_public = chosen.contenders[int(cid)]
+        ids[name], public[name] = int(cid), is_public
     names = res.names
     pub = np.array([public[n] for n in names])
     ranks = _public_ranks(res, pub)
@@ -121,10 +120,13 @@ def build_snapshot(spec: ViewSpec, chosen: Sequence[RatedBattle],
     keep = [i for i, n in enumerate(names) if public[n]]
     index = {names[i]: k for k, i in enumerate(keep)}
     counts = np.zeros((len(keep), len(keep)), dtype=int)
-    for b in chosen:
-        if b.model_a in index and b.model_b in index:
-            counts[index[b.model_a], index[b.model_b]] += 1
-            counts[index[b.model_b], index[b.model_a]] += 1
+    slot = {cid: index[name] for name, cid in ids.items() if name in index}
+    uniq, inverse = np.unique(np.concatenate([chosen.a_id, chosen.b_id]), return_inverse=True)
+    pos = np.array([slot.get(int(c), -1) for c in uniq], dtype=np.int64)[inverse]
+    ia, ib = pos[:len(chosen)], pos[len(chosen):]
+    both = (ia >= 0) & (ib >= 0)
+    np.add.at(counts, (ia[both], ib[both]), 1)
+    np.add.at(counts, (ib[both], ia[both]), 1)
     win = res.win_matrix[np.ix_(keep, keep)]
     extra = {
         "contender_ids": [ids[names[i]] for i in keep],
@@ -144,14 +146,12 @@ def build_snapshot(spec: ViewSpec, chosen: Sequence[RatedBattle],
         entries=entries)
 
 
-def _fragility(chosen: Sequence[RatedBattle], res: ratings.LeaderboardResult, reg: float,
+def _fragility(chosen: Facts, res: ratings.LeaderboardResult, reg: float,
                options: integrity.IntegrityOptions) -> dict[str, Any]:
-    ids = {b.model_a: b.contender_a_id for b in chosen} | {
-        b.model_b: b.contender_b_id for b in chosen}
-    public = {b.model_a: b.public_a for b in chosen} | {b.model_b: b.public_b for b in chosen}
-    return view_fragility([b.model_a for b in chosen], [b.model_b for b in chosen],
-                          [b.winner for b in chosen], [b.weight for b in chosen], res, public,
-                          ids, reg=reg, top=options.fragility_top,
+    ids = {name: cid for cid, (name, _) in chosen.contenders.items()}
+    public = {name: is_public for name, is_public in chosen.contenders.values()}
+    return view_fragility(chosen.names("a"), chosen.names("b"), chosen.winner_labels(),
+                          chosen.weight, res, public, ids, reg=reg, top=options.fragility_top,
                           threshold=options.share_rank)
 
 
@@ -172,27 +172,34 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
     """
     now = now or datetime.now(UTC)
     cutoff = cutoff or now
-    battles = eligible_battles(db, cutoff=cutoff)
     settings = {"n_bootstrap": n_bootstrap, "seed": seed, "min_votes": min_votes, "reg": reg,
                 "min_battles": min_battles, "flood_k": FLOOD_K, **FIT_OPTIONS,
                 "engine_min_votes": 0, "code_version": code_version()}
+    # "Anything new?" is answered from indexed aggregates of the facts (a high-water mark),
+    # never by reading every battle.
+    synced = sync_facts(db, now=now)
+    state = fact_state(db, cutoff=cutoff, n_facts=synced.n_facts)
+    state["contenders"] = [list(row) for row in db.execute(
+        select(Contender.id, Contender.name, Contender.is_public).order_by(Contender.id))]
     if integrity_options is not None:
-        settings["integrity"] = integrity.options_settings(integrity_options,
-                                                           integrity.decisions_in_force(db))
-    digest = battles_hash(battles, settings)
+        # decisions and gate verdicts change what the board counts: part of the digest
+        settings["integrity"] = integrity.options_settings(
+            integrity_options, integrity.decisions_in_force(db), integrity.gate_state(db))
+    digest = publication_digest(state, settings)
     latest = latest_publication(db)
     if latest is not None and latest.battles_hash == digest:
-        return PublishReport(publication=latest, up_to_date=True, n_battles=len(battles))
+        return PublishReport(publication=latest, up_to_date=True, n_battles=latest.n_battles)
+
+    battles = load_facts(db, cutoff=cutoff, flood_k=FLOOD_K)
 
     report = PublishReport(publication=Publication(), up_to_date=False, n_battles=len(battles))
     screening = None
     if integrity_options is not None:
         screening = integrity.screen(
-            db, [b.battle_id for b in battles], [b.contender_a_id for b in battles],
-            [b.contender_b_id for b in battles], [b.winner for b in battles],
-            [b.voter_id for b in battles], integrity_options, reg=reg)
+            db, battles.battle_id, battles.a_id, battles.b_id, battles.winner_labels(),
+            integrity.voters_of(db, battles.battle_id), integrity_options, reg=reg)
         # shadow exclusion: the votes stay stored, the default board is fitted without them
-        battles = [b for b, keep in zip(battles, screening.keep.tolist(), strict=True) if keep]
+        battles = battles.take(screening.keep)
         for f in screening.filters:
             if f.votes:
                 report.warnings.append(f"filter {f.name}: left out {f.votes} votes of "

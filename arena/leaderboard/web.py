@@ -15,7 +15,7 @@ from typing import Any
 import click
 from flask import Blueprint, Flask, Response, current_app, render_template, request, url_for
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from arena import db
@@ -23,6 +23,7 @@ from arena.errors import ArenaError, NotFound
 from arena.integrity.screen import IntegrityOptions
 from arena.leaderboard import plots, serving
 from arena.leaderboard.data import MIN_VIEW_BATTLES, configured_reg
+from arena.leaderboard.facts import rebuild_facts
 from arena.leaderboard.importer import (
     ImportFileError,
     parse_clean_battles,
@@ -30,7 +31,7 @@ from arena.leaderboard.importer import (
     store_rows,
 )
 from arena.leaderboard.publish import PublishError, publish
-from arena.models import LeaderboardSnapshot, Publication
+from arena.models import BattleFact, LeaderboardSnapshot, Publication
 
 bp = Blueprint("leaderboard", __name__)
 api = Blueprint("leaderboard_api", __name__, url_prefix="/api/v1")
@@ -224,6 +225,21 @@ def publish_command(min_battles: int) -> None:
         return
     click.echo(f"publication {pub.id}: {report.n_battles} battles, views "
                f"{', '.join(report.published)}")
+
+
+@cli.group("facts")
+def facts_cli() -> None:
+    """The per-battle facts table that publishing and releases read."""
+
+
+@facts_cli.command("rebuild")
+def facts_rebuild_command() -> None:
+    """Re-derive the facts of every voted battle (after a restore or a manual repair)."""
+    session = db.session()
+    changed = rebuild_facts(session)
+    session.commit()
+    total = session.scalar(select(func.count()).select_from(BattleFact))
+    click.echo(f"{changed} facts changed; {total} battles have facts")
 
 
 @cli.command("import")

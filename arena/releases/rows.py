@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 import ratings
 from arena.leaderboard.data import RatedBattle
@@ -92,17 +92,43 @@ def _consented_battles(db: Session, battle_ids: list[int]) -> set[int]:
     return found
 
 
-def _turns(db: Session, battle_ids: list[int]) -> dict[int, list[Turn]]:
-    out: dict[int, list[Turn]] = {}
+@dataclass
+class _Answer:
+    side: str
+    text: str
+    completion_tokens: int | None
+    prompt_tokens: int | None
+    latency_ms: int | None
+    citations: list[Any] | None
+
+
+@dataclass
+class _Turn:
+    prompt: str
+    answers: list[_Answer] = field(default_factory=list)
+
+
+def _turns(db: Session, battle_ids: list[int]) -> dict[int, list[_Turn]]:
+    """Turns with their answers, per battle: two plain queries per chunk, no ORM objects."""
+    out: dict[int, list[_Turn]] = {}
     for chunk in _chunks(battle_ids):
-        query = (select(Turn).where(Turn.battle_id.in_(chunk))
-                 .options(selectinload(Turn.answers)).order_by(Turn.battle_id, Turn.position))
-        for turn in db.scalars(query):
-            out.setdefault(turn.battle_id, []).append(turn)
+        by_id: dict[int, _Turn] = {}
+        for battle_id, turn_id, prompt in db.execute(
+                select(Turn.battle_id, Turn.id, Turn.prompt).where(Turn.battle_id.in_(chunk))
+                .order_by(Turn.battle_id, Turn.position)):
+            by_id[turn_id] = turn = _Turn(prompt=prompt)
+            out.setdefault(battle_id, []).append(turn)
+        if not by_id:
+            continue
+        for row in db.execute(
+                select(Answer.turn_id, Answer.side, Answer.text, Answer.completion_tokens,
+                       Answer.prompt_tokens, Answer.latency_ms, Answer.citations)
+                .where(Answer.turn_id.in_(list(by_id))).order_by(Answer.turn_id, Answer.side)):
+            by_id[row[0]].answers.append(_Answer(*row[1:]))
     return out
 
 
-def _side_totals(turns: list[Turn], side: str) -> dict[str, int | None]:
+def _side_totals(turns: list[_Turn], side: str) -> dict[str, int | None]:
     answers = [a for t in turns for a in t.answers if a.side == side]
     totals: dict[str, int | None] = {}
     for column, getter in (("completion_tokens", lambda a: a.completion_tokens),
@@ -114,14 +140,23 @@ def _side_totals(turns: list[Turn], side: str) -> dict[str, int | None]:
     return totals
 
 
-def _conversation(turns: list[Turn], side: str) -> list[dict[str, str]]:
+def _conversation(turns: list[_Turn], side: str) -> list[dict[str, str]]:
     messages: list[dict[str, str]] = []
     for turn in turns:
-        answer: Answer | None = next((a for a in turn.answers if a.side == side), None)
+        answer: _Answer | None = next((a for a in turn.answers if a.side == side), None)
         messages.append({"role": "user", "content": scrub(turn.prompt)})
         messages.append({"role": "assistant",
                          "content": scrub(answer.text if answer is not None else "")})
     return messages
+
+
+def texts_releasable(battle_consented: bool, voter: Voter | None) -> bool:
+    """The one consent rule for releasing a kept battle's texts (prompts and answers).
+
+    Consent given when the battle was created (``battle.release_consent``) and not withdrawn
+    by cut time (the voter's current choice).
+    """
+    return battle_consented and voter is not None and bool(voter.release_consent)
 
 
 def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
@@ -149,9 +184,8 @@ def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
             kept.append(battle)
     consented = _consented_battles(db, [b.battle_id for b in kept])
     consenting = {b.battle_id for b in kept
-                  if b.battle_id in consented
-                  and b.voter_id and voters.get(b.voter_id) is not None
-                  and voters[b.voter_id].release_consent}
+                  if texts_releasable(b.battle_id in consented,
+                                      voters.get(b.voter_id) if b.voter_id else None)}
     result.kept = kept
     turns = _turns(db, [b.battle_id for b in kept])
     for battle in kept:

@@ -84,7 +84,8 @@ def request_deletion(db: Session, voter_id: str, now: datetime) -> DeletionRepor
                execution_options={"synchronize_session": False})
     db.execute(update(Vote).where(Vote.battle_id.in_(battle_ids)).values(feedback=None),
                execution_options={"synchronize_session": False})
-    db.execute(update(Battle).where(Battle.voter_id == voter_id).values(ip_hash=None),
+    db.execute(update(Battle).where(Battle.voter_id == voter_id)
+               .values(ip_hash=None, prompt_group=None),
                execution_options={"synchronize_session": False})
     voter.release_consent = False
     if voter.deletion_requested_at is None:

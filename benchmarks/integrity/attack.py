@@ -36,9 +36,11 @@ sys.path.insert(0, str(REPO))
 from arena import create_app, db  # noqa: E402
 from arena.integrity import simulate, stats  # noqa: E402
 from arena.integrity.models import PublicationFilter, VoterFlag  # noqa: E402
+from arena.leaderboard.facts import sync_facts  # noqa: E402
 from arena.models import (  # noqa: E402
     Base,
     Battle,
+    BattleFact,
     Contender,
     LeaderboardSnapshot,
     Publication,
@@ -116,7 +118,8 @@ def insert_battles(session: Any, a: np.ndarray, b: np.ndarray, o: np.ndarray, wh
 
 
 def after_insert(session: Any) -> None:
-    """Hook for derived per-battle tables (none before the battle-facts table exists)."""
+    """Derive the per-battle facts as the vote path would (publish would sync them too)."""
+    sync_facts(session)
 
 
 def publish(app: Any, screen: bool) -> dict[str, Any]:
@@ -231,6 +234,7 @@ def main() -> None:
                 print(json.dumps(row), flush=True)
                 with app.app_context():
                     s = db.session()
+                    s.execute(delete(BattleFact).where(BattleFact.battle_id > next_id))
                     s.execute(delete(Vote).where(Vote.battle_id > next_id))
                     s.execute(delete(Battle).where(Battle.id > next_id))
                     s.execute(delete(Voter).where(Voter.id.in_(riggers)))

@@ -183,7 +183,7 @@ def arenakit(task: str, rounds: int, d: dict) -> dict:
     from arenakit import Arena, bootstrap, fit_bt
 
     # Arena() validates one pydantic Battle per vote (minutes for 1M); fill its arrays directly.
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     arena = object.__new__(Arena)
     arena.models = list(d["names"])
     arena.a, arena.b = d["ia"].astype(np.int32), d["ib"].astype(np.int32)
@@ -198,6 +198,7 @@ def arenakit(task: str, rounds: int, d: dict) -> dict:
         "prep": t1 - t0,
         "fit": t2 - t1,
         "boot": t3 - t2,
+        "cpu": time.process_time() - c0,  # CPU seconds of prep + fit + bootstrap
         "elo": SCALE * np.asarray(point.scores),  # arenakit scores are log-strengths
         "note": "default prior: 0.5 virtual battles per model",
     }

@@ -1,7 +1,7 @@
 """sampling propensities, private-test aliases and the public ledger
 
 Revision ID: 9c3e4f1a7b20
-Revises: 5a1c0e7d2b44
+Revises: 7c3e9a1f5b20
 Create Date: 2026-11-29 15:40:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import arena.models
 
 revision = '9c3e4f1a7b20'
-down_revision = '5a1c0e7d2b44'
+down_revision = '7c3e9a1f5b20'
 branch_labels = None
 depends_on = None
 

@@ -162,3 +162,27 @@ def test_vote_on_unknown_battle_is_404(client: FlaskClient, ready_battle: str) -
     response = _vote(client, "no-such-battle-id", winner="tie")
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "battle_not_found"
+
+
+def test_vote_reads_battle_and_contenders_in_one_query_and_writes_three_statements(
+        app: Flask, client: FlaskClient, ready_battle: str, db: Session) -> None:
+    from sqlalchemy import event
+
+    from arena.db import engine_for
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split())[:60])
+
+    engine = engine_for(app)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert _vote(client, ready_battle, winner="model_a").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(statements) == 4, statements
+    assert statements[0].startswith("SELECT battle.") and statements[1].startswith("UPDATE")
+    from arena.models import Battle, BattleFact
+    battle = db.scalar(select(Battle).where(Battle.public_id == ready_battle))
+    fact = db.get(BattleFact, battle.id)
+    assert fact is not None and fact.winner == "model_a" and fact.turn_count == 1

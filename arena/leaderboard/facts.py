@@ -1,0 +1,441 @@
+"""Per-battle facts: written with the vote, read back by publishing and releases as arrays.
+
+``battle_fact`` (:class:`arena.models.BattleFact`) holds one narrow row per voted battle, with
+everything a fit or a release needs apart from the texts. Jobs read it with one ordered query
+into numpy arrays (:class:`Facts`), instead of walking ORM objects.
+
+Who writes facts
+    :func:`write_vote_fact` inside the vote's transaction (one ``INSERT … SELECT``);
+    :func:`refresh_facts` for imports and for battles changed after their vote (a flag, a
+    deletion request). :func:`sync_facts`, run by every publish and release cut, re-derives
+    the facts of battles changed since the last sync (``battle.updated_at`` is indexed) and of
+    voted battles written without one (a database restored from an older version, rows added
+    by hand), so a job never reads stale facts; when nothing changed it costs three indexed
+    aggregates. ``flask leaderboard facts rebuild`` re-derives everything.
+
+Flood groups
+    ``prompt_key`` is a 63-bit hash of the battle's ``prompt_group`` (set at creation to the
+    SHA-256 of the normalised first prompt; a labeller may later put near-duplicates in one
+    group), else of its normalised first prompt; None when the battle has no prompt text
+    (imports without texts, erased texts), which keeps weight 1.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import BigInteger, case, cast, delete, func, insert, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from arena.models import WINNERS, Battle, BattleFact, Contender, Turn, Vote
+
+#: Facts of battles updated this long before the last sync are checked again: a transaction
+#: that started earlier may commit after the sync with an older ``updated_at``.
+SYNC_MARGIN = timedelta(minutes=10)
+#: Rows per fetch when streaming facts; bounds the Python objects alive at once.
+CHUNK = 100_000
+_ID_CHUNK = 500
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_WS = re.compile(r"\s+")
+WINNER_CODE = {w: i for i, w in enumerate(WINNERS)}
+NO_KEY = -1  # prompt_key of a battle without a prompt text
+
+
+def normalise_prompt(text: str) -> str:
+    """The form under which two prompts count as the same for flood weighting."""
+    return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def prompt_group_of(prompt: str) -> str:
+    """The default flood group of a battle: SHA-256 (hex) of its normalised first prompt."""
+    return hashlib.sha256(normalise_prompt(prompt).encode()).hexdigest()
+
+
+def group_key(group: str) -> int:
+    """63 bits of a flood group's hash, as stored in ``battle_fact.prompt_key``."""
+    return int(hashlib.sha256(group.encode()).hexdigest()[:16], 16) >> 1
+
+
+def clean_features(raw: Any) -> dict[str, float]:
+    """Finite, non-negative numeric features of a battle's ``features`` JSON (others dropped)."""
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, float] = {}
+    for key, value in raw.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if math.isfinite(value) and value >= 0:
+            out[str(key)] = float(value)
+    return out
+
+
+def pack_features(raw: Any) -> tuple[str, bytes]:
+    """``(feature_names, feature_values)`` columns of a battle's features."""
+    clean = clean_features(raw)
+    names = sorted(clean)
+    return ",".join(names), np.array([clean[n] for n in names], dtype=">f8").tobytes()
+
+
+def _key_of(prompt_group: str | None, first_prompt: str | None) -> int | None:
+    if first_prompt is None:
+        return None  # no text (never had one, or erased): weight 1, as before groups existed
+    return group_key(prompt_group if prompt_group is not None else prompt_group_of(first_prompt))
+
+
+def write_vote_fact(db: Session, battle: Battle, *, winner: str, voter_id: str | None,
+                    now: datetime) -> None:
+    """Insert the fact of a battle being voted now: one statement, turn totals done in SQL."""
+    names, values = pack_features(battle.features)
+    group = battle.prompt_group
+    if group is None:  # a battle created before groups were set at creation
+        first = db.scalar(select(Turn.prompt).where(Turn.battle_id == battle.id)
+                          .order_by(Turn.position).limit(1))
+        group = None if first is None else prompt_group_of(first)
+    key = None if group is None else group_key(group)
+    turns = func.count(Turn.id)
+    source = (
+        select(literal(battle.id), literal(now, BattleFact.voted_at.type),
+               literal(battle.contender_a_id), literal(battle.contender_b_id), literal(winner),
+               literal(voter_id if voter_id is not None else battle.voter_id,
+                       BattleFact.voter_id.type),
+               turns, func.coalesce(func.sum(func.length(Turn.prompt)), 0),
+               literal(battle.language, BattleFact.language.type),
+               # no turn, no flood group (see _key_of)
+               case((turns > 0, literal(key, BattleFact.prompt_key.type)), else_=None),
+               literal(names), literal(values, BattleFact.feature_values.type),
+               literal(bool(battle.anony)), literal(bool(battle.flagged)),
+               literal(battle.source), literal(now, BattleFact.synced_at.type))
+        .where(Turn.battle_id == battle.id))
+    columns = ["battle_id", "voted_at", "contender_a_id", "contender_b_id", "winner", "voter_id",
+               "turn_count", "prompt_chars", "language", "prompt_key", "feature_names",
+               "feature_values", "anony", "flagged", "source", "synced_at"]
+    db.execute(insert(BattleFact).from_select(columns, source))
+
+
+_FACT_COLUMNS = ("voted_at", "contender_a_id", "contender_b_id", "winner", "voter_id",
+                 "turn_count", "prompt_chars", "language", "prompt_key", "feature_names",
+                 "feature_values", "anony", "flagged", "source")
+
+
+def _source_rows(db: Session, battle_ids: Sequence[int]) -> Iterator[Sequence[Any]]:
+    """Source columns of the voted ones among ``battle_ids``."""
+    for start in range(0, len(battle_ids), _ID_CHUNK):
+        chunk = battle_ids[start:start + _ID_CHUNK]
+        stats = (select(Turn.battle_id.label("battle_id"), func.count(Turn.id).label("turns"),
+                        func.coalesce(func.sum(func.length(Turn.prompt)), 0).label("chars"),
+                        func.min(Turn.position).label("first"))
+                 .where(Turn.battle_id.in_(chunk)).group_by(Turn.battle_id).subquery())
+        first = aliased(Turn)
+        query = (
+            select(Battle.id, Vote.created_at, Battle.contender_a_id, Battle.contender_b_id,
+                   Vote.winner, func.coalesce(Vote.voter_id, Battle.voter_id), stats.c.turns,
+                   stats.c.chars, first.prompt, Battle.prompt_group, Battle.language,
+                   Battle.features, Battle.anony, Battle.flagged, Battle.source)
+            .join(Vote, Vote.battle_id == Battle.id)
+            .outerjoin(stats, stats.c.battle_id == Battle.id)
+            .outerjoin(first, (first.battle_id == Battle.id) & (first.position == stats.c.first))
+            .where(Battle.id.in_(chunk), Battle.state == "voted"))
+        yield from db.execute(query)
+
+
+def _derive(row: Sequence[Any]) -> dict[str, Any]:
+    names, values = pack_features(row[11])
+    return {"battle_id": row[0], "voted_at": row[1], "contender_a_id": row[2],
+            "contender_b_id": row[3], "winner": row[4], "voter_id": row[5],
+            "turn_count": int(row[6] or 0), "prompt_chars": int(row[7] or 0),
+            "language": row[10], "prompt_key": _key_of(row[9], row[8]),
+            "feature_names": names, "feature_values": values, "anony": bool(row[12]),
+            "flagged": bool(row[13]), "source": row[14]}
+
+
+def refresh_facts(db: Session, battle_ids: Iterable[int], *, now: datetime) -> int:
+    """Re-derive the facts of these battles; returns how many rows changed.
+
+    A voted battle gets its fact (rewritten only if something differs, so ``synced_at`` marks
+    real changes); any other battle loses one it had.
+    """
+    ids = sorted(set(battle_ids))
+    changed = 0
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start:start + _ID_CHUNK]
+        fresh = {r["battle_id"]: r for r in map(_derive, _source_rows(db, chunk))}
+        stored = {row[0]: tuple(row[1:]) for row in db.execute(
+            select(BattleFact.battle_id, *(getattr(BattleFact, c) for c in _FACT_COLUMNS))
+            .where(BattleFact.battle_id.in_(chunk)))}
+        stale = [bid for bid in stored if bid not in fresh
+                 or tuple(fresh[bid][c] for c in _FACT_COLUMNS) != _comparable(stored[bid])]
+        new = [fresh[bid] for bid in fresh if bid not in stored or bid in stale]
+        if stale:
+            db.execute(delete(BattleFact).where(BattleFact.battle_id.in_(stale)))
+        if new:
+            db.execute(insert(BattleFact), [{**r, "synced_at": now} for r in new])
+        changed += len(set(stale) | {r["battle_id"] for r in new})
+    return changed
+
+
+def _comparable(stored: tuple[Any, ...]) -> tuple[Any, ...]:
+    # LargeBinary comes back as memoryview/bytes depending on the driver.
+    return tuple(bytes(v) if isinstance(v, memoryview) else v for v in stored)
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    changed: int  # fact rows written or removed
+    n_facts: int  # fact rows after the sync
+
+
+def sync_facts(db: Session, *, now: datetime | None = None) -> SyncReport:
+    """Bring ``battle_fact`` up to date with the battles (never commits)."""
+    now = now or datetime.now(UTC)
+    hwm = db.scalar(select(func.max(BattleFact.synced_at)))
+    changed = 0
+    voted = db.scalar(select(func.count()).select_from(Battle).where(Battle.state == "voted"))
+    facts = db.scalar(select(func.count()).select_from(BattleFact))
+    if voted != facts:
+        missing = db.scalars(
+            select(Battle.id).where(Battle.state == "voted",
+                                    ~select(BattleFact.battle_id)
+                                    .where(BattleFact.battle_id == Battle.id).exists()))
+        orphans = db.scalars(
+            select(BattleFact.battle_id).join(Battle, Battle.id == BattleFact.battle_id)
+            .where(Battle.state != "voted"))
+        changed += refresh_facts(db, [*missing, *orphans], now=now)
+    if hwm is not None:
+        recent = db.scalars(select(Battle.id).where(Battle.updated_at > hwm - SYNC_MARGIN))
+        changed += refresh_facts(db, list(recent), now=now)
+    if changed:
+        facts = db.scalar(select(func.count()).select_from(BattleFact))
+    return SyncReport(changed=changed, n_facts=int(facts or 0))
+
+
+def fact_state(db: Session, *, cutoff: datetime, n_facts: int) -> dict[str, Any]:
+    """What decides whether a publication at ``cutoff`` would see new data: indexed aggregates.
+
+    Every change of a fact moves ``synced_at`` forward, and facts are only ever added with a
+    vote or removed with a battle, so (count up to the cutoff, newest ``synced_at``) changes
+    whenever the data a fit reads changes.
+    """
+    newest, synced = db.execute(select(func.max(BattleFact.voted_at),
+                                       func.max(BattleFact.synced_at))).one()
+    if newest is not None and newest > cutoff:
+        n_facts = int(db.scalar(select(func.count()).select_from(BattleFact)
+                                .where(BattleFact.voted_at <= cutoff)) or 0)
+    return {"facts": n_facts, "synced_at": None if synced is None else synced.isoformat()}
+
+
+def rebuild_facts(db: Session, *, now: datetime | None = None) -> int:
+    """Re-derive the fact of every battle (e.g. after a manual repair); returns rows changed."""
+    now = now or datetime.now(UTC)
+    ids = list(db.scalars(select(Battle.id).where(Battle.state == "voted")))
+    orphans = db.scalars(select(BattleFact.battle_id).join(Battle).where(Battle.state != "voted"))
+    return refresh_facts(db, [*ids, *orphans], now=now)
+
+
+@dataclass
+class Facts:
+    """Eligible battles as columns, ordered by ``(voted_at, battle_id)``.
+
+    ``winner`` holds indices into :data:`arena.models.WINNERS`, ``language`` indices into
+    ``languages``, ``features`` one float64 column per feature key (NaN where a battle has
+    none). ``contenders`` maps contender id to ``(name, is_public)``.
+    """
+
+    battle_id: np.ndarray
+    voted_us: np.ndarray  # vote time, microseconds since the Unix epoch
+    a_id: np.ndarray
+    b_id: np.ndarray
+    winner: np.ndarray
+    weight: np.ndarray
+    turn_count: np.ndarray
+    prompt_chars: np.ndarray
+    language: np.ndarray
+    languages: list[str | None]
+    features: dict[str, np.ndarray]
+    contenders: dict[int, tuple[str, bool]]
+    voter_id: np.ndarray | None = None
+    source: np.ndarray | None = None
+    public_id: np.ndarray | None = None  # with_voters only (releases, the list form)
+    created_us: np.ndarray | None = None
+    _names: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return int(self.battle_id.shape[0])
+
+    def take(self, mask: np.ndarray) -> Facts:
+        """The battles where ``mask`` holds (a boolean array or indices), same order."""
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[mask]
+        return Facts(self.battle_id[mask], self.voted_us[mask], self.a_id[mask],
+                     self.b_id[mask], self.winner[mask], self.weight[mask],
+                     self.turn_count[mask], self.prompt_chars[mask], self.language[mask],
+                     self.languages, {k: v[mask] for k, v in self.features.items()},
+                     self.contenders, pick(self.voter_id), pick(self.source),
+                     pick(self.public_id), pick(self.created_us))
+
+    def language_mask(self, code: str) -> np.ndarray:
+        if code not in self.languages:
+            return np.zeros(len(self), dtype=bool)
+        return self.language == self.languages.index(code)
+
+    def present_languages(self) -> list[str]:
+        used = np.unique(self.language)
+        return sorted(lang for i in used if (lang := self.languages[int(i)]) is not None)
+
+    def names(self, side: str) -> np.ndarray:
+        """Contender names of side ``a`` or ``b`` as an object array (cached)."""
+        if side not in self._names:
+            ids = self.a_id if side == "a" else self.b_id
+            uniq, inverse = np.unique(ids, return_inverse=True)
+            table = np.array([self.contenders[int(c)][0] for c in uniq], dtype=object)
+            self._names[side] = table[inverse] if len(uniq) else np.array([], dtype=object)
+        return self._names[side]
+
+    def public(self, side: str) -> np.ndarray:
+        ids = self.a_id if side == "a" else self.b_id
+        uniq, inverse = np.unique(ids, return_inverse=True)
+        flags = np.array([self.contenders[int(c)][1] for c in uniq], dtype=bool)
+        return flags[inverse] if len(uniq) else np.array([], dtype=bool)
+
+    def winner_labels(self) -> np.ndarray:
+        return np.array(WINNERS, dtype=object)[self.winner]
+
+    def feature(self, key: str) -> np.ndarray:
+        col = self.features.get(key)
+        return np.full(len(self), np.nan) if col is None else col
+
+
+def flood_weights_by_key(keys: np.ndarray, k: int) -> np.ndarray:
+    """``min(1, k / count)`` of each battle's flood group (``NO_KEY``: weight 1)."""
+    weights = np.ones(keys.shape[0])
+    has = keys != NO_KEY
+    if has.any():
+        _, inverse, counts = np.unique(keys[has], return_inverse=True, return_counts=True)
+        weights[has] = np.minimum(1.0, k / counts[inverse].astype(np.float64))
+    return weights
+
+
+class _Columns:
+    """Growing per-chunk column pieces, concatenated once at the end."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[np.ndarray]] = {}
+        self.feature_parts: list[tuple[int, dict[str, np.ndarray]]] = []
+        self.codes: dict[str, dict[Any, int]] = {"language": {}}
+        self.n = 0
+
+    def add(self, name: str, values: np.ndarray) -> None:
+        self.parts.setdefault(name, []).append(values)
+
+    def col(self, name: str, dtype: Any) -> np.ndarray:
+        parts = self.parts.get(name)
+        return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+
+def load_facts(db: Session, *, since: datetime | None = None, until: datetime | None = None,
+               cutoff: datetime | None = None, flood_k: int, with_voters: bool = False,
+               chunk: int = CHUNK) -> Facts:
+    """Eligible battles (anonymous, not flagged) in ``[since, until)`` and ``<= cutoff``.
+
+    One ordered query, streamed in chunks of ``chunk`` rows into arrays; flood weights are
+    computed over the selected set.
+    """
+    conn = db.connection()
+    # PostgreSQL hands over vote times as integer microseconds: no datetime object per row.
+    epoch = conn.dialect.name == "postgresql"
+    voted: Any = (cast(func.extract("epoch", BattleFact.voted_at) * 1_000_000, BigInteger)
+                  if epoch else BattleFact.voted_at)
+    cols: list[Any] = [BattleFact.battle_id, voted, BattleFact.contender_a_id,
+                       BattleFact.contender_b_id, BattleFact.winner, BattleFact.turn_count,
+                       BattleFact.prompt_chars, BattleFact.language, BattleFact.prompt_key,
+                       BattleFact.feature_names, BattleFact.feature_values]
+    if with_voters:
+        cols += [BattleFact.voter_id, BattleFact.source, Battle.public_id, Battle.created_at]
+    query = (select(*cols).where(BattleFact.anony.is_(True), BattleFact.flagged.is_(False))
+             .order_by(BattleFact.voted_at, BattleFact.battle_id))
+    if since is not None:
+        query = query.where(BattleFact.voted_at >= since)
+    if until is not None:
+        query = query.where(BattleFact.voted_at < until)
+    if cutoff is not None:
+        query = query.where(BattleFact.voted_at <= cutoff)
+    if with_voters:
+        query = query.join(Battle, Battle.id == BattleFact.battle_id)
+    out = _Columns()
+    languages: dict[str | None, int] = {}
+    # Core rows (no ORM result layer), streamed through a server-side cursor.
+    result = conn.execute(query, execution_options={"yield_per": chunk})
+    for rows in result.partitions(chunk):
+        _add_chunk(out, rows, languages, with_voters, epoch)
+    n = out.n
+    features: dict[str, np.ndarray] = {}
+    offset = 0
+    for size, part in out.feature_parts:
+        for key, values in part.items():
+            if key not in features:
+                features[key] = np.full(n, np.nan)
+            features[key][offset:offset + size] = values
+        offset += size
+    contenders = {cid: (name, bool(public)) for cid, name, public in db.execute(
+        select(Contender.id, Contender.name, Contender.is_public))}
+    return Facts(
+        battle_id=out.col("battle_id", np.int64), voted_us=out.col("voted_us", np.int64),
+        a_id=out.col("a", np.int64), b_id=out.col("b", np.int64),
+        winner=out.col("winner", np.int8),
+        weight=flood_weights_by_key(out.col("key", np.int64), flood_k),
+        turn_count=out.col("turns", np.int32), prompt_chars=out.col("chars", np.int64),
+        language=out.col("language", np.int16),
+        languages=[lang for lang, _ in sorted(languages.items(), key=lambda kv: kv[1])],
+        features=features, contenders=contenders,
+        voter_id=out.col("voter", object) if with_voters else None,
+        source=out.col("source", object) if with_voters else None,
+        public_id=out.col("public_id", object) if with_voters else None,
+        created_us=out.col("created_us", np.int64) if with_voters else None)
+
+
+def _add_chunk(out: _Columns, rows: Sequence[Sequence[Any]], languages: dict[str | None, int],
+               with_voters: bool, epoch: bool) -> None:
+    n = len(rows)
+    cols = list(zip(*rows, strict=True))
+    out.add("battle_id", np.fromiter(cols[0], np.int64, n))
+    out.add("voted_us", np.fromiter(cols[1] if epoch else ((t - _EPOCH) // _US for t in cols[1]),
+                                    np.int64, n))
+    out.add("a", np.fromiter(cols[2], np.int64, n))
+    out.add("b", np.fromiter(cols[3], np.int64, n))
+    out.add("winner", np.fromiter((WINNER_CODE[w] for w in cols[4]), np.int8, n))
+    out.add("turns", np.fromiter(cols[5], np.int32, n))
+    out.add("chars", np.fromiter(cols[6], np.int64, n))
+    out.add("language", np.fromiter((languages.setdefault(lang, len(languages))
+                                     for lang in cols[7]), np.int16, n))
+    out.add("key", np.fromiter((NO_KEY if k is None else k for k in cols[8]), np.int64, n))
+    if with_voters:
+        out.add("voter", np.array(cols[11], dtype=object))
+        out.add("source", np.array(cols[12], dtype=object))
+        out.add("public_id", np.array(cols[13], dtype=object))
+        out.add("created_us", np.fromiter(((t - _EPOCH) // _US for t in cols[14]), np.int64, n))
+    # Features: rows sharing a layout become one 2-D array without per-value Python work.
+    layouts: dict[str, list[int]] = {}
+    for i, names in enumerate(cols[9]):
+        layouts.setdefault(names, []).append(i)
+    part: dict[str, np.ndarray] = {}
+    for names, idx in layouts.items():
+        if not names:
+            continue
+        keys = names.split(",")
+        blob = b"".join(bytes(cols[10][i]) for i in idx)
+        block = np.frombuffer(blob, dtype=">f8").reshape(len(idx), len(keys))
+        where = np.array(idx)
+        for j, key in enumerate(keys):
+            if key not in part:
+                part[key] = np.full(n, np.nan)
+            part[key][where] = block[:, j]
+    out.feature_parts.append((n, part))
+    out.n += n

@@ -1,0 +1,233 @@
+"""Publish (and release cut) against the pure engine on the same views, on synthetic votes in SQL.
+
+One run, side by side: ``generate`` fills a fresh PostgreSQL database with N voted battles
+(about 100 contenders, four style features on every battle and citations on a third, ten
+prompt languages skewed towards English, 1-3 turns, 5% of battles in 50 flood groups) with
+``INSERT … SELECT generate_series`` on the server, then each measurement runs in its own
+process so its peak RSS is its own:
+
+* ``publish``: :func:`arena.leaderboard.publish.publish` with the site defaults (100 bootstrap
+  rounds), facts table already filled (as the votes wrote it);
+* ``again``: the same with nothing new (the "up to date" answer);
+* ``engine``: the same views' :func:`ratings.fit_leaderboard` calls alone, on arrays prepared
+  before the clock starts (the pure engine time publish is compared with).
+
+Usage::
+
+    nice python benchmarks/publish/bench.py run --battles 1000000 \
+        --admin-url postgresql://postgres@127.0.0.1:5432/postgres
+
+The database (``bench_pipe10_<N>``) is dropped at the end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+N_CONTENDERS = 100
+LANGS = ("en", "zh", "de", "es", "fr", "ru", "ja", "ko", "pt", "it")
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _engine(url: str) -> Any:
+    from arena.db import make_engine
+    return make_engine(url, pool=2)
+
+
+def _db_url(admin: str, name: str) -> str:
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
+def generate(admin: str, name: str, n: int) -> dict[str, Any]:
+    """Create database ``name`` with the schema and ``n`` synthetic voted battles."""
+    import psycopg
+    from sqlalchemy import text
+
+    from arena.models import Base
+    with psycopg.connect(admin.replace("postgresql+psycopg", "postgresql"),
+                         autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    engine = _engine(_db_url(admin, name))
+    Base.metadata.create_all(engine)
+    langs = "(array[" + ",".join(f"'{c}'" for c in LANGS) + "])"
+    t0 = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text("SELECT setseed(0.42)"))
+        conn.execute(text(
+            "INSERT INTO contender (id, name, organization, license, link, base_url, "
+            "upstream_model, params, connect_timeout, read_timeout, total_timeout, weight, "
+            "is_public, active, consecutive_failures, created_at, updated_at) "
+            "SELECT i, 'model-' || i, 'org', 'MIT', '', '', 'm' || i, '{}', 5, 60, 300, 1, "
+            "i % 17 <> 0, true, 0, now(), now() FROM generate_series(1, :k) i"),
+            {"k": N_CONTENDERS})
+        # One staging row per battle; everything else is derived from it.
+        conn.execute(text(f"""
+            CREATE UNLOGGED TABLE g AS
+            SELECT i AS id, a, 1 + (a + 1 + floor(random() * (:k - 1))::int - 1) % :k AS b,
+                   random() AS u, random() AS t,
+                   {langs}[1 + floor(power(random(), 3) * 10)::int] AS lang,
+                   1 + floor(power(random(), 4) * 3)::int AS turns,
+                   floor(20 + power(random(), 3) * 3000)::int AS chars,
+                   CASE WHEN random() < 0.05 THEN floor(random() * 50)::bigint
+                        ELSE i + 1000 END AS pkey,
+                   floor(100 + random() * 900) AS la, floor(100 + random() * 900) AS lb,
+                   floor(random() * 4) AS ha, floor(random() * 4) AS hb,
+                   floor(random() * 6) AS lia, floor(random() * 6) AS lib,
+                   floor(random() * 5) AS ba, floor(random() * 5) AS bb,
+                   CASE WHEN random() < 0.33 THEN floor(random() * 4) END AS ca,
+                   CASE WHEN random() < 0.33 THEN floor(random() * 4) END AS cb,
+                   timestamptz '2025-01-01' + i * interval '1 second' AS at
+            FROM (SELECT i, 1 + floor(random() * :k)::int AS a
+                  FROM generate_series(1, :n) i) s"""), {"n": n, "k": N_CONTENDERS})
+        conn.execute(text("""
+            INSERT INTO battle (id, public_id, contender_a_id, contender_b_id, state, anony,
+                                source, flagged, language, release_consent, created_at,
+                                updated_at)
+            SELECT id, md5(id::text) || 'x', a, b, 'voted', true, 'arena', false, lang, false,
+                   at, at FROM g"""))
+        winner = """CASE WHEN t < 0.1 THEN 'tie'
+                         WHEN u < 1 / (1 + exp((a - b) / 30.0)) THEN 'model_a'
+                         ELSE 'model_b' END"""
+        conn.execute(text(f"INSERT INTO vote (battle_id, winner, created_at) "
+                          f"SELECT id, {winner}, at FROM g"))
+        conn.execute(text(f"""
+            INSERT INTO battle_fact (battle_id, voted_at, contender_a_id, contender_b_id,
+                winner, turn_count, prompt_chars, language, prompt_key, feature_names,
+                feature_values, anony, flagged, source, synced_at)
+            SELECT id, at, a, b, {winner}, turns, chars, lang, pkey,
+                CASE WHEN ca IS NULL THEN
+                  'length_a,length_b,markdown_bold_a,markdown_bold_b,markdown_header_a,'
+                  'markdown_header_b,markdown_list_a,markdown_list_b'
+                ELSE 'citations_a,citations_b,length_a,length_b,markdown_bold_a,'
+                  'markdown_bold_b,markdown_header_a,markdown_header_b,markdown_list_a,'
+                  'markdown_list_b' END,
+                CASE WHEN ca IS NULL THEN ''::bytea
+                     ELSE float8send(ca) || float8send(coalesce(cb, 0)) END
+                  || float8send(la) || float8send(lb) || float8send(ba) || float8send(bb)
+                  || float8send(ha) || float8send(hb) || float8send(lia) || float8send(lib),
+                true, false, 'arena', timestamptz '2025-06-01'
+            FROM g"""))
+        conn.execute(text("DROP TABLE g"))
+        conn.execute(text("SELECT setval('battle_id_seq', :n)"), {"n": n})
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+        size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))"
+                                 )).scalar()
+    engine.dispose()
+    return {"generate_s": round(time.perf_counter() - t0, 1), "db_size": size}
+
+
+def _session(url: str) -> Any:
+    from sqlalchemy.orm import Session
+    return Session(_engine(url))
+
+
+def run_publish(url: str) -> dict[str, Any]:
+    from arena.leaderboard.publish import publish
+    db = _session(url)
+    t0 = time.perf_counter()
+    report = publish(db, n_bootstrap=100, seed=42, min_votes=30)
+    db.commit()
+    wall = time.perf_counter() - t0
+    return {"wall_s": round(wall, 2), "peak_mb": round(_peak_mb()), "up_to_date":
+            report.up_to_date, "views": len(report.published), "battles": report.n_battles}
+
+
+def run_engine(url: str) -> dict[str, Any]:
+    import numpy as np
+
+    import ratings
+    from arena.leaderboard.data import (
+        FIT_OPTIONS,
+        FLOOD_K,
+        MIN_VIEW_BATTLES,
+        configured_reg,
+        varying_features,
+        view_battles,
+        views_for,
+    )
+    from arena.leaderboard.facts import load_facts
+    db = _session(url)
+    facts = load_facts(db, flood_k=FLOOD_K)
+    calls = []
+    for spec in views_for(facts):
+        chosen = view_battles(facts, spec)
+        if len(chosen) < MIN_VIEW_BATTLES:
+            continue
+        control = varying_features(chosen, spec)
+        feats = {n: (chosen.feature(f"{n}_a").copy(), chosen.feature(f"{n}_b").copy())
+                 for n in control}
+        w = chosen.weight.copy()
+        calls.append((chosen.names("a"), chosen.names("b"),
+                      chosen.winner_labels(), feats or None, control,
+                      None if bool(np.all(w == 1.0)) else w))
+    del facts
+    t0 = time.perf_counter()
+    for a, b, w, feats, control, weights in calls:
+        ratings.fit_leaderboard(a, b, w, features=feats, control=control, weights=weights,
+                                **FIT_OPTIONS, reg=configured_reg(None), n_bootstrap=100,
+                                seed=42, min_votes=0)
+    wall = time.perf_counter() - t0
+    return {"wall_s": round(wall, 2), "peak_mb": round(_peak_mb()), "views": len(calls)}
+
+
+def _child(what: str, url: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, what, "--url", url], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["run", "publish", "engine", "generate"])
+    parser.add_argument("--battles", type=int, default=100_000)
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--url")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args(argv)
+    if args.what == "publish":
+        print(json.dumps(run_publish(args.url)))
+        return 0
+    if args.what == "engine":
+        print(json.dumps(run_engine(args.url)))
+        return 0
+    name = f"bench_pipe10_{args.battles}"
+    url = _db_url(args.admin_url, name)
+    result: dict[str, Any] = {"battles": args.battles}
+    result["generate"] = generate(args.admin_url, name, args.battles)
+    print(json.dumps(result), flush=True)
+    if args.what == "generate":
+        return 0
+    try:
+        result["engine"] = _child("engine", url)
+        result["publish"] = _child("publish", url)
+        result["again"] = _child("publish", url)
+        print(json.dumps(result), flush=True)
+    finally:
+        if not args.keep:
+            import psycopg
+            with psycopg.connect(args.admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    e, p, a = result["engine"], result["publish"], result["again"]
+    print(f"| {args.battles:,} | {p['wall_s']} s, {p['peak_mb']} MB | {e['wall_s']} s, "
+          f"{e['peak_mb']} MB | {p['wall_s'] / e['wall_s']:.2f}x | {a['wall_s']} s, "
+          f"{a['peak_mb']} MB | {p['views']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

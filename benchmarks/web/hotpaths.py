@@ -1,0 +1,243 @@
+"""Vote and battle creation against the framework floor, side by side in one run.
+
+The floor is ``floor_app.py`` (bare Flask + SQLAlchemy, one INSERT per request). Both run under
+gunicorn, 2 ``gthread`` workers x 8 threads, access log off, on one fresh PostgreSQL database;
+``wrk`` drives 16 connections (2 threads). Order: floor, vote, create, floor again (the floor
+figure is the mean of its two runs). Reported: req/s, share of the floor, p50/p99 latency, and
+gunicorn workers' CPU time per request (from /proc, all workers summed).
+
+    nice python benchmarks/web/hotpaths.py [--duration 10] \
+        [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+Votes go to ready battles seeded beforehand (one per request, owned by the cookie's voter), so
+every vote is a real first vote. Rate limits are off for the run. The database is dropped at
+the end. Traffic stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+DB_NAME = "bench_pipe10_web"
+CLK = os.sysconf("SC_CLK_TCK")
+
+VOTE_LUA = """
+local ids = {}
+local n = 0
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
+end
+function init(args)
+  local i = 0
+  for line in io.lines(os.getenv("IDS_FILE")) do
+    i = i + 1
+    if i %% 2 == tid - 1 then table.insert(ids, line) end
+  end
+end
+request = function()
+  n = n + 1
+  local id = ids[n] or ids[#ids]  -- out of seeded battles: repeats show up as non-2xx
+  return wrk.format("POST", "/api/v1/battles/" .. id .. "/vote",
+    {["Content-Type"] = "application/json", ["Cookie"] = "%(cookie)s"},
+    '{"winner": "model_a"}')
+end
+"""
+CREATE_LUA = """
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("POST", "/api/v1/battles",
+    {["Content-Type"] = "application/json", ["Cookie"] = "%(cookie)s"},
+    '{"prompt": "Explain, briefly, why the sky is blue. Variant ' .. n .. '"}')
+end
+"""
+FLOOR_LUA = """
+request = function()
+  return wrk.format("POST", "/floor", {["Content-Type"] = "application/json"}, "{}")
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
+def _cpu_s(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / CLK
+
+
+class Server:
+    def __init__(self, argv: list[str], env: dict[str, str], port: int, log: Any) -> None:
+        self.port = port
+        self.proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=REPO,
+                                     stdout=subprocess.DEVNULL, stderr=log,
+                                     start_new_session=True)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise RuntimeError("server did not start")
+        time.sleep(1.0)
+        self.workers = _children(self.proc.pid)
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def _gunicorn(app: str, port: int, extra: list[str]) -> list[str]:
+    return [str(Path(sys.executable).with_name("gunicorn")), *extra, "-w", "2", "-k", "gthread",
+            "--threads", "8", "-b", f"127.0.0.1:{port}", "--access-logfile", "/dev/null",
+            app]
+
+
+def _wrk(port: int, script: Path, duration: int, env: dict[str, str]) -> dict[str, Any]:
+    out = subprocess.run(["wrk", "-t2", "-c16", f"-d{duration}s", "--latency", "-s",
+                          str(script), f"http://127.0.0.1:{port}"], capture_output=True,
+                         text=True, env={**os.environ, **env}, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    lat = dict(re.findall(r"\s+(50|99)%\s+([\d.]+\w+)", out))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "requests": total, "p50": lat.get("50"), "p99": lat.get("99"),
+            "non_2xx": int(bad.group(1)) if bad else 0}
+
+
+def _measure(server: Server, script: Path, duration: int,
+             env: dict[str, str] | None = None) -> dict[str, Any]:
+    before = _cpu_s(server.workers)
+    result = _wrk(server.port, script, duration, env or {})
+    used = _cpu_s(server.workers) - before
+    result["cpu_ms_per_req"] = round(1000 * used / max(1, result["requests"]), 2)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--battles", type=int, default=40_000, help="ready battles seeded")
+    args = parser.parse_args(argv)
+    import psycopg
+    from sqlalchemy import text
+
+    from arena.db import make_engine
+    from arena.models import Base
+
+    url = args.admin_url.rsplit("/", 1)[0] + "/" + DB_NAME
+    with psycopg.connect(args.admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE floor_row (id serial PRIMARY KEY, payload varchar(64), "
+                          "created_at timestamptz)"))
+        conn.execute(text(
+            "INSERT INTO contender (name, organization, license, link, base_url, "
+            "upstream_model, params, connect_timeout, read_timeout, total_timeout, weight, "
+            "is_public, active, consecutive_failures, created_at, updated_at) "
+            "SELECT 'model-' || i, 'org', 'MIT', '', 'http://127.0.0.1:9/v1', 'm', '{}', 5, "
+            "60, 300, 1, true, true, 0, now(), now() FROM generate_series(1, 8) i"))
+    tmp = Path(tempfile.mkdtemp(prefix="hotpaths-"))
+    servers: list[Server] = []
+    results: dict[str, Any] = {}
+    try:
+        port_a, port_f = _free_port(), _free_port()
+        arena_env = {"ARENA_DATABASE_URL": url, "ARENA_SECRET_KEY": "b" * 32,
+                     "ARENA_RATELIMIT_ENABLED": "false", "ARENA_WORKERS": "2",
+                     "ARENA_THREADS": "8", "ARENA_LOG_LEVEL": "WARNING"}
+        arena = Server(_gunicorn("wsgi:app", port_a, ["-c", "gunicorn.conf.py"]), arena_env,
+                       port_a, (tmp / "arena.log").open("w"))
+        servers.append(arena)
+        floor = Server(_gunicorn("benchmarks.web.floor_app:app", port_f, []),
+                       {"FLOOR_DATABASE_URL": url}, port_f, (tmp / "floor.log").open("w"))
+        servers.append(floor)
+        # A voter cookie: the first battle's response sets it.
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port_a}/api/v1/battles", data=b'{"prompt": "hello"}',
+            headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(request, timeout=120) as response:
+            cookie = response.headers["Set-Cookie"].split(";", 1)[0]
+        with engine.begin() as conn:
+            voter = conn.execute(text("SELECT voter_id FROM battle LIMIT 1")).scalar_one()
+            conn.execute(text("""
+                INSERT INTO battle (public_id, voter_id, contender_a_id, contender_b_id, state,
+                    anony, source, flagged, language, release_consent, prompt_group,
+                    created_at, updated_at, ready_at)
+                SELECT 'bench-' || i || '-' || left(md5(i::text), 24), :voter, 1 + i % 8,
+                       1 + (i + 1) % 8, 'ready', true, 'arena', false, 'en', false,
+                       md5('p' || i), now(), now(), now()
+                FROM generate_series(1, :n) i"""), {"voter": voter, "n": args.battles})
+            conn.execute(text("""
+                INSERT INTO turn (battle_id, position, prompt, created_at)
+                SELECT id, 0, 'Explain why the sky is blue.', now() FROM battle
+                WHERE public_id LIKE 'bench-%'"""))
+            ids = [r[0] for r in conn.execute(text(
+                "SELECT public_id FROM battle WHERE public_id LIKE 'bench-%' ORDER BY id"))]
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+        (tmp / "warm.txt").write_text("\n".join(ids[:3000]) + "\n")
+        (tmp / "ids.txt").write_text("\n".join(ids[3000:]) + "\n")
+        (tmp / "vote.lua").write_text(VOTE_LUA % {"cookie": cookie})
+        (tmp / "create.lua").write_text(CREATE_LUA % {"cookie": cookie})
+        (tmp / "floor.lua").write_text(FLOOR_LUA)
+        _wrk(port_f, tmp / "floor.lua", 2, {})  # warm both servers' pools and imports
+        _wrk(port_a, tmp / "create.lua", 2, {})
+        _wrk(port_a, tmp / "vote.lua", 1, {"IDS_FILE": str(tmp / "warm.txt")})
+        results["floor_1"] = _measure(floor, tmp / "floor.lua", args.duration)
+        results["vote"] = _measure(arena, tmp / "vote.lua", args.duration,
+                                   {"IDS_FILE": str(tmp / "ids.txt")})
+        results["create"] = _measure(arena, tmp / "create.lua", args.duration)
+        results["floor_2"] = _measure(floor, tmp / "floor.lua", args.duration)
+    finally:
+        for server in servers:
+            server.stop()
+        engine.dispose()
+        with psycopg.connect(args.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
+    floor_rps = (results["floor_1"]["rps"] + results["floor_2"]["rps"]) / 2
+    print(json.dumps(results))
+    print("| path | req/s | share of floor | p50 | p99 | worker CPU ms / request | non-2xx |")
+    print("|---|---|---|---|---|---|---|")
+    for key, label in (("floor_1", "floor (1st)"), ("vote", "POST /api/v1/battles/<id>/vote"),
+                       ("create", "POST /api/v1/battles"), ("floor_2", "floor (2nd)")):
+        r = results[key]
+        print(f"| {label} | {r['rps']:.0f} | {r['rps'] / floor_rps:.0%} | {r['p50']} | "
+              f"{r['p99']} | {r['cpu_ms_per_req']} | {r['non_2xx']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,40 @@
+"""The shipped configuration never asks the database for more connections than it grants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from arena import create_app
+from arena.db import engine_for, pool_size
+from arena.errors import ConfigError
+
+PG = "postgresql://arena@127.0.0.1:1/never-connected"
+
+
+def _app(tmp_path: Path, **config: object) -> object:
+    return create_app({"TESTING": True, "DATABASE_URL": PG, "SECRET_KEY": "s" * 32,
+                       **config}, instance_path=str(tmp_path))
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4, 8])
+def test_default_pools_of_all_workers_fit_the_connection_limit(tmp_path: Path,
+                                                               workers: int) -> None:
+    app = _app(tmp_path, WORKERS=workers)
+    pool = engine_for(app).pool
+    most = pool.size() + max(0, pool._max_overflow)  # type: ignore[attr-defined]
+    c = app.config
+    assert most >= 1
+    assert c["HOSTS"] * workers * most + c["DB_RESERVED_CONNECTIONS"] <= c["DB_MAX_CONNECTIONS"]
+
+
+def test_pool_is_the_share_of_the_budget_capped_at_the_thread_count() -> None:
+    assert pool_size(max_connections=90, reserved=6, hosts=1, workers=4, threads=32) == 21
+    assert pool_size(max_connections=90, reserved=6, hosts=1, workers=2, threads=8) == 8
+    assert pool_size(max_connections=100, reserved=0, hosts=3, workers=4, threads=32) == 8
+
+
+def test_a_budget_too_small_for_the_workers_is_refused_at_start_up(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="DB_MAX_CONNECTIONS"):
+        _app(tmp_path, DB_MAX_CONNECTIONS=10, DB_RESERVED_CONNECTIONS=4, HOSTS=2, WORKERS=4)

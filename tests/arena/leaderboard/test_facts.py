@@ -1,0 +1,145 @@
+"""Per-battle facts: written with the vote, kept in step with later changes, read as columns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import numpy as np
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arena.leaderboard.data import (
+    eligible_battles,
+    eligible_facts,
+    fit_view,
+    view_battles,
+    views_for,
+)
+from arena.leaderboard.facts import group_key, prompt_group_of, sync_facts
+from arena.leaderboard.publish import publish
+from arena.models import Battle, BattleFact, Publication, Voter
+from arena.releases.voters import request_deletion
+from arena.voting import cast_vote
+
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def _publish(db: Session) -> Publication:
+    report = publish(db, n_bootstrap=5, seed=1, min_votes=0, min_battles=5, now=NOW)
+    db.commit()
+    return report.publication
+
+
+def test_vote_writes_its_fact_in_the_same_transaction(
+        db: Session, contender: Callable, battle: Callable) -> None:
+    a, b = contender("Left"), contender("Right")
+    db.add(Voter(id="v1", created_at=NOW))
+    db.flush()
+    row = battle(a, b, None, state="ready", prompts=("  Hello   THERE ", "more words"),
+                 features={"length_a": 10, "length_b": 3.5, "junk": "x", "neg": -1},
+                 language="en")
+    row.voter_id = "v1"
+    row.prompt_group = prompt_group_of("  Hello   THERE ")
+    db.flush()
+    cast_vote(db, row, voter_id="v1", winner="tie", feedback=None, now=NOW)
+    db.commit()
+    fact = db.get(BattleFact, row.id)
+    assert fact is not None
+    assert (fact.contender_a_id, fact.contender_b_id, fact.winner, fact.voter_id) == \
+        (a.id, b.id, "tie", "v1")
+    assert (fact.turn_count, fact.prompt_chars, fact.language) == (2, 26, "en")
+    assert fact.prompt_key == group_key(prompt_group_of("hello there"))
+    assert fact.feature_names == "length_a,length_b"
+    assert np.frombuffer(fact.feature_values, ">f8").tolist() == [10.0, 3.5]
+    assert fact.voted_at == NOW and fact.synced_at == NOW
+    # The vote wrote it: a sync finds nothing to do.
+    assert sync_facts(db, now=NOW).changed == 0
+
+
+def test_battles_flagged_or_failed_after_their_vote_leave_the_next_publication(
+        db: Session, league: Callable) -> None:
+    league()
+    first = _publish(db)
+    assert first.n_battles == 54
+    rows = list(db.scalars(select(Battle).order_by(Battle.id)))
+    rows[0].flagged = True
+    rows[1].state = "failed"
+    db.commit()
+    second = _publish(db)
+    assert second.id != first.id and second.n_battles == 52
+    assert db.get(BattleFact, rows[1].id) is None
+    assert db.get(BattleFact, rows[0].id).flagged is True
+
+
+def test_publish_with_nothing_new_is_up_to_date_and_a_new_vote_is_not(
+        db: Session, league: Callable, battle: Callable) -> None:
+    people = league()
+    first = _publish(db)
+    again = publish(db, n_bootstrap=5, seed=1, min_votes=0, min_battles=5, now=NOW)
+    assert again.up_to_date and again.publication.id == first.id
+    other = publish(db, n_bootstrap=6, seed=1, min_votes=0, min_battles=5, now=NOW)
+    assert not other.up_to_date  # settings are part of the digest
+    db.rollback()
+    battle(people[0], people[1], "model_b", prompts=("a late question",))
+    db.commit()
+    late = publish(db, n_bootstrap=5, seed=1, min_votes=0, min_battles=5, now=NOW)
+    assert not late.up_to_date and late.n_battles == 55
+
+
+def test_deleting_a_voters_texts_resets_their_prompt_facts(
+        db: Session, contender: Callable, battle: Callable) -> None:
+    a, b = contender(), contender()
+    db.add(Voter(id="gone", created_at=NOW))
+    db.flush()
+    rows = [battle(a, b, "model_a", prompts=("same prompt",)) for _ in range(3)]
+    for row in rows:
+        row.voter_id = "gone"
+    db.commit()
+    before = eligible_battles(db)
+    assert [r.weight for r in before] == [1.0] * 3 and before[0].prompt_chars == 11
+    request_deletion(db, "gone", NOW)
+    db.commit()
+    after = eligible_battles(db, flood_k=1)
+    assert [(r.turn_count, r.prompt_chars, r.weight) for r in after] == [(0, 0, 1.0)] * 3
+
+
+def test_columns_and_the_list_of_battles_give_the_same_fits(
+        db: Session, contender: Callable, battle: Callable) -> None:
+    people = [contender(f"M{i}") for i in range(4)]
+    for k in range(120):
+        i, j = k % 4, (k * 7 + 1) % 4
+        if i == j:
+            j = (j + 1) % 4
+        winner = ("model_a", "model_b", "tie", "both_bad")[(k * 5) % 4 if k % 3 else 0]
+        battle(people[i], people[j], winner,
+               prompts=("flood" if k % 5 == 0 else f"q{k}",) * (1 + k % 2),
+               features={"length_a": 50 + k % 9, "length_b": 40 + k % 13,
+                         "markdown_header_a": k % 2, "markdown_header_b": 0,
+                         "markdown_list_a": 0, "markdown_list_b": k % 3,
+                         "markdown_bold_a": k % 4, "markdown_bold_b": 1} if k % 6 else None,
+               language=("en", "de", None)[k % 3])
+    db.commit()
+    facts = eligible_facts(db, flood_k=5)
+    listed = eligible_battles(db, flood_k=5)
+    assert [v.key for v in views_for(facts)] == [v.key for v in views_for(listed)]
+    for view in ("overall", "style", "multi_turn", "lang-en"):
+        assert len(view_battles(facts, view)) == len(view_battles(listed, view))
+        ours = fit_view(facts, view, n_bootstrap=10, seed=3)
+        theirs = fit_view(listed, view, n_bootstrap=10, seed=3)
+        assert ours.names == theirs.names
+        assert [m.rating for m in ours.models] == [m.rating for m in theirs.models]
+        assert [m.ci_low for m in ours.models] == [m.ci_low for m in theirs.models]
+
+
+def test_facts_rebuild_command_rederives_every_fact(
+        db: Session, league: Callable, runner: FlaskCliRunner) -> None:
+    league()
+    result = runner.invoke(args=["leaderboard", "facts", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "54 battles" in result.output
+    db.expire_all()
+    assert len(list(db.scalars(select(BattleFact.battle_id)))) == 54
+    again = runner.invoke(args=["leaderboard", "facts", "rebuild"])
+    assert "0 facts changed" in again.output
