@@ -46,3 +46,35 @@ def view_fragility(model_a: Sequence[str] | np.ndarray, model_b: Sequence[str] |
         "shared_rank": {str(ids[names[i]]): r for i, r in zip(order, shared, strict=False)},
         "seconds": round(time.perf_counter() - started, 3),
     }
+
+
+def board_integrity(snapshot: Any, visible: set[int]) -> dict[str, Any]:
+    """What the page and the JSON show of a snapshot's integrity record.
+
+    ``filters``: votes and voters each filter left out of this publication's default board;
+    ``fragility``: adjacent pairs among ``visible`` contenders (public ones) with the votes
+    whose removal would swap them; ``gate_alerts``: sharp changes of gate pass rates.
+    """
+    settings = snapshot.publication.settings or {}
+    frag = (snapshot.extra or {}).get("fragility") or {}
+    pairs = [p for p in frag.get("pairs", []) if p["upper"] in visible and p["lower"] in visible]
+    return {
+        "filters": settings.get("filters"),
+        "screen": settings.get("integrity_summary"),
+        "gate_alerts": settings.get("gate_alerts", []),
+        "fragility": {"threshold": frag.get("threshold"), "pairs": pairs} if frag else None,
+        "shared_rank": {int(k): v for k, v in (frag.get("shared_rank") or {}).items()
+                        if int(k) in visible},
+    }
+
+
+def annotate_rows(rows: list[dict[str, Any]], info: Mapping[str, Any]) -> None:
+    """Add ``swap_votes`` (to swap with the next row) and ``shared_rank`` to board rows."""
+    by_upper = {p["upper"]: p for p in (info.get("fragility") or {}).get("pairs", [])}
+    shared = info.get("shared_rank") or {}
+    for row in rows:
+        pair = by_upper.get(row["contender_id"])
+        row["swap_votes"] = None if pair is None else pair["votes_to_swap"]
+        row["swap_share"] = None if pair is None else pair["share"]
+        row["shares_rank"] = bool(pair and pair["shares_rank"])
+        row["shared_rank"] = shared.get(row["contender_id"])

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from arena.integrity.disclosure import annotate_rows, board_integrity
 from arena.leaderboard.data import VIEWS
 from arena.models import Contender, LeaderboardSnapshot, Publication, SnapshotEntry
 
@@ -35,6 +36,7 @@ class Board:
     win_matrix: list[list[float]]
     battle_counts: list[list[int]]
     components: list[list[str]]
+    integrity: dict[str, Any] | None = None
 
 
 def latest_publication(db: Session) -> Publication | None:
@@ -73,6 +75,8 @@ def load_board(db: Session, snapshot: LeaderboardSnapshot) -> Board:
     win = extra.get("win_matrix", [])
     counts = extra.get("battle_counts", [])
     components = [[names[c] for c in comp if c in names] for comp in extra.get("components", [])]
+    integrity = board_integrity(snapshot, set(names))
+    annotate_rows(rows, integrity)
     views = ordered_views(db.scalars(select(LeaderboardSnapshot).where(
         LeaderboardSnapshot.publication_id == snapshot.publication_id)).all())
     return Board(
@@ -80,7 +84,7 @@ def load_board(db: Session, snapshot: LeaderboardSnapshot) -> Board:
         matrix_names=[names[ids[i]] for i in keep],
         win_matrix=[[win[i][j] for j in keep] for i in keep] if win else [],
         battle_counts=[[counts[i][j] for j in keep] for i in keep] if counts else [],
-        components=[c for c in components if c])
+        components=[c for c in components if c], integrity=integrity)
 
 
 def snapshot_of(db: Session, publication: Publication, view: str) -> LeaderboardSnapshot | None:
@@ -125,6 +129,10 @@ def contender_json(row: dict[str, Any]) -> dict[str, Any]:
     """The public contender object of the API (fixed field order)."""
     out = {key: row[key] for key in CONTENDER_FIELDS}
     out["rank_low"], out["rank_high"] = row["rank_low"], row["rank_high"]
+    # fragility: votes whose removal would swap this contender with the next one down
+    for key in ("swap_votes", "swap_share", "shares_rank", "shared_rank"):
+        if key in row:
+            out[key] = row[key]
     return out
 
 
@@ -154,4 +162,5 @@ def board_json(board: Board, url_for_view: Any) -> dict[str, Any]:
         "components": board.components,
         "win_matrix": {"names": board.matrix_names, "p": board.win_matrix},
         "battle_counts": {"names": board.matrix_names, "counts": board.battle_counts},
+        "integrity": board.integrity,
     }

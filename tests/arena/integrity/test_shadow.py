@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from flask.testing import FlaskCliRunner
+from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -107,3 +107,20 @@ def test_plain_views_carry_fragility_and_shared_ranks(
                                                                          strict=True))
     assert all(p["votes_to_swap"] is None or p["votes_to_swap"] >= 1 for p in frag["pairs"])
     assert set(frag["shared_rank"]) == {str(i) for i in order}
+
+
+def test_page_and_json_show_provisional_fragility_and_filtered_votes(
+        client: FlaskClient, runner: FlaskCliRunner, db: Session,
+        rigged_arena: Callable) -> None:
+    arena = rigged_arena()
+    assert runner.invoke(args=["leaderboard", "publish"]).exit_code == 0
+    body = client.get("/api/v1/leaderboard").get_json()
+    integrity = body["integrity"]
+    assert integrity["filters"]["flagged_voters"] == {"votes": arena.rigged_votes, "voters": 1}
+    assert len(integrity["fragility"]["pairs"]) == 7
+    rows = body["contenders"]
+    assert all("provisional" in r and "swap_votes" in r for r in rows)
+    assert [r["swap_votes"] is None for r in rows] == [False] * 7 + [True]
+    page = client.get("/leaderboard").get_data(as_text=True)
+    assert "Votes to swap with next" in page
+    assert f"{arena.rigged_votes} votes of\n    1 voters flagged" in page
