@@ -112,7 +112,8 @@ def evaluate_gates(db: Session, config: Mapping[str, Any], *, voter_id: str | No
         verdicts.append(("pow", "passed" if ok else "failed",
                          "" if ok else "missing or wrong proof of work"))
     account = None
-    if voter_id is not None:
+    cap = int(config.get("GATE_DAILY_CAP") or 0)
+    if voter_id is not None and (cap or config.get("GATE_HF_OAUTH")):
         account = db.get(VoterAccount, voter_id)
     if config.get("GATE_HF_OAUTH"):
         if account is not None:
@@ -121,7 +122,6 @@ def evaluate_gates(db: Session, config: Mapping[str, Any], *, voter_id: str | No
             verdicts.append(("hf_account", "unavailable", "identity provider did not answer"))
         else:
             verdicts.append(("hf_account", "failed", "not signed in"))
-    cap = int(config.get("GATE_DAILY_CAP") or 0)
     if cap and voter_id is not None:
         ids = [voter_id]
         if account is not None:  # the cap follows the account across pseudonyms

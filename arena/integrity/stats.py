@@ -131,6 +131,7 @@ class TestResult:
     expected: np.ndarray  # its null expectation
     z: np.ndarray
     p: np.ndarray
+    p_min: np.ndarray  # smallest p-value the test could give (its most extreme outcome)
 
 
 def _screened_p(values: np.ndarray, probs: np.ndarray, group: np.ndarray,
@@ -162,8 +163,10 @@ def loglik_test(probs: np.ndarray, outcome: np.ndarray, voter: np.ndarray, n_vot
     observed_terms = vals[np.arange(vals.shape[0]), outcome[keep]]
     s, e, z = _normal_z(vals, pr, observed_terms, g, tested.size)
     p = _screened_p(vals, pr, g, s, z, lower=True)
+    p_min = np.exp(np.bincount(g, np.log(np.maximum(pr.min(axis=1), 1e-300)),
+                               minlength=tested.size))
     return TestResult(voter=tested, item=np.full(tested.size, -1), n=n[tested], statistic=s,
-                      expected=e, z=z, p=p)
+                      expected=e, z=z, p=p, p_min=p_min)
 
 
 def favouritism_test(probs: np.ndarray, a: np.ndarray, b: np.ndarray, outcome: np.ndarray,
@@ -191,9 +194,16 @@ def favouritism_test(probs: np.ndarray, a: np.ndarray, b: np.ndarray, outcome: n
     p_low = _screened_p(vals, pr, g_new, s, z, lower=True)
     p_high = _screened_p(vals, pr, g_new, s, z, lower=False)
     p = np.minimum(1.0, 2.0 * np.minimum(p_low, p_high))
+    # most extreme outcomes: every battle won (score 1) or every battle lost (score 0)
+    lg = np.log(np.maximum(pr, 1e-300))
+    best = np.bincount(g_new, lg[np.arange(lg.shape[0]), np.argmax(vals, axis=1)],
+                       minlength=keys.size)
+    worst = np.bincount(g_new, lg[np.arange(lg.shape[0]), np.argmin(vals, axis=1)],
+                        minlength=keys.size)
+    p_min = np.minimum(1.0, 2.0 * np.exp(np.minimum(best, worst)))
     return TestResult(voter=keys // n_items, item=keys % n_items,
                       n=np.bincount(g_new, minlength=keys.size), statistic=s, expected=e, z=z,
-                      p=p)
+                      p=p, p_min=p_min)
 
 
 def benjamini_hochberg(p: np.ndarray, alpha: float) -> np.ndarray:
@@ -223,6 +233,24 @@ def holm(p: np.ndarray, alpha: float) -> np.ndarray:
 
 
 CORRECTIONS = {"bh": benjamini_hochberg, "holm": holm}
+
+
+def tarone_family(p_min: np.ndarray, alpha: float) -> np.ndarray:
+    """Tests that can reach significance at all (Tarone 1990), as a boolean mask.
+
+    A discrete test whose most extreme outcome has ``p_min > alpha / k`` can never be
+    rejected in a family of ``k``, so it need not count in ``k``: the smallest ``k`` with
+    ``#{p_min <= alpha / k} <= k`` fixes the family. Most voter × contender pairs of three or
+    four battles drop out, which is what lets twenty rigged votes stand out among a million.
+    The correction is then applied within the family (Holm: FWER, as in Hommel & Krummenauer;
+    BH: Gilbert's two-step FDR procedure).
+    """
+    m = p_min.shape[0]
+    ordered = np.sort(p_min)
+    for k in range(1, m + 1):
+        if np.searchsorted(ordered, alpha / k, side="right") <= k:
+            return np.asarray(p_min <= alpha / k)
+    return np.ones(m, dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -304,7 +332,10 @@ def detect(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, voter: np.ndarray,
         ll = loglik_test(probs, outcome, voter, n_voters, min_votes)
         fav = favouritism_test(probs, a, b, outcome, voter, n_voters, n_items,
                                min_votes=min_votes, min_pair=min_pair)
-        reject = CORRECTIONS[correction](np.concatenate([ll.p, fav.p]), alpha)
+        p_all = np.concatenate([ll.p, fav.p])
+        family = tarone_family(np.concatenate([ll.p_min, fav.p_min]), alpha)
+        reject = np.zeros(p_all.shape[0], dtype=bool)
+        reject[family] = CORRECTIONS[correction](p_all[family], alpha)
         rej_ll, rej_fav = reject[: ll.p.size], reject[ll.p.size:]
         new = np.union1d(ll.voter[rej_ll], fav.voter[rej_fav]).astype(np.int64)
         if model is not None or rounds >= max_rounds or np.array_equal(new, flagged):
@@ -312,6 +343,6 @@ def detect(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, voter: np.ndarray,
             break
         flagged = new
     return Detection(flagged=flagged, evidence=_evidence(ll, fav, rej_ll, rej_fav, flagged),
-                     n_tests=int(reject.size), rounds=rounds, model=fitted,
+                     n_tests=int(family.sum()), rounds=rounds, model=fitted,
                      settings={"alpha": alpha, "correction": correction, "min_votes": min_votes,
                                "min_pair": min_pair, "screen_z": SCREEN_Z, "rounds": rounds})
