@@ -235,6 +235,29 @@ def holm(p: np.ndarray, alpha: float) -> np.ndarray:
 CORRECTIONS = {"bh": benjamini_hochberg, "holm": holm}
 
 
+def voter_p_values(ll: TestResult, fav: TestResult, n_voters: int,
+                   alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """One p-value per voter: Bonferroni over the voter's tests that could reach ``alpha``.
+
+    Correcting across voters rather than across tests makes the error rate the share of
+    flagged *voters* that are honest (what precision measures): a rigger with twenty rejected
+    tests would otherwise buy a looser threshold for everyone else. Which tests count depends
+    only on the null model (their most extreme outcome), never on the votes, so the
+    Bonferroni factor is valid. Returns ``(p, p_min)`` per voter code (1 where untested).
+    """
+    voter = np.concatenate([ll.voter, fav.voter])
+    p = np.concatenate([ll.p, fav.p])
+    p_min = np.concatenate([ll.p_min, fav.p_min])
+    live = p_min <= alpha
+    count = np.bincount(voter[live], minlength=n_voters)
+    best = np.ones(n_voters)
+    best_min = np.ones(n_voters)
+    np.minimum.at(best, voter[live], p[live])
+    np.minimum.at(best_min, voter[live], p_min[live])
+    return np.minimum(1.0, best * np.maximum(count, 1)), np.minimum(1.0, best_min * np.maximum(
+        count, 1))
+
+
 def tarone_family(p_min: np.ndarray, alpha: float) -> np.ndarray:
     """Tests that can reach significance at all (Tarone 1990), as a boolean mask.
 
@@ -265,32 +288,30 @@ class Detection:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-def _evidence(ll: TestResult, fav: TestResult, rej_ll: np.ndarray, rej_fav: np.ndarray,
+def _evidence(ll: TestResult, fav: TestResult, voter_p: np.ndarray,
               flagged: np.ndarray) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     ll_at = {int(v): k for k, v in enumerate(ll.voter)}
     fav_by: dict[int, list[int]] = {}
-    for j in np.flatnonzero(rej_fav).tolist():
+    wanted = set(flagged.tolist())
+    for j in np.flatnonzero(np.isin(fav.voter, flagged)).tolist():
         fav_by.setdefault(int(fav.voter[j]), []).append(j)
-    for v in flagged.tolist():
-        ev: dict[str, Any] = {}
+    for v in wanted:
+        ev: dict[str, Any] = {"p": float(voter_p[v])}
         k = ll_at.get(v)
         if k is not None:
             ev["votes"] = int(ll.n[k])
             ev["loglik"] = {"observed": round(float(ll.statistic[k]), 3),
                             "expected": round(float(ll.expected[k]), 3),
-                            "z": round(float(ll.z[k]), 3), "p": float(ll.p[k]),
-                            "rejected": bool(rej_ll[k])}
+                            "z": round(float(ll.z[k]), 3), "p": float(ll.p[k])}
         ev["favouritism"] = [
             {"item": int(fav.item[j]), "battles": int(fav.n[j]),
              "score": float(fav.statistic[j]), "expected": round(float(fav.expected[j]), 3),
              "z": round(float(fav.z[j]), 3), "p": float(fav.p[j])}
             for j in sorted(fav_by.get(v, []), key=lambda j: fav.p[j])[:5]]
-        ps = [ev["loglik"]["p"]] if ev.get("loglik", {}).get("rejected") else []
-        ps += [f["p"] for f in ev["favouritism"]]
-        ev["p"] = min(ps) if ps else 1.0
-        ev["statistic"] = ("favouritism" if ev["favouritism"] and
-                           ev["favouritism"][0]["p"] <= ev["p"] else "loglik")
+        ll_p = ev.get("loglik", {}).get("p", 1.0)
+        fav_p = ev["favouritism"][0]["p"] if ev["favouritism"] else 1.0
+        ev["statistic"] = "favouritism" if fav_p <= ll_p else "loglik"
         out[v] = ev
     return out
 
@@ -332,17 +353,16 @@ def detect(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, voter: np.ndarray,
         ll = loglik_test(probs, outcome, voter, n_voters, min_votes)
         fav = favouritism_test(probs, a, b, outcome, voter, n_voters, n_items,
                                min_votes=min_votes, min_pair=min_pair)
-        p_all = np.concatenate([ll.p, fav.p])
-        family = tarone_family(np.concatenate([ll.p_min, fav.p_min]), alpha)
-        reject = np.zeros(p_all.shape[0], dtype=bool)
-        reject[family] = CORRECTIONS[correction](p_all[family], alpha)
-        rej_ll, rej_fav = reject[: ll.p.size], reject[ll.p.size:]
-        new = np.union1d(ll.voter[rej_ll], fav.voter[rej_fav]).astype(np.int64)
+        voters_p, voters_pmin = voter_p_values(ll, fav, n_voters, alpha)
+        family = tarone_family(voters_pmin, alpha)
+        reject = np.zeros(n_voters, dtype=bool)
+        reject[family] = CORRECTIONS[correction](voters_p[family], alpha)
+        new = np.flatnonzero(reject).astype(np.int64)
         if model is not None or rounds >= max_rounds or np.array_equal(new, flagged):
             flagged = new
             break
         flagged = new
-    return Detection(flagged=flagged, evidence=_evidence(ll, fav, rej_ll, rej_fav, flagged),
-                     n_tests=int(family.sum()), rounds=rounds, model=fitted,
+    return Detection(flagged=flagged, evidence=_evidence(ll, fav, voters_p, flagged),
+                     n_tests=int(ll.p.size + fav.p.size), rounds=rounds, model=fitted,
                      settings={"alpha": alpha, "correction": correction, "min_votes": min_votes,
                                "min_pair": min_pair, "screen_z": SCREEN_Z, "rounds": rounds})
