@@ -18,6 +18,8 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     """
     from arena import api, cli, db, errors_web, limits, pages, sampling, security
     from arena.config import load_config
+    from arena.integrity import cli as integrity_cli
+    from arena.integrity import oauth
     from arena.leaderboard import web as leaderboard_web
     from arena.ledger import web as ledger_web
     from arena.releases import web as releases_web
@@ -38,7 +40,9 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     leaderboard_web.init_app(app)
+    oauth.init_app(app)
     releases_web.init_app(app)
     ledger_web.init_app(app)
     cli.init_app(app)
+    integrity_cli.init_app(app)
     return app

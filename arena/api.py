@@ -14,12 +14,14 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
 from typing import Any
 
-from flask import Blueprint, Response, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, session, url_for
 
 from arena import battles
 from arena import db as arena_db
 from arena.battles.share import side_facts
 from arena.errors import BadRequest, ServiceUnavailable, ValidationError
+from arena.integrity.gates import evaluate_gates
+from arena.integrity.oauth import HF_STATE_KEY
 from arena.language import detect_language
 from arena.limits import battles_limit, limiter, votes_limit
 from arena.models import utcnow
@@ -253,8 +255,14 @@ def vote(public_id: str) -> Response:
     winner, feedback = g.body
     db = arena_db.session()
     battle = battles.get_battle(db, public_id, with_contenders=True)
-    result = cast_vote(db, battle, voter_id=voter_id(create=False), winner=winner,
-                       feedback=feedback, now=utcnow())
+    now = utcnow()
+    voter = voter_id(create=False)
+    gates = evaluate_gates(db, current_app.config, voter_id=voter, challenge=public_id,
+                           pow_nonce=_json_object().get("pow"),
+                           hf_state=session.get(HF_STATE_KEY),
+                           now=now)
+    result = cast_vote(db, battle, voter_id=voter, winner=winner, feedback=feedback, now=now,
+                       gates=gates)
     db.commit()
     return jsonify(result)
 

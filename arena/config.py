@@ -120,6 +120,38 @@ DEFAULTS: dict[str, Any] = {
     "HSTS_MAX_AGE": 31536000,
     # Largest request body in bytes; larger ones get 413 (a prompt is at most ~32 KB).
     "MAX_CONTENT_LENGTH": 1048576,
+    # --- integrity (see README "Integrity") ---
+    # Test every voter at publish and leave flagged voters' votes out of the default board
+    # (they stay stored; `flask integrity flagged` lists them, clear/confirm decides).
+    "INTEGRITY_SCREEN": True,
+    # Error rate of the multiplicity correction over all per-voter tests.
+    "INTEGRITY_ALPHA": 0.01,
+    # "bh" (Benjamini-Hochberg, false discovery rate) or "holm" (family-wise error rate).
+    "INTEGRITY_CORRECTION": "bh",
+    # Voters with fewer votes are not tested (no test can tell a handful of votes apart).
+    "INTEGRITY_MIN_VOTES": 5,
+    # Fewest battles of one voter with one contender for a favouritism test.
+    "INTEGRITY_MIN_PAIR": 3,
+    # Adjacent pairs among the first N of a plain view get a fragility count (0: off).
+    "INTEGRITY_FRAGILITY_TOP": 20,
+    # Pairs that swap when fewer than this fraction of their votes is removed share a rank.
+    "INTEGRITY_SHARE_RANK": 0.001,
+    # A gate whose pass rate moves by this much (day against week) is reported at publish.
+    "GATE_ALERT_CHANGE": 0.2,
+    # Daily votes counted per pseudonym (and per signed-in account); 0: no cap. Votes over the
+    # cap are kept, marked failed, and left out of the default board.
+    "GATE_DAILY_CAP": 0,
+    # Proof-of-work difficulty in leading zero bits of SHA-256 (static/gates.js solves it);
+    # 0: off. ~20 bits costs a browser about a second.
+    "GATE_POW_BITS": 0,
+    # Sign-in with Hugging Face (OAuth 2 / OpenID Connect) before voting counts; off by default.
+    "GATE_HF_OAUTH": False,
+    # OAuth client of the Space/app, and the provider's base URL (a stand-in in tests).
+    "HF_OAUTH_CLIENT_ID": None,
+    "HF_OAUTH_CLIENT_SECRET": None,
+    "HF_OAUTH_BASE_URL": "https://huggingface.co",
+    # Seconds to wait for the identity provider before the gate counts as unavailable.
+    "GATE_TIMEOUT_S": 5.0,
 }
 
 _INT_KEYS = {
@@ -129,11 +161,16 @@ _INT_KEYS = {
     "LEADERBOARD_MIN_VOTES", "LEADERBOARD_BOOTSTRAP", "LEADERBOARD_SEED", "LEADERBOARD_CACHE_MS",
     "RELEASE_WINDOW_DAYS", "RELEASE_EMBARGO_DAYS", "SAMPLING_CAP_MIN_BATTLES",
     "PRIVATE_TEST_REVEAL_VOTES", "PRIVATE_TEST_REVEAL_DAYS", "PRIVATE_TEST_VOTES_AFTER_REVEAL",
-    "PRIVATE_TEST_MAX_PER_ORG",
+    "PRIVATE_TEST_MAX_PER_ORG", "INTEGRITY_MIN_VOTES", "INTEGRITY_MIN_PAIR",
+    "INTEGRITY_FRAGILITY_TOP", "GATE_DAILY_CAP", "GATE_POW_BITS",
     "PROXY_HOPS", "HSTS_MAX_AGE", "MAX_CONTENT_LENGTH",
 }
-_FLOAT_KEYS = {"SAMPLING_EXPLORATION", "SAMPLING_MAX_SHARE"}
-_BOOL_KEYS = {"RATELIMIT_ENABLED", "RELEASE_LINKABLE_PSEUDONYMS"}
+# shares and probabilities, in [0, 1]
+_FLOAT_KEYS = {"SAMPLING_EXPLORATION", "SAMPLING_MAX_SHARE", "INTEGRITY_ALPHA",
+               "INTEGRITY_SHARE_RANK", "GATE_ALERT_CHANGE"}
+_SECONDS_KEYS = {"GATE_TIMEOUT_S"}
+_BOOL_KEYS = {"RATELIMIT_ENABLED", "RELEASE_LINKABLE_PSEUDONYMS", "INTEGRITY_SCREEN",
+              "GATE_HF_OAUTH"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -162,6 +199,14 @@ def _coerce(key: str, value: Any) -> Any:
             lowered = value.strip().lower()
             return "auto" if lowered == "auto" else lowered in _TRUE
         raise ConfigError(f"Config {key} must be auto, true or false, got {value!r}.")
+    if key in _SECONDS_KEYS:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"Config {key} must be a number, got {value!r}.") from None
+        if not seconds > 0:
+            raise ConfigError(f"Config {key} must be positive, got {value!r}.")
+        return seconds
     if key in _BOOL_KEYS and isinstance(value, str):
         lowered = value.strip().lower()
         if lowered in _TRUE:
@@ -222,6 +267,10 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None,
         raise ConfigError("Config SECRET_KEY must be at least 16 characters.")
     if not config["RELEASES_DIR"]:
         config["RELEASES_DIR"] = str(instance / "releases")
+    if not 0 < config["INTEGRITY_ALPHA"] < 1:
+        raise ConfigError("Config INTEGRITY_ALPHA must be between 0 and 1.")
+    if config["INTEGRITY_CORRECTION"] not in ("bh", "holm"):
+        raise ConfigError("Config INTEGRITY_CORRECTION must be 'bh' or 'holm'.")
     from arena.sampling.policies import POLICIES
 
     if config["SAMPLING_POLICY"] not in POLICIES:

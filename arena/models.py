@@ -413,3 +413,7 @@ class DataRelease(Base):
     hub_repo: Mapped[str | None] = mapped_column(String(200))
     hub_revision: Mapped[str | None] = mapped_column(String(64))
     pushed_at: Mapped[datetime | None]
+
+
+# Integrity tables live in their package; importing them here registers them with Base.
+from arena.integrity import models as _integrity_models  # noqa: E402,F401

@@ -6,6 +6,7 @@ submits (threads, processes or hosts) one insert fails and is answered 409 ``alr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from arena.battles.lifecycle import (
 )
 from arena.categories.store import label_battle
 from arena.errors import ValidationError
+from arena.integrity.gates import record_gate
 from arena.leaderboard.facts import write_vote_fact
 from arena.models import WINNERS, Battle, Vote
 
@@ -55,11 +57,13 @@ def validate_vote(winner: Any, feedback: Any) -> tuple[str, str | None]:
 
 
 def cast_vote(db: Session, battle: Battle, *, voter_id: str | None, winner: str,
-              feedback: str | None, now: datetime) -> dict[str, Any]:
+              feedback: str | None, now: datetime,
+              gates: Sequence[tuple[str, str, str]] = ()) -> dict[str, Any]:
     """Store the vote and mark the battle ``voted``; return the reveal for the response.
 
-    The caller commits. On a lost race the session is rolled back and a 409 raised, so
-    nothing of a rejected vote remains.
+    ``gates`` are the voter gates' verdicts ``(gate, status, detail)``: stored with the vote,
+    never a reason to refuse it. The caller commits. On a lost race the session is rolled
+    back and a 409 raised, so nothing of a rejected vote remains.
     """
     require_owner(battle, voter_id)
     if battle.state != "ready":
@@ -83,4 +87,6 @@ def cast_vote(db: Session, battle: Battle, *, voter_id: str | None, winner: str,
         raise AlreadyVoted() from None
     label_battle(db, battle)  # the conversation is final now; a few ms, same transaction
     write_vote_fact(db, battle, winner=winner, voter_id=voter_id, now=now)
+    for gate, status, detail in gates:
+        record_gate(db, battle.id, gate, status, now=now, detail=detail)
     return {"winner": winner, **reveal(battle)}

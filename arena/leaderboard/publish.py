@@ -25,6 +25,9 @@ from sqlalchemy.orm import Session
 import ratings
 from arena import __version__ as arena_version
 from arena import ledger
+from arena.integrity import screen as integrity
+from arena.integrity.disclosure import view_fragility
+from arena.integrity.gates import gate_alerts
 from arena.leaderboard import ranking
 from arena.leaderboard.data import (
     DEFAULT_REG,
@@ -155,11 +158,25 @@ def build_snapshot(spec: ViewSpec, chosen: Facts,
         entries=entries)
 
 
+def _fragility(chosen: Facts, res: ratings.LeaderboardResult, reg: float,
+               options: integrity.IntegrityOptions) -> dict[str, Any]:
+    ids = {name: cid for cid, (name, _) in chosen.contenders.items()}
+    public = {name: is_public for name, is_public in chosen.contenders.values()}
+    return view_fragility(chosen.names("a"), chosen.names("b"), chosen.winner_labels(),
+                          chosen.weight, res, public, ids, reg=reg, top=options.fragility_top,
+                          threshold=options.share_rank)
+
+
 def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
             reg: float = DEFAULT_REG, min_battles: int = MIN_VIEW_BATTLES,
             cutoff: datetime | None = None, now: datetime | None = None,
-            votes_after_reveal: int = 0) -> PublishReport:
+            votes_after_reveal: int = 0,
+            integrity_options: integrity.IntegrityOptions | None = None) -> PublishReport:
     """Fit every view on the eligible battles and add one publication (never commits).
+
+    With ``integrity_options`` the default board leaves out the votes of flagged voters (and
+    of operator-confirmed ones, and votes that failed a gate); the publication records what
+    each filter removed, and plain views get fragility counts (see :mod:`arena.integrity`).
 
     Raises
     ------
@@ -177,6 +194,10 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
     state = fact_state(db, cutoff=cutoff, n_facts=synced.n_facts)
     state["contenders"] = [list(row) for row in db.execute(
         select(Contender.id, Contender.name, Contender.is_public).order_by(Contender.id))]
+    if integrity_options is not None:
+        # decisions and gate verdicts change what the board counts: part of the digest
+        settings["integrity"] = integrity.options_settings(
+            integrity_options, integrity.decisions_in_force(db), integrity.gate_state(db))
     digest = publication_digest(state, settings)
     latest = latest_publication(db)
     if latest is not None and latest.battles_hash == digest:
@@ -185,6 +206,17 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
     battles = load_facts(db, cutoff=cutoff, flood_k=FLOOD_K)
 
     report = PublishReport(publication=Publication(), up_to_date=False, n_battles=len(battles))
+    screening = None
+    if integrity_options is not None:
+        screening = integrity.screen(
+            db, battles.battle_id, battles.a_id, battles.b_id, battles.winner_labels(),
+            integrity.voters_of(db, battles.battle_id), integrity_options, reg=reg)
+        # shadow exclusion: the votes stay stored, the default board is fitted without them
+        battles = battles.take(screening.keep)
+        for f in screening.filters:
+            if f.votes:
+                report.warnings.append(f"filter {f.name}: left out {f.votes} votes of "
+                                       f"{f.voters} voters")
     snapshots = []
     recent_reveals = (ledger.provisional_after_reveal(db, votes_after=votes_after_reveal)
                       if votes_after_reveal else set())
@@ -206,8 +238,12 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
             report.warnings.append(
                 f"view {spec.key!r}: {len(res.components)} groups of contenders never met; "
                 "ratings across groups are tied together only by the L2 penalty")
-        snapshots.append(ranking.apply(build_snapshot(spec, chosen, res, min_votes=min_votes),
-                                       res, min_votes=min_votes,
+        snapshot = build_snapshot(spec, chosen, res, min_votes=min_votes)
+        if (integrity_options is not None and integrity_options.fragility_top > 1
+                and not res.method.get("control")):
+            snapshot.extra = {**snapshot.extra, "fragility": _fragility(
+                chosen, res, reg, integrity_options)}
+        snapshots.append(ranking.apply(snapshot, res, min_votes=min_votes,
                                        provisional_ids=recent_reveals))
         report.published.append(spec.key)
 
@@ -219,6 +255,13 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
     publication.settings["skipped_views"] = dict(report.skipped)  # the page says why
     db.add(publication)
     db.flush()
+    if screening is not None and integrity_options is not None:
+        integrity.record(db, publication, screening)
+        alerts = gate_alerts(db, now=now, change=integrity_options.gate_alert)
+        report.warnings.extend(alerts)
+        publication.settings = {**settings, "filters": integrity.filter_summary(screening),
+                                "integrity_summary": screening.summary, "gate_alerts": alerts}
+        db.flush()
     log.info("published %d views over %d battles (skipped: %s)", len(snapshots),
              len(battles), ", ".join(report.skipped) or "none")
     return report

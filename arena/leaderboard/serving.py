@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from arena.integrity.disclosure import annotate_rows, board_integrity
 from arena.leaderboard import ranking
 from arena.leaderboard.data import VIEWS
 from arena.models import Contender, LeaderboardSnapshot, Publication, SnapshotEntry
@@ -46,6 +47,7 @@ class Board:
     components: list[list[str]]
     #: Inverse-propensity-weighted observed win rates (None: the pair never met).
     observed_win_rate: list[list[float | None]] = field(default_factory=list)
+    integrity: dict[str, Any] | None = None
 
 
 def latest_publication(db: Session) -> Publication | None:
@@ -95,6 +97,8 @@ def load_board(db: Session, snapshot: LeaderboardSnapshot) -> Board:
     counts = extra.get("battle_counts", [])
     observed = extra.get("observed_win_rate", [])
     components = [[names[c] for c in comp if c in names] for comp in extra.get("components", [])]
+    integrity = board_integrity(snapshot, set(names))
+    annotate_rows(rows, integrity)
     views = ordered_views(db.scalars(select(LeaderboardSnapshot).where(
         LeaderboardSnapshot.publication_id == snapshot.publication_id)).all())
     return Board(
@@ -102,7 +106,7 @@ def load_board(db: Session, snapshot: LeaderboardSnapshot) -> Board:
         matrix_names=[names[ids[i]] for i in keep],
         win_matrix=[[win[i][j] for j in keep] for i in keep] if win else [],
         battle_counts=[[counts[i][j] for j in keep] for i in keep] if counts else [],
-        components=[c for c in components if c],
+        components=[c for c in components if c], integrity=integrity,
         observed_win_rate=[[observed[i][j] for j in keep] for i in keep] if observed else [])
 
 
@@ -146,7 +150,12 @@ def history(db: Session, view: str = "overall",
 
 def contender_json(row: dict[str, Any]) -> dict[str, Any]:
     """The public contender object of the API (fixed field order)."""
-    return {key: row[key] for key in (*CONTENDER_FIELDS, *EXTRA_FIELDS)}
+    out = {key: row[key] for key in (*CONTENDER_FIELDS, *EXTRA_FIELDS)}
+    # fragility: votes whose removal would swap this contender with the next one down
+    for key in ("swap_votes", "swap_share", "shares_rank", "shared_rank"):
+        if key in row:
+            out[key] = row[key]
+    return out
 
 
 def snapshot_meta(snapshot: LeaderboardSnapshot) -> dict[str, Any]:
@@ -178,6 +187,7 @@ def board_json(board: Board, url_for_view: Any) -> dict[str, Any]:
         "battle_counts": {"names": board.matrix_names, "counts": board.battle_counts},
         "observed_win_rate": {"names": board.matrix_names, "p": board.observed_win_rate,
                               "weighting": "inverse propensity of the pair's draw"},
+        "integrity": board.integrity,
     }
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from arena import db, ledger
 from arena.errors import ArenaError, NotFound
+from arena.integrity.screen import IntegrityOptions
 from arena.leaderboard import plots, profile, serving
 from arena.leaderboard.data import MIN_VIEW_BATTLES, configured_reg
 from arena.leaderboard.facts import rebuild_facts
@@ -321,7 +322,8 @@ def publish_command(min_battles: int) -> None:
         report = publish(session, n_bootstrap=config["LEADERBOARD_BOOTSTRAP"],
                          seed=config["LEADERBOARD_SEED"], min_votes=config["LEADERBOARD_MIN_VOTES"],
                          reg=reg, min_battles=min_battles,
-                         votes_after_reveal=int(config["PRIVATE_TEST_VOTES_AFTER_REVEAL"]))
+                         votes_after_reveal=int(config["PRIVATE_TEST_VOTES_AFTER_REVEAL"]),
+                         integrity_options=IntegrityOptions.from_config(config))
     except PublishError as exc:
         session.rollback()
         raise click.ClickException(f"nothing published: {exc}") from None

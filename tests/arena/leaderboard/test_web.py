@@ -18,7 +18,9 @@ from arena.models import Battle, Contender, LeaderboardSnapshot, Turn, Vote
 
 SECRET_NAME = "Zephyr-Secret"
 FIELDS = ["rank", "rank_ub", "name", "organization", "license", "rating", "ci_low", "ci_high",
-          "votes", "provisional", "rank_low", "rank_high", "status", "deprecated", "link"]
+          "votes", "provisional", "rank_low", "rank_high", "status", "deprecated", "link",
+          # fragility (arena.integrity): votes to swap with the next contender, shared ranks
+          "swap_votes", "swap_share", "shares_rank", "shared_rank"]
 
 
 def _publish(runner: FlaskCliRunner) -> None:

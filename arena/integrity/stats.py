@@ -1,0 +1,368 @@
+"""Per-pseudonym tests of voting behaviour under the fitted Bradley-Terry-with-ties model.
+
+Pure numpy/scipy on arrays (no Flask, no SQL). Battles are given as integer arrays: ``a``,
+``b`` (item indices), ``outcome`` (:data:`A_WINS`, :data:`B_WINS`, :data:`TIE`; "both bad"
+is a tie) and ``voter`` (integer pseudonym codes).
+
+The null model is Davidson's Bradley-Terry with ties, fitted by the rating engine:
+``P(a) ∝ exp(η/2)``, ``P(b) ∝ exp(-η/2)``, ``P(tie) ∝ ν`` with ``η = θ_a - θ_b``. Ties are
+part of the model, so an honest voter who often says "tie" is not surprising (FastChat's
+outlier test, which scores ties as half wins without modelling them, flags a quarter of honest
+voters).
+
+Two statistics, both sums of independent per-vote terms under the null:
+
+* **log-likelihood** of a voter's outcomes, lower tail (outcomes the model finds unlikely);
+* **favouritism** of a voter for one contender: the contender's score (win 1, tie ½, loss 0)
+  over that voter's battles with it, two-sided (boosting a target or sinking its rivals).
+
+P-values are Chernoff bounds ``P(S ≤ s) ≤ exp(min_t K(t) - t s)`` with ``K`` the exact
+cumulant generating function of the sum: never smaller than the true tail, so the test stays
+calibrated for a voter with three votes as for one with thirty thousand, and exact at the
+extreme (every vote for the target gives ``∏ P(win)``). A normal approximation is used only
+to screen: a test whose standardised statistic is not beyond :data:`SCREEN_Z` gets p = 1,
+a conservative value that no multiplicity correction can reject.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+import ratings
+
+A_WINS, B_WINS, TIE = 0, 1, 2
+#: Tests whose normal-approximation z is not beyond this are given p = 1 without a bound.
+SCREEN_Z = 2.0
+_LABELS = np.array(["model_a", "model_b", "tie"])
+_SCORE = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5]])  # score of side a / side b per outcome
+
+
+@dataclass(frozen=True)
+class TieModel:
+    """Fitted Davidson model: ``theta`` (natural-log units, one per item) and ``log_nu``."""
+
+    theta: np.ndarray
+    log_nu: float
+
+    def probs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """``(N, 3)`` probabilities of a wins / b wins / tie for battles ``a`` vs ``b``."""
+        half = 0.5 * (self.theta[a] - self.theta[b])
+        logits = np.stack([half, -half, np.full_like(half, self.log_nu)], axis=1)
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return np.asarray(p / p.sum(axis=1, keepdims=True))
+
+
+def fit_tie_model(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, n_items: int, *,
+                  reg: float) -> TieModel:
+    """Davidson fit by :func:`ratings.fit_leaderboard` on aggregated ``(a, b, outcome)`` cells."""
+    key = (np.asarray(a, np.int64) * n_items + b) * 3 + outcome
+    cells, counts = np.unique(key, return_counts=True)
+    ca, cb, co = cells // 3 // n_items, cells // 3 % n_items, cells % 3
+    names = np.array([f"{i}" for i in range(n_items)])
+    res = ratings.fit_leaderboard(names[ca], names[cb], _LABELS[co], weights=counts.astype(float),
+                                  ties="davidson", reg=reg, ci="none", offset=0.0)
+    theta = np.zeros(n_items)
+    for m in res.models:
+        theta[int(m.name)] = m.rating / ratings.SCALE
+    assert res.tie_log_nu is not None  # davidson always reports it
+    return TieModel(theta=theta, log_nu=float(res.tie_log_nu))
+
+
+def _group_cgf(values: np.ndarray, probs: np.ndarray, group: np.ndarray, t: np.ndarray,
+               n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per group: ``K(t)`` and ``K'(t)`` of a sum of independent discrete terms."""
+    tv = t[group][:, None] * values
+    m = tv.max(axis=1, keepdims=True)
+    e = probs * np.exp(tv - m)
+    z = e.sum(axis=1)
+    k = np.bincount(group, np.log(z) + m[:, 0], minlength=n_groups)
+    dk = np.bincount(group, (e * values).sum(axis=1) / z, minlength=n_groups)
+    return k, dk
+
+
+def chernoff_lower(values: np.ndarray, probs: np.ndarray, group: np.ndarray,
+                   observed: np.ndarray, *, iterations: int = 60) -> np.ndarray:
+    """Upper bound on ``P(S_g ≤ observed_g)`` for sums ``S_g`` of independent discrete terms.
+
+    ``values``/``probs`` are ``(E, k)``: the possible values of each term and their
+    probabilities; ``group`` (E,) maps terms to sums ``0..G-1``. The bound holds for every
+    ``t ≤ 0``; bisection on ``K'(t) = s`` finds the tightest.
+    """
+    n_groups = observed.shape[0]
+    spread = np.bincount(group, np.ptp(values, axis=1), minlength=n_groups)
+    per_term = np.bincount(group, minlength=n_groups)
+    # t beyond -50 / (typical spread) gains nothing measurable and risks overflow
+    t_min = -50.0 / np.maximum(spread / np.maximum(per_term, 1), 1e-9)
+    lo, hi = t_min.copy(), np.zeros(n_groups)
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        _, dk = _group_cgf(values, probs, group, mid, n_groups)
+        above = dk > observed
+        hi = np.where(above, mid, hi)
+        lo = np.where(above, lo, mid)
+    t = hi  # K'(hi) >= s, the side whose bound is valid and tight
+    k, _ = _group_cgf(values, probs, group, t, n_groups)
+    return np.asarray(np.minimum(1.0, np.exp(np.minimum(k - t * observed, 0.0))))
+
+
+def _normal_z(values: np.ndarray, probs: np.ndarray, observed_terms: np.ndarray,
+              group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mean = (probs * values).sum(axis=1)
+    var = np.maximum((probs * values**2).sum(axis=1) - mean**2, 0.0)
+    s = np.bincount(group, observed_terms, minlength=n_groups)
+    e = np.bincount(group, mean, minlength=n_groups)
+    v = np.bincount(group, var, minlength=n_groups)
+    z = np.divide(s - e, np.sqrt(v), out=np.zeros(n_groups), where=v > 0)
+    return s, e, z
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One family of tests: one entry per tested unit (voter, or voter × contender)."""
+
+    voter: np.ndarray  # voter code of each test
+    item: np.ndarray  # contender index (-1 for the log-likelihood test)
+    n: np.ndarray  # votes in the test
+    statistic: np.ndarray  # observed sum
+    expected: np.ndarray  # its null expectation
+    z: np.ndarray
+    p: np.ndarray
+    p_min: np.ndarray  # smallest p-value the test could give (its most extreme outcome)
+
+
+def _screened_p(values: np.ndarray, probs: np.ndarray, group: np.ndarray,
+                observed: np.ndarray, z: np.ndarray, lower: bool) -> np.ndarray:
+    p = np.ones(observed.shape[0])
+    cand = np.flatnonzero(z < -SCREEN_Z) if lower else np.flatnonzero(z > SCREEN_Z)
+    if cand.size == 0:
+        return p
+    remap = np.full(observed.shape[0], -1)
+    remap[cand] = np.arange(cand.size)
+    keep = remap[group] >= 0
+    sign = 1.0 if lower else -1.0
+    p[cand] = chernoff_lower(sign * values[keep], probs[keep], remap[group[keep]],
+                             sign * observed[cand])
+    return p
+
+
+def loglik_test(probs: np.ndarray, outcome: np.ndarray, voter: np.ndarray, n_voters: int,
+                min_votes: int) -> TestResult:
+    """Lower-tail test of each voter's summed log-likelihood (voters with ``min_votes``+)."""
+    logp = np.log(np.maximum(probs, 1e-300))
+    n = np.bincount(voter, minlength=n_voters)
+    keep = n[voter] >= min_votes
+    tested = np.flatnonzero(n >= min_votes)
+    remap = np.full(n_voters, -1)
+    remap[tested] = np.arange(tested.size)
+    g = remap[voter[keep]]
+    vals, pr = logp[keep], probs[keep]
+    observed_terms = vals[np.arange(vals.shape[0]), outcome[keep]]
+    s, e, z = _normal_z(vals, pr, observed_terms, g, tested.size)
+    p = _screened_p(vals, pr, g, s, z, lower=True)
+    p_min = np.exp(np.bincount(g, np.log(np.maximum(pr.min(axis=1), 1e-300)),
+                               minlength=tested.size))
+    return TestResult(voter=tested, item=np.full(tested.size, -1), n=n[tested], statistic=s,
+                      expected=e, z=z, p=p, p_min=p_min)
+
+
+def favouritism_test(probs: np.ndarray, a: np.ndarray, b: np.ndarray, outcome: np.ndarray,
+                     voter: np.ndarray, n_voters: int, n_items: int, *, min_votes: int,
+                     min_pair: int) -> TestResult:
+    """Two-sided test of each (voter, contender)'s score (voters with ``min_votes``+ votes,
+    pairs with ``min_pair``+ battles)."""
+    n_voter = np.bincount(voter, minlength=n_voters)
+    ok = n_voter[voter] >= min_votes
+    idx = np.flatnonzero(ok)
+    # one term per (battle, side): the side's score values are fixed per outcome
+    side_item = np.concatenate([a[idx], b[idx]])
+    side_voter = np.concatenate([voter[idx], voter[idx]])
+    pr = np.concatenate([probs[idx], probs[idx]])
+    vals = np.concatenate([np.broadcast_to(_SCORE[0], (idx.size, 3)),
+                           np.broadcast_to(_SCORE[1], (idx.size, 3))])
+    out = np.concatenate([outcome[idx], outcome[idx]])
+    key = side_voter.astype(np.int64) * n_items + side_item
+    keys, g, n = np.unique(key, return_inverse=True, return_counts=True)
+    sel = n[g] >= min_pair
+    keys, g_new = np.unique(key[sel], return_inverse=True)
+    vals, pr, out = vals[sel], pr[sel], out[sel]
+    observed_terms = vals[np.arange(vals.shape[0]), out]
+    s, e, z = _normal_z(vals, pr, observed_terms, g_new, keys.size)
+    p_low = _screened_p(vals, pr, g_new, s, z, lower=True)
+    p_high = _screened_p(vals, pr, g_new, s, z, lower=False)
+    p = np.minimum(1.0, 2.0 * np.minimum(p_low, p_high))
+    # most extreme outcomes: every battle won (score 1) or every battle lost (score 0)
+    lg = np.log(np.maximum(pr, 1e-300))
+    best = np.bincount(g_new, lg[np.arange(lg.shape[0]), np.argmax(vals, axis=1)],
+                       minlength=keys.size)
+    worst = np.bincount(g_new, lg[np.arange(lg.shape[0]), np.argmin(vals, axis=1)],
+                        minlength=keys.size)
+    p_min = np.minimum(1.0, 2.0 * np.exp(np.minimum(best, worst)))
+    return TestResult(voter=keys // n_items, item=keys % n_items,
+                      n=np.bincount(g_new, minlength=keys.size), statistic=s, expected=e, z=z,
+                      p=p, p_min=p_min)
+
+
+def benjamini_hochberg(p: np.ndarray, alpha: float) -> np.ndarray:
+    """Rejections of the Benjamini–Hochberg step-up procedure at false discovery rate alpha."""
+    m = p.shape[0]
+    reject = np.zeros(m, dtype=bool)
+    if m == 0:
+        return reject
+    order = np.argsort(p, kind="stable")
+    passed = np.flatnonzero(p[order] <= alpha * np.arange(1, m + 1) / m)
+    if passed.size:
+        reject[order[: passed[-1] + 1]] = True
+    return reject
+
+
+def holm(p: np.ndarray, alpha: float) -> np.ndarray:
+    """Rejections of Holm's step-down procedure at family-wise error rate alpha."""
+    m = p.shape[0]
+    reject = np.zeros(m, dtype=bool)
+    if m == 0:
+        return reject
+    order = np.argsort(p, kind="stable")
+    failed = np.flatnonzero(p[order] > alpha / (m - np.arange(m)))
+    stop = failed[0] if failed.size else m
+    reject[order[:stop]] = True
+    return reject
+
+
+CORRECTIONS = {"bh": benjamini_hochberg, "holm": holm}
+
+
+def voter_p_values(ll: TestResult, fav: TestResult, n_voters: int,
+                   alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """One p-value per voter: Bonferroni over the voter's tests that could reach ``alpha``.
+
+    Correcting across voters rather than across tests makes the error rate the share of
+    flagged *voters* that are honest (what precision measures): a rigger with twenty rejected
+    tests would otherwise buy a looser threshold for everyone else. Which tests count depends
+    only on the null model (their most extreme outcome), never on the votes, so the
+    Bonferroni factor is valid. Returns ``(p, p_min)`` per voter code (1 where untested).
+    """
+    voter = np.concatenate([ll.voter, fav.voter])
+    p = np.concatenate([ll.p, fav.p])
+    p_min = np.concatenate([ll.p_min, fav.p_min])
+    live = p_min <= alpha
+    count = np.bincount(voter[live], minlength=n_voters)
+    best = np.ones(n_voters)
+    best_min = np.ones(n_voters)
+    np.minimum.at(best, voter[live], p[live])
+    np.minimum.at(best_min, voter[live], p_min[live])
+    return np.minimum(1.0, best * np.maximum(count, 1)), np.minimum(1.0, best_min * np.maximum(
+        count, 1))
+
+
+def tarone_family(p_min: np.ndarray, alpha: float) -> np.ndarray:
+    """Tests that can reach significance at all (Tarone 1990), as a boolean mask.
+
+    A discrete test whose most extreme outcome has ``p_min > alpha / k`` can never be
+    rejected in a family of ``k``, so it need not count in ``k``: the smallest ``k`` with
+    ``#{p_min <= alpha / k} <= k`` fixes the family. Most voter × contender pairs of three or
+    four battles drop out, which is what lets twenty rigged votes stand out among a million.
+    The correction is then applied within the family (Holm: FWER, as in Hommel & Krummenauer;
+    BH: Gilbert's two-step FDR procedure).
+    """
+    m = p_min.shape[0]
+    ordered = np.sort(p_min)
+    for k in range(1, m + 1):
+        if np.searchsorted(ordered, alpha / k, side="right") <= k:
+            return np.asarray(p_min <= alpha / k)
+    return np.ones(m, dtype=bool)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Outcome of :func:`detect`: flagged voter codes and the evidence behind each flag."""
+
+    flagged: np.ndarray  # sorted voter codes
+    evidence: dict[int, dict[str, Any]]
+    n_tests: int
+    rounds: int
+    model: TieModel
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _evidence(ll: TestResult, fav: TestResult, voter_p: np.ndarray,
+              flagged: np.ndarray) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = {}
+    ll_at = {int(v): k for k, v in enumerate(ll.voter)}
+    fav_by: dict[int, list[int]] = {}
+    wanted = set(flagged.tolist())
+    for j in np.flatnonzero(np.isin(fav.voter, flagged)).tolist():
+        fav_by.setdefault(int(fav.voter[j]), []).append(j)
+    for v in wanted:
+        ev: dict[str, Any] = {"p": float(voter_p[v])}
+        k = ll_at.get(v)
+        if k is not None:
+            ev["votes"] = int(ll.n[k])
+            ev["loglik"] = {"observed": round(float(ll.statistic[k]), 3),
+                            "expected": round(float(ll.expected[k]), 3),
+                            "z": round(float(ll.z[k]), 3), "p": float(ll.p[k])}
+        ev["favouritism"] = [
+            {"item": int(fav.item[j]), "battles": int(fav.n[j]),
+             "score": float(fav.statistic[j]), "expected": round(float(fav.expected[j]), 3),
+             "z": round(float(fav.z[j]), 3), "p": float(fav.p[j])}
+            for j in sorted(fav_by.get(v, []), key=lambda j: fav.p[j])[:5]]
+        ll_p = ev.get("loglik", {}).get("p", 1.0)
+        fav_p = ev["favouritism"][0]["p"] if ev["favouritism"] else 1.0
+        ev["statistic"] = "favouritism" if fav_p <= ll_p else "loglik"
+        out[v] = ev
+    return out
+
+
+def detect(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, voter: np.ndarray, *,
+           n_items: int, n_voters: int, alpha: float = 0.01, correction: str = "bh",
+           min_votes: int = 5, min_pair: int = 3, reg: float = 0.0, max_rounds: int = 3,
+           exclude: np.ndarray | None = None, model: TieModel | None = None) -> Detection:
+    """Flag voters whose votes the fitted model finds implausible, after a multiplicity
+    correction over every test (one log-likelihood test per voter, one favouritism test per
+    voter × contender).
+
+    The model is refitted without the flagged voters and the tests rerun, up to
+    ``max_rounds`` times, so a coordinated group cannot hide behind the rating it inflated.
+    ``exclude`` (voter codes) are left out of every fit (confirmed by an operator);
+    ``model`` fixes the null model instead (calibration checks).
+    """
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {sorted(CORRECTIONS)}, got {correction!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
+    outcome, voter = np.asarray(outcome, np.int64), np.asarray(voter, np.int64)
+    fixed_out = np.zeros(n_voters, dtype=bool)
+    if exclude is not None:
+        fixed_out[np.asarray(exclude, np.int64)] = True
+    flagged = np.zeros(0, dtype=np.int64)
+    rounds = 0
+    fitted = model
+    while True:
+        rounds += 1
+        if model is None:
+            out_now = fixed_out.copy()
+            out_now[flagged] = True
+            use = ~out_now[voter]
+            fitted = fit_tie_model(a[use], b[use], outcome[use], n_items, reg=reg)
+        assert fitted is not None
+        probs = fitted.probs(a, b)
+        ll = loglik_test(probs, outcome, voter, n_voters, min_votes)
+        fav = favouritism_test(probs, a, b, outcome, voter, n_voters, n_items,
+                               min_votes=min_votes, min_pair=min_pair)
+        voters_p, voters_pmin = voter_p_values(ll, fav, n_voters, alpha)
+        family = tarone_family(voters_pmin, alpha)
+        reject = np.zeros(n_voters, dtype=bool)
+        reject[family] = CORRECTIONS[correction](voters_p[family], alpha)
+        new = np.flatnonzero(reject).astype(np.int64)
+        if model is not None or rounds >= max_rounds or np.array_equal(new, flagged):
+            flagged = new
+            break
+        flagged = new
+    return Detection(flagged=flagged, evidence=_evidence(ll, fav, voters_p, flagged),
+                     n_tests=int(ll.p.size + fav.p.size), rounds=rounds, model=fitted,
+                     settings={"alpha": alpha, "correction": correction, "min_votes": min_votes,
+                               "min_pair": min_pair, "screen_z": SCREEN_Z, "rounds": rounds})

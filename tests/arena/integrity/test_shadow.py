@@ -1,0 +1,126 @@
+"""Shadow exclusion and the operator decision round trip, through the real CLI commands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from arena.integrity.models import PublicationFilter, VoterDecision, VoterFlag
+from arena.models import LeaderboardSnapshot, Publication, Vote
+
+
+def _latest(db: Session) -> Publication:
+    db.expire_all()
+    return db.scalars(select(Publication).order_by(Publication.id.desc()).limit(1)).one()
+
+
+def _filters(db: Session, pub: Publication) -> dict[str, tuple[int, int]]:
+    rows = db.scalars(select(PublicationFilter).where(PublicationFilter.publication_id == pub.id))
+    return {f.name: (f.votes_removed, f.voters_removed) for f in rows}
+
+
+def _overall_battles(db: Session, pub: Publication) -> int:
+    return db.scalars(select(LeaderboardSnapshot.n_battles).where(
+        LeaderboardSnapshot.publication_id == pub.id,
+        LeaderboardSnapshot.view == "overall")).one()
+
+
+def test_flagged_voter_is_left_out_then_cleared_then_confirmed(
+        runner: FlaskCliRunner, db: Session, rigged_arena: Callable) -> None:
+    arena = rigged_arena()
+    result = runner.invoke(args=["leaderboard", "publish"])
+    assert result.exit_code == 0, result.output
+    assert f"filter flagged_voters: left out {arena.rigged_votes} votes of 1 voters" in (
+        result.output)
+    pub = _latest(db)
+    # the rigger's votes are kept in the database but not on the default board
+    assert db.scalar(select(func.count()).select_from(Vote)) == arena.total_votes
+    assert _overall_battles(db, pub) == arena.total_votes - arena.rigged_votes
+    assert _filters(db, pub)["flagged_voters"] == (arena.rigged_votes, 1)
+    assert pub.settings["filters"]["flagged_voters"] == {"votes": arena.rigged_votes,
+                                                        "voters": 1}
+    flag = db.scalars(select(VoterFlag).where(VoterFlag.publication_id == pub.id)).one()
+    assert flag.voter_id == arena.rigger and flag.statistic == "favouritism"
+    assert flag.evidence["favouritism"][0]["contender_id"] == arena.target.id
+    assert flag.p_value < 1e-6
+
+    listed = runner.invoke(args=["integrity", "flagged"])
+    assert listed.exit_code == 0
+    assert arena.rigger in listed.output and arena.target.name in listed.output
+    assert "decision=pending" in listed.output
+
+    cleared = runner.invoke(args=["integrity", "clear", arena.rigger, "--reason",
+                                  "our own smoke test"])
+    assert cleared.exit_code == 0, cleared.output
+    assert runner.invoke(args=["leaderboard", "publish"]).exit_code == 0
+    pub2 = _latest(db)
+    assert pub2.id != pub.id  # a decision changes what the board counts: a new publication
+    assert _overall_battles(db, pub2) == arena.total_votes
+    assert _filters(db, pub2)["flagged_voters"] == (0, 0)
+    rows = [json.loads(line) for line in
+            runner.invoke(args=["integrity", "flagged", "--json"]).output.splitlines()]
+    assert [(r["voter"], r["decision"]) for r in rows] == [(arena.rigger, "clear")]
+
+    confirmed = runner.invoke(args=["integrity", "confirm", arena.rigger, "--reason",
+                                    "same ip hash as a known bot"])
+    assert confirmed.exit_code == 0
+    assert runner.invoke(args=["leaderboard", "publish"]).exit_code == 0
+    pub3 = _latest(db)
+    assert _filters(db, pub3)["confirmed_voters"] == (arena.rigged_votes, 1)
+    assert _overall_battles(db, pub3) == arena.total_votes - arena.rigged_votes
+    decisions = db.scalars(select(VoterDecision).order_by(VoterDecision.id)).all()
+    assert [(d.decision, d.reason) for d in decisions] == [
+        ("clear", "our own smoke test"), ("confirm", "same ip hash as a known bot")]
+
+
+def test_honest_arena_flags_nobody_and_records_zero_removals(
+        runner: FlaskCliRunner, db: Session, rigged_arena: Callable) -> None:
+    arena = rigged_arena(n_rigged=0)
+    assert runner.invoke(args=["leaderboard", "publish"]).exit_code == 0
+    pub = _latest(db)
+    assert _filters(db, pub) == {"confirmed_voters": (0, 0), "flagged_voters": (0, 0),
+                                 "failed_gate": (0, 0)}
+    assert _overall_battles(db, pub) == arena.total_votes
+    assert pub.settings["integrity_summary"]["tested"] is True
+
+
+def test_a_decision_needs_a_reason(runner: FlaskCliRunner, db: Session) -> None:
+    result = runner.invoke(args=["integrity", "confirm", "abc", "--reason", "  "])
+    assert result.exit_code != 0 and "reason" in result.output
+    assert db.scalar(select(func.count()).select_from(VoterDecision)) == 0
+
+
+def test_plain_views_carry_fragility_and_shared_ranks(
+        runner: FlaskCliRunner, db: Session, rigged_arena: Callable) -> None:
+    rigged_arena(n_rigged=0)
+    assert runner.invoke(args=["leaderboard", "publish"]).exit_code == 0
+    overall = db.scalars(select(LeaderboardSnapshot).where(
+        LeaderboardSnapshot.view == "overall")).one()
+    frag = overall.extra["fragility"]
+    assert len(frag["pairs"]) == 7 and frag["threshold"] == 0.001
+    order = [e.contender_id for e in sorted(overall.entries, key=lambda e: -e.rating)]
+    assert [(p["upper"], p["lower"]) for p in frag["pairs"]] == list(zip(order[:-1], order[1:],
+                                                                         strict=True))
+    assert all(p["votes_to_swap"] is None or p["votes_to_swap"] >= 1 for p in frag["pairs"])
+    assert set(frag["shared_rank"]) == {str(i) for i in order}
+
+
+def test_page_and_json_show_provisional_fragility_and_filtered_votes(
+        client: FlaskClient, runner: FlaskCliRunner, db: Session,
+        rigged_arena: Callable) -> None:
+    arena = rigged_arena()
+    assert runner.invoke(args=["leaderboard", "publish"]).exit_code == 0
+    body = client.get("/api/v1/leaderboard").get_json()
+    integrity = body["integrity"]
+    assert integrity["filters"]["flagged_voters"] == {"votes": arena.rigged_votes, "voters": 1}
+    assert len(integrity["fragility"]["pairs"]) == 7
+    rows = body["contenders"]
+    assert all("provisional" in r and "swap_votes" in r for r in rows)
+    assert [r["swap_votes"] is None for r in rows] == [False] * 7 + [True]
+    page = client.get("/leaderboard").get_data(as_text=True)
+    assert "Votes to swap with next" in page
+    assert f"{arena.rigged_votes} votes of\n    1 voters flagged" in page
