@@ -14,6 +14,8 @@ File shape::
         weight: 1.0                 # sampling weight
         public: true                # false: unreleased, anonymous everywhere
         active: true                # false: retired, never sampled
+        arena: text                 # the arena it competes in: text (default), image,
+                                    # speech, music (any registered modality)
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from arena import modalities
 from arena.errors import ConfigError
 from arena.models import Contender
 
 _FIELDS = {"name", "organization", "license", "base_url", "model", "api_key_env", "params",
-           "timeouts", "weight", "public", "active"}
+           "timeouts", "weight", "public", "active", "arena"}
 _REQUIRED = ("name", "base_url", "model")
 _TIMEOUTS = {"connect": 5.0, "read": 60.0, "total": 300.0}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._:/+()-]{0,99}$")
@@ -57,6 +60,7 @@ class ContenderSpec:
     weight: float = 1.0
     public: bool = True
     active: bool = True
+    arena: str = "text"
 
 
 def _err(source: str, node: yaml.Node, message: str) -> ConfigError:
@@ -150,6 +154,12 @@ def _parse_entry(source: str, node: yaml.Node) -> ContenderSpec:
     for key in ("public", "active"):
         if key in fields:
             spec[key] = _flag(source, key, fields[key])
+    if "arena" in fields:
+        arena = _text(source, "arena", fields["arena"])
+        if arena not in modalities.names():
+            raise _err(source, fields["arena"], f"unknown arena '{arena}' "
+                       f"(expected one of: {', '.join(modalities.names())})")
+        spec["arena"] = arena
     return ContenderSpec(**spec)
 
 
@@ -219,7 +229,7 @@ def sync_contenders(db: Session, specs: list[ContenderSpec]) -> dict[str, list[s
             "api_key_env": spec.api_key_env, "params": spec.params,
             "connect_timeout": spec.connect_timeout, "read_timeout": spec.read_timeout,
             "total_timeout": spec.total_timeout, "weight": spec.weight,
-            "is_public": spec.public, "active": spec.active,
+            "is_public": spec.public, "active": spec.active, "arena": spec.arena,
         }
         row = existing.pop(spec.name, None)
         if row is None:

@@ -78,19 +78,19 @@ def ensure_voter(db: Session, voter_id: str, release_consent: bool | None = None
 
 def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng: random.Random,
                   now: datetime, language: str | None = None,
-                  release_consent: bool | None = None) -> Battle:
+                  release_consent: bool | None = None, arena: str = "text") -> Battle:
     """A new ``pending`` battle with its first turn. Raises 503 ``no_contenders``.
 
     ``release_consent`` (when given) updates the voter's stored choice; either way the battle
     records the choice in force now, so a later tick cannot release this battle's text and
     a consent given on /privacy holds for battles whose client sends no choice.
     """
-    a, b = sample_pair(db, rng, now)
+    a, b = sample_pair(db, rng, now, arena)
     voter = ensure_voter(db, voter_id, release_consent)
     battle = Battle(public_id=secrets.token_urlsafe(24), voter_id=voter_id,
                     contender_a_id=a.id, contender_b_id=b.id, state="pending",
                     ip_hash=ip_hash, language=language, created_at=now, updated_at=now,
-                    release_consent=bool(voter.release_consent))
+                    release_consent=bool(voter.release_consent), arena=arena)
     battle.turns.append(Turn(position=0, prompt=prompt, created_at=now))
     db.add(battle)
     db.flush()

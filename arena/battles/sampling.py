@@ -23,20 +23,22 @@ class NoContenders(ServiceUnavailable):
                "Please try again in a few minutes.")
 
 
-def eligible_contenders(db: Session, now: datetime) -> list[Contender]:
-    """Active contenders with a positive weight whose endpoint is not cooling down."""
+def eligible_contenders(db: Session, now: datetime, arena: str = "text") -> list[Contender]:
+    """Active contenders of ``arena`` with a positive weight whose endpoint is not cooling down.
+    """
     stmt = (
         select(Contender)
-        .where(Contender.active.is_(True), Contender.weight > 0,
+        .where(Contender.active.is_(True), Contender.weight > 0, Contender.arena == arena,
                or_(Contender.unhealthy_until.is_(None), Contender.unhealthy_until <= now))
         .order_by(Contender.id)
     )
     return list(db.scalars(stmt))
 
 
-def sample_pair(db: Session, rng: random.Random, now: datetime) -> tuple[Contender, Contender]:
-    """Two distinct eligible contenders as ``(a, b)``; see :func:`choose_pair`."""
-    return choose_pair(eligible_contenders(db, now), rng)
+def sample_pair(db: Session, rng: random.Random, now: datetime,
+                arena: str = "text") -> tuple[Contender, Contender]:
+    """Two distinct eligible contenders of one arena as ``(a, b)``; see :func:`choose_pair`."""
+    return choose_pair(eligible_contenders(db, now, arena), rng)
 
 
 def choose_pair(pool: Sequence[Contender], rng: random.Random) -> tuple[Contender, Contender]:
