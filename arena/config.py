@@ -60,12 +60,21 @@ DEFAULTS: dict[str, Any] = {
     "RELEASE_LINKABLE_PSEUDONYMS": False,
     # Public base URL of the site (for links in dataset cards); optional.
     "PUBLIC_URL": None,
+    # Directory of the content-addressed media store (image/audio answers); None means
+    # <instance>/media.
+    "MEDIA_DIR": None,
+    # Seconds each image must be on screen / each clip played before the vote unlocks.
+    "MEDIA_VIEW_GATE_S": 3,
+    "MEDIA_LISTEN_GATE_S": 5,
+    # Largest media answer accepted from an endpoint (bytes), also for URLs fetched server-side.
+    "MEDIA_MAX_BYTES": 32 * 1024 * 1024,
 }
 
 _INT_KEYS = {
     "MAX_PROMPT_CHARS", "MAX_TURNS", "ENDPOINT_FAILURE_THRESHOLD", "ENDPOINT_COOLDOWN_S",
     "LEADERBOARD_MIN_VOTES", "LEADERBOARD_BOOTSTRAP", "LEADERBOARD_SEED",
     "RELEASE_WINDOW_DAYS", "RELEASE_EMBARGO_DAYS",
+    "MEDIA_VIEW_GATE_S", "MEDIA_LISTEN_GATE_S", "MEDIA_MAX_BYTES",
 }
 _BOOL_KEYS = {"RATELIMIT_ENABLED", "RELEASE_LINKABLE_PSEUDONYMS"}
 _TRUE = {"1", "true", "yes", "on"}
@@ -139,6 +148,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None,
         raise ConfigError("Config SECRET_KEY must be at least 16 characters.")
     if not config["RELEASES_DIR"]:
         config["RELEASES_DIR"] = str(instance / "releases")
+    if not config["MEDIA_DIR"]:
+        config["MEDIA_DIR"] = str(instance / "media")
     if config["MAX_PROMPT_CHARS"] < 1 or config["MAX_TURNS"] < 1:
         raise ConfigError("Config MAX_PROMPT_CHARS and MAX_TURNS must be at least 1.")
     return config
