@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from arena.errors import ArenaError, NotFound
+from arena.errors import InferenceError, NotFound
 
 # What a modality's answers are made of: text is stored in ``answer.text``; images and audio
 # are stored as sanitised media files (see arena.media) referenced by their SHA-256.
@@ -18,10 +18,13 @@ class UnknownModality(NotFound):
     message = "No such arena."
 
 
-class MediaRejected(ArenaError):
-    """An endpoint's output could not be decoded as the modality's media (garbage bytes)."""
+class MediaRejected(InferenceError):
+    """An endpoint's output could not be decoded as the modality's media (garbage bytes).
 
-    status = 502
+    An :class:`InferenceError`, so a battle side fails and the endpoint's health counts it
+    exactly as for a broken text stream.
+    """
+
     code = "media_rejected"
     message = "A model returned output that could not be displayed."
 
