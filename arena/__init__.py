@@ -16,9 +16,10 @@ def create_app(test_config: Mapping[str, Any] | None = None,
 
     Only wiring happens here: no migrations, no network, no prompts.
     """
-    from arena import api, cli, db, errors_web, limits, pages
+    from arena import api, cli, db, errors_web, limits, pages, sampling
     from arena.config import load_config
     from arena.leaderboard import web as leaderboard_web
+    from arena.ledger import web as ledger_web
     from arena.releases import web as releases_web
 
     app = Flask(__name__, instance_relative_config=True, instance_path=instance_path,
@@ -31,9 +32,11 @@ def create_app(test_config: Mapping[str, Any] | None = None,
     db.init_app(app)
     errors_web.init_app(app)
     limits.init_app(app)
+    sampling.init_app(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     leaderboard_web.init_app(app)
     releases_web.init_app(app)
+    ledger_web.init_app(app)
     cli.init_app(app)
     return app

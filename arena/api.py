@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -17,7 +18,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from arena import battles
 from arena import db as arena_db
 from arena.battles.share import side_facts
-from arena.errors import BadRequest, ValidationError
+from arena.errors import BadRequest, ServiceUnavailable, ValidationError
 from arena.language import detect_language
 from arena.limits import battles_limit, limiter, votes_limit
 from arena.models import utcnow
@@ -95,7 +96,8 @@ def create() -> tuple[Response, int]:
     db = arena_db.session()
     battle = battles.create_battle(
         db, voter_id=str(voter_id()), ip_hash=ip_hash(), prompt=prompt, rng=_rng,
-        now=utcnow(), language=detect_language(prompt), release_consent=consent)
+        now=utcnow(), language=detect_language(prompt), release_consent=consent,
+        sampler=current_app.extensions["arena.sampler"])
     db.commit()
     return _turn_created(battle.public_id, 0, prompt)
 
@@ -119,21 +121,73 @@ def stream(public_id: str) -> Response:
     db = arena_db.session()
     battle = battles.get_battle(db, public_id)
     battles.require_owner(battle, voter_id(create=False))
-    events: Iterable[tuple[str, dict[str, Any]]]
-    if battles.claim_generation(db, battle.id, utcnow()):
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    if request.method == "HEAD":
+        # A probe (link checker, prefetch) must never start the endpoints nor claim the battle.
+        return Response(b"", mimetype="text/event-stream", headers=headers)
+    streams = _admission(app)
+    if not streams.acquire(int(app.config["MAX_STREAMS_PER_WORKER"])):
+        full = StreamsFull()
+        return Response(json.dumps(full.to_dict()), status=full.status,
+                        mimetype="application/json", headers={"Retry-After": "5"})
+    try:
+        events: Iterable[tuple[str, dict[str, Any]]]
+        lease = battles.claim_generation(db, battle.id, utcnow())
+        if lease is not None:
+            db.commit()
+            plan = battles.plan_generation(db, battle)
+            events = battles.run_generation(
+                app, plan, lease,
+                failure_threshold=int(app.config["ENDPOINT_FAILURE_THRESHOLD"]),
+                cooldown_s=int(app.config["ENDPOINT_COOLDOWN_S"]))
+        else:
+            db.rollback()
+            events = battles.replay_events(db, battles.get_battle(db, public_id))
+        # End the read transaction now: none may stay open while the endpoints answer.
         db.commit()
-        plan = battles.plan_generation(db, battle)
-        events = battles.run_generation(
-            app, plan, failure_threshold=int(app.config["ENDPOINT_FAILURE_THRESHOLD"]),
-            cooldown_s=int(app.config["ENDPOINT_COOLDOWN_S"]))
-    else:
-        db.rollback()
-        events = battles.replay_events(db, battles.get_battle(db, public_id))
-    # End the read transaction now: none may stay open while the endpoints answer.
-    db.commit()
-    db.close()
-    return Response(_sse(events), mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        db.close()
+    except BaseException:
+        streams.release()
+        raise
+    response = Response(_sse(events), mimetype="text/event-stream", headers=headers)
+    # On close, not in the generator's finally: a generator never started (the client left
+    # before the first byte) runs no finally, and its slot would leak.
+    response.call_on_close(streams.release)
+    return response
+
+
+class StreamsFull(ServiceUnavailable):
+    code = "streams_full"
+    message = "Too many answers are being generated right now. Please try again shortly."
+
+
+class _Admission:
+    """Bounded admission of streams per worker process (a semaphore that never blocks).
+
+    Each open stream costs memory and two upstream connections; past the bound a new stream
+    is refused with 503 + Retry-After at once, so the other routes stay fast.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.open = 0
+
+    def acquire(self, limit: int) -> bool:
+        with self._lock:
+            if limit and self.open >= limit:
+                return False
+            self.open += 1
+            return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+def _admission(app: Any) -> _Admission:
+    # One counter per app in this process (a worker runs one app; tests run many).
+    admission: _Admission = app.extensions.setdefault("arena_stream_admission", _Admission())
+    return admission
 
 
 def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
@@ -143,8 +197,11 @@ def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
             if name == "open":
                 # A comment line: proxies flush the headers, clients ignore it.
                 yield ": stream open\n\n"
-                continue
-            yield f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+            elif name == "keepalive":
+                # Writing it is how a vanished client is noticed while endpoints are silent.
+                yield ": keep-alive\n\n"
+            else:
+                yield f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:
@@ -169,6 +226,8 @@ def show(public_id: str) -> Response:
     db = arena_db.session()
     battle = battles.get_battle(db, public_id)
     battles.require_owner(battle, voter_id(create=False))
+    if battles.recover_stale(db, battle, utcnow()):
+        db.commit()
     body = battles.battle_view(db, battle, max_turns=int(current_app.config["MAX_TURNS"]))
     if battle.state == "voted":
         # Per-side facts are part of the reveal: never before the vote.

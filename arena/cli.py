@@ -46,7 +46,9 @@ def contenders_sync(path: str | None) -> None:
     try:
         specs = load_contenders(path)
         session = db.session()
-        report = sync_contenders(session, specs)
+        report = sync_contenders(
+            session, specs,
+            max_private_per_org=int(current_app.config["PRIVATE_TEST_MAX_PER_ORG"]))
         session.commit()
     except ArenaError as exc:
         raise click.ClickException(exc.message) from None

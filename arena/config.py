@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "ENDPOINT_FAILURE_THRESHOLD": 3,
     # Seconds an unhealthy contender stays out of sampling before it is tried again.
     "ENDPOINT_COOLDOWN_S": 300,
+    # Answer streams one worker process holds open at once; past it a new stream gets 503 +
+    # Retry-After at once (0: no bound). See the README's Deployment section for the capacity.
+    "MAX_STREAMS_PER_WORKER": 1000,
     # Contenders with fewer votes than this are marked provisional on the leaderboard.
     "LEADERBOARD_MIN_VOTES": 30,
     # Bootstrap rounds for published intervals.
@@ -58,6 +61,24 @@ DEFAULTS: dict[str, Any] = {
     "RELEASE_HUB_REPO": None,
     # Keep one pseudonym per voter across releases (off: pseudonyms are keyed per release).
     "RELEASE_LINKABLE_PSEUDONYMS": False,
+    # Pair sampling policy: uniform, weighted (product of contender weights), boost-new
+    # (LMArena's: 5x under 3,000 votes, 3x for the top ten) or adaptive (variance-targeted,
+    # from the latest snapshot). Every change is a public ledger entry.
+    "SAMPLING_POLICY": "weighted",
+    # Share of draws spread uniformly over all allowed pairs, whatever the policy.
+    "SAMPLING_EXPLORATION": 0.05,
+    # No contender takes part in more than this share of the battles of the last hour...
+    "SAMPLING_MAX_SHARE": 0.35,
+    # ...once the last hour has at least this many battles (a quiet arena is not capped).
+    "SAMPLING_CAP_MIN_BATTLES": 20,
+    # Private tests: an unreleased contender is revealed after this many votes...
+    "PRIVATE_TEST_REVEAL_VOTES": 3000,
+    # ...or this many days, whichever comes first, whatever its score.
+    "PRIVATE_TEST_REVEAL_DAYS": 30,
+    # A revealed contender stays provisional until this many votes after its reveal.
+    "PRIVATE_TEST_VOTES_AFTER_REVEAL": 1000,
+    # Most unreleased contenders one organisation may test at once.
+    "PRIVATE_TEST_MAX_PER_ORG": 3,
     # Public base URL of the site (for links in dataset cards); optional.
     "PUBLIC_URL": None,
     # Directory of the content-addressed media store (image/audio answers); None means
@@ -72,10 +93,14 @@ DEFAULTS: dict[str, Any] = {
 
 _INT_KEYS = {
     "MAX_PROMPT_CHARS", "MAX_TURNS", "ENDPOINT_FAILURE_THRESHOLD", "ENDPOINT_COOLDOWN_S",
+    "MAX_STREAMS_PER_WORKER",
     "LEADERBOARD_MIN_VOTES", "LEADERBOARD_BOOTSTRAP", "LEADERBOARD_SEED",
-    "RELEASE_WINDOW_DAYS", "RELEASE_EMBARGO_DAYS",
+    "RELEASE_WINDOW_DAYS", "RELEASE_EMBARGO_DAYS", "SAMPLING_CAP_MIN_BATTLES",
+    "PRIVATE_TEST_REVEAL_VOTES", "PRIVATE_TEST_REVEAL_DAYS", "PRIVATE_TEST_VOTES_AFTER_REVEAL",
+    "PRIVATE_TEST_MAX_PER_ORG",
     "MEDIA_VIEW_GATE_S", "MEDIA_LISTEN_GATE_S", "MEDIA_MAX_BYTES",
 }
+_FLOAT_KEYS = {"SAMPLING_EXPLORATION", "SAMPLING_MAX_SHARE"}
 _BOOL_KEYS = {"RATELIMIT_ENABLED", "RELEASE_LINKABLE_PSEUDONYMS"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -90,6 +115,14 @@ def _coerce(key: str, value: Any) -> Any:
         if number < 0:
             raise ConfigError(f"Config {key} must not be negative, got {number}.")
         return number
+    if key in _FLOAT_KEYS:
+        try:
+            share = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"Config {key} must be a number, got {value!r}.") from None
+        if not 0 <= share <= 1:
+            raise ConfigError(f"Config {key} must be between 0 and 1, got {share}.")
+        return share
     if key in _BOOL_KEYS and isinstance(value, str):
         lowered = value.strip().lower()
         if lowered in _TRUE:
@@ -150,6 +183,13 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None,
         config["RELEASES_DIR"] = str(instance / "releases")
     if not config["MEDIA_DIR"]:
         config["MEDIA_DIR"] = str(instance / "media")
+    from arena.sampling.policies import POLICIES
+
+    if config["SAMPLING_POLICY"] not in POLICIES:
+        raise ConfigError(f"Config SAMPLING_POLICY must be one of {', '.join(POLICIES)}, "
+                          f"got {config['SAMPLING_POLICY']!r}.")
+    if config["SAMPLING_MAX_SHARE"] <= 0:
+        raise ConfigError("Config SAMPLING_MAX_SHARE must be above 0.")
     if config["MAX_PROMPT_CHARS"] < 1 or config["MAX_TURNS"] < 1:
         raise ConfigError("Config MAX_PROMPT_CHARS and MAX_TURNS must be at least 1.")
     return config

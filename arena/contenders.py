@@ -12,10 +12,16 @@ File shape::
         params: {temperature: 0.7, max_tokens: 512}
         timeouts: {connect: 5, read: 60, total: 300}
         weight: 1.0                 # sampling weight
-        public: true                # false: unreleased, anonymous everywhere
+        link: https://example.org/brief   # optional: model card or announcement
+        public: true                # false: unreleased, tested under a public alias
         active: true                # false: retired, never sampled
         arena: text                 # the arena it competes in: text (default), image,
                                     # speech, music (any registered modality)
+        deprecated: "superseded by Brief 2"   # optional: retire with a public reason
+
+Every change the sync makes that the public can see (added, retired, deprecated, reactivated,
+weight changed, private test started) is appended to the ledger (:mod:`arena.ledger`). A
+contender that was ever public can never be made private again.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -32,12 +39,12 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from arena import modalities
+from arena import ledger, modalities
 from arena.errors import ConfigError
-from arena.models import Contender
+from arena.models import Contender, utcnow
 
 _FIELDS = {"name", "organization", "license", "base_url", "model", "api_key_env", "params",
-           "timeouts", "weight", "public", "active", "arena"}
+           "timeouts", "weight", "public", "active", "link", "deprecated", "arena"}
 _REQUIRED = ("name", "base_url", "model")
 _TIMEOUTS = {"connect": 5.0, "read": 60.0, "total": 300.0}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._:/+()-]{0,99}$")
@@ -60,6 +67,8 @@ class ContenderSpec:
     weight: float = 1.0
     public: bool = True
     active: bool = True
+    link: str = ""
+    deprecated: str | None = None
     arena: str = "text"
 
 
@@ -128,9 +137,14 @@ def _parse_entry(source: str, node: yaml.Node) -> ContenderSpec:
     url = urlparse(spec["base_url"])
     if url.scheme not in ("http", "https") or not url.netloc:
         raise _err(source, fields["base_url"], "field 'base_url' must be an http(s) URL")
-    for key in ("organization", "license"):
+    for key in ("organization", "license", "deprecated"):
         if key in fields:
             spec[key] = _text(source, key, fields[key])
+    if "link" in fields:
+        spec["link"] = _text(source, "link", fields["link"])
+        link = urlparse(spec["link"])
+        if link.scheme not in ("http", "https") or not link.netloc:
+            raise _err(source, fields["link"], "field 'link' must be an http(s) URL")
     if "api_key_env" in fields:
         env = _text(source, "api_key_env", fields["api_key_env"])
         if not _ENV.match(env):
@@ -215,33 +229,107 @@ def load_contenders(path: str | Path) -> list[ContenderSpec]:
     return parse_contenders(text, str(file))
 
 
-def sync_contenders(db: Session, specs: list[ContenderSpec]) -> dict[str, list[str]]:
+class PrivateTestError(ConfigError):
+    """A contenders file asks for what the private-testing rules forbid."""
+
+
+def sync_contenders(db: Session, specs: list[ContenderSpec], *, now: datetime | None = None,
+                    max_private_per_org: int | None = None) -> dict[str, list[str]]:
     """Insert or update contenders by name; ones missing from the file are retired.
 
     Contenders are never deleted: their battles and published ratings keep referring to them.
+    Each visible change is appended to the ledger. Refused (nothing written): making a
+    contender that was ever public private again, and more than ``max_private_per_org``
+    active unreleased contenders of one organisation.
     """
+    now = now or utcnow()
     existing = {c.name: c for c in db.scalars(select(Contender))}
     report: dict[str, list[str]] = {"added": [], "updated": [], "retired": []}
+    private_per_org: dict[str, list[str]] = {}
     for spec in specs:
+        row = existing.get(spec.name)
+        if row is not None and not spec.public and (row.is_public or row.revealed_at):
+            raise PrivateTestError(
+                f"contender '{spec.name}' was public and cannot be made private again "
+                "(a revealed private test is never retracted)")
+        if not spec.public and spec.active and spec.deprecated is None:
+            private_per_org.setdefault(spec.organization, []).append(spec.name)
+    if max_private_per_org is not None:
+        for org, names in private_per_org.items():
+            if len(names) > max_private_per_org:
+                raise PrivateTestError(
+                    f"organization '{org or '(none)'}' has {len(names)} unreleased contenders "
+                    f"({', '.join(names)}); at most {max_private_per_org} may be tested at once")
+    for spec in specs:
+        active = spec.active and spec.deprecated is None
         values = {
-            "organization": spec.organization, "license": spec.license,
+            "organization": spec.organization, "license": spec.license, "link": spec.link,
             "base_url": spec.base_url, "upstream_model": spec.model,
             "api_key_env": spec.api_key_env, "params": spec.params,
             "connect_timeout": spec.connect_timeout, "read_timeout": spec.read_timeout,
             "total_timeout": spec.total_timeout, "weight": spec.weight,
-            "is_public": spec.public, "active": spec.active, "arena": spec.arena,
+            "is_public": spec.public, "active": active, "arena": spec.arena,
         }
         row = existing.pop(spec.name, None)
         if row is None:
-            db.add(Contender(name=spec.name, **values))
+            row = Contender(name=spec.name, **values)
+            if not spec.public:
+                row.alias = ledger.new_alias(db)
+            db.add(row)
+            db.flush()
             report["added"].append(spec.name)
-        elif any(getattr(row, k) != v for k, v in values.items()):
-            for key, value in values.items():
-                setattr(row, key, value)
-            report["updated"].append(spec.name)
+            _ledger_added(db, row, now)
+            if not active:
+                _ledger_retired(db, row, spec.deprecated, now)
+            continue
+        if not spec.public and row.alias is None:
+            # An unreleased contender from before aliases existed starts its test now.
+            row.alias = ledger.new_alias(db)
+            ledger.record(db, "private_test_started", subject=row.alias, now=now,
+                          details={"contender_id": row.id, "alias": row.alias})
+        before = {k: getattr(row, k) for k in values}
+        if before == values:
+            continue
+        for key, value in values.items():
+            setattr(row, key, value)
+        report["updated"].append(spec.name)
+        if before["active"] and not active:
+            report["retired"].append(spec.name)
+            _ledger_retired(db, row, spec.deprecated, now)
+        elif active and not before["active"]:
+            ledger.record(db, "contender_reactivated", subject=ledger.public_name(row),
+                          organization=_org(row), now=now)
+        if before["weight"] != spec.weight:
+            ledger.record(db, "weight_changed", subject=ledger.public_name(row),
+                          organization=_org(row), now=now,
+                          details={"from": before["weight"], "to": spec.weight})
     for row in existing.values():
         if row.active:
             row.active = False
             report["retired"].append(row.name)
+            _ledger_retired(db, row, None, now)
     db.flush()
     return report
+
+
+def _org(row: Contender) -> str | None:
+    return row.organization if row.is_public else None
+
+
+def _ledger_added(db: Session, row: Contender, now: datetime) -> None:
+    details = {"contender_id": row.id, "weight": row.weight, "public": row.is_public}
+    ledger.record(db, "contender_added", subject=ledger.public_name(row),
+                  organization=_org(row), details=details, now=now)
+    if not row.is_public:
+        ledger.record(db, "private_test_started", subject=row.alias, now=now,
+                      details={"contender_id": row.id, "alias": row.alias})
+
+
+def _ledger_retired(db: Session, row: Contender, reason: str | None, now: datetime) -> None:
+    if reason is not None:
+        ledger.record(db, "contender_deprecated", subject=ledger.public_name(row),
+                      organization=_org(row), reason=reason, now=now,
+                      details={"contender_id": row.id, "date": now.date().isoformat()})
+    else:
+        ledger.record(db, "contender_retired", subject=ledger.public_name(row),
+                      organization=_org(row), details={"contender_id": row.id}, now=now)

@@ -69,6 +69,9 @@ class DemoServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Benchmarks open a thousand streams at once; the default backlog of 5 drops SYNs.
+    request_queue_size = 1024
+    hang_limit_s = HANG_LIMIT_S
 
     def __init__(self, address: tuple[str, int], delay: float, faults: bool,
                  api_key: str | None) -> None:
@@ -209,9 +212,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _hang(self) -> None:
         """Send nothing until the client disconnects, the server stops, or the bound passes."""
-        deadline = time.monotonic() + HANG_LIMIT_S
+        deadline = time.monotonic() + self.server.hang_limit_s
         while time.monotonic() < deadline and not self.server.stopping.is_set():
-            readable, _, _ = select.select([self.connection], [], [], 0.1)
+            # A long poll: thousands of hung requests must not keep the CPU busy waking up.
+            readable, _, _ = select.select([self.connection], [], [], 0.5)
             if readable and not self.connection.recv(1, socket.MSG_PEEK):
                 return  # EOF: the client gave up
 
@@ -377,6 +381,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key", default=None, help="require this bearer token")
     parser.add_argument("--check-free", nargs="+", metavar="SETTING=PORT", default=None,
                         help="only check that these ports are free on --host (exit 1 if not)")
+    parser.add_argument("--hang-s", type=float, default=HANG_LIMIT_S,
+                        help="how long fault-hang keeps a request open")
+    parser.add_argument("--quiet", action="store_true", help="log warnings only")
     args = parser.parse_args(argv)
     if args.check_free is not None:
         # `make run` calls this before anything starts: a busy port stops it with one clear
@@ -389,7 +396,7 @@ def main(argv: list[str] | None = None) -> None:
         for line in busy:
             print(f"error: {line}", file=sys.stderr, flush=True)
         raise SystemExit(1 if busy else 0)
-    logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO)
     try:
         server = start(args.host, args.port, args.delay, args.faults, args.api_key)
     except OSError as exc:
@@ -397,6 +404,7 @@ def main(argv: list[str] | None = None) -> None:
               f"{exc.strerror or exc}. " + _busy_message(args.host, args.port, "DEMO_PORT"),
               file=sys.stderr, flush=True)
         raise SystemExit(1) from None
+    server._httpd.hang_limit_s = args.hang_s
     print(f"Demo endpoint on {server.url} serving: {', '.join(server._httpd.models())}",
           flush=True)
     try:

@@ -100,6 +100,10 @@ class Contender(Base):
     arena: Mapped[str] = mapped_column(String(32), default="text", server_default="text",
                                        index=True)
     is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Public alias of an unreleased contender under private test (e.g. "anonymous-7f3a"): shown
+    # instead of the name until the ledger reveals it; never retracted once revealed.
+    alias: Mapped[str | None] = mapped_column(String(100), unique=True)
+    revealed_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     unhealthy_until: Mapped[datetime | None]
@@ -167,6 +171,10 @@ class Battle(Base):
     # group are down-weighted on the default board.
     prompt_group: Mapped[str | None] = mapped_column(String(64), index=True)
     error_code: Mapped[str | None] = mapped_column(String(64))
+    # Probability with which this ordered pair (left/right included) was drawn, and the
+    # sampling policy version that drew it: inverse-probability weights for win-rate matrices.
+    propensity: Mapped[float | None] = mapped_column(Float)
+    policy_version: Mapped[str | None] = mapped_column(String(32))
     # Raw per-side style features, e.g. {"length_a": 120, "length_b": 80, ...}, computed when
     # the answers are complete (or read from an import), so publishing never re-parses texts.
     features: Mapped[dict[str, Any] | None]
@@ -257,6 +265,27 @@ class BattleLabel(Base):
     battle_id: Mapped[int] = mapped_column(
         ForeignKey("battle.id", ondelete="CASCADE"), primary_key=True)
     label: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class LedgerEntry(Base):
+    """One public, append-only record of a decision that changes what people see.
+
+    Contenders added, retired, deprecated, weights or caps changed, the sampling policy
+    changed, private tests started, aliases revealed. Rows are never updated or deleted (the
+    ledger module refuses both), so every published number can be explained from the ledger
+    and the votes.
+    """
+
+    __tablename__ = "ledger_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    # Public name (or alias) of the contender concerned, as it was public at the time.
+    subject: Mapped[str | None] = mapped_column(String(100))
+    organization: Mapped[str | None] = mapped_column(String(100))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Publication(Base):

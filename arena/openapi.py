@@ -32,7 +32,9 @@ _ID = {"name": "id", "in": "path", "required": True,
        "description": "The battle's opaque public id.", "schema": {"type": "string"}}
 _SIDE_ANSWER = {"type": ["object", "null"], "properties": {
     "text": {"type": "string"}, "html": {"type": "string"},
-    "finish_reason": {"type": ["string", "null"]}}}
+    # Per-side metadata would tell the models apart: present only once the battle is voted.
+    "finish_reason": {"type": ["string", "null"]}, "tokens": {"type": ["integer", "null"]},
+    "latency_ms": {"type": ["integer", "null"]}}}
 _IDENTITY = {"type": "object", "required": ["name", "organization", "license"], "properties": {
     "name": {"type": "string"}, "organization": {"type": "string"},
     "license": {"type": "string"},
@@ -87,9 +89,11 @@ SCHEMAS: dict[str, Any] = {
 
 _STREAM_DESCRIPTION = """Server-sent events generating the latest turn (or replaying it).
 
-Events: `delta` {"side", "text"}; `done` {"side", "html", "finish_reason", "tokens",
-"latency_ms"}; `error` {"side" (or null), "code", "message"}; a final `end` {"state",
-"flagged"}. A battle already generating elsewhere gets `error` with code `already_streaming`."""
+Events: `delta` {"side", "text"} (text in frames of ~50 ms); `done` {"side", "html"}, sent for
+both sides together once both answers are complete (nothing per contender but the text before
+the vote); `error` {"side" (or null), "code", "message"}; a final `end` {"state", "flagged"};
+comment lines (keep-alive) every few seconds of silence. A battle already generating elsewhere
+gets `error` with code `already_streaming`; one whose generator died is generated again."""
 
 PATHS: dict[str, Any] = {
     "/api/v1/battles": {"post": {
@@ -116,7 +120,9 @@ PATHS: dict[str, Any] = {
         "responses": {"200": {"description": "An event stream.",
                               "content": {"text/event-stream": {"schema": {"type": "string"}}}},
                       "403": _error_response("Another session's battle (not_your_battle)."),
-                      "404": _error_response("No such battle (battle_not_found).")}}},
+                      "404": _error_response("No such battle (battle_not_found)."),
+                      "503": _error_response("This worker holds its maximum of open streams "
+                                             "(streams_full); retry after Retry-After.")}}},
     "/api/v1/battles/{id}/turns": {"post": {
         "summary": "Continue the conversation with the same anonymous pair.",
         "operationId": "addTurn", "parameters": [_ID], "requestBody": _body("NewTurn"),
@@ -152,11 +158,12 @@ PATHS: dict[str, Any] = {
 def build_spec() -> dict[str, Any]:
     """The full document: these routes plus the other packages' exported paths."""
     from arena.leaderboard import web as leaderboard_web
+    from arena.ledger import web as ledger_web
     from arena.releases import web as releases_web
 
     paths = copy.deepcopy(PATHS)
     schemas = copy.deepcopy(SCHEMAS)
-    for module in (leaderboard_web, releases_web):
+    for module in (leaderboard_web, releases_web, ledger_web):
         for path, item in getattr(module, "OPENAPI_PATHS", {}).items():
             paths.setdefault(path, {}).update(copy.deepcopy(item))
         schemas.update(copy.deepcopy(getattr(module, "OPENAPI_COMPONENTS", {})))

@@ -9,10 +9,12 @@ from arena.battles.generation import GenerationPlan, plan_generation, replay_eve
 from arena.battles.lifecycle import (
     add_turn,
     battle_view,
+    beat,
     claim_generation,
     create_battle,
     get_battle,
     reap_stale,
+    recover_stale,
     require_owner,
 )
 from arena.battles.sampling import (
@@ -24,8 +26,9 @@ from arena.battles.sampling import (
 )
 
 __all__ = [
-    "GenerationPlan", "add_turn", "battle_view", "choose_pair", "claim_generation",
+    "GenerationPlan", "add_turn", "battle_view", "beat", "choose_pair", "claim_generation",
     "create_battle",
     "eligible_contenders", "get_battle", "plan_generation", "record_failure", "record_success",
-    "reap_stale", "replay_events", "require_owner", "run_generation", "sample_pair",
+    "reap_stale", "recover_stale", "replay_events", "require_owner", "run_generation",
+    "sample_pair",
 ]

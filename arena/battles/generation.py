@@ -9,20 +9,24 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from functools import partial
+from typing import Any, TypeVar
 
 from flask import Flask
 from sqlalchemy import select, update
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from arena import db as arena_db
-from arena.battles.lifecycle import conversation
+from arena.battles.lifecycle import HEARTBEAT_S, beat, conversation
 from arena.battles.sampling import record_failure, record_success
 from arena.errors import InferenceError, StreamBroken
 from arena.identity import identity_leak
-from arena.inference import Delta, Endpoint, Finished, stream_pair
+from arena.inference import Delta, Endpoint, Finished, Tick, stream_pair
 from arena.models import Answer, Battle, Contender, Turn, utcnow
 from arena.render import render_markdown
 from ratings.features import extract_features
@@ -31,6 +35,14 @@ log = logging.getLogger(__name__)
 
 Event = tuple[str, dict[str, Any]]
 SIDES = ("a", "b")
+# Text is sent in frames at most this often: one SSE event per frame, not per token, keeps a
+# stream's CPU low, and 50 ms is below what a reader perceives as stutter.
+FRAME_S = 0.05
+# With nothing to send for this long the stream sends an SSE comment: writing it is how the
+# server notices a client that went away while the endpoints are silent.
+KEEPALIVE_S = 2.0
+# How long a final write keeps retrying through a database outage (restart, fail-over).
+WRITE_RETRY_S = 12.0
 
 
 @dataclass(frozen=True)
@@ -83,10 +95,10 @@ def plan_generation(db: Session, battle: Battle) -> GenerationPlan:
 
 
 def _done(side: str, answer: Finished | Answer) -> Event:
-    # A fresh answer and a stored one (replayed) give the same event.
-    return "done", {"side": side, "html": render_markdown(answer.text),
-                    "finish_reason": answer.finish_reason,
-                    "tokens": answer.completion_tokens, "latency_ms": answer.latency_ms}
+    # A fresh answer and a stored one (replayed) give the same event, and it carries nothing
+    # that differs per contender besides the text: token counts, latency and finish reason
+    # would tell the models apart, so they are stored and shown only after the vote.
+    return "done", {"side": side, "html": render_markdown(answer.text)}
 
 
 def _close(events: Iterator[Any]) -> None:
@@ -96,71 +108,163 @@ def _close(events: Iterator[Any]) -> None:
         close()
 
 
-def run_generation(app: Flask, plan: GenerationPlan, *, failure_threshold: int,
-                   cooldown_s: int) -> Iterator[Event]:
+class StorageUnavailable(Exception):
+    """The database stayed unreachable for longer than the write retries wait."""
+
+
+def run_generation(app: Flask, plan: GenerationPlan, lease: datetime, *,
+                   failure_threshold: int, cooldown_s: int) -> Iterator[Event]:
     """Stream both sides' events; persist the outcome; end with an ``end`` event.
+
+    ``lease`` is what :func:`~arena.battles.lifecycle.claim_generation` returned. Besides the
+    answer events this yields ``keepalive`` whenever nothing was sent for
+    :data:`KEEPALIVE_S` (the server's write then finds a vanished client within seconds), and
+    renews the battle's heartbeat every :data:`HEARTBEAT_S`.
 
     Closing the iterator early (the client went away) stops both endpoint calls and marks the
     battle ``abandoned``.
     """
     events = stream_pair((plan.endpoints["a"], plan.messages["a"]),
-                         (plan.endpoints["b"], plan.messages["b"]))
+                         (plan.endpoints["b"], plan.messages["b"]),
+                         frame_s=FRAME_S, tick_s=KEEPALIVE_S)
     finished: dict[str, Finished] = {}
-    partial: dict[str, list[str]] = {"a": [], "b": []}
+    texts: dict[str, list[str]] = {"a": [], "b": []}
     settled = False
+    next_beat = time.monotonic() + HEARTBEAT_S
+    owned: datetime | None = lease
     try:
         # Inside the try: a client that leaves before the first answer event still abandons.
         yield "open", {}
         for side, event in events:
-            if isinstance(event, Delta):
-                partial[side].append(event.text)
+            if time.monotonic() >= next_beat:
+                next_beat = time.monotonic() + HEARTBEAT_S
+                owned = _beat(app, plan.battle_id, owned)
+                if owned is None:
+                    # Taken over after a stall (or reaped): the new owner's work wins.
+                    settled = True
+                    yield from _unfinished("battle_taken_over")
+                    return
+                lease = owned
+            if isinstance(event, Tick):
+                yield "keepalive", {}
+            elif isinstance(event, Delta):
+                texts[side].append(event.text)
                 yield "delta", {"side": side, "text": event.text}
             elif isinstance(event, Finished):
                 finished[side] = event
                 if len(finished) == 2:
                     # Written before the last events go out, so a client leaving now loses
-                    # nothing that was complete.
-                    state, flagged = _persist_ready(app, plan, finished)
+                    # nothing that was complete. Both sides' completions go out together:
+                    # when one side finished first is not announced by its own event.
+                    try:
+                        state, flagged = _retrying(
+                            partial(_persist_ready, app, plan, lease, finished))
+                    except StorageUnavailable:
+                        settled = True
+                        yield from _unfinished("storage_unavailable")
+                        return
                     settled = True
-                    yield _done(side, event)
+                    for s in SIDES:
+                        yield _done(s, finished[s])
                     yield "end", {"state": state, "flagged": flagged}
                     return
-                yield _done(side, event)
             elif isinstance(event, InferenceError):
                 _close(events)  # the other side's answer could not be voted on anyway
-                _persist_failed(app, plan, side, event, finished, partial,
-                                failure_threshold, cooldown_s)
                 settled = True
+                try:
+                    _retrying(partial(_persist_failed, app, plan, lease, side, event,
+                                      finished, texts, failure_threshold, cooldown_s))
+                except StorageUnavailable:
+                    pass  # the battle goes stale and is recovered; the client learns the same
                 yield "error", {"side": side, "code": event.code, "message": event.message}
                 yield "end", {"state": "failed", "flagged": False}
                 return
         # Both streams ended, yet not both with an answer: treat it as a broken stream.
         missing = next(s for s in SIDES if s not in finished)
         error = StreamBroken()
-        _persist_failed(app, plan, missing, error, finished, partial,
-                        failure_threshold, cooldown_s)
         settled = True
+        try:
+            _retrying(partial(_persist_failed, app, plan, lease, missing, error, finished,
+                              texts, failure_threshold, cooldown_s))
+        except StorageUnavailable:
+            pass
         yield "error", {"side": missing, "code": error.code, "message": error.message}
         yield "end", {"state": "failed", "flagged": False}
     except GeneratorExit:
         _close(events)
         if not settled:
-            _mark(app, plan.battle_id, "abandoned", None)
+            try:
+                _mark(app, plan.battle_id, lease, "abandoned", None)
+            except SQLAlchemyError:
+                log.warning("battle %s: could not mark abandoned (database unavailable); "
+                            "its heartbeat goes stale instead", plan.battle_id)
             log.info("battle %s abandoned: client disconnected mid-stream", plan.battle_id)
         raise
     except Exception:
         _close(events)
         log.exception("generation of battle %s failed unexpectedly", plan.battle_id)
         if not settled:
-            _mark(app, plan.battle_id, "failed", "internal_error")
+            try:
+                _mark(app, plan.battle_id, lease, "failed", "internal_error")
+            except SQLAlchemyError:
+                log.warning("battle %s: could not mark failed", plan.battle_id)
         yield "error", {"side": None, "code": "internal_error",
                         "message": "Something went wrong on our side. Please start a new battle."}
         yield "end", {"state": "failed", "flagged": False}
 
 
-def _mark(app: Flask, battle_id: int, state: str, error_code: str | None) -> None:
+def _unfinished(code: str) -> Iterator[Event]:
+    yield "error", {"side": None, "code": code,
+                    "message": "These answers could not be saved. Reload the page in a minute "
+                               "to try again, or start a new battle."}
+    yield "end", {"state": "failed", "flagged": False}
+
+
+T = TypeVar("T")
+
+
+def _retrying(write: Callable[[], T]) -> T:
+    """Run a short write, retrying with backoff while the database is unreachable.
+
+    A PostgreSQL restart or fail-over takes seconds; finished answers must survive it. Each
+    attempt runs in a fresh session, so a connection broken mid-write is discarded by the pool
+    (``pool_pre_ping`` then checks the next one).
+    """
+    deadline = time.monotonic() + WRITE_RETRY_S
+    delay = 0.1
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + delay > deadline:
+                log.error("database unavailable for %.0f s; giving up a write: %s",
+                          WRITE_RETRY_S, type(exc).__name__)
+                raise StorageUnavailable() from exc
+            log.warning("database write failed (%s); retrying in %.1f s",
+                        type(exc).__name__, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
+def _beat(app: Flask, battle_id: int, lease: datetime | None) -> datetime | None:
+    if lease is None:
+        return None
+    try:
+        with arena_db.new_session(app) as db:
+            renewed = beat(db, battle_id, lease, utcnow())
+            db.commit()
+            return renewed
+    except SQLAlchemyError as exc:
+        # A missed beat is harmless (the next one renews); the stream goes on.
+        log.warning("battle %s: heartbeat not written (%s)", battle_id, type(exc).__name__)
+        return lease
+
+
+def _mark(app: Flask, battle_id: int, lease: datetime, state: str,
+          error_code: str | None) -> None:
     with arena_db.new_session(app) as db:
-        db.execute(update(Battle).where(Battle.id == battle_id, Battle.state == "generating")
+        db.execute(update(Battle).where(Battle.id == battle_id, Battle.state == "generating",
+                                        Battle.heartbeat_at == lease)
                    .values(state=state, error_code=error_code, updated_at=utcnow()))
         db.commit()
 
@@ -183,7 +287,7 @@ def style_features(answers_by_side: dict[str, list[str]]) -> dict[str, float]:
     return features
 
 
-def _persist_ready(app: Flask, plan: GenerationPlan,
+def _persist_ready(app: Flask, plan: GenerationPlan, lease: datetime,
                    finished: dict[str, Finished]) -> tuple[str, bool]:
     now = utcnow()
     leaked = any(identity_leak(finished[s].text, plan.identities) is not None for s in SIDES)
@@ -198,11 +302,18 @@ def _persist_ready(app: Flask, plan: GenerationPlan,
         if flagged:
             values.update(flagged=True, flag_reason="identity_leak")
         result = db.execute(update(Battle).where(Battle.id == plan.battle_id,
-                                                 Battle.state == "generating").values(**values))
+                                                 Battle.state == "generating",
+                                                 Battle.heartbeat_at == lease)
+                            .values(**values))
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            # `battles reap` gave up on this battle while it was still generating: it stays
-            # abandoned (not votable), so storing its answers would only mislead.
             db.rollback()
+            row = db.execute(select(Battle.state, Battle.heartbeat_at)
+                             .where(Battle.id == plan.battle_id)).one()
+            if row.state in ("ready", "voted") and row.heartbeat_at == lease:
+                # An earlier attempt committed but its answer was lost with the connection.
+                return "ready", flagged
+            # `battles reap` gave up on this battle while it was still generating, or a
+            # takeover owns it now: storing these answers would only mislead.
             log.warning("battle %s was reaped while generating; answers dropped",
                         plan.battle_id)
             return "abandoned", flagged
@@ -213,22 +324,28 @@ def _persist_ready(app: Flask, plan: GenerationPlan,
     return "ready", flagged
 
 
-def _persist_failed(app: Flask, plan: GenerationPlan, side: str, error: InferenceError,
-                    finished: dict[str, Finished], partial: dict[str, list[str]],
+def _persist_failed(app: Flask, plan: GenerationPlan, lease: datetime, side: str,
+                    error: InferenceError,
+                    finished: dict[str, Finished], texts: dict[str, list[str]],
                     threshold: int, cooldown_s: int) -> None:
     now = utcnow()
     log.warning("battle %s failed: side %s %s", plan.battle_id, side, error.code)
     with arena_db.new_session(app) as db:
+        # The state change goes first: only the lease holder may store this turn's answers.
+        result = db.execute(update(Battle).where(Battle.id == plan.battle_id,
+                                                 Battle.state == "generating",
+                                                 Battle.heartbeat_at == lease)
+                            .values(state="failed", error_code=error.code, updated_at=now))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            db.rollback()
+            return
         for s in SIDES:
             if s in finished:
                 db.add(_answer(plan.turn_id, s, finished[s]))
             else:
                 # Kept for diagnosis; a failed battle is never voted, rated or released.
-                db.add(Answer(turn_id=plan.turn_id, side=s, text="".join(partial[s]),
+                db.add(Answer(turn_id=plan.turn_id, side=s, text="".join(texts[s]),
                               error_code=error.code if s == side else "cancelled"))
-        db.execute(update(Battle).where(Battle.id == plan.battle_id,
-                                        Battle.state == "generating")
-                   .values(state="failed", error_code=error.code, updated_at=now))
         record_failure(db, plan.contender_ids[side], now, threshold=threshold,
                        cooldown_s=cooldown_s)
         for s in finished:
@@ -251,9 +368,10 @@ def replay_events(db: Session, battle: Battle) -> list[Event]:
                      .order_by(Turn.position.desc()).limit(1))
     events: list[Event] = [("open", {})]
     if turn is not None:
-        for answer in db.scalars(select(Answer).where(Answer.turn_id == turn.id)
-                                 .order_by(Answer.side)):
-            events.append(("delta", {"side": answer.side, "text": answer.text}))
-            events.append(_done(answer.side, answer))
+        answers = list(db.scalars(select(Answer).where(Answer.turn_id == turn.id)
+                                  .order_by(Answer.side)))
+        # The same order as a live stream: text first, then both completions together.
+        events += [("delta", {"side": a.side, "text": a.text}) for a in answers]
+        events += [_done(a.side, a) for a in answers]
     events.append(("end", {"state": battle.state, "flagged": battle.flagged}))
     return events

@@ -7,15 +7,18 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from arena.battles.sampling import sample_pair
 from arena.errors import Conflict, Forbidden, NotFound
 from arena.models import Answer, Battle, Contender, Turn, Voter, utcnow
 from arena.render import render_markdown
+from arena.sampling import PolicySettings, Sampler
+
+#: Sampling by configured weights only (direct callers and tests without an app sampler).
+_PLAIN = Sampler(PolicySettings("weighted", exploration=0.0, max_share=1.0))
 
 
 class BattleNotFound(NotFound):
@@ -78,17 +81,22 @@ def ensure_voter(db: Session, voter_id: str, release_consent: bool | None = None
 
 def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng: random.Random,
                   now: datetime, language: str | None = None,
-                  release_consent: bool | None = None, arena: str = "text") -> Battle:
+                  release_consent: bool | None = None,
+                  sampler: Sampler | None = None, arena: str = "text") -> Battle:
     """A new ``pending`` battle with its first turn. Raises 503 ``no_contenders``.
 
     ``release_consent`` (when given) updates the voter's stored choice; either way the battle
     records the choice in force now, so a later tick cannot release this battle's text and
     a consent given on /privacy holds for battles whose client sends no choice.
+
+    ``sampler`` draws the pair (the app's declared policy); without one, the configured
+    weights alone decide, with no exploration or caps. Only contenders of ``arena`` meet.
     """
-    a, b = sample_pair(db, rng, now, arena)
+    pair = (sampler or _PLAIN).draw(db, rng, now, arena)
     voter = ensure_voter(db, voter_id, release_consent)
     battle = Battle(public_id=secrets.token_urlsafe(24), voter_id=voter_id,
-                    contender_a_id=a.id, contender_b_id=b.id, state="pending",
+                    contender_a_id=pair.a.id, contender_b_id=pair.b.id, state="pending",
+                    propensity=pair.propensity, policy_version=pair.policy_version,
                     ip_hash=ip_hash, language=language, created_at=now, updated_at=now,
                     release_consent=bool(voter.release_consent), arena=arena)
     battle.turns.append(Turn(position=0, prompt=prompt, created_at=now))
@@ -141,12 +149,61 @@ def add_turn(db: Session, battle: Battle, *, voter_id: str | None, prompt: str,
     return turn
 
 
-def claim_generation(db: Session, battle_id: int, now: datetime) -> bool:
-    """Atomically move ``pending → generating``; True only for the one caller that did it."""
+# A generator writes ``heartbeat_at`` every HEARTBEAT_S while it runs; one silent for
+# STALE_AFTER has died (killed worker, lost database) and its battle may be generated again.
+# 15 s + 60 s keeps recovery well inside two minutes without a cron job.
+HEARTBEAT_S = 15.0
+STALE_AFTER = timedelta(seconds=60)
+
+
+def _stale(now: datetime, stale_after: timedelta) -> Any:
+    # A battle claimed before heartbeats existed has none: its last update stands in.
+    return func.coalesce(Battle.heartbeat_at, Battle.updated_at) < now - stale_after
+
+
+def claim_generation(db: Session, battle_id: int, now: datetime,
+                     stale_after: timedelta = STALE_AFTER) -> datetime | None:
+    """Atomically move ``pending → generating`` (or take over a ``generating`` battle whose
+    generator died); the lease for the one caller that did it, else None.
+
+    The lease is the ``heartbeat_at`` value written here: every later write of the generator
+    (heartbeats, the outcome) is conditional on it, so a generator that lost its battle to a
+    takeover can never overwrite the new one's work.
+    """
     result = db.execute(update(Battle)
-                        .where(Battle.id == battle_id, Battle.state == "pending")
-                        .values(state="generating", updated_at=now))
-    return result.rowcount == 1  # type: ignore[attr-defined]
+                        .where(Battle.id == battle_id,
+                               or_(Battle.state == "pending",
+                                   and_(Battle.state == "generating", _stale(now, stale_after))))
+                        .values(state="generating", heartbeat_at=now, updated_at=now))
+    return now if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def beat(db: Session, battle_id: int, lease: datetime, now: datetime) -> datetime | None:
+    """Renew a generator's lease; the new lease, or None if the battle is no longer its own."""
+    result = db.execute(update(Battle)
+                        .where(Battle.id == battle_id, Battle.state == "generating",
+                               Battle.heartbeat_at == lease)
+                        .values(heartbeat_at=now))
+    return now if result.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def recover_stale(db: Session, battle: Battle, now: datetime,
+                  stale_after: timedelta = STALE_AFTER) -> bool:
+    """Give a ``generating`` battle whose generator died back to its owner as ``pending``.
+
+    Called on every read of a battle's state, so the owner's page (or retry) finds a battle it
+    can stream again instead of ``already_streaming`` for ever. True if it was recovered.
+    """
+    if battle.state != "generating":
+        return False
+    result = db.execute(update(Battle)
+                        .where(Battle.id == battle.id, Battle.state == "generating",
+                               _stale(now, stale_after))
+                        .values(state="pending", heartbeat_at=None, updated_at=now))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    db.refresh(battle)
+    return True
 
 
 def current_state(db: Session, battle_id: int) -> str:
@@ -161,7 +218,8 @@ def reveal(battle: Battle) -> dict[str, Any]:
 def _identity(contender: Contender) -> dict[str, Any]:
     if not contender.is_public:
         # Unreleased models stay anonymous even after the vote.
-        return {"name": "Unreleased model", "organization": "", "license": "", "public": False}
+        return {"name": contender.alias or "Unreleased model", "organization": "",
+                "license": "", "public": False}
     return {"name": contender.name, "organization": contender.organization,
             "license": contender.license, "public": True}
 
@@ -184,8 +242,13 @@ def battle_view(db: Session, battle: Battle, *, max_turns: int) -> dict[str, Any
         answer = answers.get((turn.id, name))
         if answer is None:
             return None
-        return {"text": answer.text, "html": render_markdown(answer.text),
-                "finish_reason": answer.finish_reason}
+        shown: dict[str, Any] = {"text": answer.text, "html": render_markdown(answer.text)}
+        if battle.state == "voted":
+            # Per-side metadata tells contenders apart (speed, tokenizer, limits): only after
+            # the vote, like the names.
+            shown.update(finish_reason=answer.finish_reason, tokens=answer.completion_tokens,
+                         latency_ms=answer.latency_ms)
+        return shown
 
     body: dict[str, Any] = {
         "id": battle.public_id,

@@ -6,13 +6,13 @@ import logging
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from itertools import combinations
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from arena.errors import ServiceUnavailable
 from arena.models import Contender
+from arena.sampling.policies import Candidate, PolicySettings, draw, pair_probabilities
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +46,17 @@ def choose_pair(pool: Sequence[Contender], rng: random.Random) -> tuple[Contende
 
     A pair is drawn with probability proportional to the product of its weights, among pairs
     where at least one contender is public: two unreleased models never meet, because a battle
-    between them would rate them only against each other and reveal nothing to the voter
-    after the vote. Raises :class:`NoContenders` (503) when no such pair exists.
+    between them would rate them only against each other. Raises :class:`NoContenders` (503)
+    when no such pair exists. (The ``weighted`` policy of :mod:`arena.sampling` with no
+    exploration and no caps.)
     """
-    pairs = [(x, y) for x, y in combinations(pool, 2) if x.is_public or y.is_public]
-    if not pairs:
+    settings = PolicySettings("weighted", exploration=0.0, max_share=1.0)
+    probs = pair_probabilities(
+        [Candidate(c.id, c.is_public, c.weight) for c in pool], settings)
+    if not probs.any():
         raise NoContenders()
-    weights = [x.weight * y.weight for x, y in pairs]
-    first, second = rng.choices(pairs, weights=weights, k=1)[0]
-    return (first, second) if rng.random() < 0.5 else (second, first)
+    i, j, _ = draw(probs, rng)
+    return pool[i], pool[j]
 
 
 def record_failure(db: Session, contender_id: int, now: datetime, *, threshold: int,

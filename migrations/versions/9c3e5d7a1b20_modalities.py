@@ -1,7 +1,7 @@
 """arenas by modality: contender.arena, battle.arena, media answers
 
 Revision ID: 9c3e5d7a1b20
-Revises: 5a1c0e7d2b44
+Revises: 9c3e4f1a7b20
 Create Date: 2026-11-29 16:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '9c3e5d7a1b20'
-down_revision = '5a1c0e7d2b44'
+down_revision = '9c3e4f1a7b20'
 branch_labels = None
 depends_on = None
 

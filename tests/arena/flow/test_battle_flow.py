@@ -80,8 +80,8 @@ def test_stream_sends_deltas_done_and_end_and_stores_answers(
     for side in "ab":
         answer = answers[side]
         assert answer.text == streamed[side] and answer.text
-        assert answer.finish_reason == done[side]["finish_reason"] == "stop"
-        assert answer.completion_tokens == done[side]["tokens"] and answer.completion_tokens
+        assert answer.finish_reason == "stop" and answer.completion_tokens
+        assert set(done[side]) == {"side", "html"}  # nothing per contender before the vote
         assert answer.latency_ms is not None and answer.first_token_ms is not None
         assert answer.error_code is None
     markdown_side = "a" if battle.contender_a.upstream_model == "demo-markdown" else "b"
@@ -184,7 +184,7 @@ def test_stream_of_a_battle_generating_elsewhere_is_already_streaming(
     with new_session(app) as session:
         battle = session.scalar(select(Battle).where(Battle.public_id == body["id"]))
         assert battle is not None
-        assert claim_generation(session, battle.id, utcnow()) is True
+        assert claim_generation(session, battle.id, utcnow()) is not None
         session.commit()
     events = sse(client.get(body["stream_url"]).get_data(as_text=True))
     assert events[0][0] == "error" and events[0][1]["code"] == "already_streaming"
@@ -203,7 +203,7 @@ def test_generation_is_claimed_by_exactly_one_session(
         one.commit()
         second = claim_generation(two, battle_id, utcnow())
         two.commit()
-    assert (first, second) == (True, False)
+    assert first is not None and second is None
 
 
 def test_client_leaving_mid_stream_abandons_the_battle(

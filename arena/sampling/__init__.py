@@ -1,0 +1,253 @@
+"""Which two contenders meet: declared, versioned policies with logged propensities.
+
+:mod:`arena.sampling.policies` holds the pure rules; this module feeds them from the database
+and remembers, per web process, what is expensive to read:
+
+- the latest published snapshot's ratings and intervals (changes only when a publish job
+  runs: re-read when a newer publication exists, checked at most every ``ttl_s`` seconds);
+- the battles created in the last hour per contender, for the share cap (re-read at most every
+  ``hour_ttl_s`` seconds, so a burst may overshoot the cap by a few seconds' worth of
+  battles).
+
+Every battle stores the probability of its ordered pair and the policy version
+(``battle.propensity``, ``battle.policy_version``); :mod:`arena.sampling.ipw` turns them into
+inverse-probability-weighted win rates.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, union_all
+from sqlalchemy.orm import Session
+
+from arena.models import (
+    Battle,
+    Contender,
+    LeaderboardSnapshot,
+    Publication,
+    SnapshotEntry,
+    Vote,
+)
+from arena.sampling.policies import (
+    POLICIES,
+    Candidate,
+    PolicySettings,
+    draw,
+    expected_shares,
+    pair_probabilities,
+)
+
+__all__ = ["POLICIES", "Candidate", "Draw", "PolicySettings", "Sampler", "settings_from_config"]
+
+
+@dataclass(frozen=True)
+class Draw:
+    """A drawn battle pair: left, right, the ordered pair's probability, the policy version."""
+
+    a: Contender
+    b: Contender
+    propensity: float
+    policy_version: str
+
+
+def settings_from_config(config: Any) -> PolicySettings:
+    """The declared policy from the app config (``SAMPLING_*`` keys)."""
+    return PolicySettings(
+        name=str(config.get("SAMPLING_POLICY", "weighted")),
+        exploration=float(config.get("SAMPLING_EXPLORATION", 0.05)),
+        max_share=float(config.get("SAMPLING_MAX_SHARE", 0.35)),
+        cap_min_battles=int(config.get("SAMPLING_CAP_MIN_BATTLES", 20)),
+    )
+
+
+@dataclass
+class _Board:
+    publication_id: int | None = None
+    cutoff: datetime | None = None
+    entries: dict[int, tuple[float, float, int, int]] = field(default_factory=dict)
+    checked: float = float("-inf")
+
+
+class Sampler:
+    """One per app: the declared policy and the caches of what it reads."""
+
+    def __init__(self, settings: PolicySettings, *, ttl_s: float = 30.0,
+                 hour_ttl_s: float = 5.0) -> None:
+        self.settings = settings
+        self.ttl_s = ttl_s
+        self.hour_ttl_s = hour_ttl_s
+        self._lock = threading.Lock()
+        self._board = _Board()
+        self._hour: tuple[float, dict[int, int], int] = (float("-inf"), {}, 0)
+        self._new: tuple[float, datetime | None, dict[int, int]] = (float("-inf"), None, {})
+        self._probs: tuple[Any, Any] | None = None
+        self._ledger_checked = False
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _needs_board(self) -> bool:
+        return self.settings.name in ("boost-new", "adaptive")
+
+    def board(self, db: Session) -> _Board:
+        """Latest overall snapshot: ``{contender_id: (rating, half_width, votes, rank)}``."""
+        now = time.monotonic()
+        with self._lock:
+            board = self._board
+            if now - board.checked < self.ttl_s:
+                return board
+        latest = db.execute(select(Publication.id, Publication.data_cutoff)
+                            .order_by(Publication.id.desc()).limit(1)).first()
+        if latest is None or latest[0] == board.publication_id:
+            fresh = _Board(board.publication_id, board.cutoff, board.entries, now)
+        else:
+            rows = db.execute(
+                select(SnapshotEntry.contender_id, SnapshotEntry.rating, SnapshotEntry.ci_low,
+                       SnapshotEntry.ci_high, SnapshotEntry.votes, SnapshotEntry.rank)
+                .join(LeaderboardSnapshot, LeaderboardSnapshot.id == SnapshotEntry.snapshot_id)
+                .where(LeaderboardSnapshot.publication_id == latest[0],
+                       LeaderboardSnapshot.view == "overall")).all()
+            entries = {cid: (rating, (hi - lo) / 2.0, votes, rank)
+                       for cid, rating, lo, hi, votes, rank in rows}
+            fresh = _Board(latest[0], latest[1], entries, now)
+        with self._lock:
+            self._board = fresh
+        return fresh
+
+    def hour_counts(self, db: Session, now: datetime) -> tuple[dict[int, int], int]:
+        """Battles created in the last hour: per contender, and in all."""
+        mono = time.monotonic()
+        with self._lock:
+            stamp, counts, total = self._hour
+            if mono - stamp < self.hour_ttl_s:
+                return counts, total
+        since = now - timedelta(hours=1)
+        recent = select(Battle.contender_a_id.label("cid")).where(Battle.created_at >= since)
+        recent_b = select(Battle.contender_b_id.label("cid")).where(Battle.created_at >= since)
+        sides = union_all(recent, recent_b).subquery()
+        counts = {int(cid): int(n) for cid, n in db.execute(
+            select(sides.c.cid, func.count()).group_by(sides.c.cid))}
+        total = sum(counts.values()) // 2
+        with self._lock:
+            self._hour = (mono, counts, total)
+        return counts, total
+
+    def new_votes(self, db: Session, since: datetime | None) -> dict[int, int]:
+        """Votes per contender since the snapshot's cutoff (cached like the hourly counts)."""
+        mono = time.monotonic()
+        with self._lock:
+            stamp, cutoff, counts = self._new
+            if cutoff == since and mono - stamp < self.hour_ttl_s:
+                return counts
+        query_a = (select(Battle.contender_a_id.label("cid"))
+                   .join(Vote, Vote.battle_id == Battle.id))
+        query_b = (select(Battle.contender_b_id.label("cid"))
+                   .join(Vote, Vote.battle_id == Battle.id))
+        if since is not None:
+            query_a = query_a.where(Vote.created_at > since)
+            query_b = query_b.where(Vote.created_at > since)
+        sides = union_all(query_a, query_b).subquery()
+        counts = {int(cid): int(n) for cid, n in db.execute(
+            select(sides.c.cid, func.count()).group_by(sides.c.cid))}
+        with self._lock:
+            self._new = (mono, since, counts)
+        return counts
+
+    def candidates(self, db: Session, now: datetime,
+                   pool: list[Contender] | None = None) -> tuple[list[Contender], list[Candidate]]:
+        """The eligible contenders and their sampler view."""
+        from arena.battles.sampling import eligible_contenders  # arena.battles imports us
+
+        pool = eligible_contenders(db, now) if pool is None else pool
+        if not self._needs_board():
+            return pool, [Candidate(c.id, c.is_public, c.weight, c.organization) for c in pool]
+        board = self.board(db)
+        new = self.new_votes(db, board.cutoff)
+        cands = []
+        for c in pool:
+            entry = board.entries.get(c.id)
+            fresh = new.get(c.id, 0)
+            if entry is None:
+                cands.append(Candidate(c.id, c.is_public, c.weight, c.organization,
+                                       votes=fresh, new_votes=fresh))
+            else:
+                rating, half, votes, rank = entry
+                cands.append(Candidate(c.id, c.is_public, c.weight, c.organization,
+                                       votes=votes + fresh, new_votes=fresh, rating=rating,
+                                       half_width=half, rank=rank))
+        return pool, cands
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def probabilities(self, db: Session, now: datetime, *, caps: bool = True,
+                      arena: str = "text") -> tuple[list[Contender], Any]:
+        """The eligible pool and its pair probabilities.
+
+        The matrix is recomputed only when its inputs change (the pool, the snapshot, the
+        hourly and new-vote counts, each re-read on its own clock), so a draw usually costs
+        one health query and a binary search.
+        """
+        from arena.battles.sampling import eligible_contenders  # arena.battles imports us
+
+        pool = eligible_contenders(db, now, arena)
+        counts, total = self.hour_counts(db, now) if caps else ({}, 0)
+        board = self.board(db) if self._needs_board() else None
+        if board is not None:
+            self.new_votes(db, board.cutoff)  # refreshes the stamp in the cache key
+        with self._lock:
+            # The refresh stamps identify the counts read (each refresh gets a new stamp).
+            key = (tuple((c.id, c.is_public, c.weight) for c in pool),
+                   None if board is None else board.publication_id,
+                   self._hour[0] if caps else None, self._new[0], caps)
+            cached = self._probs
+        if cached is not None and cached[0] == key:
+            return pool, cached[1]
+        _, cands = self.candidates(db, now, pool)
+        probs = pair_probabilities(cands, self.settings, counts, total)
+        with self._lock:
+            self._probs = (key, probs)
+        return pool, probs
+
+    def draw(self, db: Session, rng: random.Random, now: datetime,
+             arena: str = "text") -> Draw:
+        """Draw one battle pair of ``arena``; raises :class:`NoContenders` (503) when none can
+        meet."""
+        from arena.battles.sampling import NoContenders
+
+        self.record_policy(db, now)
+        pool, probs = self.probabilities(db, now, arena=arena)
+        if not len(pool) or probs.sum() <= 0:
+            # The caller rolls back: the policy entry (if any) must be written again.
+            self._ledger_checked = False
+            raise NoContenders()
+        i, j, propensity = draw(probs, rng)
+        return Draw(pool[i], pool[j], propensity, self.settings.version)
+
+    def declared_shares(self, db: Session, now: datetime,
+                        arena: str = "text") -> dict[int, float]:
+        """Each eligible contender's expected share of ``arena``'s battles under the declared
+        policy."""
+        pool, probs = self.probabilities(db, now, caps=False, arena=arena)
+        if not len(pool):
+            return {}
+        shares = expected_shares(probs)
+        return {c.id: float(s) for c, s in zip(pool, shares, strict=True)}
+
+    def record_policy(self, db: Session, now: datetime) -> None:
+        """Append a ``policy_changed`` ledger entry if the declared policy differs (once)."""
+        if self._ledger_checked:
+            return
+        from arena.ledger import record_policy
+
+        record_policy(db, self.settings.declared(), now=now)
+        self._ledger_checked = True
+
+
+def init_app(app: Any) -> None:
+    """One sampler per app, with the declared policy of its config."""
+    app.extensions["arena.sampler"] = Sampler(settings_from_config(app.config))

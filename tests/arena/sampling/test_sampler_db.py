@@ -1,0 +1,117 @@
+"""The app's sampler on the database: propensities stored, caps from the last hour, policy in
+the ledger, adaptive reads of the latest snapshot."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from arena.battles import create_battle
+from arena.models import (
+    Battle,
+    LeaderboardSnapshot,
+    LedgerEntry,
+    Publication,
+    SnapshotEntry,
+    utcnow,
+)
+from arena.sampling import PolicySettings, Sampler
+
+
+def test_created_battle_stores_propensity_and_policy_version(
+        client: FlaskClient, db: Session, make_contender: Any) -> None:
+    for _ in range(3):
+        make_contender()
+    created = client.post("/api/v1/battles", json={"prompt": "hello"})
+    assert created.status_code == 201
+    battle = db.scalars(select(Battle)).one()
+    assert battle.policy_version == "weighted-v1"
+    # 3 equal contenders, exploration 5%: every pair 1/3, the ordered pair 1/6.
+    assert battle.propensity == pytest.approx(1 / 6)
+    entry = db.scalars(select(LedgerEntry).where(LedgerEntry.kind == "policy_changed")).one()
+    assert entry.details["policy"] == "weighted"
+
+
+def test_policy_change_is_a_new_ledger_entry(app: Flask, db: Session,
+                                             make_contender: Any) -> None:
+    for _ in range(3):
+        make_contender()
+    now = utcnow()
+    Sampler(PolicySettings("weighted")).draw(db, random.Random(0), now)
+    Sampler(PolicySettings("weighted")).draw(db, random.Random(0), now)
+    Sampler(PolicySettings("adaptive")).draw(db, random.Random(0), now)
+    db.commit()
+    kinds = [e.details["policy"] for e in db.scalars(
+        select(LedgerEntry).where(LedgerEntry.kind == "policy_changed").order_by(LedgerEntry.id))]
+    assert kinds == ["weighted", "adaptive"]
+
+
+def test_hourly_cap_holds_on_real_battles(db: Session, make_contender: Any) -> None:
+    heavy = make_contender(name="heavy", weight=100.0)
+    for _ in range(5):
+        make_contender(weight=1.0)
+    sampler = Sampler(PolicySettings("weighted", max_share=0.35, cap_min_battles=20,
+                                     exploration=0.0), hour_ttl_s=0.0)
+    rng = random.Random(1)
+    now = utcnow()
+    for k in range(200):
+        create_battle(db, voter_id="v" * 32, ip_hash="x", prompt="p", rng=rng,
+                      now=now + timedelta(seconds=k), sampler=sampler)
+    db.commit()
+    battles = list(db.scalars(select(Battle)))
+    share = sum(heavy.id in (b.contender_a_id, b.contender_b_id) for b in battles) / len(battles)
+    # Uncapped, "heavy" (weight 100 against five of weight 1) would be in ~99% of battles.
+    assert share <= 0.36
+
+
+def test_adaptive_sampler_favours_contender_missing_from_snapshot(
+        db: Session, make_contender: Any) -> None:
+    old = [make_contender(name=f"old{i}") for i in range(6)]
+    newcomer = make_contender(name="newcomer")
+    now = utcnow()
+    pub = Publication(data_cutoff=now, n_battles=30_000, battles_hash="h", code_version="t",
+                      created_at=now)
+    snap = LeaderboardSnapshot(view="overall", n_battles=30_000, converged=True,
+                               gradient_norm=0.0)
+    pub.snapshots.append(snap)
+    for rank, c in enumerate(old, start=1):
+        snap.entries.append(SnapshotEntry(contender_id=c.id, rating=1100 - 10 * rank,
+                                          ci_low=1090 - 10 * rank, ci_high=1110 - 10 * rank,
+                                          rank=rank, rank_ub=rank, votes=10_000))
+    db.add(pub)
+    db.commit()
+    sampler = Sampler(PolicySettings("adaptive", cap_min_battles=10**9))
+    rng = random.Random(5)
+    seen = Counter()
+    for _ in range(300):
+        pair = sampler.draw(db, rng, now)
+        seen[pair.a.name] += 1
+        seen[pair.b.name] += 1
+        assert pair.policy_version == "adaptive-v1"
+        assert 0 < pair.propensity <= 0.5
+    assert seen[newcomer.name] > 250
+
+
+def test_ledger_api_and_exposure(client: FlaskClient, db: Session, make_contender: Any) -> None:
+    for _ in range(3):
+        make_contender()
+    for _ in range(4):
+        assert client.post("/api/v1/battles", json={"prompt": "hi"}).status_code == 201
+    body = client.get("/api/v1/ledger").get_json()
+    assert [e["kind"] for e in body["entries"]] == ["policy_changed"]
+    exposure = client.get("/api/v1/ledger/exposure").get_json()
+    week = exposure["weeks"][0]
+    assert week["battles"] == 4
+    assert sum(r["battles"] for r in week["contenders"]) == 8
+    assert sum(r["declared_share"] for r in exposure["declared"]) == pytest.approx(2.0, abs=1e-3)
+    assert client.get("/api/v1/ledger?limit=abc").status_code == 422
+    page = client.get("/ledger")
+    assert page.status_code == 200 and b"policy changed" in page.data
