@@ -85,3 +85,23 @@ def battle(public_id: str) -> str:
 @bp.get("/privacy")
 def privacy() -> str:
     return render_template("privacy.html", active="privacy")
+
+
+@bp.get("/arena/<name>")
+def arena(name: str) -> Any:
+    """One arena's page: ``/arena/image``, ``/arena/speech`` … (``/arena/text`` is ``/``)."""
+    from flask import redirect
+
+    from arena import modalities
+
+    if name not in modalities.names():
+        abort(404)
+    if name == "text":
+        return redirect(url_for("pages.index"))
+    modality = modalities.get(name)
+    gate = current_app.config["MEDIA_VIEW_GATE_S" if modality.kind == "image"
+                              else "MEDIA_LISTEN_GATE_S"]
+    return render_template("media_arena.html", active="arena", modality=modality,
+                           gate_s=gate if modality.gate_s is None else modality.gate_s,
+                           max_prompt_chars=current_app.config["MAX_PROMPT_CHARS"],
+                           arenas=[modalities.get(n) for n in modalities.names()])

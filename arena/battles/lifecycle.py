@@ -243,6 +243,11 @@ def battle_view(db: Session, battle: Battle, *, max_turns: int) -> dict[str, Any
         if answer is None:
             return None
         shown: dict[str, Any] = {"text": answer.text, "html": render_markdown(answer.text)}
+        if answer.media_sha256:
+            from arena.battles.media import media_url  # media imports this module
+
+            shown.update(media_url=media_url(battle.public_id, name, turn.position),
+                         media_type=answer.media_type)
         if battle.state == "voted":
             # Per-side metadata tells contenders apart (speed, tokenizer, limits): only after
             # the vote, like the names.
@@ -253,9 +258,11 @@ def battle_view(db: Session, battle: Battle, *, max_turns: int) -> dict[str, Any
     body: dict[str, Any] = {
         "id": battle.public_id,
         "state": battle.state,
+        "arena": battle.arena,
         "turns": [{"prompt": t.prompt, "prompt_html": render_markdown(t.prompt),
                    "a": side(t, "a"), "b": side(t, "b")} for t in turns],
-        "can_continue": battle.state == "ready" and len(turns) < max_turns,
+        "can_continue": (battle.state == "ready" and len(turns) < max_turns
+                         and battle.arena == "text"),
         "voted": battle.state == "voted",
         "flagged": battle.flagged,
     }
