@@ -114,11 +114,12 @@ def sanitise(data: bytes) -> Sanitised:
 
 
 def style_features(facts: Mapping[str, float]) -> dict[str, float]:
-    """Duration (seconds, after trimming) and the endpoint's own loudness (dBFS, before ours)."""
+    """Duration (seconds, after trimming) and the endpoint's own loudness before ours, as dB
+    above -120 dBFS (non-negative, for the engine's ``(a - b) / (a + b + 1)`` transform)."""
     if "duration_s" not in facts:
         return {}
     return {"duration": float(facts["duration_s"]),
-            "loudness": float(facts.get("loudness_dbfs", TARGET_DBFS))}
+            "loudness": max(0.0, 120.0 + float(facts.get("loudness_dbfs", TARGET_DBFS)))}
 
 
 SPEECH = register(Modality(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import math
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -85,13 +84,17 @@ def sanitise(data: bytes) -> Sanitised:
 
 
 def style_features(facts: Mapping[str, float]) -> dict[str, float]:
-    """Native resolution (log2 megapixels), aspect ratio (log2 w/h), served file size (log2 KiB)."""
+    """Native resolution (units of 10,000 pixels), aspect ratio (100 × width / height) and
+    served file size (KiB).
+
+    Non-negative raw values, like text lengths: the rating engine compares the two sides
+    with its fixed ``(a - b) / (a + b + 1)`` transform.
+    """
     width, height = facts.get("width", 0.0), facts.get("height", 0.0)
     if width <= 0 or height <= 0:
         return {}
-    return {"resolution": math.log2(width * height / 1e6),
-            "aspect": math.log2(width / height),
-            "file_size": math.log2(max(facts.get("bytes", 1.0), 1.0) / 1024)}
+    return {"resolution": width * height / 1e4, "aspect": 100.0 * width / height,
+            "file_size": max(facts.get("bytes", 0.0), 0.0) / 1024}
 
 
 IMAGE = register(Modality(

@@ -88,7 +88,8 @@ def test_image_sizes_follow_one_bounding_box_and_facts_keep_the_native_size() ->
         assert clean.getpixel((5, 5)) == (255, 255, 255)  # transparency flattened onto white
     assert result.facts["width"] == 100 and result.facts["height"] == 400
     features = image.style_features(result.facts)
-    assert features["aspect"] == pytest.approx(math.log2(0.25))
+    assert features["aspect"] == pytest.approx(25.0)
+    assert features["resolution"] == pytest.approx(4.0)
     assert set(features) == {"resolution", "aspect", "file_size"}
 
 
