@@ -44,6 +44,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, aliased
 
 import ratings
+from arena import modalities
 from arena.errors import ArenaError
 from arena.models import Battle, Contender, Turn, Vote
 from ratings.features import transform
@@ -109,6 +110,7 @@ class RatedBattle:
     language: str | None
     voter_id: str | None
     source: str
+    arena: str = "text"  # the modality; every view fits the battles of one arena
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class ViewSpec:
     control: tuple[str, ...] = ()
     category: bool = False
     keep: Callable[[RatedBattle], bool] = field(default=lambda _b: True, compare=False)
+    arena: str = "text"
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -165,8 +168,26 @@ def language_view(code: str) -> ViewSpec:
                     category=True, keep=lambda b: b.language == code)
 
 
+_MEDIA_KEY = re.compile(r"^([a-z0-9_]+)-(overall|style)$")
+
+
+def media_views(arena: str) -> tuple[ViewSpec, ViewSpec]:
+    """The views of a media arena: ``<arena>-overall`` and ``<arena>-style`` (its modality's
+    style features — image: resolution, aspect, file size; audio: duration, loudness)."""
+    modality = modalities.get(arena)
+    probe = {"width": 1.0, "height": 1.0, "bytes": 1.0, "duration_s": 1.0, "loudness_dbfs": 0.0}
+    control = tuple(modality.style_features(probe))
+    return (ViewSpec(f"{arena}-overall", f"{modality.title}: overall",
+                     f"Plain Bradley-Terry over every eligible vote of the {arena} arena.",
+                     arena=arena),
+            ViewSpec(f"{arena}-style", f"{modality.title}: style-controlled",
+                     f"{modality.title} ratings with {', '.join(control)} held equal.",
+                     control=control, arena=arena))
+
+
 def view_spec(view: ViewSpec | str) -> ViewSpec:
-    """The spec of a view key (``overall``, ``style``, …, ``lang-en``); ``KeyError`` if none."""
+    """The spec of a view key (``overall``, ``style``, …, ``lang-en``, ``image-overall``);
+    ``KeyError`` if none."""
     if isinstance(view, ViewSpec):
         return view
     if view in _BY_KEY:
@@ -174,13 +195,20 @@ def view_spec(view: ViewSpec | str) -> ViewSpec:
     match = _LANG_KEY.match(view)
     if match:
         return language_view(match.group(1))
+    match = _MEDIA_KEY.match(view)
+    if match and match.group(1) in modalities.names() and match.group(1) != "text":
+        overall, style = media_views(match.group(1))
+        return overall if match.group(2) == "overall" else style
     raise KeyError(view)
 
 
 def views_for(battles: Sequence[RatedBattle]) -> list[ViewSpec]:
-    """Every view worth computing for these battles: the fixed ones, then one per language."""
-    languages = sorted({b.language for b in battles if b.language})
-    return [*VIEWS, *(language_view(code) for code in languages)]
+    """Every view worth computing for these battles: the fixed (text) ones, one per language,
+    then two per media arena that has battles."""
+    languages = sorted({b.language for b in battles if b.language and b.arena == "text"})
+    media = [a for a in modalities.names() if a != "text" and any(b.arena == a for b in battles)]
+    return [*VIEWS, *(language_view(code) for code in languages),
+            *(view for arena in media for view in media_views(arena))]
 
 
 def normalise_prompt(text: str) -> str:
@@ -242,7 +270,7 @@ def eligible_battles(db: Session, *, since: datetime | None = None,
                Battle.contender_a_id, Battle.contender_b_id, ca.name, cb.name,
                ca.is_public, cb.is_public, Vote.winner, Battle.features,
                stats.c.turns, stats.c.chars, first.prompt, Battle.language,
-               func.coalesce(Vote.voter_id, Battle.voter_id), Battle.source)
+               func.coalesce(Vote.voter_id, Battle.voter_id), Battle.source, Battle.arena)
         .join(Vote, Vote.battle_id == Battle.id)
         .join(ca, ca.id == Battle.contender_a_id)
         .join(cb, cb.id == Battle.contender_b_id)
@@ -266,6 +294,7 @@ def eligible_battles(db: Session, *, since: datetime | None = None,
             public_a=bool(row[8]), public_b=bool(row[9]), winner=row[10], weight=weight,
             features=_clean_features(row[11]), turn_count=int(row[12] or 0),
             prompt_chars=int(row[13] or 0), language=row[15], voter_id=row[16], source=row[17],
+            arena=row[18] or "text",
         )
         for row, weight in zip(rows, weights, strict=True)
     ]
@@ -275,7 +304,8 @@ def view_battles(battles: Iterable[RatedBattle], view: ViewSpec | str) -> list[R
     """The battles a view fits: its filter, and all controlled features known on both sides."""
     spec = view_spec(view)
     needed = [f"{name}_{side}" for name in spec.features for side in "ab"]
-    return [b for b in battles if spec.keep(b) and all(k in b.features for k in needed)]
+    return [b for b in battles
+            if b.arena == spec.arena and spec.keep(b) and all(k in b.features for k in needed)]
 
 
 def varying_features(chosen: Sequence[RatedBattle], view: ViewSpec | str) -> tuple[str, ...]:
@@ -327,6 +357,8 @@ def battle_record(battle: RatedBattle) -> dict[str, Any]:
         "weight": battle.weight, "tstamp": battle.voted_at.timestamp(),
         "turn": battle.turn_count, "language": battle.language,
     }
+    if battle.arena != "text":
+        record["arena"] = battle.arena  # text rows keep FastChat's exact shape
     record.update(sorted(battle.features.items()))
     return record
 

@@ -45,8 +45,10 @@ from arena.leaderboard.data import (
     varying_features,
     view_battles,
 )
+from arena.media import LocalMediaStore
 from arena.models import DataRelease, utcnow
 from arena.releases.card import dataset_card
+from arena.releases.media import card_section, write_media_release
 from arena.releases.rows import ANSWER_COLUMNS, EXCLUSION_REASONS, WindowRows, release_rows
 from ratings import cli as ratings_cli
 
@@ -91,6 +93,7 @@ class ReleaseSettings:
     seed: int
     reg: float = DEFAULT_REG
     public_url: str | None = None
+    media_dir: Path | None = None  # the media store; media arenas are released from it
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ReleaseSettings:
@@ -106,6 +109,7 @@ class ReleaseSettings:
             seed=int(config["LEADERBOARD_SEED"]),
             reg=configured_reg(config.get("LEADERBOARD_REG")),
             public_url=config.get("PUBLIC_URL"),
+            media_dir=Path(config["MEDIA_DIR"]) if config.get("MEDIA_DIR") else None,
         )
 
 
@@ -223,8 +227,13 @@ def _write_json(path: Path, value: Any) -> None:
 
 
 def write_release(folder: Path, window: Window, data: WindowRows,
-                  settings: ReleaseSettings) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Write every file of a release into ``folder``; return (file entries, snapshot)."""
+                  settings: ReleaseSettings, *, media: tuple[list[Path], dict[str, int]] = ([], {})
+                  ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Write every file of a release into ``folder``; return (file entries, snapshot).
+
+    ``media``: the media arenas' row files already written under ``folder`` and their row
+    counts (see :mod:`arena.releases.media`).
+    """
     rows = data.rows
     pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), folder / PARQUET)
     with (folder / JSONL).open("w", encoding="utf-8") as fh:
@@ -237,9 +246,14 @@ def write_release(folder: Path, window: Window, data: WindowRows,
         name=window.name, window_start=window.start, window_end=window.end, n_rows=len(rows),
         with_text=data.with_text, excluded=excluded, snapshot=snapshot,
         linkable=settings.linkable, public_url=settings.public_url)
-    (folder / CARD).write_text(card, encoding="utf-8")
+    (folder / CARD).write_text(card + card_section(media[1]), encoding="utf-8")
     files = [file_entry(folder / PARQUET, len(rows)), file_entry(folder / JSONL, len(rows)),
              file_entry(folder / SNAPSHOT, None), file_entry(folder / CARD, None)]
+    for path in media[0]:
+        entry = file_entry(path, media[1][path.parent.name]
+                           if path.name == "battles.jsonl" else None)
+        entry["name"] = str(path.relative_to(folder))
+        files.append(entry)
     manifest = {
         "name": window.name,
         "window_start": window.start.isoformat(),
@@ -262,7 +276,10 @@ def cut_release(db: Session, window: Window, settings: ReleaseSettings) -> DataR
 
     The caller commits, and on failure calls :func:`discard_release_files`.
     """
-    battles = eligible_battles(db, since=window.start, until=window.end)
+    every = eligible_battles(db, since=window.start, until=window.end)
+    # The main files and their snapshot are the text arena's; media arenas go under media/.
+    battles = [b for b in every if b.arena == "text"]
+    media_battles = [b for b in every if b.arena != "text"]
     data = release_rows(db, battles, release=window.name, secret_key=settings.secret_key,
                         linkable=settings.linkable)
     if not data.rows:
@@ -274,7 +291,11 @@ def cut_release(db: Session, window: Window, settings: ReleaseSettings) -> DataR
     tmp = root / f".tmp-{window.name}-{uuid.uuid4().hex}"
     tmp.mkdir()
     try:
-        files, snapshot = write_release(tmp, window, data, settings)
+        media = ([], {}) if settings.media_dir is None or not media_battles else \
+            write_media_release(db, tmp, media_battles, release=window.name,
+                                secret_key=settings.secret_key, linkable=settings.linkable,
+                                store=LocalMediaStore(settings.media_dir))
+        files, snapshot = write_release(tmp, window, data, settings, media=media)
         final = root / window.name
         if final.exists():
             # No row names it (the caller checked), so it is what a crash left behind.
