@@ -20,7 +20,7 @@ from arena import battles, modalities
 from arena import db as arena_db
 from arena.battles.lifecycle import TooManyTurns, turn_count
 from arena.battles.media import run_media_generation
-from arena.battles.share import side_facts
+from arena.battles.share import is_shared, side_facts
 from arena.errors import BadRequest, ServiceUnavailable, ValidationError
 from arena.language import detect_language
 from arena.limits import battles_limit, limiter, votes_limit
@@ -255,10 +255,11 @@ def show(public_id: str) -> Response:
 
 @bp.get("/battles/<public_id>/media/<side>/<int:n>")
 def media(public_id: str, side: str, n: int) -> Response:
-    """A media answer, served only through its battle: owner-only until the vote."""
+    """A media answer, served only through its battle: to its owner, and after the vote to
+    others only when the battle is shared (the voter's consent, as for its page)."""
     db = arena_db.session()
     battle = battles.get_battle(db, public_id)
-    if battle.state != "voted":
+    if not is_shared(db, battle):
         battles.require_owner(battle, voter_id(create=False))
     if side not in ("a", "b"):
         raise MediaNotFound()

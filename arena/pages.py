@@ -53,7 +53,18 @@ def _arena_page(battle_id: str | None = None) -> str:
                            max_prompt_chars=current_app.config["MAX_PROMPT_CHARS"],
                            max_turns=current_app.config["MAX_TURNS"],
                            max_feedback_chars=MAX_FEEDBACK_CHARS,
-                           release_consent=_stored_consent(), battle_id=battle_id)
+                           release_consent=_stored_consent(), battle_id=battle_id,
+                           media_arenas=_media_arenas())
+
+
+def _media_arenas() -> list[Any]:
+    """Media arenas that have active contenders, for links from the text arena."""
+    from arena import modalities
+    from arena.models import Contender
+
+    live = set(arena_db.session().scalars(
+        select(Contender.arena).where(Contender.active.is_(True)).distinct()))
+    return [modalities.get(n) for n in modalities.names() if n != "text" and n in live]
 
 
 @bp.get("/")

@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from arena.models import Answer, Battle, Contender
+from arena.models import Answer, Battle, Contender, Voter
 
 STYLES = {"image": ("demo-mondrian", "demo-sunset"), "speech": ("demo-baritone", "demo-soprano")}
 
@@ -88,7 +88,16 @@ def test_full_media_round(client: FlaskClient, app: Flask, db: Session, make_con
     assert len(answers) == 2 and all(a.text == "" for a in answers)
     voted = client.post(f"/api/v1/battles/{body['id']}/vote", json={"winner": "model_a"})
     assert voted.status_code == 200
-    assert stranger.get(urls["a"]).status_code == 200  # after the vote, like the reveal
+    assert client.get(urls["a"]).status_code == 200
+    # After the vote others see it only if the voter shares the battle (consent), as its page.
+    assert stranger.get(urls["a"]).status_code == 403
+    battle.release_consent = True
+    voter = db.get(Voter, battle.voter_id)
+    assert voter is not None
+    voter.release_consent = True
+    db.commit()
+    shared = stranger.get(urls["a"])
+    assert shared.status_code == 200 and shared.headers["Cache-Control"] == "private"
 
 
 def test_media_store_is_content_addressed_under_the_instance(
@@ -141,3 +150,11 @@ def test_each_arena_has_its_own_page(client: FlaskClient) -> None:
     assert b'data-gate-s="5"' in client.get("/arena/speech").data  # MEDIA_LISTEN_GATE_S
     assert client.get("/arena/text").status_code == 302
     assert client.get("/arena/smell").status_code == 404
+
+
+def test_text_arena_links_only_to_media_arenas_with_contenders(
+        client: FlaskClient, make_contender: Any) -> None:
+    assert b"/arena/image" not in client.get("/").data
+    make_contender(name="painter", model="demo-sunset", arena="image")
+    page = client.get("/").data
+    assert b'href="/arena/image"' in page and b"/arena/speech" not in page
