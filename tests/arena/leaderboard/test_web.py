@@ -178,7 +178,7 @@ def test_view_switch_shows_style_view_with_rank_changes(client: FlaskClient,
     assert "vs overall" in page and "Style coefficients" in page
 
 
-def test_page_renders_table_and_four_plots(client: FlaskClient, runner: FlaskCliRunner,
+def test_page_renders_table_and_five_plots(client: FlaskClient, runner: FlaskCliRunner,
                                            db: Session, league: Callable,
                                            battle: Callable) -> None:
     alpha, bravo, *_ = league()
@@ -187,8 +187,8 @@ def test_page_renders_table_and_four_plots(client: FlaskClient, runner: FlaskCli
     db.commit()
     _publish(runner)
     page = client.get("/leaderboard").get_data(as_text=True)
-    assert page.count("<svg") == 4
-    for figure in ("plot-ratings", "plot-win", "plot-counts", "plot-history"):
+    assert page.count("<svg") == 5
+    for figure in ("plot-ratings", "plot-win", "plot-counts", "plot-observed", "plot-history"):
         assert f'id="{figure}"' in page
     assert '<tr data-contender="Alpha"' in page
 
