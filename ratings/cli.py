@@ -303,25 +303,24 @@ def _write(text: str, output: str) -> None:
 def _chunked(args: argparse.Namespace, progress: _Progress | None) -> Any:
     from .stream import fit_parquet
 
-    if args.filter or args.cluster:
-        raise InputError("--chunked does not support --filter or --cluster")
-    return fit_parquet(
-        args.battles,
-        control=args.control,
-        control_columns=args.control_columns,
-        ties=args.ties,
-        both_bad=args.both_bad,
-        reg=args.reg,
-        ci=args.ci,
-        n_bootstrap=args.bootstrap,
-        bootstrap_weights=args.bootstrap_weights,
-        seed=args.seed,
-        anchor=args.anchor,
-        min_votes=args.min_votes,
-        offset=args.offset,
-        progress=progress,
-        chunk_rows=args.chunk_rows,
-    )
+    unsupported = {"--filter": args.filter, "--cluster": args.cluster,
+                   "--drop-self-battles": args.drop_self_battles,
+                   "--style-reference mean": args.style_reference != "equal",
+                   "--outcome-column": args.outcome_column,
+                   "--bootstrap-cluster": args.bootstrap_cluster}
+    given = [name for name, value in unsupported.items() if value]
+    if given:
+        raise InputError(f"--chunked does not support {', '.join(given)}")
+    return fit_parquet(args.battles, **_fit_options(args, progress), chunk_rows=args.chunk_rows)
+
+
+def _fit_options(args: argparse.Namespace, progress: Any) -> dict[str, Any]:
+    """The fit options both the in-memory and the chunked fit take from the command line."""
+    return {"control": args.control, "control_columns": args.control_columns,
+            "ties": args.ties, "both_bad": args.both_bad, "reg": args.reg, "ci": args.ci,
+            "n_bootstrap": args.bootstrap, "bootstrap_weights": args.bootstrap_weights,
+            "seed": args.seed, "anchor": args.anchor, "min_votes": args.min_votes,
+            "offset": args.offset, "progress": progress}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -340,25 +339,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         res = _chunked(args, progress) if args.chunked else fit_file(
             args.battles,
-            control=args.control,
-            control_columns=args.control_columns,
             where=dict(args.filter),
             cluster=args.cluster,
-            ties=args.ties,
-            both_bad=args.both_bad,
-            reg=args.reg,
-            ci=args.ci,
-            n_bootstrap=args.bootstrap,
-            bootstrap_weights=args.bootstrap_weights,
-            seed=args.seed,
-            anchor=args.anchor,
-            min_votes=args.min_votes,
-            offset=args.offset,
-            progress=progress,
             drop_self_battles=args.drop_self_battles,
             style_reference=args.style_reference,
             outcome_column=args.outcome_column,
             bootstrap_cluster=args.bootstrap_cluster,
+            **_fit_options(args, progress),
         )
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -173,6 +173,16 @@ def test_cli_chunked_prints_the_streamed_fit(battles_file, tmp_path: Path, capsy
     assert "--chunked does not support" in capsys.readouterr().err
 
 
+
+@pytest.mark.parametrize("option", [["--drop-self-battles"], ["--style-reference", "mean"],
+                                    ["--outcome-column", "p_a"],
+                                    ["--bootstrap-cluster", "voter"]])
+def test_cli_chunked_refuses_options_it_cannot_honour(battles_file, option: list, capsys) -> None:
+    # These options of the in-memory fit were silently ignored by --chunked.
+    path, _ = battles_file
+    assert main(["fit", str(path), "--chunked", "--ci", "none", *option]) == 2
+    assert f"--chunked does not support {' '.join(option[:1])}" in capsys.readouterr().err
+
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
