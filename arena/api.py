@@ -15,16 +15,20 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, session, url_for
+from sqlalchemy import select
 
-from arena import battles
+from arena import battles, modalities
 from arena import db as arena_db
-from arena.battles.share import side_facts
+from arena.battles.lifecycle import TooManyTurns, turn_count
+from arena.battles.media import run_media_generation
+from arena.battles.share import is_shared, side_facts
 from arena.errors import BadRequest, ServiceUnavailable, ValidationError
 from arena.integrity.gates import evaluate_gates
 from arena.integrity.oauth import HF_STATE_KEY
 from arena.language import detect_language
 from arena.limits import battles_limit, limiter, votes_limit
-from arena.models import utcnow
+from arena.media import MediaNotFound, media_store
+from arena.models import Answer, Turn, utcnow
 from arena.privacy import ip_hash, voter_id
 from arena.render import render_markdown
 from arena.voting import cast_vote, validate_vote
@@ -109,14 +113,17 @@ def _turn_created(public_id: str, position: int, prompt: str) -> tuple[Response,
                     "stream_url": url_for("api.stream", public_id=public_id)}), 201
 
 
-def _new_battle() -> tuple[str, bool | None]:
+def _new_battle() -> tuple[str, bool | None, str]:
     body = _json_object()
     prompt = _prompt(body)
     # Absent means "not asked"; null is not a third answer (the schema says boolean).
     consent = body.get("release_consent")
     if "release_consent" in body and not isinstance(consent, bool):
         raise InvalidField("release_consent must be true or false.")
-    return prompt, consent
+    arena = body.get("arena", "text")
+    if not isinstance(arena, str) or arena not in modalities.names():
+        raise InvalidField(f"arena must be one of: {', '.join(modalities.names())}.")
+    return prompt, consent, arena
 
 
 def _new_turn() -> str:
@@ -132,12 +139,12 @@ def _vote_request() -> tuple[str, str | None]:
 @validated_first(_new_battle)
 @_generation_limit
 def create() -> tuple[Response, int]:
-    prompt, consent = g.body
+    prompt, consent, arena = g.body
     db = arena_db.session()
     battle = battles.create_battle(
         db, voter_id=str(voter_id()), ip_hash=ip_hash(), prompt=prompt, rng=_rng,
         now=utcnow(), language=detect_language(prompt), release_consent=consent,
-        sampler=current_app.extensions["arena.sampler"])
+        sampler=current_app.extensions["arena.sampler"], arena=arena)
     db.commit()
     return _turn_created(battle.public_id, 0, prompt)
 
@@ -149,6 +156,9 @@ def add_turn(public_id: str) -> tuple[Response, int]:
     prompt = g.body
     db = arena_db.session()
     battle = battles.get_battle(db, public_id)
+    if battle.arena != "text":
+        # Media arenas rate one prompt and two outputs; there is no conversation to continue.
+        raise TooManyTurns("Image and audio battles have one prompt. Please vote.")
     turn = battles.add_turn(db, battle, voter_id=voter_id(create=False), prompt=prompt,
                             max_turns=int(current_app.config["MAX_TURNS"]), now=utcnow())
     db.commit()
@@ -176,10 +186,18 @@ def stream(public_id: str) -> Response:
         if lease is not None:
             db.commit()
             plan = battles.plan_generation(db, battle)
-            events = battles.run_generation(
-                app, plan, lease,
-                failure_threshold=int(app.config["ENDPOINT_FAILURE_THRESHOLD"]),
-                cooldown_s=int(app.config["ENDPOINT_COOLDOWN_S"]))
+            if battle.arena != "text":
+                events = run_media_generation(
+                    app, plan, lease, arena=battle.arena, public_id=battle.public_id,
+                    position=turn_count(db, battle.id) - 1,
+                    max_bytes=int(app.config["MEDIA_MAX_BYTES"]),
+                    failure_threshold=int(app.config["ENDPOINT_FAILURE_THRESHOLD"]),
+                    cooldown_s=int(app.config["ENDPOINT_COOLDOWN_S"]))
+            else:
+                events = battles.run_generation(
+                    app, plan, lease,
+                    failure_threshold=int(app.config["ENDPOINT_FAILURE_THRESHOLD"]),
+                    cooldown_s=int(app.config["ENDPOINT_COOLDOWN_S"]))
         else:
             db.rollback()
             events = battles.replay_events(db, battles.get_battle(db, public_id))
@@ -279,6 +297,31 @@ def show(public_id: str) -> Response:
         # Per-side facts are part of the reveal: never before the vote.
         body["facts"] = side_facts(db, battle)
     return jsonify(body)
+
+
+@bp.get("/battles/<public_id>/media/<side>/<int:n>")
+def media(public_id: str, side: str, n: int) -> Response:
+    """A media answer, served only through its battle: to its owner, and after the vote to
+    others only when the battle is shared (the voter's consent, as for its page)."""
+    db = arena_db.session()
+    battle = battles.get_battle(db, public_id)
+    if not is_shared(db, battle):
+        battles.require_owner(battle, voter_id(create=False))
+    if side not in ("a", "b"):
+        raise MediaNotFound()
+    sha = db.scalar(select(Answer.media_sha256).join(Turn, Answer.turn_id == Turn.id)
+                    .where(Turn.battle_id == battle.id, Turn.position == n,
+                           Answer.side == side))
+    if not sha:
+        raise MediaNotFound()
+    modality = modalities.get(battle.arena)
+    data = media_store().get(sha)
+    kind = "image/png" if modality.kind == "image" else "audio/wav"
+    return Response(data, mimetype=kind, headers={
+        # Never cached by a shared proxy: before the vote only the owner may see it.
+        "Cache-Control": "private, no-store" if battle.state != "voted" else "private",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": f'inline; filename="{side}.{kind.split("/")[1]}"'})
 
 
 @bp.get("/openapi.json")

@@ -152,6 +152,14 @@ DEFAULTS: dict[str, Any] = {
     "HF_OAUTH_BASE_URL": "https://huggingface.co",
     # Seconds to wait for the identity provider before the gate counts as unavailable.
     "GATE_TIMEOUT_S": 5.0,
+    # Directory of the content-addressed media store (image/audio answers); None means
+    # <instance>/media.
+    "MEDIA_DIR": None,
+    # Seconds each image must be on screen / each clip played before the vote unlocks.
+    "MEDIA_VIEW_GATE_S": 3,
+    "MEDIA_LISTEN_GATE_S": 5,
+    # Largest media answer accepted from an endpoint (bytes), also for URLs fetched server-side.
+    "MEDIA_MAX_BYTES": 32 * 1024 * 1024,
 }
 
 _INT_KEYS = {
@@ -164,6 +172,7 @@ _INT_KEYS = {
     "PRIVATE_TEST_MAX_PER_ORG", "INTEGRITY_MIN_VOTES", "INTEGRITY_MIN_PAIR",
     "INTEGRITY_FRAGILITY_TOP", "GATE_DAILY_CAP", "GATE_POW_BITS",
     "PROXY_HOPS", "HSTS_MAX_AGE", "MAX_CONTENT_LENGTH",
+    "MEDIA_VIEW_GATE_S", "MEDIA_LISTEN_GATE_S", "MEDIA_MAX_BYTES",
 }
 # shares and probabilities, in [0, 1]
 _FLOAT_KEYS = {"SAMPLING_EXPLORATION", "SAMPLING_MAX_SHARE", "INTEGRITY_ALPHA",
@@ -271,6 +280,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None,
         raise ConfigError("Config INTEGRITY_ALPHA must be between 0 and 1.")
     if config["INTEGRITY_CORRECTION"] not in ("bh", "holm"):
         raise ConfigError("Config INTEGRITY_CORRECTION must be 'bh' or 'holm'.")
+    if not config["MEDIA_DIR"]:
+        config["MEDIA_DIR"] = str(instance / "media")
     from arena.sampling.policies import POLICIES
 
     if config["SAMPLING_POLICY"] not in POLICIES:

@@ -15,6 +15,8 @@ File shape::
         link: https://example.org/brief   # optional: model card or announcement
         public: true                # false: unreleased, tested under a public alias
         active: true                # false: retired, never sampled
+        arena: text                 # the arena it competes in: text (default), image,
+                                    # speech, music (any registered modality)
         deprecated: "superseded by Brief 2"   # optional: retire with a public reason
 
 Every change the sync makes that the public can see (added, retired, deprecated, reactivated,
@@ -37,12 +39,12 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from arena import ledger
+from arena import ledger, modalities
 from arena.errors import ConfigError
 from arena.models import Contender, utcnow
 
 _FIELDS = {"name", "organization", "license", "base_url", "model", "api_key_env", "params",
-           "timeouts", "weight", "public", "active", "link", "deprecated"}
+           "timeouts", "weight", "public", "active", "link", "deprecated", "arena"}
 _REQUIRED = ("name", "base_url", "model")
 _TIMEOUTS = {"connect": 5.0, "read": 60.0, "total": 300.0}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._:/+()-]{0,99}$")
@@ -67,6 +69,7 @@ class ContenderSpec:
     active: bool = True
     link: str = ""
     deprecated: str | None = None
+    arena: str = "text"
 
 
 def _err(source: str, node: yaml.Node, message: str) -> ConfigError:
@@ -165,6 +168,12 @@ def _parse_entry(source: str, node: yaml.Node) -> ContenderSpec:
     for key in ("public", "active"):
         if key in fields:
             spec[key] = _flag(source, key, fields[key])
+    if "arena" in fields:
+        arena = _text(source, "arena", fields["arena"])
+        if arena not in modalities.names():
+            raise _err(source, fields["arena"], f"unknown arena '{arena}' "
+                       f"(expected one of: {', '.join(modalities.names())})")
+        spec["arena"] = arena
     return ContenderSpec(**spec)
 
 
@@ -259,7 +268,7 @@ def sync_contenders(db: Session, specs: list[ContenderSpec], *, now: datetime | 
             "api_key_env": spec.api_key_env, "params": spec.params,
             "connect_timeout": spec.connect_timeout, "read_timeout": spec.read_timeout,
             "total_timeout": spec.total_timeout, "weight": spec.weight,
-            "is_public": spec.public, "active": active,
+            "is_public": spec.public, "active": active, "arena": spec.arena,
         }
         row = existing.pop(spec.name, None)
         if row is None:

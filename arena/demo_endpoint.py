@@ -13,6 +13,7 @@ deliberate exception.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import logging
@@ -27,6 +28,8 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+
+from arena.modalities.demo_media import AUDIO_STYLES, IMAGE_STYLES, demo_audio, demo_image
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,9 @@ class DemoServer:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+_MEDIA_ROUTES = ("/v1/images/generations", "/v1/audio/speech")
 
 
 class _Server(ThreadingHTTPServer):
@@ -118,6 +124,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, "Not found.", "not_found")
 
     def do_POST(self) -> None:
+        if self.path.split("?", 1)[0].rstrip("/") in _MEDIA_ROUTES:
+            self._media(self.path.split("?", 1)[0].rstrip("/"))
+            return
         if self.path.split("?", 1)[0].rstrip("/") != "/v1/chat/completions":
             self._error(404, "Not found.", "not_found")
             return
@@ -156,6 +165,35 @@ class _Handler(BaseHTTPRequestHandler):
                          usage if options.get("include_usage") else None)
         else:
             self._json(200, _completion(model, "".join(pieces), finish, usage, citations))
+
+    def _media(self, path: str) -> None:
+        """Image and audio demo contenders (arena.modalities.demo_media); no model weights."""
+        if not self._authorised():
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            model = str(body.get("model"))
+            prompt = str(body.get("prompt") or body.get("input") or "")
+        except (ValueError, TypeError) as exc:
+            self._error(400, f"Invalid request: {exc}", "invalid_request")
+            return
+        styles = IMAGE_STYLES if path == "/v1/images/generations" else AUDIO_STYLES
+        if model not in styles:
+            self._error(404, f"The model `{model}` does not exist.", "model_not_found")
+            return
+        if path == "/v1/images/generations":
+            data = base64.b64encode(demo_image(model, prompt)).decode()
+            self._json(200, {"created": 0, "data": [{"b64_json": data}]})
+            return
+        wav = demo_audio(model, prompt)
+        self.send_response(200)
+        self.send_header("Content-Type", "audio/wav")
+        self.send_header("Content-Length", str(len(wav)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(wav)
+        self.close_connection = True
 
     def _authorised(self) -> bool:
         expected = self.server.api_key

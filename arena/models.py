@@ -97,6 +97,10 @@ class Contender(Base):
     read_timeout: Mapped[float] = mapped_column(Float, default=60.0)
     total_timeout: Mapped[float] = mapped_column(Float, default=300.0)
     weight: Mapped[float] = mapped_column(Float, default=1.0)
+    # Name of the arena (a registered modality: text, image, speech, music) it competes in;
+    # battles pair only contenders of one arena.
+    arena: Mapped[str] = mapped_column(String(32), default="text", server_default="text",
+                                       index=True)
     is_public: Mapped[bool] = mapped_column(Boolean, default=True)
     # Public alias of an unreleased contender under private test (e.g. "anonymous-7f3a"): shown
     # instead of the name until the ledger reveals it; never retracted once revealed.
@@ -153,6 +157,9 @@ class Battle(Base):
     flagged: Mapped[bool] = mapped_column(Boolean, default=False)
     flag_reason: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(16))
+    # The arena (modality) both contenders belong to; leaderboards and releases split by it.
+    arena: Mapped[str] = mapped_column(String(32), default="text", server_default="text",
+                                       index=True)
     # The voter's release consent as it stood when the battle was created: a battle's texts
     # are released only if this is true and the voter has not withdrawn consent by cut time.
     release_consent: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -222,6 +229,10 @@ class Answer(Base):
     finish_reason: Mapped[str | None] = mapped_column(String(32))
     citations: Mapped[list[Any]] = mapped_column(default=list)
     error_code: Mapped[str | None] = mapped_column(String(64))
+    # Media answers (image/audio arenas): SHA-256 of the sanitised file in the media store
+    # and its MIME type; the text stays empty. Served only through the battle.
+    media_sha256: Mapped[str | None] = mapped_column(String(64))
+    media_type: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     turn: Mapped[Turn] = relationship(back_populates="answers")
@@ -315,6 +326,8 @@ class BattleFact(Base):
     anony: Mapped[bool] = mapped_column(Boolean)
     flagged: Mapped[bool] = mapped_column(Boolean)
     source: Mapped[str] = mapped_column(String(32))
+    # The battle's arena (modality): every view fits the battles of one arena.
+    arena: Mapped[str] = mapped_column(String(32), default="text", server_default="text")
     # When this row last changed: the high-water mark of "anything new to publish?".
     synced_at: Mapped[datetime] = mapped_column(index=True)
 

@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 import arena
+from arena import modalities
 from arena.models import WINNERS
 from arena.voting import MAX_FEEDBACK_CHARS
 
@@ -63,7 +64,11 @@ SCHEMAS: dict[str, Any] = {
         "prompt": {"type": "string", "minLength": 1, "pattern": PROMPT_PATTERN},
         "release_consent": {"type": "boolean", "description":
                             "May this voter's prompts and answers appear in data releases "
-                            "(sticky per browser session)."}}},
+                            "(sticky per browser session)."},
+        "arena": {"type": "string", "default": "text", "enum": modalities.names(),
+                  "description":
+                  "Which arena (modality): text, image, speech, music. Only contenders of "
+                  "that arena are paired."}}},
     "NewTurn": {"type": "object", "required": ["prompt"], "properties": {
         "prompt": {"type": "string", "minLength": 1, "pattern": PROMPT_PATTERN}}},
     "TurnCreated": {"type": "object", "required": ["id", "state", "turn", "stream_url"],
@@ -123,6 +128,8 @@ PATHS: dict[str, Any] = {
             "201": {**_json("TurnCreated", "Battle created; open stream_url for the answers."),
                     "links": _BATTLE_LINKS},
             "400": _error_response("Not a JSON object (invalid_json)."),
+            "404": _error_response("No contender competes in the asked arena "
+                                   "(arena_not_offered)."),
             "422": _error_response("empty_prompt, prompt_too_long or invalid_field."),
             "429": _error_response("Rate limited."),
             "503": _error_response("Fewer than two models available (no_contenders)."),
@@ -170,6 +177,19 @@ PATHS: dict[str, Any] = {
             "422": _error_response("invalid_winner, feedback_too_long or invalid_field."),
             "429": _error_response("Rate limited."),
         }}},
+    "/api/v1/battles/{id}/media/{side}/{n}": {"get": {
+        "summary": "A media answer (image/audio arenas), sanitised; owner-only before the vote.",
+        "operationId": "getMedia",
+        "parameters": [_ID,
+                       {"name": "side", "in": "path", "required": True,
+                        "schema": {"type": "string", "enum": ["a", "b"]}},
+                       {"name": "n", "in": "path", "required": True,
+                        "schema": {"type": "integer", "minimum": 0},
+                        "description": "Turn position (0 for the prompt)."}],
+        "responses": {"200": {"description": "A fresh PNG or 16-bit PCM WAV with no metadata.",
+                              "content": {"image/png": {}, "audio/wav": {}}},
+                      "403": _error_response("Another session's battle (not_your_battle)."),
+                      "404": _error_response("battle_not_found or media_not_found.")}}},
     "/api/v1/openapi.json": {"get": {
         "summary": "This document.", "operationId": "openapi",
         "responses": {"200": {"description": "OpenAPI 3.1 document.",

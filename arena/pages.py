@@ -53,7 +53,16 @@ def _arena_page(battle_id: str | None = None) -> str:
                            max_prompt_chars=current_app.config["MAX_PROMPT_CHARS"],
                            max_turns=current_app.config["MAX_TURNS"],
                            max_feedback_chars=MAX_FEEDBACK_CHARS,
-                           release_consent=_stored_consent(), battle_id=battle_id)
+                           release_consent=_stored_consent(), battle_id=battle_id,
+                           media_arenas=_media_arenas())
+
+
+def _media_arenas() -> list[Any]:
+    """Media arenas that have active contenders, for links from the text arena."""
+    from arena import modalities
+    from arena.battles.sampling import offered_arenas
+
+    return [modalities.get(n) for n in offered_arenas(arena_db.session()) if n != "text"]
 
 
 @bp.get("/")
@@ -85,3 +94,25 @@ def battle(public_id: str) -> str:
 @bp.get("/privacy")
 def privacy() -> str:
     return render_template("privacy.html", active="privacy")
+
+
+@bp.get("/arena/<name>")
+def arena(name: str) -> Any:
+    """One arena's page: ``/arena/image``, ``/arena/speech`` … (``/arena/text`` is ``/``)."""
+    from flask import redirect
+
+    from arena import modalities
+    from arena.battles.sampling import offered_arenas
+
+    if name == "text":
+        return redirect(url_for("pages.index"))
+    offered = offered_arenas(arena_db.session())
+    if name not in offered:
+        abort(404)
+    modality = modalities.get(name)
+    gate = current_app.config["MEDIA_VIEW_GATE_S" if modality.kind == "image"
+                              else "MEDIA_LISTEN_GATE_S"]
+    return render_template("media_arena.html", active="arena", modality=modality,
+                           gate_s=gate if modality.gate_s is None else modality.gate_s,
+                           max_prompt_chars=current_app.config["MAX_PROMPT_CHARS"],
+                           arenas=[modalities.get(n) for n in offered])

@@ -296,32 +296,42 @@ def _persist_ready(app: Flask, plan: GenerationPlan, lease: datetime,
         # The log is operator-only; the client learns only that the battle is flagged.
         log.warning("battle %s flagged: an answer revealed an identity", plan.battle_id)
     features = style_features({s: plan.earlier[s] + [finished[s].text] for s in SIDES})
+    extra: dict[str, Any] = {"flagged": True, "flag_reason": "identity_leak"} if flagged else {}
     with arena_db.new_session(app) as db:
-        values: dict[str, Any] = {"state": "ready", "ready_at": now, "updated_at": now,
-                                  "features": features, "error_code": None}
-        if flagged:
-            values.update(flagged=True, flag_reason="identity_leak")
-        result = db.execute(update(Battle).where(Battle.id == plan.battle_id,
-                                                 Battle.state == "generating",
-                                                 Battle.heartbeat_at == lease)
-                            .values(**values))
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            db.rollback()
-            row = db.execute(select(Battle.state, Battle.heartbeat_at)
-                             .where(Battle.id == plan.battle_id)).one()
-            if row.state in ("ready", "voted") and row.heartbeat_at == lease:
-                # An earlier attempt committed but its answer was lost with the connection.
-                return "ready", flagged
-            # `battles reap` gave up on this battle while it was still generating, or a
-            # takeover owns it now: storing these answers would only mislead.
-            log.warning("battle %s was reaped while generating; answers dropped",
-                        plan.battle_id)
-            return "abandoned", flagged
+        lost = claim_ready(db, plan.battle_id, lease, now, features, **extra)
+        if lost is not None:
+            return lost, flagged
         db.add_all(_answer(plan.turn_id, s, finished[s]) for s in SIDES)
         for s in SIDES:
             record_success(db, plan.contender_ids[s])
         db.commit()
     return "ready", flagged
+
+
+def claim_ready(db: Session, battle_id: int, lease: datetime, now: datetime,
+                features: dict[str, float], **extra: Any) -> str | None:
+    """Move the battle from ``generating`` to ``ready`` if this lease still holds it.
+
+    None: claimed, the caller stores the answers and commits. Otherwise (rolled back) the
+    outcome to report: ``"ready"`` when an earlier attempt of this lease committed but its
+    answer was lost with the connection, ``"abandoned"`` when ``battles reap`` or a takeover
+    owns the battle now (storing these answers would only mislead).
+    """
+    values: dict[str, Any] = {"state": "ready", "ready_at": now, "updated_at": now,
+                              "features": features, "error_code": None, **extra}
+    result = db.execute(update(Battle).where(Battle.id == battle_id,
+                                             Battle.state == "generating",
+                                             Battle.heartbeat_at == lease)
+                        .values(**values))
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        return None
+    db.rollback()
+    row = db.execute(select(Battle.state, Battle.heartbeat_at)
+                     .where(Battle.id == battle_id)).one()
+    if row.state in ("ready", "voted") and row.heartbeat_at == lease:
+        return "ready"
+    log.warning("battle %s was reaped while generating; answers dropped", battle_id)
+    return "abandoned"
 
 
 def _persist_failed(app: Flask, plan: GenerationPlan, lease: datetime, side: str,

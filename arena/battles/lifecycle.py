@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from arena.battles.sampling import NoContenders, require_offered
 from arena.errors import Conflict, Forbidden, NotFound
 from arena.leaderboard.facts import prompt_group_of
 from arena.models import Answer, Battle, Contender, Turn, Voter, utcnow
@@ -83,7 +84,7 @@ def ensure_voter(db: Session, voter_id: str, release_consent: bool | None = None
 def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng: random.Random,
                   now: datetime, language: str | None = None,
                   release_consent: bool | None = None,
-                  sampler: Sampler | None = None) -> Battle:
+                  sampler: Sampler | None = None, arena: str = "text") -> Battle:
     """A new ``pending`` battle with its first turn. Raises 503 ``no_contenders``.
 
     ``release_consent`` (when given) updates the voter's stored choice; either way the battle
@@ -91,16 +92,21 @@ def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng:
     a consent given on /privacy holds for battles whose client sends no choice.
 
     ``sampler`` draws the pair (the app's declared policy); without one, the configured
-    weights alone decide, with no exploration or caps.
+    weights alone decide, with no exploration or caps. Only contenders of ``arena`` meet.
     """
-    pair = (sampler or _PLAIN).draw(db, rng, now)
+    try:
+        pair = (sampler or _PLAIN).draw(db, rng, now, arena)
+    except NoContenders:
+        # An arena no contender competes in is not "busy, try later" but absent (404).
+        require_offered(db, arena)
+        raise
     voter = ensure_voter(db, voter_id, release_consent)
     battle = Battle(public_id=secrets.token_urlsafe(24), voter_id=voter_id,
                     contender_a_id=pair.a.id, contender_b_id=pair.b.id, state="pending",
                     propensity=pair.propensity, policy_version=pair.policy_version,
                     ip_hash=ip_hash, language=language, created_at=now, updated_at=now,
                     release_consent=bool(voter.release_consent),
-                    prompt_group=prompt_group_of(prompt))
+                    prompt_group=prompt_group_of(prompt), arena=arena)
     battle.turns.append(Turn(position=0, prompt=prompt, created_at=now))
     db.add(battle)
     db.flush()
@@ -250,6 +256,11 @@ def battle_view(db: Session, battle: Battle, *, max_turns: int) -> dict[str, Any
         if answer is None:
             return None
         shown: dict[str, Any] = {"text": answer.text, "html": render_markdown(answer.text)}
+        if answer.media_sha256:
+            from arena.battles.media import media_url  # media imports this module
+
+            shown.update(media_url=media_url(battle.public_id, name, turn.position),
+                         media_type=answer.media_type)
         if battle.state == "voted":
             # Per-side metadata tells contenders apart (speed, tokenizer, limits): only after
             # the vote, like the names.
@@ -260,9 +271,11 @@ def battle_view(db: Session, battle: Battle, *, max_turns: int) -> dict[str, Any
     body: dict[str, Any] = {
         "id": battle.public_id,
         "state": battle.state,
+        "arena": battle.arena,
         "turns": [{"prompt": t.prompt, "prompt_html": render_markdown(t.prompt),
                    "a": side(t, "a"), "b": side(t, "b")} for t in turns],
-        "can_continue": battle.state == "ready" and len(turns) < max_turns,
+        "can_continue": (battle.state == "ready" and len(turns) < max_turns
+                         and battle.arena == "text"),
         "voted": battle.state == "voted",
         "flagged": battle.flagged,
     }

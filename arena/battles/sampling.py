@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from arena.errors import ServiceUnavailable
+from arena.errors import NotFound, ServiceUnavailable
 from arena.models import Contender
 from arena.sampling.policies import Candidate, PolicySettings, draw, pair_probabilities
 
@@ -23,20 +23,42 @@ class NoContenders(ServiceUnavailable):
                "Please try again in a few minutes.")
 
 
-def eligible_contenders(db: Session, now: datetime) -> list[Contender]:
-    """Active contenders with a positive weight whose endpoint is not cooling down."""
+class ArenaNotOffered(NotFound):
+    code = "arena_not_offered"
+    message = "This site runs no such arena: none of its contenders compete in it."
+
+
+def offered_arenas(db: Session) -> list[str]:
+    """The arenas this site runs: ``text`` always, and every arena with an active contender
+    (declared by the contenders file, ``arena: image``), in registry order."""
+    from arena import modalities
+
+    live = set(db.scalars(select(Contender.arena).where(Contender.active.is_(True)).distinct()))
+    return [n for n in modalities.names() if n == "text" or n in live]
+
+
+def require_offered(db: Session, arena: str) -> None:
+    """Raise :class:`ArenaNotOffered` (404) unless this site runs ``arena``."""
+    if arena != "text" and arena not in offered_arenas(db):
+        raise ArenaNotOffered()
+
+
+def eligible_contenders(db: Session, now: datetime, arena: str = "text") -> list[Contender]:
+    """Active contenders of ``arena`` with a positive weight whose endpoint is not cooling down.
+    """
     stmt = (
         select(Contender)
-        .where(Contender.active.is_(True), Contender.weight > 0,
+        .where(Contender.active.is_(True), Contender.weight > 0, Contender.arena == arena,
                or_(Contender.unhealthy_until.is_(None), Contender.unhealthy_until <= now))
         .order_by(Contender.id)
     )
     return list(db.scalars(stmt))
 
 
-def sample_pair(db: Session, rng: random.Random, now: datetime) -> tuple[Contender, Contender]:
-    """Two distinct eligible contenders as ``(a, b)``; see :func:`choose_pair`."""
-    return choose_pair(eligible_contenders(db, now), rng)
+def sample_pair(db: Session, rng: random.Random, now: datetime,
+                arena: str = "text") -> tuple[Contender, Contender]:
+    """Two distinct eligible contenders of one arena as ``(a, b)``; see :func:`choose_pair`."""
+    return choose_pair(eligible_contenders(db, now, arena), rng)
 
 
 def choose_pair(pool: Sequence[Contender], rng: random.Random) -> tuple[Contender, Contender]:

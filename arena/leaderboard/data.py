@@ -52,6 +52,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 import ratings
+from arena import modalities
 from arena.errors import ArenaError
 from arena.leaderboard.facts import (
     WINNER_CODE,
@@ -125,6 +126,7 @@ class RatedBattle:
     labels: frozenset[str] = frozenset()  # battle_label rows (arena.categories)
     prompt_group: str | None = None
     category_version: str | None = None
+    arena: str = "text"  # the modality; every view fits the battles of one arena
 
 
 Battles = Facts | Sequence[RatedBattle]
@@ -151,6 +153,8 @@ class ViewSpec:
     mask: Callable[[Facts], np.ndarray] | None = field(default=None, compare=False)
     #: Merged into the snapshot's ``method`` (a category view's label and classifier version).
     meta: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    #: The arena (modality) whose battles the view fits.
+    arena: str = "text"
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -234,8 +238,26 @@ def category_views(facts: Facts) -> list[ViewSpec]:
             if label in present for style in (False, True)]
 
 
+_MEDIA_KEY = re.compile(r"^([a-z0-9_]+)-(overall|style)$")
+
+
+def media_views(arena: str) -> tuple[ViewSpec, ViewSpec]:
+    """The views of a media arena: ``<arena>-overall`` and ``<arena>-style`` (its modality's
+    style features — image: resolution, aspect, file size; audio: duration, loudness)."""
+    modality = modalities.get(arena)
+    probe = {"width": 1.0, "height": 1.0, "bytes": 1.0, "duration_s": 1.0, "loudness_dbfs": 0.0}
+    control = tuple(modality.style_features(probe))
+    return (ViewSpec(f"{arena}-overall", f"{modality.title}: overall",
+                     f"Plain Bradley-Terry over every eligible vote of the {arena} arena.",
+                     arena=arena),
+            ViewSpec(f"{arena}-style", f"{modality.title}: style-controlled",
+                     f"{modality.title} ratings with {', '.join(control)} held equal.",
+                     control=control, arena=arena))
+
+
 def view_spec(view: ViewSpec | str) -> ViewSpec:
-    """The spec of a view key (``overall``, ``style``, …, ``lang-en``); ``KeyError`` if none."""
+    """The spec of a view key (``overall``, ``style``, …, ``lang-en``, ``image-overall``);
+    ``KeyError`` if none."""
     if isinstance(view, ViewSpec):
         return view
     if view in _BY_KEY:
@@ -246,15 +268,21 @@ def view_spec(view: ViewSpec | str) -> ViewSpec:
     match = _CAT_KEY.match(view)
     if match and match.group(1) in CATEGORY_VIEW_LABELS:
         return category_view(match.group(1), style=bool(match.group(2)))
+    match = _MEDIA_KEY.match(view)
+    if match and match.group(1) in modalities.names() and match.group(1) != "text":
+        overall, style = media_views(match.group(1))
+        return overall if match.group(2) == "overall" else style
     raise KeyError(view)
 
 
 def views_for(battles: Battles) -> list[ViewSpec]:
-    """Every view worth computing for these battles: the fixed ones, one per language, then
-    the classifier's categories."""
+    """Every view worth computing for these battles: the fixed (text) ones, one per language,
+    the classifier's categories, then two per media arena that has battles."""
     facts = as_facts(battles)
-    languages = facts.present_languages()
-    return [*VIEWS, *(language_view(code) for code in languages), *category_views(facts)]
+    text = facts.take(facts.arena_mask("text")) if facts.arena is not None else facts
+    media = [a for a in facts.present_arenas() if a != "text" and a in modalities.names()]
+    return [*VIEWS, *(language_view(code) for code in text.present_languages()),
+            *category_views(text), *(view for arena in media for view in media_views(arena))]
 
 
 def flood_weights(prompts: Sequence[str | None], k: int = FLOOD_K,
@@ -328,7 +356,8 @@ def rated_battles(facts: Facts) -> list[RatedBattle]:
             source="arena" if facts.source is None else str(facts.source[i]),
             labels=facts.labels_of(i),
             category_version=(None if facts.category_version is None
-                              else facts.category_version[i])))
+                              else facts.category_version[i]),
+            arena="text" if facts.arena is None else facts.arenas[int(facts.arena[i])]))
     return out
 
 
@@ -347,6 +376,7 @@ def as_facts(battles: Battles) -> Facts:
         return battles
     contenders: dict[int, tuple[str, bool]] = {}
     languages: dict[str | None, int] = {}
+    arenas: dict[str, int] = {}
     features: dict[str, np.ndarray] = {}
     n = len(battles)
     for i, b in enumerate(battles):
@@ -374,14 +404,18 @@ def as_facts(battles: Battles) -> Facts:
         source=np.array([b.source for b in battles], dtype=object),
         public_id=np.array([b.public_id for b in battles], dtype=object),
         created_us=np.array([(b.created_at - _EPOCH) // timedelta(microseconds=1)
-                             for b in battles], dtype=np.int64))
+                             for b in battles], dtype=np.int64),
+        labels={label: np.array([label in b.labels for b in battles], dtype=bool)
+                for label in sorted({x for b in battles for x in b.labels})},
+        arena=np.array([arenas.setdefault(b.arena, len(arenas)) for b in battles], dtype=np.int8),
+        arenas=[a for a, _ in sorted(arenas.items(), key=lambda kv: kv[1])] or ["text"])
 
 
 def view_mask(battles: Battles, view: ViewSpec | str) -> np.ndarray:
     """Which battles a view fits: its filter, and all controlled features known on both sides."""
     facts = as_facts(battles)
     spec = view_spec(view)
-    keep = spec.select(facts)
+    keep = spec.select(facts) & facts.arena_mask(spec.arena)
     for name in spec.features:
         for side in "ab":
             keep &= ~np.isnan(facts.feature(f"{name}_{side}"))
@@ -442,6 +476,8 @@ def battle_record(battle: RatedBattle) -> dict[str, Any]:
         "weight": battle.weight, "tstamp": battle.voted_at.timestamp(),
         "turn": battle.turn_count, "language": battle.language,
     }
+    if battle.arena != "text":
+        record["arena"] = battle.arena  # text rows keep FastChat's exact shape
     record.update(sorted(battle.features.items()))
     return record
 

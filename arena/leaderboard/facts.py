@@ -113,17 +113,18 @@ def write_vote_fact(db: Session, battle: Battle, *, winner: str, voter_id: str |
                case((turns > 0, literal(key, BattleFact.prompt_key.type)), else_=None),
                literal(names), literal(values, BattleFact.feature_values.type),
                literal(bool(battle.anony)), literal(bool(battle.flagged)),
-               literal(battle.source), literal(now, BattleFact.synced_at.type))
+               literal(battle.source), literal(battle.arena or "text", BattleFact.arena.type),
+               literal(now, BattleFact.synced_at.type))
         .where(Turn.battle_id == battle.id))
     columns = ["battle_id", "voted_at", "contender_a_id", "contender_b_id", "winner", "voter_id",
                "turn_count", "prompt_chars", "language", "prompt_key", "feature_names",
-               "feature_values", "anony", "flagged", "source", "synced_at"]
+               "feature_values", "anony", "flagged", "source", "arena", "synced_at"]
     db.execute(insert(BattleFact).from_select(columns, source))
 
 
 _FACT_COLUMNS = ("voted_at", "contender_a_id", "contender_b_id", "winner", "voter_id",
                  "turn_count", "prompt_chars", "language", "prompt_key", "feature_names",
-                 "feature_values", "anony", "flagged", "source")
+                 "feature_values", "anony", "flagged", "source", "arena")
 
 
 def _source_rows(db: Session, battle_ids: Sequence[int]) -> Iterator[Sequence[Any]]:
@@ -139,7 +140,7 @@ def _source_rows(db: Session, battle_ids: Sequence[int]) -> Iterator[Sequence[An
             select(Battle.id, Vote.created_at, Battle.contender_a_id, Battle.contender_b_id,
                    Vote.winner, func.coalesce(Vote.voter_id, Battle.voter_id), stats.c.turns,
                    stats.c.chars, first.prompt, Battle.prompt_group, Battle.language,
-                   Battle.features, Battle.anony, Battle.flagged, Battle.source)
+                   Battle.features, Battle.anony, Battle.flagged, Battle.source, Battle.arena)
             .join(Vote, Vote.battle_id == Battle.id)
             .outerjoin(stats, stats.c.battle_id == Battle.id)
             .outerjoin(first, (first.battle_id == Battle.id) & (first.position == stats.c.first))
@@ -154,7 +155,7 @@ def _derive(row: Sequence[Any]) -> dict[str, Any]:
             "turn_count": int(row[6] or 0), "prompt_chars": int(row[7] or 0),
             "language": row[10], "prompt_key": _key_of(row[9], row[8]),
             "feature_names": names, "feature_values": values, "anony": bool(row[12]),
-            "flagged": bool(row[13]), "source": row[14]}
+            "flagged": bool(row[13]), "source": row[14], "arena": row[15] or "text"}
 
 
 def refresh_facts(db: Session, battle_ids: Iterable[int], *, now: datetime) -> int:
@@ -270,6 +271,9 @@ class Facts:
     category_version: np.ndarray | None = None  # with_voters only (releases)
     #: Probability with which each battle's ordered pair was drawn (NaN: not logged).
     propensity: np.ndarray | None = None
+    #: Each battle's arena (modality) as an index into ``arenas``; None: every battle is text.
+    arena: np.ndarray | None = None
+    arenas: list[str] = field(default_factory=lambda: ["text"])
     _names: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -286,7 +290,8 @@ class Facts:
                      self.contenders, pick(self.voter_id), pick(self.source),
                      pick(self.public_id), pick(self.created_us),
                      {k: v[mask] for k, v in self.labels.items()},
-                     pick(self.category_version), pick(self.propensity))
+                     pick(self.category_version), pick(self.propensity),
+                     arena=pick(self.arena), arenas=self.arenas)
 
     def label_mask(self, label: str) -> np.ndarray:
         """Battles the prompt classifier gave ``label``."""
@@ -303,6 +308,19 @@ class Facts:
         if code not in self.languages:
             return np.zeros(len(self), dtype=bool)
         return self.language == self.languages.index(code)
+
+    def arena_mask(self, name: str) -> np.ndarray:
+        """Battles of the arena ``name`` (``text``, ``image``, …)."""
+        if self.arena is None:
+            return np.full(len(self), name == "text", dtype=bool)
+        if name not in self.arenas:
+            return np.zeros(len(self), dtype=bool)
+        return self.arena == self.arenas.index(name)
+
+    def present_arenas(self) -> list[str]:
+        if self.arena is None:
+            return ["text"] if len(self) else []
+        return sorted(self.arenas[int(i)] for i in np.unique(self.arena))
 
     def present_languages(self) -> list[str]:
         used = np.unique(self.language)
@@ -377,6 +395,7 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
                        BattleFact.feature_names, BattleFact.feature_values]
     if with_voters:
         cols += [BattleFact.voter_id, BattleFact.source, Battle.public_id, Battle.created_at]
+    cols.append(BattleFact.arena)  # always last (see _add_chunk)
     query = (select(*cols).where(BattleFact.anony.is_(True), BattleFact.flagged.is_(False))
              .order_by(BattleFact.voted_at, BattleFact.battle_id))
     if since is not None:
@@ -389,10 +408,13 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
         query = query.join(Battle, Battle.id == BattleFact.battle_id)
     out = _Columns()
     languages: dict[str | None, int] = {}
+    arenas: dict[str, int] = {}
     # Core rows (no ORM result layer), streamed through a server-side cursor.
     result = conn.execute(query, execution_options={"yield_per": chunk})
     for rows in result.partitions(chunk):
         _add_chunk(out, rows, languages, with_voters, epoch)
+        out.add("arena", np.fromiter((arenas.setdefault(a or "text", len(arenas))
+                                      for a in (row[-1] for row in rows)), np.int8, len(rows)))
     n = out.n
     features: dict[str, np.ndarray] = {}
     offset = 0
@@ -424,7 +446,9 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
         source=out.col("source", object) if with_voters else None,
         public_id=out.col("public_id", object) if with_voters else None,
         created_us=out.col("created_us", np.int64) if with_voters else None,
-        labels=labels, category_version=versions, propensity=propensity)
+        labels=labels, category_version=versions, propensity=propensity,
+        arena=out.col("arena", np.int8),
+        arenas=[a for a, _ in sorted(arenas.items(), key=lambda kv: kv[1])] or ["text"])
 
 
 def _positions(battle_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:

@@ -46,8 +46,10 @@ from arena.leaderboard.data import (
     varying_features,
     view_battles,
 )
+from arena.media import LocalMediaStore
 from arena.models import DataRelease, utcnow
 from arena.releases.card import dataset_card
+from arena.releases.media import card_section, write_media_release
 from arena.releases.rows import ANSWER_COLUMNS, EXCLUSION_REASONS, WindowRows, release_rows
 from ratings import cli as ratings_cli
 
@@ -94,6 +96,7 @@ class ReleaseSettings:
     seed: int
     reg: float = DEFAULT_REG
     public_url: str | None = None
+    media_dir: Path | None = None  # the media store; media arenas are released from it
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ReleaseSettings:
@@ -109,6 +112,7 @@ class ReleaseSettings:
             seed=int(config["LEADERBOARD_SEED"]),
             reg=configured_reg(config.get("LEADERBOARD_REG")),
             public_url=config.get("PUBLIC_URL"),
+            media_dir=Path(config["MEDIA_DIR"]) if config.get("MEDIA_DIR") else None,
         )
 
 
@@ -226,12 +230,15 @@ def _write_json(path: Path, value: Any) -> None:
 
 
 def write_release(folder: Path, window: Window, data: WindowRows,
-                  settings: ReleaseSettings, ledger_entries: Sequence[dict[str, Any]] = ()
+                  settings: ReleaseSettings, ledger_entries: Sequence[dict[str, Any]] = (),
+                  *, media: tuple[list[Path], dict[str, int]] = ([], {})
                   ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Write every file of a release into ``folder``; return (file entries, snapshot).
 
     ``ledger_entries``: the public ledger up to the window's end (``ledger.jsonl``), so the
     sampling policy and contender decisions behind these battles travel with them.
+    ``media``: the media arenas' files already written under ``folder`` and their row
+    counts (see :mod:`arena.releases.media`).
     """
     rows = data.rows
     pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), folder / PARQUET)
@@ -250,13 +257,18 @@ def write_release(folder: Path, window: Window, data: WindowRows,
         "of this window: every sampling-policy change, contender added, retired or deprecated, "
         "weight change, private test started and alias revealed, one JSON object per line "
         "(`id`, `at`, `kind`, `subject`, `organization`, `details`, `reason`).\n")
-    (folder / CARD).write_text(card, encoding="utf-8")
+    (folder / CARD).write_text(card + card_section(media[1]), encoding="utf-8")
     with (folder / LEDGER).open("w", encoding="utf-8") as fh:
         for entry in ledger_entries:
             fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
     files = [file_entry(folder / PARQUET, len(rows)), file_entry(folder / JSONL, len(rows)),
              file_entry(folder / SNAPSHOT, None), file_entry(folder / CARD, None),
              file_entry(folder / LEDGER, len(ledger_entries))]
+    for path in media[0]:
+        entry = file_entry(path, media[1][path.parent.name]
+                           if path.name == "battles.jsonl" else None)
+        entry["name"] = str(path.relative_to(folder))
+        files.append(entry)
     manifest = {
         "name": window.name,
         "window_start": window.start.isoformat(),
@@ -279,7 +291,10 @@ def cut_release(db: Session, window: Window, settings: ReleaseSettings) -> DataR
 
     The caller commits, and on failure calls :func:`discard_release_files`.
     """
-    battles = eligible_battles(db, since=window.start, until=window.end)
+    every = eligible_battles(db, since=window.start, until=window.end)
+    # The main files and their snapshot are the text arena's; media arenas go under media/.
+    battles = [b for b in every if b.arena == "text"]
+    media_battles = [b for b in every if b.arena != "text"]
     data = release_rows(db, battles, release=window.name, secret_key=settings.secret_key,
                         linkable=settings.linkable)
     if not data.rows:
@@ -293,7 +308,11 @@ def cut_release(db: Session, window: Window, settings: ReleaseSettings) -> DataR
     try:
         entries = [ledger.entry_json(e)
                    for e in ledger.entries(db, limit=None, until=window.end)]
-        files, snapshot = write_release(tmp, window, data, settings, entries)
+        media = ([], {}) if settings.media_dir is None or not media_battles else \
+            write_media_release(db, tmp, media_battles, release=window.name,
+                                secret_key=settings.secret_key, linkable=settings.linkable,
+                                store=LocalMediaStore(settings.media_dir))
+        files, snapshot = write_release(tmp, window, data, settings, entries, media=media)
         final = root / window.name
         if final.exists():
             # No row names it (the caller checked), so it is what a crash left behind.

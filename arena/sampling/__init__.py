@@ -184,8 +184,8 @@ class Sampler:
 
     # -- drawing ---------------------------------------------------------------------------
 
-    def probabilities(self, db: Session, now: datetime, *, caps: bool = True
-                      ) -> tuple[list[Contender], Any]:
+    def probabilities(self, db: Session, now: datetime, *, caps: bool = True,
+                      arena: str = "text") -> tuple[list[Contender], Any]:
         """The eligible pool and its pair probabilities.
 
         The matrix is recomputed only when its inputs change (the pool, the snapshot, the
@@ -194,7 +194,7 @@ class Sampler:
         """
         from arena.battles.sampling import eligible_contenders  # arena.battles imports us
 
-        pool = eligible_contenders(db, now)
+        pool = eligible_contenders(db, now, arena)
         counts, total = self.hour_counts(db, now) if caps else ({}, 0)
         board = self.board(db) if self._needs_board() else None
         if board is not None:
@@ -213,12 +213,14 @@ class Sampler:
             self._probs = (key, probs)
         return pool, probs
 
-    def draw(self, db: Session, rng: random.Random, now: datetime) -> Draw:
-        """Draw one battle pair; raises :class:`NoContenders` (503) when none can meet."""
+    def draw(self, db: Session, rng: random.Random, now: datetime,
+             arena: str = "text") -> Draw:
+        """Draw one battle pair of ``arena``; raises :class:`NoContenders` (503) when none can
+        meet."""
         from arena.battles.sampling import NoContenders
 
         self.record_policy(db, now)
-        pool, probs = self.probabilities(db, now)
+        pool, probs = self.probabilities(db, now, arena=arena)
         if not len(pool) or probs.sum() <= 0:
             # The caller rolls back: the policy entry (if any) must be written again.
             self._ledger_checked = False
@@ -226,9 +228,11 @@ class Sampler:
         i, j, propensity = draw(probs, rng)
         return Draw(pool[i], pool[j], propensity, self.settings.version)
 
-    def declared_shares(self, db: Session, now: datetime) -> dict[int, float]:
-        """Each eligible contender's expected share of battles under the declared policy."""
-        pool, probs = self.probabilities(db, now, caps=False)
+    def declared_shares(self, db: Session, now: datetime,
+                        arena: str = "text") -> dict[int, float]:
+        """Each eligible contender's expected share of ``arena``'s battles under the declared
+        policy."""
+        pool, probs = self.probabilities(db, now, caps=False, arena=arena)
         if not len(pool):
             return {}
         shares = expected_shares(probs)
