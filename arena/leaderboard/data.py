@@ -249,10 +249,10 @@ def media_views(arena: str) -> tuple[ViewSpec, ViewSpec]:
     control = tuple(modality.style_features(probe))
     return (ViewSpec(f"{arena}-overall", f"{modality.title}: overall",
                      f"Plain Bradley-Terry over every eligible vote of the {arena} arena.",
-                     arena=arena),
+                     arena=arena, meta={"arena": arena}),
             ViewSpec(f"{arena}-style", f"{modality.title}: style-controlled",
                      f"{modality.title} ratings with {', '.join(control)} held equal.",
-                     control=control, arena=arena))
+                     control=control, arena=arena, meta={"arena": arena}))
 
 
 def view_spec(view: ViewSpec | str) -> ViewSpec:

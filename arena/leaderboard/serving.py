@@ -310,12 +310,15 @@ def top_observed(board: Board, names: Sequence[str]) -> list[list[float | None]]
 
 
 def view_group(snapshot: LeaderboardSnapshot) -> str:
-    """Which switch a view sits in: "General", "Categories" or "Languages".
+    """Which switch a view sits in: "General", "Categories", "Languages" or "Arenas".
 
     Keys decide (``lang-<code>``, ``cat-<label>[-style]``, the fixed category views); a
-    snapshot whose method names a category counts as one, so new kinds appear without edits.
+    snapshot whose method names a category counts as one, so new kinds appear without edits;
+    one whose method names a media arena (``image-overall`` …) sits under "Arenas".
     """
     key = snapshot.view
+    if (snapshot.method or {}).get("arena", "text") != "text":
+        return "Arenas"
     if key.startswith("lang-"):
         return "Languages"
     extra = snapshot.extra or {}
@@ -329,7 +332,7 @@ def view_groups(
         views: Sequence[LeaderboardSnapshot]) -> list[tuple[str, list[LeaderboardSnapshot]]]:
     """Views grouped for the switch, groups in a fixed order, views in their usual order."""
     groups: dict[str, list[LeaderboardSnapshot]] = {"General": [], "Categories": [],
-                                                    "Languages": []}
+                                                    "Languages": [], "Arenas": []}
     for v in views:
         groups[view_group(v)].append(v)
     return [(name, items) for name, items in groups.items() if items]
@@ -345,7 +348,9 @@ class CategoryRanks:
 
 def category_ranks(db: Session, board: Board) -> CategoryRanks | None:
     """Ranks of the board's contenders in the publication's other views (None if no other)."""
-    others = [v for v in board.views if v.view != board.snapshot.view]
+    arena = (board.snapshot.method or {}).get("arena", "text")
+    others = [v for v in board.views if v.view != board.snapshot.view
+              and (v.method or {}).get("arena", "text") == arena]  # other arenas: no one
     if not others:
         return None
     ids = {r["contender_id"] for r in board.rows}

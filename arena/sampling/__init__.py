@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from arena.models import (
@@ -84,9 +84,9 @@ class Sampler:
         self.hour_ttl_s = hour_ttl_s
         self._lock = threading.Lock()
         self._board = _Board()
-        self._hour: tuple[float, dict[int, int], int] = (float("-inf"), {}, 0)
+        self._hour: tuple[float, dict[int, int], dict[str, int]] = (float("-inf"), {}, {})
         self._new: tuple[float, datetime | None, dict[int, int]] = (float("-inf"), None, {})
-        self._probs: tuple[Any, Any] | None = None
+        self._probs: dict[str, tuple[Any, Any]] = {}  # per arena: (inputs, matrix)
         self._ledger_checked = False
 
     # -- reading ---------------------------------------------------------------------------
@@ -95,7 +95,8 @@ class Sampler:
         return self.settings.name in ("boost-new", "adaptive")
 
     def board(self, db: Session) -> _Board:
-        """Latest overall snapshot: ``{contender_id: (rating, half_width, votes, rank)}``."""
+        """Latest overall snapshots: ``{contender_id: (rating, half_width, votes, rank)}``,
+        from ``overall`` and each media arena's ``<arena>-overall`` (a contender is in one)."""
         now = time.monotonic()
         with self._lock:
             board = self._board
@@ -111,7 +112,8 @@ class Sampler:
                        SnapshotEntry.ci_high, SnapshotEntry.votes, SnapshotEntry.rank)
                 .join(LeaderboardSnapshot, LeaderboardSnapshot.id == SnapshotEntry.snapshot_id)
                 .where(LeaderboardSnapshot.publication_id == latest[0],
-                       LeaderboardSnapshot.view == "overall")).all()
+                       or_(LeaderboardSnapshot.view == "overall",
+                           LeaderboardSnapshot.view.in_(_media_overall())))).all()
             entries = {cid: (rating, (hi - lo) / 2.0, votes, rank)
                        for cid, rating, lo, hi, votes, rank in rows}
             fresh = _Board(latest[0], latest[1], entries, now)
@@ -119,23 +121,31 @@ class Sampler:
             self._board = fresh
         return fresh
 
-    def hour_counts(self, db: Session, now: datetime) -> tuple[dict[int, int], int]:
-        """Battles created in the last hour: per contender, and in all."""
+    def hour_counts(self, db: Session, now: datetime,
+                    arena: str = "text") -> tuple[dict[int, int], int]:
+        """Battles created in the last hour: per contender, and in all of ``arena`` (a share
+        cap is a share of the contender's own arena)."""
         mono = time.monotonic()
         with self._lock:
-            stamp, counts, total = self._hour
+            stamp, cached, cached_totals = self._hour
             if mono - stamp < self.hour_ttl_s:
-                return counts, total
+                return cached, cached_totals.get(arena, 0)
         since = now - timedelta(hours=1)
-        recent = select(Battle.contender_a_id.label("cid")).where(Battle.created_at >= since)
-        recent_b = select(Battle.contender_b_id.label("cid")).where(Battle.created_at >= since)
+        recent = (select(Battle.contender_a_id.label("cid"), Battle.arena.label("arena"))
+                  .where(Battle.created_at >= since))
+        recent_b = (select(Battle.contender_b_id.label("cid"), Battle.arena.label("arena"))
+                    .where(Battle.created_at >= since))
         sides = union_all(recent, recent_b).subquery()
-        counts = {int(cid): int(n) for cid, n in db.execute(
-            select(sides.c.cid, func.count()).group_by(sides.c.cid))}
-        total = sum(counts.values()) // 2
+        counts: dict[int, int] = {}
+        totals: dict[str, int] = {}
+        for cid, name, n in db.execute(select(sides.c.cid, sides.c.arena, func.count())
+                                       .group_by(sides.c.cid, sides.c.arena)):
+            counts[int(cid)] = counts.get(int(cid), 0) + int(n)
+            totals[name] = totals.get(name, 0) + int(n)
+        totals = {name: n // 2 for name, n in totals.items()}
         with self._lock:
-            self._hour = (mono, counts, total)
-        return counts, total
+            self._hour = (mono, counts, totals)
+        return counts, totals.get(arena, 0)
 
     def new_votes(self, db: Session, since: datetime | None) -> dict[int, int]:
         """Votes per contender since the snapshot's cutoff (cached like the hourly counts)."""
@@ -195,7 +205,7 @@ class Sampler:
         from arena.battles.sampling import eligible_contenders  # arena.battles imports us
 
         pool = eligible_contenders(db, now, arena)
-        counts, total = self.hour_counts(db, now) if caps else ({}, 0)
+        counts, total = self.hour_counts(db, now, arena) if caps else ({}, 0)
         board = self.board(db) if self._needs_board() else None
         if board is not None:
             self.new_votes(db, board.cutoff)  # refreshes the stamp in the cache key
@@ -204,13 +214,13 @@ class Sampler:
             key = (tuple((c.id, c.is_public, c.weight) for c in pool),
                    None if board is None else board.publication_id,
                    self._hour[0] if caps else None, self._new[0], caps)
-            cached = self._probs
+            cached = self._probs.get(arena)
         if cached is not None and cached[0] == key:
             return pool, cached[1]
         _, cands = self.candidates(db, now, pool)
         probs = pair_probabilities(cands, self.settings, counts, total)
         with self._lock:
-            self._probs = (key, probs)
+            self._probs[arena] = (key, probs)
         return pool, probs
 
     def draw(self, db: Session, rng: random.Random, now: datetime,
@@ -246,6 +256,12 @@ class Sampler:
 
         record_policy(db, self.settings.declared(), now=now)
         self._ledger_checked = True
+
+
+def _media_overall() -> list[str]:
+    from arena import modalities
+
+    return [f"{name}-overall" for name in modalities.names() if name != "text"]
 
 
 def init_app(app: Any) -> None:

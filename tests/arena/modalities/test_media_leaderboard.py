@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -60,3 +61,27 @@ def test_each_arena_publishes_its_own_views(db: Session) -> None:
     text_row = next(b for b in rows if b.arena == "text")
     assert battle_record(image_row)["arena"] == "image"
     assert "arena" not in battle_record(text_row)  # text rows keep FastChat's shape
+
+
+def test_media_views_sit_under_arenas_and_pages_link_them(db: Session, app: Any,
+                                                          client: Any, make_contender: Any) -> None:
+    """The published image views appear in the page's "Arenas" switch, the text board's
+    per-view ranks never list another arena's views, and the image arena links its board."""
+    from arena.leaderboard import serving
+
+    _league(db, "text", ("Alpha", "Bravo", "Charlie"), 0)
+    _league(db, "image", ("Painter", "Sketcher", "Printer"), 100)
+    publish(db, n_bootstrap=5, seed=1, min_votes=0, min_battles=10)
+    db.commit()
+    snapshots = list(db.scalars(select(LeaderboardSnapshot)))
+    groups = dict(serving.view_groups(snapshots))
+    assert {s.view for s in groups["Arenas"]} == {"image-overall", "image-style"}
+    assert all(not s.view.startswith("image-") for s in groups["General"])
+    page = client.get("/leaderboard?view=image-overall")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Painter" in text and "Alpha" not in text
+    overall = client.get("/leaderboard").get_data(as_text=True)
+    assert "Alpha" in overall and "Painter" not in overall
+    assert 'href="/leaderboard?view=image-overall"' in client.get("/arena/image").get_data(
+        as_text=True)

@@ -115,3 +115,30 @@ def test_ledger_api_and_exposure(client: FlaskClient, db: Session, make_contende
     assert client.get("/api/v1/ledger?limit=abc").status_code == 422
     page = client.get("/ledger")
     assert page.status_code == 200 and b"policy changed" in page.data
+
+
+def test_hourly_cap_is_a_share_of_the_contenders_own_arena(
+        db: Session, make_contender: Any) -> None:
+    """Regression: the cap compared a contender's battles with every arena's battles of the
+    hour, so a busy image arena let one text contender take most text battles uncapped."""
+    heavy = make_contender(name="heavy", weight=100.0)
+    for _ in range(5):
+        make_contender(weight=1.0)
+    for n in range(3):
+        make_contender(name=f"painter-{n}", arena="image")
+    sampler = Sampler(PolicySettings("weighted", max_share=0.35, cap_min_battles=20,
+                                     exploration=0.0), hour_ttl_s=0.0)
+    rng = random.Random(3)
+    now = utcnow()
+    for k in range(600):  # a busy image arena: 600 battles this hour
+        create_battle(db, voter_id="v" * 32, ip_hash="x", prompt="p", rng=rng,
+                      now=now + timedelta(seconds=k % 60), sampler=sampler, arena="image")
+    for k in range(200):
+        create_battle(db, voter_id="v" * 32, ip_hash="x", prompt="p", rng=rng,
+                      now=now + timedelta(seconds=60 + k), sampler=sampler)
+    db.commit()
+    text = list(db.scalars(select(Battle).where(Battle.arena == "text")))
+    share = sum(heavy.id in (b.contender_a_id, b.contender_b_id) for b in text) / len(text)
+    assert share <= 0.36  # measured against all arenas' battles: 0.985
+    image = list(db.scalars(select(Battle).where(Battle.arena == "image")))
+    assert len(image) == 600 and all(b.contender_a.arena == "image" for b in image)
