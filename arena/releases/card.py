@@ -158,6 +158,10 @@ def hub_card(repo_id: str, releases: Sequence[Mapping[str, Any]],
         if i == len(ordered) - 1:
             config["default"] = True
         configs.append(config)
+        # Each media arena's rows load as their own config (another schema than the text's).
+        configs.extend({"config_name": f"{rel['name']}-{arena}", "data_files": [
+            {"split": "train", "path": f"releases/{rel['name']}/media/{arena}/battles.jsonl"}]}
+            for arena in rel.get("arenas", ()))
     total = sum(int(r["n_battles"]) for r in ordered)
     meta = {"license": LICENSE, "pretty_name": "Open Arena votes",
             "tags": ["arena", "human-feedback", "pairwise-preference", "leaderboard"],
@@ -168,9 +172,14 @@ def hub_card(repo_id: str, releases: Sequence[Mapping[str, Any]],
              "and lives in `releases/<name>/` with its own card (columns, exclusions, "
              "pseudonymisation), `manifest.json` (SHA-256 of every file) and "
              "`leaderboard.json` (the leaderboard recomputable from it with one command).", "",
-             "| release | window | battles |", "|---|---|---|"]
+             "Image and audio arenas, where a release has them, are in "
+             "`releases/<name>/media/<arena>/`: their rows (`battles.jsonl`, config "
+             "`<name>-<arena>`) and the sanitised outputs voters saw (`files/<sha256>.png|wav`, "
+             "public contenders only); `leaderboard.json` holds their boards under `arenas`.",
+             "", "| release | window | battles | media arenas |", "|---|---|---|---|"]
     for rel in reversed(ordered):
         lines.append(f"| [{rel['name']}](releases/{rel['name']}/README.md) | "
-                     f"{rel['window_start']} – {rel['window_end']} | {rel['n_battles']} |")
+                     f"{rel['window_start']} – {rel['window_end']} | {rel['n_battles']} | "
+                     f"{', '.join(rel.get('arenas', ())) or '–'} |")
     lines.append("")
     return _front_matter(meta) + "\n" + "\n".join(lines)

@@ -40,16 +40,19 @@ from arena.errors import ArenaError
 from arena.leaderboard.data import (
     DEFAULT_REG,
     VIEWS,
+    RatedBattle,
+    ViewSpec,
     configured_reg,
     eligible_battles,
     first_eligible_vote,
+    media_views,
     varying_features,
     view_battles,
 )
 from arena.media import LocalMediaStore
 from arena.models import DataRelease, utcnow
 from arena.releases.card import dataset_card
-from arena.releases.media import card_section, write_media_release
+from arena.releases.media import MediaRelease, card_section, rows_file, write_media_release
 from arena.releases.rows import ANSWER_COLUMNS, EXCLUSION_REASONS, WindowRows, release_rows
 from ratings import cli as ratings_cli
 
@@ -178,11 +181,15 @@ def file_entry(path: Path, rows: int | None) -> dict[str, Any]:
 
 
 def view_command(control: tuple[str, ...], *, reg: float, n_bootstrap: int, seed: int,
-                 filtered: bool) -> list[str]:
-    """argv of ``python -m ratings`` that computes one view from the release folder."""
-    argv = ["fit", PARQUET]
+                 filtered: bool, data: str = PARQUET, columns: bool = False) -> list[str]:
+    """argv of ``python -m ratings`` that computes one view from the release folder.
+
+    ``data``: the battle file (relative to the folder); ``columns``: the controls are plain
+    ``<name>_a``/``<name>_b`` columns (a media arena's features), not built-in features.
+    """
+    argv = ["fit", data]
     if control:
-        argv += ["--control", ",".join(control)]
+        argv += ["--control-columns" if columns else "--control", ",".join(control)]
     if filtered:
         argv += ["--filter", "features_complete=true"]
     argv += ["--reg", "fastchat" if reg == ratings.FASTCHAT_REG else repr(reg),
@@ -194,7 +201,7 @@ def _run_ratings(argv: list[str], folder: Path) -> tuple[dict[str, Any] | None, 
     """Run the ratings command line in-process on ``folder``: the snapshot IS its output."""
     out = folder / ".view.json"
     errors = io.StringIO()
-    args = [folder / a if a == PARQUET else a for a in argv]
+    args = [argv[0], folder / argv[1], *argv[2:]]
     with contextlib.redirect_stderr(errors):
         status = ratings_cli.main([str(a) for a in args] + ["--output", str(out)])
     if status != 0:
@@ -204,15 +211,30 @@ def _run_ratings(argv: list[str], folder: Path) -> tuple[dict[str, Any] | None, 
     return result, ""
 
 
-def _snapshot(folder: Path, name: str, data: WindowRows,
-              settings: ReleaseSettings) -> dict[str, Any]:
+def _snapshot(folder: Path, name: str, kept: Sequence[RatedBattle],
+              settings: ReleaseSettings, media: MediaRelease | None = None) -> dict[str, Any]:
+    snapshot = {"release": name, "ratings_version": ratings.__version__,
+                "run_in": "the release folder", "views": _views(folder, kept, settings)}
+    if media is not None and media.kept:
+        # Each media arena's board, recomputed from its own row file the same way.
+        snapshot["arenas"] = {
+            arena: _views(folder, battles, settings, specs=media_views(arena),
+                          data=rows_file(arena), columns=True)
+            for arena, battles in sorted(media.kept.items())}
+    return snapshot
+
+
+def _views(folder: Path, kept: Sequence[RatedBattle], settings: ReleaseSettings, *,
+           specs: Sequence[ViewSpec] = RELEASE_VIEWS, data: str = PARQUET,
+           columns: bool = False) -> dict[str, Any]:
     views: dict[str, Any] = {}
-    for spec in RELEASE_VIEWS:
+    for spec in specs:
         # The leaderboard's recipe: the view's battles, controlling the features that vary.
-        chosen = view_battles(data.kept, spec)
+        chosen = view_battles(kept, spec)
         control = varying_features(chosen, spec) if chosen else spec.features
         argv = view_command(control, reg=settings.reg, n_bootstrap=settings.n_bootstrap,
-                            seed=settings.seed, filtered=len(chosen) != len(data.kept))
+                            seed=settings.seed, filtered=len(chosen) != len(kept),
+                            data=data, columns=columns)
         entry: dict[str, Any] = {"title": spec.title, "description": spec.description,
                                  "command": "python -m ratings " + shlex.join(argv)}
         result, error = _run_ratings(argv, folder)
@@ -221,8 +243,7 @@ def _snapshot(folder: Path, name: str, data: WindowRows,
         else:
             entry["result"] = result
         views[spec.key] = entry
-    return {"release": name, "ratings_version": ratings.__version__,
-            "run_in": "the release folder", "views": views}
+    return views
 
 
 def _write_json(path: Path, value: Any) -> None:
@@ -231,21 +252,22 @@ def _write_json(path: Path, value: Any) -> None:
 
 def write_release(folder: Path, window: Window, data: WindowRows,
                   settings: ReleaseSettings, ledger_entries: Sequence[dict[str, Any]] = (),
-                  *, media: tuple[list[Path], dict[str, int]] = ([], {})
+                  *, media: MediaRelease | None = None
                   ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Write every file of a release into ``folder``; return (file entries, snapshot).
 
     ``ledger_entries``: the public ledger up to the window's end (``ledger.jsonl``), so the
     sampling policy and contender decisions behind these battles travel with them.
-    ``media``: the media arenas' files already written under ``folder`` and their row
-    counts (see :mod:`arena.releases.media`).
+    ``media``: the media arenas' files already written under ``folder`` (see
+    :mod:`arena.releases.media`).
     """
     rows = data.rows
     pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), folder / PARQUET)
     with (folder / JSONL).open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    snapshot = _snapshot(folder, window.name, data, settings)
+    media = media or MediaRelease()
+    snapshot = _snapshot(folder, window.name, data.kept, settings, media)
     _write_json(folder / SNAPSHOT, snapshot)
     excluded = {k: data.excluded.get(k, 0) for k in EXCLUSION_REASONS}
     card = dataset_card(
@@ -257,15 +279,15 @@ def write_release(folder: Path, window: Window, data: WindowRows,
         "of this window: every sampling-policy change, contender added, retired or deprecated, "
         "weight change, private test started and alias revealed, one JSON object per line "
         "(`id`, `at`, `kind`, `subject`, `organization`, `details`, `reason`).\n")
-    (folder / CARD).write_text(card + card_section(media[1]), encoding="utf-8")
+    (folder / CARD).write_text(card + card_section(media.counts), encoding="utf-8")
     with (folder / LEDGER).open("w", encoding="utf-8") as fh:
         for entry in ledger_entries:
             fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
     files = [file_entry(folder / PARQUET, len(rows)), file_entry(folder / JSONL, len(rows)),
              file_entry(folder / SNAPSHOT, None), file_entry(folder / CARD, None),
              file_entry(folder / LEDGER, len(ledger_entries))]
-    for path in media[0]:
-        entry = file_entry(path, media[1][path.parent.name]
+    for path in media.files:
+        entry = file_entry(path, media.counts[path.parent.name]
                            if path.name == "battles.jsonl" else None)
         entry["name"] = str(path.relative_to(folder))
         files.append(entry)
@@ -297,7 +319,7 @@ def cut_release(db: Session, window: Window, settings: ReleaseSettings) -> DataR
     media_battles = [b for b in every if b.arena != "text"]
     data = release_rows(db, battles, release=window.name, secret_key=settings.secret_key,
                         linkable=settings.linkable)
-    if not data.rows:
+    if not data.rows and (settings.media_dir is None or not media_battles):
         log.info("window %s has no releasable battles (%d eligible, excluded %s)",
                  window.name, len(battles), dict(data.excluded))
         return None
@@ -308,10 +330,15 @@ def cut_release(db: Session, window: Window, settings: ReleaseSettings) -> DataR
     try:
         entries = [ledger.entry_json(e)
                    for e in ledger.entries(db, limit=None, until=window.end)]
-        media = ([], {}) if settings.media_dir is None or not media_battles else \
+        media = MediaRelease() if settings.media_dir is None or not media_battles else \
             write_media_release(db, tmp, media_battles, release=window.name,
                                 secret_key=settings.secret_key, linkable=settings.linkable,
                                 store=LocalMediaStore(settings.media_dir))
+        if not data.rows and not media.counts:  # every media battle was excluded too
+            shutil.rmtree(tmp, ignore_errors=True)
+            log.info("window %s has no releasable battles (%d eligible, excluded %s)",
+                     window.name, len(every), dict(data.excluded))
+            return None
         files, snapshot = write_release(tmp, window, data, settings, entries, media=media)
         final = root / window.name
         if final.exists():
@@ -324,10 +351,13 @@ def cut_release(db: Session, window: Window, settings: ReleaseSettings) -> DataR
         raise
     release = DataRelease(
         name=window.name, window_start=window.start, window_end=window.end,
-        created_at=utcnow(), n_battles=len(data.rows), files=files,
+        created_at=utcnow(), n_battles=len(data.rows) + sum(media.counts.values()),
+        files=files,
         manifest_sha256=next(f["sha256"] for f in files if f["name"] == MANIFEST),
         snapshot=snapshot,
-        command="\n".join(v["command"] for v in snapshot["views"].values()),
+        command="\n".join(v["command"] for views in (snapshot["views"],
+                                                     *snapshot.get("arenas", {}).values())
+                          for v in views.values()),
     )
     db.add(release)
     db.flush()

@@ -102,6 +102,10 @@ def push_release(api: HfApi, repo_id: str, release: DataRelease, folder: Path,
 
 
 def _card_entry(release: DataRelease) -> dict[str, Any]:
+    # Media arenas released with it: the folders of their row files (media/<arena>/...).
+    arenas = sorted({parts[1] for f in release.files
+                     if len(parts := f["name"].split("/")) == 3 and parts[0] == "media"
+                     and parts[2] == "battles.jsonl"})
     return {"name": release.name, "n_battles": release.n_battles,
             "window_start": release.window_start.date().isoformat(),
-            "window_end": release.window_end.date().isoformat()}
+            "window_end": release.window_end.date().isoformat(), "arenas": arenas}

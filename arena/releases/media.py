@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arena import modalities
-from arena.leaderboard.data import RatedBattle
+from arena.leaderboard.data import RatedBattle, view_spec
 from arena.media import MediaStore
 from arena.models import Answer, Turn
 from arena.releases.rows import release_rows
@@ -38,14 +39,28 @@ def _media_hashes(db: Session, battle_ids: list[int]) -> dict[int, dict[str, tup
     return out
 
 
+@dataclass
+class MediaRelease:
+    """What :func:`write_media_release` wrote: every file (row files and media files, so the
+    manifest and the Hub upload list them), and per arena its row count and released battles
+    (in row order, for the arena's snapshot)."""
+
+    files: list[Path] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, list[RatedBattle]] = field(default_factory=dict)
+
+
+def rows_file(arena: str) -> str:
+    """A media arena's row file, relative to the release folder."""
+    return f"media/{arena}/battles.jsonl"
+
+
 def write_media_release(db: Session, folder: Path, battles: Sequence[RatedBattle], *,
                         release: str, secret_key: str, linkable: bool,
-                        store: MediaStore) -> tuple[list[Path], dict[str, int]]:
-    """Write ``media/<arena>/`` for each media arena in ``battles``; returns every written
-    file (row files and media files, so the manifest and the Hub upload list them) and the row
-    count per arena."""
-    written: list[Path] = []
-    counts: dict[str, int] = {}
+                        store: MediaStore) -> MediaRelease:
+    """Write ``media/<arena>/`` for each media arena in ``battles``."""
+    out_release = MediaRelease()
+    written, counts = out_release.files, out_release.counts
     for arena in modalities.names():
         chosen = [b for b in battles if b.arena == arena]
         if arena == "text" or not chosen:
@@ -55,6 +70,7 @@ def write_media_release(db: Session, folder: Path, battles: Sequence[RatedBattle
         if not data.rows:
             continue
         hashes = _media_hashes(db, [b.battle_id for b in data.kept])
+        style = view_spec(f"{arena}-style").features
         base = folder / "media" / arena
         (base / "files").mkdir(parents=True, exist_ok=True)
         lines = []
@@ -65,6 +81,9 @@ def write_media_release(db: Session, folder: Path, battles: Sequence[RatedBattle
                                        ("conversation_", "model_"))}
             out["arena"] = arena
             out.update(sorted(battle.features.items()))
+            # The arena's own style features, as `--filter features_complete=true` reads it.
+            out["features_complete"] = all(f"{name}_{side}" in battle.features
+                                           for name in style for side in "ab")
             for side in "ab":
                 sha, kind = media.get(side, ("", ""))
                 out[f"media_{side}"] = sha or None
@@ -74,10 +93,11 @@ def write_media_release(db: Session, folder: Path, battles: Sequence[RatedBattle
                         target.write_bytes(store.get(sha))
                         written.append(target)
             lines.append(json.dumps(out, ensure_ascii=False))
-        (base / "battles.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        written.append(base / "battles.jsonl")
+        (folder / rows_file(arena)).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        written.append(folder / rows_file(arena))
         counts[arena] = len(lines)
-    return written, counts
+        out_release.kept[arena] = list(data.kept)
+    return out_release
 
 
 def card_section(counts: dict[str, int]) -> str:
@@ -92,7 +112,9 @@ def card_section(counts: dict[str, int]) -> str:
         " and the arena's style features) and `media/<arena>/files/<sha256>.<ext>`: the"
         " sanitised outputs exactly as voters saw them (fresh PNGs with no metadata; 16-bit"
         " mono 24 kHz WAV at equal RMS loudness). Only outputs of public contenders are"
-        " included. `battles.parquet` and `snapshot.json` cover the text arena only.\n")
+        " included. `battles.parquet` covers the text arena only; `leaderboard.json` holds each"
+        " media arena's leaderboard under `arenas`, with the `python -m ratings` command that"
+        " recomputes it from `media/<arena>/battles.jsonl` in the release folder.\n")
 
 
-__all__ = ["card_section", "write_media_release"]
+__all__ = ["MediaRelease", "card_section", "rows_file", "write_media_release"]

@@ -17,10 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from arena.leaderboard.importer import parse_vicuna_votes
+from arena.media import media_store
+from arena.modalities.demo_media import demo_image
+from arena.modalities.image import sanitise
 from arena.models import Answer, Battle, Contender, Turn, Vote, Voter
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "arena" / "qlora_vicuna80_human"
@@ -115,3 +119,33 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def releases_dir(app_config: dict[str, Any]) -> Path:
     return Path(app_config["RELEASES_DIR"])
+
+
+@pytest.fixture
+def add_image_battles(app: Flask, db: Session) -> Callable[..., None]:
+    """Add ``n`` voted image battles (Painter vs Sketcher, one stored picture per side)."""
+    return lambda start, n, public_b=True: _image_battles(app, db, start, n, public_b)
+
+
+def _image_battles(app: Flask, db: Session, start: Any, n: int, public_b: bool = True) -> None:
+    a = Contender(name="Painter", base_url="", upstream_model="p", arena="image")
+    b = Contender(name="Sketcher", base_url="", upstream_model="s", arena="image",
+                  is_public=public_b)
+    db.add_all([a, b])
+    db.flush()
+    with app.app_context():
+        store = media_store()
+        shas = [store.put(sanitise(demo_image(m, "fox")).data)
+                for m in ("demo-mondrian", "demo-dots")]
+    for i in range(n):
+        at = start + timedelta(hours=i)
+        battle = Battle(public_id=secrets.token_urlsafe(24), contender_a_id=a.id,
+                        contender_b_id=b.id, state="voted", arena="image", created_at=at,
+                        updated_at=at, features={"resolution_a": 26.2, "resolution_b": 19.7})
+        turn = Turn(position=0, prompt="a fox", created_at=at)
+        turn.answers = [Answer(side=s, text="", media_sha256=sha, media_type="image/png")
+                        for s, sha in zip("ab", shas, strict=True)]
+        battle.turns = [turn]
+        battle.vote = Vote(winner="model_a", created_at=at)
+        db.add(battle)
+    db.commit()

@@ -284,3 +284,26 @@ def test_no_transaction_is_open_while_a_release_uploads(
     assert result.exit_code == 0, result.output
     assert open_during_upload == [False, False]
     assert all(r.pushed_at is not None for r in _releases(db))
+
+
+def test_a_release_with_media_uploads_its_files_and_the_hub_card_lists_the_arena(
+        runner: FlaskCliRunner, db: Session, seed_votes: Any, add_image_battles: Any,
+        fake_hub: FakeHub) -> None:
+    seeded = seed_votes(limit=60, days=10)
+    add_image_battles(seeded.start, 5)
+    result = runner.invoke(args=["releases", "cut", "--now", "2026-06-01T00:00:00Z", "--push"])
+    assert result.exit_code == 0, result.output
+    files = fake_hub.repos[REPO]
+    with_media = [r for r in _releases(db) if any(f["name"].startswith("media/")
+                                                  for f in r.files)]
+    assert len(with_media) == 1
+    name = with_media[0].name
+    pngs = [p for p in files if p.startswith(f"releases/{name}/media/image/files/")]
+    assert len(pngs) == 2 and all(p.endswith(".png") for p in pngs)
+    card = files["README.md"].decode()
+    configs = {c["config_name"]: c for c in yaml.safe_load(card.split("---")[1])["configs"]}
+    assert configs[f"{name}-image"]["data_files"][0]["path"] == \
+        f"releases/{name}/media/image/battles.jsonl"
+    assert f"releases/{name}/media/image/battles.jsonl" in files
+    row = next(line for line in card.splitlines() if line.startswith(f"| [{name}]"))
+    assert row.endswith("| image |")
