@@ -15,6 +15,7 @@ The gevent worker patches before it loads the app, so never set ``preload_app`` 
 ARENA_WORKER_CLASS=gthread (with ARENA_THREADS) restores the threaded workers.
 """
 
+import hashlib
 import multiprocessing
 import os
 import sys
@@ -44,6 +45,44 @@ forwarded_allow_ips = ""
 accesslog = "-"
 access_log_format = '%(t)s %(p)s "%(r)s" %(s)s %(b)s %(M)sms'
 logger_class = "arena.security.logs.PrivateLogger"
+
+
+# --- Control socket (gunicornc) -----------------------------------------------------------
+# gunicorn >= 25.1 opens a control socket, by default at one path per user
+# ($XDG_RUNTIME_DIR/gunicorn.ctl or ~/.gunicorn/gunicorn.ctl): a second instance on the host
+# (parallel tests, a benchmark, a blue-green deploy) unlinks and replaces the first one's socket,
+# and whichever stops first deletes it for both. So each instance gets its own, named after
+# the address it listens on (known only once the sockets are bound, so it is set in
+# when_ready, before gunicorn opens the control socket after spawning the workers):
+# <dir>/arena-127.0.0.1-8000.ctl, with <dir> gunicorn's own default folder. ARENA_CONTROL_SOCKET
+# sets a path instead, or "off" disables it; --control-socket on the command line also wins.
+control_socket_setting = os.environ.get("ARENA_CONTROL_SOCKET", "")
+control_socket_disable = control_socket_setting.lower() in ("off", "0", "false", "no")
+if control_socket_setting and not control_socket_disable:
+    control_socket = control_socket_setting
+
+
+def instance_control_socket(default_path, listeners, pid):  # type: ignore[no-untyped-def]
+    """A control socket path of this instance's own, beside gunicorn's default one."""
+    folder = os.path.dirname(default_path)
+    names = []
+    for listener in listeners:
+        address = listener.sock.getsockname()
+        if isinstance(address, tuple):
+            names.append(f"{address[0]}-{address[1]}".replace(":", "_"))
+        else:  # a unix socket path (or bytes): too long for a file name, so hashed
+            names.append(hashlib.sha256(os.fsencode(address)).hexdigest()[:16])
+    return os.path.join(folder, f"arena-{'+'.join(sorted(names)) or f'pid{pid}'}.ctl")
+
+
+def when_ready(server):  # type: ignore[no-untyped-def]
+    settings = server.cfg.settings
+    if "control_socket" not in settings or server.cfg.control_socket_disable:
+        return  # an older gunicorn without a control socket, or disabled
+    if server.cfg.control_socket != settings["control_socket"].default:
+        return  # chosen by ARENA_CONTROL_SOCKET or --control-socket
+    path = instance_control_socket(server.cfg.control_socket, server.LISTENERS, server.pid)
+    server.cfg.set("control_socket", path)
 
 
 def post_worker_init(worker):  # type: ignore[no-untyped-def]

@@ -68,6 +68,19 @@ class ServiceUnavailable(ArenaError):
     message = "The service is temporarily unavailable."
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    """The database cannot be reached or refuses connections (restart, fail-over, full).
+
+    Nothing was written: the request's transaction is rolled back. Clients retry after
+    :attr:`retry_after_s` seconds.
+    """
+
+    code = "database_unavailable"
+    message = ("The database is unavailable for a moment; nothing was saved. "
+               "Please try again in a few seconds.")
+    retry_after_s = 5
+
+
 class ConfigError(ArenaError):
     """Invalid configuration (config keys, contender files). Raised at start-up or by CLI jobs."""
 

@@ -6,9 +6,11 @@ import logging
 
 from flask import Flask, Response, jsonify, render_template, request
 from jinja2 import TemplateNotFound
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from arena.errors import ArenaError
+from arena.errors import ArenaError, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,25 @@ def _from_http(exc: HTTPException) -> ArenaError:
                       code=codes.get(status, "http_error"), status=status)
 
 
+# SQLite reports schema mistakes as OperationalError too; those are bugs, not outages.
+_SQLITE_DEFECTS = ("no such table", "no such column", "syntax error", "has no column")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means the database could not be reached or refused the connection.
+
+    PostgreSQL (psycopg) raises OperationalError for refused or dropped connections, a server
+    shutting down and "too many clients"; InterfaceError for a connection already closed;
+    the pool raises its TimeoutError when no connection came free in time.
+    """
+    if isinstance(exc, PoolTimeout | InterfaceError):
+        return True
+    if isinstance(exc, OperationalError):
+        text = str(exc.orig).lower()
+        return not any(defect in text for defect in _SQLITE_DEFECTS)
+    return False
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ArenaError)
     def _arena_error(error: ArenaError):  # type: ignore[no-untyped-def]
@@ -58,6 +79,15 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        if database_unavailable(exc):
+            # An outage, not a bug: one line in the log, and the client is told to come back.
+            # The request's session is rolled back at teardown, so nothing is half-written.
+            log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                        type(exc).__name__)
+            unavailable = DatabaseUnavailable()
+            response = error_response(unavailable)
+            response.headers["Retry-After"] = str(unavailable.retry_after_s)
+            return response
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(ArenaError("Something went wrong on our side.",
                                          code="internal_error", status=500))

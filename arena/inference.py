@@ -21,16 +21,18 @@ import logging
 import queue
 import re
 import socket
+import ssl
 import struct
 import termios
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpcore2
 import httpx2
 from huggingface_hub import InferenceClient, set_client_factory
 from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, OfflineModeIsEnabled
@@ -219,24 +221,33 @@ class _Call:
 
     A thread blocked reading a socket cannot be interrupted, but shutting the socket down
     wakes it; the lock ensures the owner never closes the socket while another thread
-    shuts it down.
+    shuts it down. The socket is known from the call's first read or write on it
+    (:class:`_WatchedStream`), so a call still waiting for the status line of an endpoint
+    that never answers is cut as promptly as one reading the body.
     """
 
     def __init__(self) -> None:
         self.cancelled = threading.Event()
         self.expired = threading.Event()
         self._lock = threading.Lock()
-        self._response: httpx2.Response | None = None
+        self._sock: socket.socket | None = None
 
-    def attach(self, response: httpx2.Response) -> None:
+    def watch(self, sock: Any) -> None:
+        """From now until :meth:`detach`, this call owns ``sock`` (its connection)."""
+        if sock is self._sock or not isinstance(sock, socket.socket):
+            return
         with self._lock:
-            self._response = response
+            self._sock = sock
         if self.cancelled.is_set() or self.expired.is_set():
             self.abort()
 
+    def attach(self, response: httpx2.Response) -> None:
+        stream = response.extensions.get("network_stream")
+        self.watch(stream.get_extra_info("socket") if stream is not None else None)
+
     def detach(self) -> None:
         with self._lock:
-            self._response = None
+            self._sock = None
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -248,17 +259,68 @@ class _Call:
 
     def abort(self) -> None:
         with self._lock:
-            if self._response is None:
+            if self._sock is None:
                 return
-            stream = self._response.extensions.get("network_stream")
-            sock = stream.get_extra_info("socket") if stream is not None else None
-            if isinstance(sock, socket.socket):
-                try:
-                    # The base-class method: SSLSocket.shutdown would also drop its TLS state
-                    # under the reading thread's feet.
-                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
-                except OSError:
-                    pass  # already closed by the peer
+            try:
+                # The base-class method: SSLSocket.shutdown would also drop its TLS state
+                # under the reading thread's feet.
+                socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by the peer
+
+
+# The call the current thread (greenlet, under gevent) is making, for _WatchedStream.
+_current = threading.local()
+
+
+class _WatchedStream(httpcore2.NetworkStream):
+    """A pooled connection that tells the calling thread's :class:`_Call` its socket."""
+
+    def __init__(self, inner: httpcore2.NetworkStream) -> None:
+        self._inner = inner
+        self._sock = inner.get_extra_info("socket")
+
+    def _watch(self) -> None:
+        call = getattr(_current, "call", None)
+        if call is not None:
+            call.watch(self._sock)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        self._watch()
+        return self._inner.read(max_bytes, timeout)
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._watch()
+        self._inner.write(buffer, timeout)
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore2.NetworkStream:
+        return _WatchedStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _WatchedBackend(httpcore2.NetworkBackend):
+    def __init__(self, inner: httpcore2.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore2.NetworkStream:
+        return _WatchedStream(self._inner.connect_tcp(host, port, timeout, local_address,
+                                                      socket_options))
+
+    def connect_unix_socket(self, path: str, timeout: float | None = None,
+                            socket_options: Iterable[Any] | None = None,
+                            ) -> httpcore2.NetworkStream:
+        return _WatchedStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
 
 
 class _ResponseTrap(ExitStack):
@@ -338,8 +400,14 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
         # per-chunk dataclass parsing is skipped (it was ~44% of a stream's CPU): the body is
         # read straight from the response the trap caught, parsed with json alone, and each
         # network read becomes at most one Delta however many tokens it carried.
-        client.chat_completion(
-            messages, model=endpoint.model, stream=True, extra_body=_body_params(endpoint))
+        # Only while the request is sent and its status awaited (nothing yields meanwhile):
+        # the connection's reads tell ``call`` the socket to shut down on cancel or expiry.
+        _current.call = call
+        try:
+            client.chat_completion(
+                messages, model=endpoint.model, stream=True, extra_body=_body_params(endpoint))
+        finally:
+            _current.call = None
         response = trap.response
         if response is None:  # pragma: no cover - huggingface_hub changed how it streams
             raise StreamBroken(details={"reason": "no_response"})
@@ -429,10 +497,17 @@ def _http_client() -> httpx2.Client:
     # battles per process; past that a stream waits for a free connection and times out.
     # Open streams are bounded by MAX_STREAMS_PER_WORKER instead (2 connections each).
     from huggingface_hub.utils._http import hf_request_event_hook
-    return httpx2.Client(event_hooks={"request": [hf_request_event_hook]},
-                         follow_redirects=True, timeout=None,
-                         limits=httpx2.Limits(max_connections=None,
-                                              max_keepalive_connections=64))
+    client = httpx2.Client(event_hooks={"request": [hf_request_event_hook]},
+                           follow_redirects=True, timeout=None,
+                           limits=httpx2.Limits(max_connections=None,
+                                                max_keepalive_connections=64))
+    # Private attributes of the pinned httpx2/httpcore2 (tests/arena/test_inference.py fails
+    # if they move): without the wrapper a cancelled call to an endpoint that never sends a
+    # status line holds its connection until the read timeout.
+    pool = getattr(client._transport, "_pool", None)
+    if pool is not None and hasattr(pool, "_network_backend"):
+        pool._network_backend = _WatchedBackend(pool._network_backend)
+    return client
 
 
 def _ensure_pool() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -109,6 +110,24 @@ def demo_server(delay: float, hang_s: float = 600.0) -> Iterator[tuple[str, int]
         proc.wait(timeout=10)
 
 
+@contextmanager
+def hang_server(headers: bool = False) -> Iterator[tuple[str, int, int]]:
+    """A hung endpoint (``_hang.py``, one thread): ``(base url, port, pid)``.
+
+    It never answers a request, or with ``headers`` sends the head of a stream and nothing
+    after it."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("_hang.py")),
+                             "--port", str(port), *(["--headers"] if headers else [])],
+                            start_new_session=True)
+    try:
+        wait_up(port, "/health")
+        yield f"http://127.0.0.1:{port}/v1", port, proc.pid
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
 def fresh_database(admin_url: str, name: str) -> str:
     """Drop and create database ``name`` on the server of ``admin_url``; its URL."""
     parts = urlsplit(admin_url)
@@ -134,14 +153,18 @@ def flask(env: dict[str, str], *args: str, cwd: Path = REPO) -> str:
 
 
 def sync_contenders(env: dict[str, str], demo_url: str, active: dict[str, str],
-                    retired: dict[str, str], workdir: Path, cwd: Path = REPO) -> None:
+                    retired: dict[str, str], workdir: Path, cwd: Path = REPO,
+                    urls: dict[str, str] | None = None) -> None:
+    """Make ``active`` the active contenders (name -> model at ``demo_url``, or at
+    ``urls[name]``) and retire ``retired``."""
+    urls = urls or {}
     lines = ["contenders:"]
     for name, model in active.items():
-        lines.append(f'  - {{name: {name}, base_url: "{demo_url}", model: {model}, '
-                     "timeouts: {read: 600, total: 900}}")
+        lines.append(f'  - {{name: {name}, base_url: "{urls.get(name, demo_url)}", '
+                     f"model: {model}, timeouts: {{read: 600, total: 900}}}}")
     for name, model in retired.items():
-        lines.append(f'  - {{name: {name}, base_url: "{demo_url}", model: {model}, '
-                     "active: false}")
+        lines.append(f'  - {{name: {name}, base_url: "{urls.get(name, demo_url)}", '
+                     f"model: {model}, active: false}}")
     path = workdir / "contenders.yaml"
     path.write_text("\n".join(lines) + "\n")
     flask(env, "contenders", "sync", str(path), cwd=cwd)
@@ -149,9 +172,12 @@ def sync_contenders(env: dict[str, str], demo_url: str, active: dict[str, str],
 
 @contextmanager
 def gunicorn(env: dict[str, str], port: int, *extra: str, cwd: Path = REPO,
-             app: str = "wsgi:app") -> Iterator[subprocess.Popen[bytes]]:
+             app: str = "wsgi:app", cpus: str | None = None,
+             ) -> Iterator[subprocess.Popen[bytes]]:
+    """The shipped configuration on ``port``; ``cpus`` pins it (``taskset -c cpus``)."""
+    pin = ["taskset", "-c", cpus] if cpus else []
     proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+        [*pin, str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
          "--access-logfile", "/dev/null", "--backlog", "4096", *extra, app],
         cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
@@ -186,6 +212,21 @@ def cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def postgres_pids(admin_url: str) -> list[int]:
+    """The postmaster of the server at ``admin_url`` and all its processes."""
+    parts = urlsplit(admin_url)
+    data_dir = subprocess.run(
+        ["psql", "-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432),
+         "-U", parts.username or "postgres", "-Atc", "SHOW data_directory"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    postmaster = int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
+    return [postmaster, *children(postmaster)]
+
+
+def loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
 def rss_bytes(pids: list[int]) -> int:
     total = 0
     for pid in pids:
@@ -201,6 +242,16 @@ def established(port: int) -> int:
     out = subprocess.run(["ss", "-Htn", "state", "established", f"( sport = :{port} )"],
                          capture_output=True, text=True).stdout
     return len([line for line in out.splitlines() if line.strip()])
+
+
+def listener_pid(port: int) -> int:
+    """The process listening on 127.0.0.1:``port``."""
+    out = subprocess.run(["ss", "-Htlnp", f"( sport = :{port} )"], capture_output=True,
+                         text=True).stdout
+    match = re.search(r"pid=(\d+)", out)
+    if not match:
+        raise RuntimeError(f"no process listens on port {port}")
+    return int(match.group(1))
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -294,3 +294,57 @@ def test_closing_a_single_stream_early_releases_it(slow_server: DemoServer) -> N
     next(stream)
     stream.close()  # type: ignore[attr-defined]
     assert settle_threads(baseline) <= baseline
+
+
+class SilentServer:
+    """Accepts connections and reads requests but never answers, not even a status line (an
+    endpoint whose queue is full). Counts connections the client has closed."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/v1"
+        self.accepted = 0
+        self.closed = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            threading.Thread(target=self._hold, args=(conn,), daemon=True).start()
+
+    def _hold(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                while conn.recv(65536):
+                    pass
+            except OSError:
+                pass
+        self.closed += 1
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_closing_a_pair_whose_endpoint_never_answered_closes_both_connections() -> None:
+    silent = SilentServer()
+    try:
+        baseline = threading.active_count()
+        hung = Endpoint(silent.url, "any", read_timeout=60.0, total_timeout=120.0)
+        pair = stream_pair((hung, PROMPT), (hung, PROMPT), tick_s=0.05)
+        for _ in pair:
+            if silent.accepted == 2:
+                break
+        time.sleep(0.2)  # both requests sent, both waiting for a status line
+        pair.close()  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 3.0
+        while silent.closed < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # Not at the read timeout (60 s): the endpoint gets its connections back at once.
+        assert silent.closed == 2
+        assert settle_threads(baseline) <= baseline
+    finally:
+        silent.close()

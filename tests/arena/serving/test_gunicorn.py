@@ -152,3 +152,61 @@ def test_memory_storage_with_several_workers_refuses_to_start(
     text = log.read_text(errors="replace")
     assert "counts per process" in text, text[-3000:]
     assert "Worker failed to boot" in text or "Reason: Worker failed to boot" in text, text[-3000:]
+
+
+def _control(socket_path: Path, command: str) -> dict[str, Any]:
+    done = subprocess.run([str(GUNICORN.with_name("gunicornc")), "-s", str(socket_path), "-j",
+                           "-c", command], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def _dir(parent: Path, name: str) -> Path:
+    (parent / name).mkdir(exist_ok=True)
+    return parent / name
+
+
+def _own_home(tmp_path: Path) -> dict[str, str]:
+    # gunicorn's default control socket lives under $XDG_RUNTIME_DIR or $HOME: point both
+    # instances at one private home, as two instances of one user on one host would share.
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return {"HOME": str(home), "XDG_RUNTIME_DIR": "",
+            "ARENA_DATABASE_URL": f"sqlite:///{tmp_path / 'control.sqlite3'}",
+            "ARENA_WORKERS": "1"}
+
+
+def _answers_for(path: Path) -> list[str]:
+    """The listening addresses of the instance behind control socket ``path``."""
+    return [item["address"] for item in _control(path, "show listeners")["listeners"]]
+
+
+def test_two_instances_in_one_folder_each_keep_their_own_control_socket(
+        tmp_path: Path) -> None:
+    env = _own_home(tmp_path)
+    folder = Path(env["HOME"]) / ".gunicorn"
+    with gunicorn(_dir(tmp_path, "one"), env) as (first, _), \
+            gunicorn(_dir(tmp_path, "two"), env) as (second, _):
+        sockets = sorted(folder.glob("*.ctl"))
+        assert sorted(a for path in sockets for a in _answers_for(path)) == sorted(
+            [f"http://{first}", f"http://{second}"])
+        # Named after the address, so an operator can find it.
+        assert folder / f"arena-{first.replace(':', '-')}.ctl" in sockets
+    assert not list(folder.glob("*.ctl"))  # each removed its own on the way out
+
+
+def test_a_second_instance_stopping_leaves_the_first_ones_control_socket(
+        tmp_path: Path) -> None:
+    env = _own_home(tmp_path)
+    folder = Path(env["HOME"]) / ".gunicorn"
+    with gunicorn(_dir(tmp_path, "one"), env) as (first, _):
+        (path,) = folder.glob("*.ctl")
+        with gunicorn(_dir(tmp_path, "two"), env):
+            pass  # started beside the first and stopped again
+        assert _answers_for(path) == [f"http://{first}"]
+
+
+def test_control_socket_off_creates_none(tmp_path: Path) -> None:
+    env = {**_own_home(tmp_path), "ARENA_CONTROL_SOCKET": "off"}
+    with gunicorn(tmp_path, env):
+        assert not list(Path(env["HOME"]).rglob("*.ctl"))
