@@ -5,7 +5,7 @@ once and a release can cite the hash. :class:`MediaStore` is the interface the b
 uses; :class:`LocalMediaStore` (the default, under the instance folder) lays files out as
 ``<root>/ab/cdef…`` — an S3-compatible store implements the same three methods with the
 hash as the object key. Media is never served from the store directly: only through the
-battle (``/api/v1/battles/<id>/media/<side>/<n>``), see :mod:`arena.media.serving`.
+battle (``/api/v1/battles/<id>/media/<side>/<n>``, :func:`arena.api.media`).
 """
 
 from __future__ import annotations
