@@ -46,6 +46,15 @@ def flagged_command(as_json: bool) -> None:
         if ll:
             click.echo(f"    log-likelihood {ll['observed']} (expected {ll['expected']}, "
                        f"z={ll['z']}, p={ll['p']:.3g})")
+        two = ev.get("two_stage")
+        if two:
+            click.echo(f"    two-stage: score {two['score']} over {two['battles']} battles with "
+                       f"unevenly voted contenders (expected {two['expected']}, z={two['z']}, "
+                       f"p={two['p']:.3g})")
+            for row in two["contenders"]:
+                name = names.get(row["contender_id"], f"#{row['contender_id']}")
+                click.echo(f"      {name} ({row['direction']}): residual {row['residual']} "
+                           f"over {row['battles']} battles (contender z={row['contender_z']})")
         for fav in ev.get("favouritism", []):
             name = names.get(fav["contender_id"], f"#{fav['contender_id']}")
             click.echo(f"    {name}: score {fav['score']} of {fav['battles']} battles "

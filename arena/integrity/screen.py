@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from arena.integrity import stats
+from arena.integrity import detection, stats
 from arena.integrity.models import GateResult, PublicationFilter, VoterDecision, VoterFlag
 from arena.models import BattleFact, Publication
 
@@ -147,7 +147,7 @@ def screen(db: Session, battle_ids: Sequence[int] | np.ndarray,
         exclude = np.flatnonzero(np.isin(codes, sorted(confirmed)))
         # A tiny penalty keeps the null model finite when the voters' battles do not connect
         # every contender (the published fit may still be exact, reg = 0).
-        det = stats.detect(a[named], b[named], outcome[named], vcode[named],
+        det = detection.detect(a[named], b[named], outcome[named], vcode[named],
                            n_items=ids.size, n_voters=codes.size, alpha=options.alpha,
                            correction=options.correction, min_votes=options.min_votes,
                            min_pair=options.min_pair, reg=max(reg, 1e-6), exclude=exclude)
@@ -155,12 +155,16 @@ def screen(db: Session, battle_ids: Sequence[int] | np.ndarray,
             evidence = det.evidence[code]
             for fav in evidence["favouritism"]:
                 fav["contender_id"] = int(ids[fav.pop("item")])
+            for row in evidence.get("two_stage", {}).get("contenders", []):
+                row["contender_id"] = int(ids[row.pop("item")])
             flags[str(codes[code])] = evidence
         cleared = {v for v in flags if decisions.get(v) == "clear"}
         removed = set(flags) - cleared - confirmed
         flagged_out = np.array([v in removed for v in voter_arr], dtype=bool) & keep
         summary = {"tested": True, "tests": det.n_tests, "rounds": det.rounds,
-                   "flagged": len(flags), "cleared": len(cleared), **det.settings}
+                   "flagged": len(flags), "cleared": len(cleared), **det.settings,
+                   # stage 1 of the two-stage screen: contenders voted on unevenly
+                   "uneven_contenders": {str(int(ids[c])): t for c, t in det.uneven.items()}}
     filters.append(FilterCount("flagged_voters", int(flagged_out.sum()),
                                len(set(voter_arr[flagged_out].tolist())),
                                {"flagged": len(flags),

@@ -26,8 +26,7 @@ a conservative value that no multiplicity correction can reject.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,7 +36,7 @@ A_WINS, B_WINS, TIE = 0, 1, 2
 #: Tests whose normal-approximation z is not beyond this are given p = 1 without a bound.
 SCREEN_Z = 2.0
 _LABELS = np.array(["model_a", "model_b", "tie"])
-_SCORE = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5]])  # score of side a / side b per outcome
+SCORE = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5]])  # score of side a / side b per outcome
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ def chernoff_lower(values: np.ndarray, probs: np.ndarray, group: np.ndarray,
     return np.asarray(np.minimum(1.0, np.exp(np.minimum(k - t * observed, 0.0))))
 
 
-def _normal_z(values: np.ndarray, probs: np.ndarray, observed_terms: np.ndarray,
+def normal_z(values: np.ndarray, probs: np.ndarray, observed_terms: np.ndarray,
               group: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     mean = (probs * values).sum(axis=1)
     var = np.maximum((probs * values**2).sum(axis=1) - mean**2, 0.0)
@@ -134,7 +133,7 @@ class TestResult:
     p_min: np.ndarray  # smallest p-value the test could give (its most extreme outcome)
 
 
-def _screened_p(values: np.ndarray, probs: np.ndarray, group: np.ndarray,
+def screened_p(values: np.ndarray, probs: np.ndarray, group: np.ndarray,
                 observed: np.ndarray, z: np.ndarray, lower: bool) -> np.ndarray:
     p = np.ones(observed.shape[0])
     cand = np.flatnonzero(z < -SCREEN_Z) if lower else np.flatnonzero(z > SCREEN_Z)
@@ -161,8 +160,8 @@ def loglik_test(probs: np.ndarray, outcome: np.ndarray, voter: np.ndarray, n_vot
     g = remap[voter[keep]]
     vals, pr = logp[keep], probs[keep]
     observed_terms = vals[np.arange(vals.shape[0]), outcome[keep]]
-    s, e, z = _normal_z(vals, pr, observed_terms, g, tested.size)
-    p = _screened_p(vals, pr, g, s, z, lower=True)
+    s, e, z = normal_z(vals, pr, observed_terms, g, tested.size)
+    p = screened_p(vals, pr, g, s, z, lower=True)
     p_min = np.exp(np.bincount(g, np.log(np.maximum(pr.min(axis=1), 1e-300)),
                                minlength=tested.size))
     return TestResult(voter=tested, item=np.full(tested.size, -1), n=n[tested], statistic=s,
@@ -181,8 +180,8 @@ def favouritism_test(probs: np.ndarray, a: np.ndarray, b: np.ndarray, outcome: n
     side_item = np.concatenate([a[idx], b[idx]])
     side_voter = np.concatenate([voter[idx], voter[idx]])
     pr = np.concatenate([probs[idx], probs[idx]])
-    vals = np.concatenate([np.broadcast_to(_SCORE[0], (idx.size, 3)),
-                           np.broadcast_to(_SCORE[1], (idx.size, 3))])
+    vals = np.concatenate([np.broadcast_to(SCORE[0], (idx.size, 3)),
+                           np.broadcast_to(SCORE[1], (idx.size, 3))])
     out = np.concatenate([outcome[idx], outcome[idx]])
     key = side_voter.astype(np.int64) * n_items + side_item
     keys, g, n = np.unique(key, return_inverse=True, return_counts=True)
@@ -190,9 +189,9 @@ def favouritism_test(probs: np.ndarray, a: np.ndarray, b: np.ndarray, outcome: n
     keys, g_new = np.unique(key[sel], return_inverse=True)
     vals, pr, out = vals[sel], pr[sel], out[sel]
     observed_terms = vals[np.arange(vals.shape[0]), out]
-    s, e, z = _normal_z(vals, pr, observed_terms, g_new, keys.size)
-    p_low = _screened_p(vals, pr, g_new, s, z, lower=True)
-    p_high = _screened_p(vals, pr, g_new, s, z, lower=False)
+    s, e, z = normal_z(vals, pr, observed_terms, g_new, keys.size)
+    p_low = screened_p(vals, pr, g_new, s, z, lower=True)
+    p_high = screened_p(vals, pr, g_new, s, z, lower=False)
     p = np.minimum(1.0, 2.0 * np.minimum(p_low, p_high))
     # most extreme outcomes: every battle won (score 1) or every battle lost (score 0)
     lg = np.log(np.maximum(pr, 1e-300))
@@ -274,95 +273,3 @@ def tarone_family(p_min: np.ndarray, alpha: float) -> np.ndarray:
         if np.searchsorted(ordered, alpha / k, side="right") <= k:
             return np.asarray(p_min <= alpha / k)
     return np.ones(m, dtype=bool)
-
-
-@dataclass(frozen=True)
-class Detection:
-    """Outcome of :func:`detect`: flagged voter codes and the evidence behind each flag."""
-
-    flagged: np.ndarray  # sorted voter codes
-    evidence: dict[int, dict[str, Any]]
-    n_tests: int
-    rounds: int
-    model: TieModel
-    settings: dict[str, Any] = field(default_factory=dict)
-
-
-def _evidence(ll: TestResult, fav: TestResult, voter_p: np.ndarray,
-              flagged: np.ndarray) -> dict[int, dict[str, Any]]:
-    out: dict[int, dict[str, Any]] = {}
-    ll_at = {int(v): k for k, v in enumerate(ll.voter)}
-    fav_by: dict[int, list[int]] = {}
-    wanted = set(flagged.tolist())
-    for j in np.flatnonzero(np.isin(fav.voter, flagged)).tolist():
-        fav_by.setdefault(int(fav.voter[j]), []).append(j)
-    for v in wanted:
-        ev: dict[str, Any] = {"p": float(voter_p[v])}
-        k = ll_at.get(v)
-        if k is not None:
-            ev["votes"] = int(ll.n[k])
-            ev["loglik"] = {"observed": round(float(ll.statistic[k]), 3),
-                            "expected": round(float(ll.expected[k]), 3),
-                            "z": round(float(ll.z[k]), 3), "p": float(ll.p[k])}
-        ev["favouritism"] = [
-            {"item": int(fav.item[j]), "battles": int(fav.n[j]),
-             "score": float(fav.statistic[j]), "expected": round(float(fav.expected[j]), 3),
-             "z": round(float(fav.z[j]), 3), "p": float(fav.p[j])}
-            for j in sorted(fav_by.get(v, []), key=lambda j: fav.p[j])[:5]]
-        ll_p = ev.get("loglik", {}).get("p", 1.0)
-        fav_p = ev["favouritism"][0]["p"] if ev["favouritism"] else 1.0
-        ev["statistic"] = "favouritism" if fav_p <= ll_p else "loglik"
-        out[v] = ev
-    return out
-
-
-def detect(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, voter: np.ndarray, *,
-           n_items: int, n_voters: int, alpha: float = 0.01, correction: str = "bh",
-           min_votes: int = 5, min_pair: int = 3, reg: float = 0.0, max_rounds: int = 3,
-           exclude: np.ndarray | None = None, model: TieModel | None = None) -> Detection:
-    """Flag voters whose votes the fitted model finds implausible, after a multiplicity
-    correction over every test (one log-likelihood test per voter, one favouritism test per
-    voter × contender).
-
-    The model is refitted without the flagged voters and the tests rerun, up to
-    ``max_rounds`` times, so a coordinated group cannot hide behind the rating it inflated.
-    ``exclude`` (voter codes) are left out of every fit (confirmed by an operator);
-    ``model`` fixes the null model instead (calibration checks).
-    """
-    if correction not in CORRECTIONS:
-        raise ValueError(f"correction must be one of {sorted(CORRECTIONS)}, got {correction!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
-    a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
-    outcome, voter = np.asarray(outcome, np.int64), np.asarray(voter, np.int64)
-    fixed_out = np.zeros(n_voters, dtype=bool)
-    if exclude is not None:
-        fixed_out[np.asarray(exclude, np.int64)] = True
-    flagged = np.zeros(0, dtype=np.int64)
-    rounds = 0
-    fitted = model
-    while True:
-        rounds += 1
-        if model is None:
-            out_now = fixed_out.copy()
-            out_now[flagged] = True
-            use = ~out_now[voter]
-            fitted = fit_tie_model(a[use], b[use], outcome[use], n_items, reg=reg)
-        assert fitted is not None
-        probs = fitted.probs(a, b)
-        ll = loglik_test(probs, outcome, voter, n_voters, min_votes)
-        fav = favouritism_test(probs, a, b, outcome, voter, n_voters, n_items,
-                               min_votes=min_votes, min_pair=min_pair)
-        voters_p, voters_pmin = voter_p_values(ll, fav, n_voters, alpha)
-        family = tarone_family(voters_pmin, alpha)
-        reject = np.zeros(n_voters, dtype=bool)
-        reject[family] = CORRECTIONS[correction](voters_p[family], alpha)
-        new = np.flatnonzero(reject).astype(np.int64)
-        if model is not None or rounds >= max_rounds or np.array_equal(new, flagged):
-            flagged = new
-            break
-        flagged = new
-    return Detection(flagged=flagged, evidence=_evidence(ll, fav, voters_p, flagged),
-                     n_tests=int(ll.p.size + fav.p.size), rounds=rounds, model=fitted,
-                     settings={"alpha": alpha, "correction": correction, "min_votes": min_votes,
-                               "min_pair": min_pair, "screen_z": SCREEN_Z, "rounds": rounds})

@@ -140,20 +140,19 @@ def publish(app: Any, screen: bool) -> dict[str, Any]:
             VoterFlag.publication_id == pub.id)))
         filters = {f.name: (f.votes_removed, f.voters_removed) for f in s.scalars(
             select(PublicationFilter).where(PublicationFilter.publication_id == pub.id))}
-        gaps = np.diff(np.sort([e.rating for e in entries.values()]))
-        out = {"seconds": seconds, "flags": flags, "filters": filters,
-               "median_gap": float(np.median(gaps)),
+        two_stage = set(s.scalars(select(VoterFlag.voter_id).where(
+            VoterFlag.publication_id == pub.id, VoterFlag.statistic == "two_stage")))
+        summary = (pub.settings or {}).get("integrity_summary") or {}
+        out = {"seconds": seconds, "flags": flags, "two_stage": two_stage, "filters": filters,
+               "uneven": sorted(int(c) for c in summary.get("uneven_contenders", {})),
+               "median_gap": (snap.extra.get("ranking") or {}).get("median_gap"),
                "rank": {cid: e.rank for cid, e in entries.items()},
+               # what the site publishes: the snapshot entry's flag (ranking.apply's rule)
                "provisional": {cid: bool(e.provisional) for cid, e in entries.items()},
                "half_width": {cid: (e.ci_high - e.ci_low) / 2 for cid, e in entries.items()},
                "fragility": (snap.extra.get("fragility") or {}).get("seconds")}
         s.close()
     return out
-
-
-def provisional(board: dict[str, Any], cid: int) -> bool:
-    """The board's flag, or the interval rule (half-width above the median adjacent gap)."""
-    return board["provisional"][cid] or board["half_width"][cid] > board["median_gap"]
 
 
 def main() -> None:
@@ -195,6 +194,9 @@ def main() -> None:
     rows = [{"scenario": "honest only", "flagged_honest": len(base["flags"]),
              "honest_testable": len(honest_testable),
              "honest_votes_removed": base["filters"].get("flagged_voters", (0, 0))[0],
+             "uneven_contenders": len(base["uneven"]),
+             "provisional_share": round(float(np.mean(list(base["provisional"].values()))), 3),
+             "median_gap": base["median_gap"],
              "seconds": round(base["seconds"], 1), "fragility_s": base["fragility"]}]
     print(json.dumps(rows[-1]), flush=True)
     next_id = args.honest
@@ -223,7 +225,14 @@ def main() -> None:
                     "rank_defended": defended["rank"][cid],
                     "gain_undefended": base_raw["rank"][cid] - undefended["rank"][cid],
                     "gain_defended": base["rank"][cid] - defended["rank"][cid],
-                    "provisional_defended": provisional(defended, cid),
+                    "provisional_defended": defended["provisional"][cid],
+                    "provisional_share": round(float(np.mean(list(
+                        defended["provisional"].values()))), 3),
+                    "half_width": round(defended["half_width"][cid], 1),
+                    "median_gap": defended["median_gap"],
+                    "uneven_contenders": len(defended["uneven"]),
+                    "target_uneven": cid in defended["uneven"],
+                    "flagged_by_two_stage_only": len(defended["two_stage"]),
                     "precision": true_pos / len(flagged) if flagged else None,
                     "recall": true_pos / n_ps,
                     "flagged_honest": len(flagged - set(riggers)),

@@ -24,14 +24,17 @@ class Arena:
     target: Contender
     rigger: str
     rigged_votes: int
+    riggers: list[str]
     total_votes: int
 
 
 @pytest.fixture
 def rigged_arena(db: Session) -> Callable[..., Arena]:
-    """Factory: 8 contenders, ~60 honest voters (BT with ties), one voter boosting one."""
+    """Factory: 8 contenders, ~60 honest voters (BT with ties), ``n_riggers`` voters boosting
+    one contender (their ``n_rigged`` votes dealt round-robin)."""
 
-    def make(seed: int = 5, n_honest: int = 900, n_rigged: int = 30) -> Arena:
+    def make(seed: int = 5, n_honest: int = 900, n_rigged: int = 30,
+             n_riggers: int = 1) -> Arena:
         rng = np.random.default_rng(seed)
         contenders = [Contender(name=f"Model {i}", organization="Org", license="MIT",
                                 base_url="", upstream_model=f"m{i}") for i in range(8)]
@@ -44,11 +47,12 @@ def rigged_arena(db: Session) -> Callable[..., Arena]:
         hit = (ra == target) | (rb == target)
         ra, rb = ra[hit][:n_rigged], rb[hit][:n_rigged]
         ro = np.where(ra == target, 0, 1)
-        voters = [secrets.token_hex(16) for _ in range(61)]
+        voters = [secrets.token_hex(16) for _ in range(60 + n_riggers)]
         db.add_all(Voter(id=vid) for vid in voters)
         db.flush()
-        rows = list(zip(a, b, o, v, strict=True)) + [(x, y, z, 60) for x, y, z in
-                                                     zip(ra, rb, ro, strict=True)]
+        rows = list(zip(a, b, o, v, strict=True)) + [
+            (x, y, z, 60 + k % n_riggers) for k, (x, y, z) in
+            enumerate(zip(ra, rb, ro, strict=True))]
         for n, (x, y, z, who) in enumerate(rows):
             at = T0 + timedelta(minutes=n)
             battle = Battle(public_id=secrets.token_urlsafe(32),
@@ -60,6 +64,6 @@ def rigged_arena(db: Session) -> Callable[..., Arena]:
             db.add(battle)
         db.commit()
         return Arena(contenders=contenders, target=contenders[target], rigger=voters[60],
-                     rigged_votes=int(ra.size), total_votes=len(rows))
+                     rigged_votes=int(ra.size), total_votes=len(rows), riggers=voters[60:])
 
     return make

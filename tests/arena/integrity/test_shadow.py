@@ -88,6 +88,27 @@ def test_honest_arena_flags_nobody_and_records_zero_removals(
     assert pub.settings["integrity_summary"]["tested"] is True
 
 
+def test_riggers_sharing_a_target_are_flagged_with_two_stage_evidence(
+        runner: FlaskCliRunner, db: Session, rigged_arena: Callable) -> None:
+    arena = rigged_arena(n_rigged=48, n_riggers=4)
+    assert runner.invoke(args=["leaderboard", "publish"]).exit_code == 0
+    pub = _latest(db)
+    summary = pub.settings["integrity_summary"]
+    assert summary["two_stage"] is True
+    assert summary["uneven_contenders"][str(arena.target.id)]["direction"] == "up"
+    flags = db.scalars(select(VoterFlag).where(VoterFlag.publication_id == pub.id)).all()
+    assert sorted(f.voter_id for f in flags) == sorted(arena.riggers)
+    for flag in flags:
+        two = flag.evidence["two_stage"]
+        assert two["contenders"][0]["contender_id"] == arena.target.id
+        assert two["contenders"][0]["direction"] == "up" and two["p"] < 0.01
+    assert _filters(db, pub)["flagged_voters"] == (arena.rigged_votes, 4)
+    listed = runner.invoke(args=["integrity", "flagged"])
+    assert listed.exit_code == 0
+    assert listed.output.count("two-stage: score") == 4
+    assert f"{arena.target.name} (up)" in listed.output
+
+
 def test_a_decision_needs_a_reason(runner: FlaskCliRunner, db: Session) -> None:
     result = runner.invoke(args=["integrity", "confirm", "abc", "--reason", "  "])
     assert result.exit_code != 0 and "reason" in result.output

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from arena.integrity import simulate, stats
+from arena.integrity import detection, simulate, stats
 from ratings import FASTCHAT_REG
 
 
@@ -51,7 +51,7 @@ def test_honest_voters_are_flagged_at_most_alpha_and_raw_p_values_are_not_antico
     small_p = []
     for run in range(5):
         a, b, o, v = simulate.honest(rng, model, 40_000, 3_000)
-        det = stats.detect(a, b, o, v, n_items=30, n_voters=3_000, alpha=0.05, model=model)
+        det = detection.detect(a, b, o, v, n_items=30, n_voters=3_000, alpha=0.05, model=model)
         flagged_runs += det.flagged.size > 0
         if run == 0:
             probs = model.probs(a, b)
@@ -69,7 +69,7 @@ def test_honest_voters_against_the_fitted_model_are_not_flagged() -> None:
     model = _model(rng)
     a, b, o, v = simulate.honest(rng, model, 60_000, 4_000)
     for correction in ("bh", "holm"):
-        det = stats.detect(a, b, o, v, n_items=30, n_voters=4_000, alpha=0.01,
+        det = detection.detect(a, b, o, v, n_items=30, n_voters=4_000, alpha=0.01,
                            correction=correction, reg=FASTCHAT_REG)
         assert det.flagged.size == 0
         assert 0 < det.n_tests < 4_000 * 30
@@ -85,7 +85,7 @@ def test_target_only_attackers_are_flagged_with_evidence_naming_the_target() -> 
     ka, kb = ka[hit], kb[hit]
     ko = np.where(ka == target, stats.A_WINS, stats.B_WINS)
     kv = 4_000 + np.arange(ka.size) % 10
-    det = stats.detect(np.r_[a, ka], np.r_[b, kb], np.r_[o, ko], np.r_[v, kv], n_items=30,
+    det = detection.detect(np.r_[a, ka], np.r_[b, kb], np.r_[o, ko], np.r_[v, kv], n_items=30,
                        n_voters=4_010, alpha=0.01, reg=FASTCHAT_REG)
     assert set(det.flagged.tolist()) == set(range(4_000, 4_010))
     evidence = det.evidence[4_000]
@@ -106,9 +106,9 @@ def test_multiplicity_corrections_match_their_definitions() -> None:
 def test_detect_rejects_bad_settings() -> None:
     z = np.zeros(1, dtype=np.int64)
     with pytest.raises(ValueError, match="correction"):
-        stats.detect(z, z + 1, z, z, n_items=2, n_voters=1, correction="bonferroni")
+        detection.detect(z, z + 1, z, z, n_items=2, n_voters=1, correction="bonferroni")
     with pytest.raises(ValueError, match="alpha"):
-        stats.detect(z, z + 1, z, z, n_items=2, n_voters=1, alpha=1.5)
+        detection.detect(z, z + 1, z, z, n_items=2, n_voters=1, alpha=1.5)
 
 
 def test_tarone_family_keeps_only_tests_that_can_reach_significance() -> None:
