@@ -3,7 +3,7 @@
 An answer stream (server-sent events) lasts seconds to minutes and mostly waits on the model
 endpoints. A gthread worker spends a thread per open stream and per slow-header
 connection, so about a hundred hung streams or 64 slowloris connections starve its pages;
-a gevent worker spends a greenlet and ~150 KiB (measured side by side in
+a gevent worker spends a greenlet and ~130 KiB (measured side by side in
 ``benchmarks/web/stream_capacity.py``; numbers in ``benchmarks/web/README.md``). Each worker
 admits at most ``ARENA_MAX_STREAMS_PER_WORKER`` streams (default 1000) and answers 503 +
 Retry-After beyond.
