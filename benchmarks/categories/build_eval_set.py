@@ -4,7 +4,7 @@
 
 Sources: the 80 real Vicuna-80 prompts (labels in ``vicuna80_labels.txt``, answers of
 guanaco-7b and vicuna-13b attached so refusal is tested on real answers) and the written
-prompts of ``written_dev.txt`` / ``written_heldout.txt`` (format in their header). The labels
+prompts of ``written_dev.txt`` / ``written_heldout*.txt`` (format in their header). The labels
 were written by reading each item, before (dev) or without looking at (held-out) the
 classifier's output. ``multi_turn`` and ``long_query`` are definitions, counted here.
 """
@@ -99,8 +99,10 @@ def main() -> None:
     heldout = written(HERE / "written_heldout.txt", "heldout", answers)
     heldout2 = written(HERE / "written_heldout2.txt", "heldout2", answers)
     heldout3 = written(HERE / "written_heldout3.txt", "heldout3", answers)
+    heldout4 = written(HERE / "written_heldout4.txt", "heldout4", answers)
     for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
-                        ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3)):
+                        ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3),
+                        ("heldout4_set.jsonl", heldout4)):
         if not items:
             continue
         with open(HERE / name, "w") as fh:
