@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
 
+from arena.categories import learned
 from arena.categories.refusal import is_refusal
 from arena.categories.rules import (
     CODE_SYNTAX,
@@ -17,9 +18,10 @@ from arena.categories.rules import (
     is_math,
 )
 
-#: Bump whenever a rule, a threshold or a keyword list changes: battles labelled by another
-#: version are re-labelled by `flask categories relabel`, and snapshots record it.
-CLASSIFIER_VERSION = "rules-2026.11.4"
+#: Bump whenever a rule, a threshold, a keyword list or the learned weights change: battles
+#: labelled by another version are re-labelled by `flask categories relabel`, and snapshots
+#: record it. The weights file names the version it was trained for; they must agree.
+CLASSIFIER_VERSION = "rules+lr-2026.11.5"
 
 #: Labels other than ``language:<code>``.
 TOPICAL = ("coding", "math", "creative_writing", "instruction_following", "hard_prompt")
@@ -80,29 +82,52 @@ def prompt_language(text: str) -> str | None:
     return str(language) if probability >= LANGUAGE_PROBABILITY else None
 
 
+def request_text(prompts: Sequence[str]) -> str:
+    """The request part of every turn, joined: what the topical rules and models read."""
+    return "\n".join(_head(p) for p in prompts if p)
+
+
+def learned_models() -> dict[str, learned.LabelModel]:
+    """The shipped learned models, checked to belong to this version."""
+    version, models = learned.models()
+    if version != CLASSIFIER_VERSION:
+        raise RuntimeError(f"{learned.WEIGHTS_FILE.name} was trained for {version}, not "
+                           f"{CLASSIFIER_VERSION}: run benchmarks/categories/train_learned.py fit")
+    return models
+
+
+def rule_labels(prompts: Sequence[str]) -> dict[str, bool]:
+    """The hand-written rules' verdict on each topical label (the learned component's
+    partner; see :func:`classify`)."""
+    full = "\n".join(p for p in prompts if p)
+    text = request_text(prompts)
+    coding = is_coding(text) or bool(CODE_SYNTAX.search(full))
+    math = is_math(text, coding=coding)
+    creative = is_creative(text, coding=coding)
+    constrained = is_instruction_following(text)
+    hard = is_hard(text, coding=coding, math=math, creative=creative, constrained=constrained)
+    return {"coding": coding, "math": math, "creative_writing": creative,
+            "instruction_following": constrained, "hard_prompt": hard}
+
+
 def classify(prompts: Sequence[str],
              answers: Iterable[tuple[str, str]] = ()) -> frozenset[str]:
     """Labels of a conversation: ``prompts`` are the user's turns in order, ``answers`` the
     two sides' answers per turn (refusal is read from them; may be empty).
 
     The topical labels read every turn, so a conversation that turns to code in its second
-    message is a coding conversation; the language is the first turn's.
+    message is a coding conversation; the language is the first turn's. A topical label is
+    given when its rule says so or when its learned model (:mod:`.learned`) reaches its
+    threshold: the rules are precise on what they know, the model adds the phrasings they
+    miss (thresholds chosen for the model's own precision, see the benchmark README).
     """
     labels: set[str] = set()
     full = "\n".join(p for p in prompts if p)
     if not full.strip():
         return frozenset()
-    text = "\n".join(_head(p) for p in prompts if p)
-    coding = is_coding(text) or bool(CODE_SYNTAX.search(full))
-    math = is_math(text, coding=coding)
-    creative = is_creative(text, coding=coding)
-    constrained = is_instruction_following(text)
-    for name, flag in (("coding", coding), ("math", math), ("creative_writing", creative),
-                       ("instruction_following", constrained)):
-        if flag:
-            labels.add(name)
-    if is_hard(text, coding=coding, math=math, creative=creative, constrained=constrained):
-        labels.add("hard_prompt")
+    labels.update(name for name, flag in rule_labels(prompts).items() if flag)
+    learned_models()
+    labels.update(learned.learned_labels(request_text(prompts)))
     language = prompt_language(prompts[0][:2000]) if prompts else None
     if language is None and len(prompts) > 1:
         language = prompt_language(full[:2000])

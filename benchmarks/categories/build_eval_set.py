@@ -4,13 +4,14 @@
 
 Sources: the 80 real Vicuna-80 prompts (labels in ``vicuna80_labels.txt``, answers of
 guanaco-7b and vicuna-13b attached so refusal is tested on real answers) and the written
-prompts of ``written_dev.txt`` / ``written_heldout.txt`` (format in their header). The labels
+prompts of ``written_dev.txt`` / ``written_heldout*.txt`` (format in their header). The labels
 were written by reading each item, before (dev) or without looking at (held-out) the
 classifier's output. ``multi_turn`` and ``long_query`` are definitions, counted here.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import sys
@@ -93,14 +94,47 @@ def vicuna(answers: dict[tuple[str, int], str]) -> list[dict]:
     return items
 
 
+#: Held-out set 4 was written from memory of what arena users ask, and some of its prompts
+#: came out (nearly) identical to older items. Its "novel" subset leaves out every item this
+#: similar (difflib ratio of the normalised text) to any item of the older sets, so it
+#: measures phrasings the training data has not seen. Fixed before the new version was scored.
+NEAR_DUPLICATE = 0.85
+
+
+def _norm(item: dict) -> str:
+    return re.sub(r"\W+", " ", " ".join(item["turns"]).lower()).strip()[:300]
+
+
+def novel(items: list[dict], older: list[dict]) -> list[dict]:
+    seen = [_norm(item) for item in older]
+    out = []
+    for item in items:
+        text = _norm(item)
+        matcher = difflib.SequenceMatcher(None, b=text, autojunk=False)
+        near = False
+        for other in seen:
+            matcher.set_seq1(other)
+            if matcher.real_quick_ratio() >= NEAR_DUPLICATE and \
+                    matcher.quick_ratio() >= NEAR_DUPLICATE and matcher.ratio() >= NEAR_DUPLICATE:
+                near = True
+                break
+        if not near:
+            out.append(item)
+    return out
+
+
 def main() -> None:
     answers = _answers()
     dev = vicuna(answers) + written(HERE / "written_dev.txt", "dev", answers)
     heldout = written(HERE / "written_heldout.txt", "heldout", answers)
     heldout2 = written(HERE / "written_heldout2.txt", "heldout2", answers)
     heldout3 = written(HERE / "written_heldout3.txt", "heldout3", answers)
+    heldout4 = written(HERE / "written_heldout4.txt", "heldout4", answers)
     for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
-                        ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3)):
+                        ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3),
+                        ("heldout4_set.jsonl", heldout4),
+                        ("heldout4_novel_set.jsonl",
+                         novel(heldout4, dev + heldout + heldout2 + heldout3))):
         if not items:
             continue
         with open(HERE / name, "w") as fh:

@@ -1,0 +1,107 @@
+"""The learned component: its shipped weights load, belong to this version, score the same in
+every process, and are what the training script regenerates from the evaluation sets."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from arena.categories import CLASSIFIER_VERSION, TOPICAL, classify, learned
+from arena.categories.classify import learned_models, request_text, rule_labels
+
+REPO = Path(__file__).resolve().parents[3]
+TRAIN = REPO / "benchmarks" / "categories" / "train_learned.py"
+
+
+def test_shipped_weights_load_and_name_this_version() -> None:
+    version, models = learned.load()
+    assert version == CLASSIFIER_VERSION
+    assert set(models) == set(TOPICAL)
+    for model in models.values():
+        assert len(model.buckets) == len(model.weights) > 1000
+        assert np.all(np.diff(model.buckets) > 0)  # sorted, for searchsorted
+        assert 0.0 < model.threshold < 1.0 and np.isfinite(model.intercept)
+
+
+def test_weights_of_another_version_are_refused(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    _, models = learned.load()
+    stale = tmp_path / "weights.npz"
+    learned.save(stale, models, version="rules+lr-1999.01.1")
+    monkeypatch.setattr(learned, "_loaded", learned.load(stale))
+    with pytest.raises(RuntimeError, match="trained for rules\\+lr-1999.01.1"):
+        learned_models()
+    with pytest.raises(RuntimeError):
+        classify(["Write a Python function that reverses a list."])
+
+
+def test_save_and_load_round_trip(tmp_path: Path) -> None:
+    version, models = learned.load()
+    path = tmp_path / "copy.npz"
+    learned.save(path, models, version=version)
+    again_version, again = learned.load(path)
+    assert again_version == version
+    for label, model in models.items():
+        other = again[label]
+        assert np.array_equal(model.buckets, other.buckets)
+        assert np.allclose(model.weights, other.weights)
+        assert (model.intercept, model.threshold, model.words, model.chars) == (
+            other.intercept, other.threshold, other.words, other.chars)
+
+
+def test_features_do_not_depend_on_the_process_hash_seed() -> None:
+    # Python's hash() is salted per process; the features must not use it.
+    text = "Écris une fonction Python: def f(x): return x**2 — 用Python写一个函数"
+    index, value = learned.features(text)
+    code = ("import json, sys\nfrom arena.categories import learned\n"
+            f"i, v = learned.features({text!r})\n"
+            "print(json.dumps([i.tolist(), v.tolist()]))\n")
+    for seed in ("1", "12345"):
+        out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                             text=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        other_index, other_value = json.loads(out.stdout)
+        assert other_index == index.tolist()
+        assert np.allclose(other_value, value)
+
+
+def test_probabilities_are_stable_and_bounded() -> None:
+    text = "How do I exit vim without saving?"
+    first = learned.probabilities(text)
+    assert first == learned.probabilities(text)
+    assert set(first) == set(TOPICAL)
+    assert all(0.0 < p < 1.0 for p in first.values())
+    empty = learned.probabilities("")
+    assert all(0.0 < p < 0.5 for p in empty.values())  # intercepts alone say no
+
+
+def test_model_adds_a_label_the_rules_miss() -> None:
+    # From the training data (dev set): the rules have no keyword for vim.
+    prompt = "How do I exit vim?"
+    assert not rule_labels([prompt])["coding"]
+    assert "coding" in learned.learned_labels(request_text([prompt]))
+    assert "coding" in classify([prompt])
+
+
+def test_training_script_regenerates_the_shipped_weights(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("train_learned", TRAIN)
+    assert spec and spec.loader
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    out = tmp_path / "weights.npz"
+    train.fit_all(out)
+    version, fresh = learned.load(out)
+    shipped_version, shipped = learned.load()
+    assert version == shipped_version == CLASSIFIER_VERSION
+    for label, model in shipped.items():
+        other = fresh[label]
+        assert other.threshold == model.threshold
+        assert np.array_equal(other.buckets, model.buckets)
+        assert np.allclose(other.weights, model.weights, rtol=1e-4, atol=1e-6)
+        assert other.intercept == pytest.approx(model.intercept, rel=1e-6)
