@@ -328,6 +328,8 @@ class BattleFact(Base):
     source: Mapped[str] = mapped_column(String(32))
     # The battle's arena (modality): every view fits the battles of one arena.
     arena: Mapped[str] = mapped_column(String(32), default="text", server_default="text")
+    # The battle's ``propensity`` (chance its ordered pair was drawn), for weighted win rates.
+    propensity: Mapped[float | None] = mapped_column(Float)
     # When this row last changed: the high-water mark of "anything new to publish?".
     synced_at: Mapped[datetime] = mapped_column(index=True)
 

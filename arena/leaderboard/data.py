@@ -231,9 +231,10 @@ def category_view(label: str, *, style: bool = False) -> ViewSpec:
         meta={"category": label, "category_version": CLASSIFIER_VERSION})
 
 
-def category_views(facts: Facts) -> list[ViewSpec]:
-    """Plain and style-controlled views of every category label some battle carries."""
-    present = set(facts.present_labels())
+def category_views(facts: Facts, among: np.ndarray | None = None) -> list[ViewSpec]:
+    """Plain and style-controlled views of every category label some battle carries (among
+    the ``among`` mask when given)."""
+    present = set(facts.present_labels(among))
     return [category_view(label, style=style) for label in CATEGORY_VIEW_LABELS
             if label in present for style in (False, True)]
 
@@ -279,10 +280,11 @@ def views_for(battles: Battles) -> list[ViewSpec]:
     """Every view worth computing for these battles: the fixed (text) ones, one per language,
     the classifier's categories, then two per media arena that has battles."""
     facts = as_facts(battles)
-    text = facts.take(facts.arena_mask("text")) if facts.arena is not None else facts
+    text = None if facts.arena is None else facts.arena_mask("text")
     media = [a for a in facts.present_arenas() if a != "text" and a in modalities.names()]
-    return [*VIEWS, *(language_view(code) for code in text.present_languages()),
-            *category_views(text), *(view for arena in media for view in media_views(arena))]
+    return [*VIEWS, *(language_view(code) for code in facts.present_languages(text)),
+            *category_views(facts, text),
+            *(view for arena in media for view in media_views(arena))]
 
 
 def flood_weights(prompts: Sequence[str | None], k: int = FLOOD_K,
@@ -430,6 +432,15 @@ def view_battles(battles: Battles, view: ViewSpec | str) -> Any:
     return [b for b, k in zip(battles, keep, strict=True) if k]
 
 
+def view_facts(battles: Battles, view: ViewSpec | str) -> Facts:
+    """The columns a view's fit and snapshot read: its battles, with only the view's own
+    feature columns and no labels (copying every column per view is most of a take)."""
+    spec = view_spec(view)
+    return as_facts(battles).take(
+        view_mask(battles, spec), labels=False,
+        features=[f"{name}_{side}" for name in spec.features for side in "ab"])
+
+
 def varying_features(chosen: Battles, view: ViewSpec | str) -> tuple[str, ...]:
     """The view's controlled features whose covariate varies across ``chosen``.
 
@@ -456,8 +467,14 @@ def fit_view(battles: Battles, view: ViewSpec | str, *, n_bootstrap: int,
     is down-weighted, so a fit of unit-weight battles is the same call as the command line's
     on a file without a ``weight`` column (the numbers are identical either way).
     """
+    return fit_chosen(view_facts(battles, view), view, n_bootstrap=n_bootstrap, seed=seed,
+                      min_votes=min_votes, reg=reg)
+
+
+def fit_chosen(chosen: Facts, view: ViewSpec | str, *, n_bootstrap: int, seed: int,
+               min_votes: int = 0, reg: float = DEFAULT_REG) -> ratings.LeaderboardResult:
+    """:func:`fit_view` on battles already selected for the view (:func:`view_facts`)."""
     spec = view_spec(view)
-    chosen = as_facts(battles).take(view_mask(battles, spec))
     features = {name: (chosen.feature(f"{name}_a"), chosen.feature(f"{name}_b"))
                 for name in varying_features(chosen, spec)}
     weights = chosen.weight

@@ -114,17 +114,19 @@ def write_vote_fact(db: Session, battle: Battle, *, winner: str, voter_id: str |
                literal(names), literal(values, BattleFact.feature_values.type),
                literal(bool(battle.anony)), literal(bool(battle.flagged)),
                literal(battle.source), literal(battle.arena or "text", BattleFact.arena.type),
+               literal(battle.propensity, BattleFact.propensity.type),
                literal(now, BattleFact.synced_at.type))
         .where(Turn.battle_id == battle.id))
     columns = ["battle_id", "voted_at", "contender_a_id", "contender_b_id", "winner", "voter_id",
                "turn_count", "prompt_chars", "language", "prompt_key", "feature_names",
-               "feature_values", "anony", "flagged", "source", "arena", "synced_at"]
+               "feature_values", "anony", "flagged", "source", "arena", "propensity",
+               "synced_at"]
     db.execute(insert(BattleFact).from_select(columns, source))
 
 
 _FACT_COLUMNS = ("voted_at", "contender_a_id", "contender_b_id", "winner", "voter_id",
                  "turn_count", "prompt_chars", "language", "prompt_key", "feature_names",
-                 "feature_values", "anony", "flagged", "source", "arena")
+                 "feature_values", "anony", "flagged", "source", "arena", "propensity")
 
 
 def _source_rows(db: Session, battle_ids: Sequence[int]) -> Iterator[Sequence[Any]]:
@@ -140,7 +142,8 @@ def _source_rows(db: Session, battle_ids: Sequence[int]) -> Iterator[Sequence[An
             select(Battle.id, Vote.created_at, Battle.contender_a_id, Battle.contender_b_id,
                    Vote.winner, func.coalesce(Vote.voter_id, Battle.voter_id), stats.c.turns,
                    stats.c.chars, first.prompt, Battle.prompt_group, Battle.language,
-                   Battle.features, Battle.anony, Battle.flagged, Battle.source, Battle.arena)
+                   Battle.features, Battle.anony, Battle.flagged, Battle.source, Battle.arena,
+                   Battle.propensity)
             .join(Vote, Vote.battle_id == Battle.id)
             .outerjoin(stats, stats.c.battle_id == Battle.id)
             .outerjoin(first, (first.battle_id == Battle.id) & (first.position == stats.c.first))
@@ -155,7 +158,8 @@ def _derive(row: Sequence[Any]) -> dict[str, Any]:
             "turn_count": int(row[6] or 0), "prompt_chars": int(row[7] or 0),
             "language": row[10], "prompt_key": _key_of(row[9], row[8]),
             "feature_names": names, "feature_values": values, "anony": bool(row[12]),
-            "flagged": bool(row[13]), "source": row[14], "arena": row[15] or "text"}
+            "flagged": bool(row[13]), "source": row[14], "arena": row[15] or "text",
+            "propensity": row[16]}
 
 
 def refresh_facts(db: Session, battle_ids: Iterable[int], *, now: datetime) -> int:
@@ -279,17 +283,24 @@ class Facts:
     def __len__(self) -> int:
         return int(self.battle_id.shape[0])
 
-    def take(self, mask: np.ndarray) -> Facts:
-        """The battles where ``mask`` holds (a boolean array or indices), same order."""
+    def take(self, mask: np.ndarray, *, features: Sequence[str] | None = None,
+             labels: bool = True) -> Facts:
+        """The battles where ``mask`` holds (a boolean array or indices), same order.
+
+        ``features``: only these feature columns are copied (a fit needs its view's only);
+        ``labels=False`` leaves the label columns out.
+        """
         def pick(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else a[mask]
+        keys = self.features if features is None else [k for k in features
+                                                        if k in self.features]
         return Facts(self.battle_id[mask], self.voted_us[mask], self.a_id[mask],
                      self.b_id[mask], self.winner[mask], self.weight[mask],
                      self.turn_count[mask], self.prompt_chars[mask], self.language[mask],
-                     self.languages, {k: v[mask] for k, v in self.features.items()},
+                     self.languages, {k: self.features[k][mask] for k in keys},
                      self.contenders, pick(self.voter_id), pick(self.source),
                      pick(self.public_id), pick(self.created_us),
-                     {k: v[mask] for k, v in self.labels.items()},
+                     {k: v[mask] for k, v in self.labels.items()} if labels else {},
                      pick(self.category_version), pick(self.propensity),
                      arena=pick(self.arena), arenas=self.arenas)
 
@@ -298,8 +309,10 @@ class Facts:
         found = self.labels.get(label)
         return np.zeros(len(self), dtype=bool) if found is None else found
 
-    def present_labels(self) -> list[str]:
-        return sorted(k for k, v in self.labels.items() if v.any())
+    def present_labels(self, among: np.ndarray | None = None) -> list[str]:
+        """Labels some battle carries (among the ``among`` mask when given)."""
+        return sorted(k for k, v in self.labels.items()
+                      if (v.any() if among is None else bool(np.any(v & among))))
 
     def labels_of(self, i: int) -> frozenset[str]:
         return frozenset(k for k, v in self.labels.items() if v[i])
@@ -322,8 +335,9 @@ class Facts:
             return ["text"] if len(self) else []
         return sorted(self.arenas[int(i)] for i in np.unique(self.arena))
 
-    def present_languages(self) -> list[str]:
-        used = np.unique(self.language)
+    def present_languages(self, among: np.ndarray | None = None) -> list[str]:
+        """Languages of some battle (among the ``among`` mask when given)."""
+        used = np.unique(self.language if among is None else self.language[among])
         return sorted(lang for i in used if (lang := self.languages[int(i)]) is not None)
 
     def names(self, side: str) -> np.ndarray:
@@ -395,7 +409,7 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
                        BattleFact.feature_names, BattleFact.feature_values]
     if with_voters:
         cols += [BattleFact.voter_id, BattleFact.source, Battle.public_id, Battle.created_at]
-    cols.append(BattleFact.arena)  # always last (see _add_chunk)
+    cols += [BattleFact.propensity, BattleFact.arena]  # always last (see _add_chunk)
     query = (select(*cols).where(BattleFact.anony.is_(True), BattleFact.flagged.is_(False))
              .order_by(BattleFact.voted_at, BattleFact.battle_id))
     if since is not None:
@@ -415,6 +429,9 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
         _add_chunk(out, rows, languages, with_voters, epoch)
         out.add("arena", np.fromiter((arenas.setdefault(a or "text", len(arenas))
                                       for a in (row[-1] for row in rows)), np.int8, len(rows)))
+        out.add("propensity", np.fromiter((np.nan if p is None else p
+                                           for p in (row[-2] for row in rows)),
+                                          np.float64, len(rows)))
     n = out.n
     features: dict[str, np.ndarray] = {}
     offset = 0
@@ -428,8 +445,6 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
         select(Contender.id, Contender.name, Contender.is_public))}
     battle_ids = out.col("battle_id", np.int64)
     labels = _label_columns(db, query, battle_ids)
-    propensity = _column_of(db, query, battle_ids, Battle.propensity)
-    propensity = np.array([np.nan if p is None else p for p in propensity], dtype=float)
     versions = None
     if with_voters:
         versions = _column_of(db, query, battle_ids, Battle.category_version)
@@ -446,7 +461,8 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
         source=out.col("source", object) if with_voters else None,
         public_id=out.col("public_id", object) if with_voters else None,
         created_us=out.col("created_us", np.int64) if with_voters else None,
-        labels=labels, category_version=versions, propensity=propensity,
+        labels=labels, category_version=versions,
+        propensity=out.col("propensity", np.float64),
         arena=out.col("arena", np.int8),
         arenas=[a for a, _ in sorted(arenas.items(), key=lambda kv: kv[1])] or ["text"])
 

@@ -35,10 +35,10 @@ from arena.leaderboard.data import (
     FLOOD_K,
     MIN_VIEW_BATTLES,
     ViewSpec,
-    fit_view,
+    fit_chosen,
     publication_digest,
     varying_features,
-    view_battles,
+    view_facts,
     views_for,
 )
 from arena.leaderboard.facts import Facts, fact_state, load_facts, sync_facts
@@ -221,14 +221,14 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
     recent_reveals = (ledger.provisional_after_reveal(db, votes_after=votes_after_reveal)
                       if votes_after_reveal else set())
     for spec in views_for(battles):
-        chosen = view_battles(battles, spec)
+        chosen = view_facts(battles, spec)
         reason = _skip_reason(spec, chosen, min_battles)
         if reason is not None:
             report.skipped[spec.key] = reason
             continue
         try:
-            res = fit_view(battles, spec, n_bootstrap=n_bootstrap, seed=seed, min_votes=0,
-                           reg=reg)
+            res = fit_chosen(chosen, spec, n_bootstrap=n_bootstrap, seed=seed, min_votes=0,
+                             reg=reg)
         except ratings.RatingError as exc:
             raise PublishError(f"view {spec.key!r} ({len(chosen)} battles): "
                                f"{type(exc).__name__}: {exc}") from exc

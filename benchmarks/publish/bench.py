@@ -38,6 +38,10 @@ N_CONTENDERS = 100
 LANGS = ("en", "zh", "de", "es", "fr", "ru", "ja", "ko", "pt", "it")
 
 
+#: Every ordered pair drawn uniformly (the sampler stores this per battle).
+PROPENSITY = 1.0 / (N_CONTENDERS * (N_CONTENDERS - 1))
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -96,9 +100,9 @@ def generate(admin: str, name: str, n: int) -> dict[str, Any]:
         conn.execute(text("""
             INSERT INTO battle (id, public_id, contender_a_id, contender_b_id, state, anony,
                                 source, flagged, language, release_consent, created_at,
-                                updated_at)
+                                updated_at, propensity)
             SELECT id, md5(id::text) || 'x', a, b, 'voted', true, 'arena', false, lang, false,
-                   at, at FROM g"""))
+                   at, at, :p FROM g"""), {"p": PROPENSITY})
         winner = """CASE WHEN t < 0.1 THEN 'tie'
                          WHEN u < 1 / (1 + exp((a - b) / 30.0)) THEN 'model_a'
                          ELSE 'model_b' END"""
@@ -107,7 +111,7 @@ def generate(admin: str, name: str, n: int) -> dict[str, Any]:
         conn.execute(text(f"""
             INSERT INTO battle_fact (battle_id, voted_at, contender_a_id, contender_b_id,
                 winner, turn_count, prompt_chars, language, prompt_key, feature_names,
-                feature_values, anony, flagged, source, synced_at)
+                feature_values, anony, flagged, source, synced_at, propensity)
             SELECT id, at, a, b, {winner}, turns, chars, lang, pkey,
                 CASE WHEN ca IS NULL THEN
                   'length_a,length_b,markdown_bold_a,markdown_bold_b,markdown_header_a,'
@@ -119,8 +123,8 @@ def generate(admin: str, name: str, n: int) -> dict[str, Any]:
                      ELSE float8send(ca) || float8send(coalesce(cb, 0)) END
                   || float8send(la) || float8send(lb) || float8send(ba) || float8send(bb)
                   || float8send(ha) || float8send(hb) || float8send(lia) || float8send(lib),
-                true, false, 'arena', timestamptz '2025-06-01'
-            FROM g"""))
+                true, false, 'arena', timestamptz '2025-06-01', :p
+            FROM g"""), {"p": PROPENSITY})
         conn.execute(text("DROP TABLE g"))
         conn.execute(text("SELECT setval('battle_id_seq', :n)"), {"n": n})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
