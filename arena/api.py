@@ -25,7 +25,7 @@ from arena.integrity.oauth import HF_STATE_KEY
 from arena.language import detect_language
 from arena.limits import battles_limit, limiter, votes_limit
 from arena.models import utcnow
-from arena.privacy import ip_hash, voter_id
+from arena.privacy import ip_hash, owner_voter_id, voter_id
 from arena.render import render_markdown
 from arena.voting import cast_vote, validate_vote
 
@@ -254,9 +254,9 @@ def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
 def vote(public_id: str) -> Response:
     winner, feedback = g.body
     db = arena_db.session()
-    battle = battles.get_battle(db, public_id, with_contenders=True)
+    battle = battles.vote_target(db, public_id)
     now = utcnow()
-    voter = voter_id(create=False)
+    voter = owner_voter_id(battle.voter_id, battle.owner_revoked)
     gates = evaluate_gates(db, current_app.config, voter_id=voter, challenge=public_id,
                            pow_nonce=_json_object().get("pow"),
                            hf_state=session.get(HF_STATE_KEY),

@@ -45,6 +45,23 @@ def voter_id(create: bool = True) -> str | None:
     return vid
 
 
+def owner_voter_id(owner_id: str | None, owner_revoked: bool) -> str | None:
+    """The browser's pseudonym if it is ``owner_id``'s and not revoked, else None.
+
+    :func:`voter_id` without its query, for a view that read the owner's
+    ``deletion_requested_at`` together with the battle (the vote): a cookie of anybody else
+    gets None (not the owner either way), and a revoked owner cookie is dropped from the
+    session, as :func:`voter_id` does.
+    """
+    vid = session.get(_VOTER_KEY)
+    if vid is None or owner_id is None or str(vid) != owner_id:
+        return None
+    if owner_revoked:
+        session.pop(_VOTER_KEY, None)
+        return None
+    return owner_id
+
+
 def keyed_hash(kind: str, value: str, key: str) -> str:
     """HMAC-SHA256 of ``kind:value`` under ``key`` (hex, 64 chars): stable, not reversible.
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from arena.errors import Conflict, Forbidden, NotFound
 from arena.leaderboard.facts import prompt_group_of
@@ -119,7 +120,79 @@ def get_battle(db: Session, public_id: str, *, with_contenders: bool = False) ->
     return battle
 
 
-def require_owner(battle: Battle, voter_id: str | None) -> None:
+@dataclass(frozen=True)
+class Identity:
+    """What the reveal shows of a contender (see :func:`reveal`)."""
+
+    name: str
+    organization: str
+    license: str
+    is_public: bool
+    alias: str | None
+
+
+@dataclass(frozen=True)
+class VoteTarget:
+    """The columns a vote reads of its battle, both contenders and the owner's revocation."""
+
+    id: int
+    public_id: str
+    voter_id: str | None
+    state: str
+    ready_at: datetime | None
+    category_version: str | None
+    prompt_group: str | None
+    contender_a_id: int
+    contender_b_id: int
+    features: Any
+    language: str | None
+    anony: bool
+    flagged: bool
+    source: str
+    contender_a: Identity
+    contender_b: Identity
+    #: The owner asked for deletion: their old cookies no longer stand for anybody.
+    owner_revoked: bool = False
+
+    @classmethod
+    def of(cls, battle: Battle) -> VoteTarget:
+        """The target of an ORM battle (direct callers and tests)."""
+        def identity(c: Contender) -> Identity:
+            return Identity(c.name, c.organization, c.license, c.is_public, c.alias)
+        return cls(battle.id, battle.public_id, battle.voter_id, battle.state, battle.ready_at,
+                   battle.category_version, battle.prompt_group, battle.contender_a_id,
+                   battle.contender_b_id, battle.features, battle.language,
+                   bool(battle.anony), bool(battle.flagged), battle.source,
+                   identity(battle.contender_a), identity(battle.contender_b))
+
+
+def _vote_target_query() -> Any:
+    a, b = aliased(Contender), aliased(Contender)
+    names = ("name", "organization", "license", "is_public", "alias")
+    return (select(Battle.id, Battle.public_id, Battle.voter_id, Battle.state, Battle.ready_at,
+                   Battle.category_version, Battle.prompt_group, Battle.contender_a_id,
+                   Battle.contender_b_id, Battle.features, Battle.language, Battle.anony,
+                   Battle.flagged, Battle.source, *(getattr(a, n) for n in names),
+                   *(getattr(b, n) for n in names), Voter.deletion_requested_at)
+            .join(a, a.id == Battle.contender_a_id).join(b, b.id == Battle.contender_b_id)
+            .outerjoin(Voter, Voter.id == Battle.voter_id)
+            .where(Battle.public_id == bindparam("public_id")))
+
+
+# Built once: constructing the statement costs more than running it.
+_VOTE_TARGET = _vote_target_query()
+
+
+def vote_target(db: Session, public_id: str) -> VoteTarget:
+    """What a vote needs of a battle, in one Core query (no ORM objects). Raises 404."""
+    row = db.connection().execute(_VOTE_TARGET, {"public_id": public_id}).first()
+    if row is None:
+        raise BattleNotFound()
+    fields = (*row[:14], Identity(*row[14:19]), Identity(*row[19:24]), row[24] is not None)
+    return VoteTarget(*fields)
+
+
+def require_owner(battle: Battle | VoteTarget, voter_id: str | None) -> None:
     if voter_id is None or battle.voter_id != voter_id:
         raise NotYourBattle()
 
@@ -217,12 +290,12 @@ def current_state(db: Session, battle_id: int) -> str:
     return str(db.scalar(select(Battle.state).where(Battle.id == battle_id)))
 
 
-def reveal(battle: Battle) -> dict[str, Any]:
+def reveal(battle: Battle | VoteTarget) -> dict[str, Any]:
     """Both contenders' public identities, for the vote response only."""
     return {"a": _identity(battle.contender_a), "b": _identity(battle.contender_b)}
 
 
-def _identity(contender: Contender) -> dict[str, Any]:
+def _identity(contender: Contender | Identity) -> dict[str, Any]:
     if not contender.is_public:
         # Unreleased models stay anonymous even after the vote.
         return {"name": contender.alias or "Unreleased model", "organization": "",

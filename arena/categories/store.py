@@ -1,20 +1,21 @@
 """Labels in SQL: ``battle_label`` rows and ``battle.category_version``/``prompt_group``.
 
-Battles are labelled when their vote lands (:func:`label_battle`, a few milliseconds, so it
-runs inside the vote's transaction) and re-labelled in batches by :func:`relabel` when the
-classifier version changes. Both replace a battle's label rows as a whole.
+Battles are labelled when their vote lands, inside the vote's transaction
+(:func:`conversation_texts` and :func:`write_labels`, Core statements; :func:`label_battle`
+for ORM objects), and re-labelled in batches by :func:`relabel` when the classifier version
+changes. Each replaces a battle's label rows as a whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from arena.categories.classify import CLASSIFIER_VERSION, classify
 from arena.categories.groups import group_id, near_duplicate_groups
-from arena.models import Battle, BattleLabel, Turn
+from arena.models import Answer, Battle, BattleLabel, Turn
 
 #: Battles re-labelled per transaction-sized batch (the caller commits between batches).
 BATCH = 500
@@ -45,6 +46,46 @@ def label_battle(db: Session, battle: Battle) -> frozenset[str]:
     _write(db, battle, labels)
     db.flush()
     return labels
+
+
+# Built once (the vote's path): constructing a statement costs more than running it.
+_CONVERSATION = (select(Turn.position, Turn.prompt, Answer.side, Answer.text)
+                 .outerjoin(Answer, Answer.turn_id == Turn.id)
+                 .where(Turn.battle_id == bindparam("battle_id"))
+                 .order_by(Turn.position, Answer.side))
+_DROP_LABELS = delete(BattleLabel).where(BattleLabel.battle_id == bindparam("battle_id"))
+_ADD_LABEL = insert(BattleLabel)
+
+
+def conversation_texts(db: Session, battle_id: int
+                       ) -> tuple[list[str], list[tuple[str, str]]]:
+    """A battle's prompts in order and the ``(a, b)`` answer texts of each turn: one query."""
+    prompts: list[str] = []
+    answers: list[tuple[str, str]] = []
+    last = None
+    for position, prompt, side, text in db.connection().execute(
+            _CONVERSATION, {"battle_id": battle_id}):
+        if position != last:
+            prompts.append(prompt)
+            answers.append(("", ""))
+            last = position
+        if side == "a":
+            answers[-1] = (text or "", answers[-1][1])
+        elif side == "b":
+            answers[-1] = (answers[-1][0], text or "")
+    return prompts, answers
+
+
+def write_labels(db: Session, battle_id: int, labels: frozenset[str], *,
+                 replace: bool) -> None:
+    """Store a battle's labels with Core statements; ``replace`` first removes the rows of an
+    earlier labelling. The caller records ``CLASSIFIER_VERSION`` on the battle."""
+    conn = db.connection()
+    if replace:
+        conn.execute(_DROP_LABELS, {"battle_id": battle_id})
+    if labels:
+        conn.execute(_ADD_LABEL, [{"battle_id": battle_id, "label": label}
+                                  for label in sorted(labels)])
 
 
 def relabel(db: Session, *, everything: bool = False, batch: int = BATCH,

@@ -5,7 +5,7 @@ everything a fit or a release needs apart from the texts. Jobs read it with one 
 into numpy arrays (:class:`Facts`), instead of walking ORM objects.
 
 Who writes facts
-    :func:`write_vote_fact` inside the vote's transaction (one ``INSERT … SELECT``);
+    :func:`write_vote_fact` inside the vote's transaction (one ``INSERT``);
     :func:`refresh_facts` for imports and for battles changed after their vote (a flag, a
     deletion request). :func:`sync_facts`, run by every publish and release cut, re-derives
     the facts of battles changed since the last sync (``battle.updated_at`` is indexed) and of
@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, case, cast, delete, func, insert, literal, select
+from sqlalchemy import BigInteger, cast, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from arena.models import WINNERS, Battle, BattleFact, BattleLabel, Contender, Turn, Vote
@@ -91,34 +91,28 @@ def _key_of(prompt_group: str | None, first_prompt: str | None) -> int | None:
     return group_key(prompt_group if prompt_group is not None else prompt_group_of(first_prompt))
 
 
-def write_vote_fact(db: Session, battle: Battle, *, winner: str, voter_id: str | None,
-                    now: datetime) -> None:
-    """Insert the fact of a battle being voted now: one statement, turn totals done in SQL."""
+_INSERT_FACT = insert(BattleFact)  # built once: the vote's path
+
+
+def write_vote_fact(db: Session, battle: Any, *, winner: str, voter_id: str | None,
+                    now: datetime, prompts: Sequence[str]) -> None:
+    """Insert the fact of a battle being voted now: one Core statement.
+
+    ``battle`` is a :class:`~arena.models.Battle` or a
+    :class:`~arena.battles.lifecycle.VoteTarget`; ``prompts`` are its turns' prompts in order,
+    read in the vote's transaction after the battle was locked (no turn can be added since).
+    The values are those :func:`_derive` computes from the stored rows.
+    """
     names, values = pack_features(battle.features)
-    group = battle.prompt_group
-    if group is None:  # a battle created before groups were set at creation
-        first = db.scalar(select(Turn.prompt).where(Turn.battle_id == battle.id)
-                          .order_by(Turn.position).limit(1))
-        group = None if first is None else prompt_group_of(first)
-    key = None if group is None else group_key(group)
-    turns = func.count(Turn.id)
-    source = (
-        select(literal(battle.id), literal(now, BattleFact.voted_at.type),
-               literal(battle.contender_a_id), literal(battle.contender_b_id), literal(winner),
-               literal(voter_id if voter_id is not None else battle.voter_id,
-                       BattleFact.voter_id.type),
-               turns, func.coalesce(func.sum(func.length(Turn.prompt)), 0),
-               literal(battle.language, BattleFact.language.type),
-               # no turn, no flood group (see _key_of)
-               case((turns > 0, literal(key, BattleFact.prompt_key.type)), else_=None),
-               literal(names), literal(values, BattleFact.feature_values.type),
-               literal(bool(battle.anony)), literal(bool(battle.flagged)),
-               literal(battle.source), literal(now, BattleFact.synced_at.type))
-        .where(Turn.battle_id == battle.id))
-    columns = ["battle_id", "voted_at", "contender_a_id", "contender_b_id", "winner", "voter_id",
-               "turn_count", "prompt_chars", "language", "prompt_key", "feature_names",
-               "feature_values", "anony", "flagged", "source", "synced_at"]
-    db.execute(insert(BattleFact).from_select(columns, source))
+    first = prompts[0] if prompts else None
+    db.connection().execute(_INSERT_FACT, {
+        "battle_id": battle.id, "voted_at": now, "contender_a_id": battle.contender_a_id,
+        "contender_b_id": battle.contender_b_id, "winner": winner,
+        "voter_id": voter_id if voter_id is not None else battle.voter_id,
+        "turn_count": len(prompts), "prompt_chars": sum(len(p) for p in prompts),
+        "language": battle.language, "prompt_key": _key_of(battle.prompt_group, first),
+        "feature_names": names, "feature_values": values, "anony": bool(battle.anony),
+        "flagged": bool(battle.flagged), "source": battle.source, "synced_at": now})
 
 
 _FACT_COLUMNS = ("voted_at", "contender_a_id", "contender_b_id", "winner", "voter_id",

@@ -103,3 +103,20 @@ def test_relabel_groups_near_duplicates_and_the_flood_rule_counts_groups(
     assert len({r.prompt_group for r in rows[:flood]}) == 1
     assert [r.weight for r in rows[:flood]] == [FLOOD_K / flood] * flood
     assert rows[-1].weight == 1.0
+
+
+def test_vote_replaces_labels_written_before_it(db: Session, contender: Callable,
+                                                battle: Callable) -> None:
+    # `categories relabel` also labels unvoted battles; the vote labels the final
+    # conversation and drops what an earlier labelling left.
+    a, b = contender(), contender()
+    db.add(Voter(id="v1"))
+    db.flush()
+    row = battle(a, b, None, voter_id="v1", prompts=("Compose a haiku about coffee.",),
+                 category_version=CLASSIFIER_VERSION)
+    db.add(BattleLabel(battle_id=row.id, label="math"))
+    db.commit()
+    cast_vote(db, row, voter_id="v1", winner="tie", feedback=None,
+              now=row.ready_at + timedelta(seconds=5))
+    db.commit()
+    assert _labels(db, row) == {"creative_writing", "language:en"}
