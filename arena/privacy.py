@@ -7,7 +7,6 @@ import hmac
 import secrets
 
 from flask import current_app, request, session
-from sqlalchemy import select
 
 _VOTER_KEY = "voter"
 
@@ -22,8 +21,10 @@ def _revoked(vid: str) -> bool:
     from arena import db as arena_db
     from arena.models import Voter
 
-    deleted_at = arena_db.session().scalar(
-        select(Voter.deletion_requested_at).where(Voter.id == vid))
+    # db.get: the row stays in the request's session, so creating a battle (which reads the
+    # voter row again for its consent) costs no second query.
+    voter = arena_db.session().get(Voter, vid)
+    deleted_at = None if voter is None else voter.deletion_requested_at
     return deleted_at is not None
 
 
