@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 
 _VOTER_KEY = "voter"
 
@@ -21,9 +21,9 @@ def _revoked(vid: str) -> bool:
     from arena import db as arena_db
     from arena.models import Voter
 
-    # db.get: the row stays in the request's session, so creating a battle (which reads the
-    # voter row again for its consent) costs no second query.
-    voter = arena_db.session().get(Voter, vid)
+    # db.get, and a reference on g (the session's identity map holds rows weakly): creating
+    # a battle reads the voter row again for its consent, from the session, with no query.
+    voter = g.voter_row = arena_db.session().get(Voter, vid)
     deleted_at = None if voter is None else voter.deletion_requested_at
     return deleted_at is not None
 

@@ -22,9 +22,6 @@ from arena.battles.lifecycle import (
     reveal,
     state_error,
 )
-from arena.categories.classify import CLASSIFIER_VERSION, classify
-from arena.categories.groups import group_id
-from arena.categories.store import conversation_texts, write_labels
 from arena.errors import ValidationError
 from arena.integrity.gates import record_gate
 from arena.leaderboard.facts import write_vote_fact
@@ -59,17 +56,15 @@ def validate_vote(winner: Any, feedback: Any) -> tuple[str, str | None]:
     return winner, (feedback.strip() or None) if feedback else None
 
 
-# Built once: constructing a statement costs more than running it. The conditional UPDATE
-# loses to a concurrent vote or new turn (row lock); the labels written below are the current
-# classifier's, so the version is recorded with the state.
-# (Statements of the mapped classes, executed on the session's Connection: no ORM layer.)
+# Built once: constructing a statement costs more than running it. (Statements of the mapped
+# classes, executed on the session's Connection: no ORM layer.) The conditional UPDATE loses
+# to a concurrent vote or new turn (row lock). It also marks the battle unlabelled: labels
+# read whole answers, which costs more than the rest of the vote, so the next facts sync
+# labels the final conversation (arena.categories.store.label_voted) before anything reads
+# them, replacing what a relabel of the unvoted battle may have written.
 _MARK_VOTED = (update(Battle)
                .where(Battle.id == bindparam("battle_id"), Battle.state == "ready")
-               .values(state="voted", updated_at=bindparam("now"),
-                       category_version=bindparam("version")))
-_SET_GROUP = (update(Battle)
-              .where(Battle.id == bindparam("battle_id"), Battle.prompt_group.is_(None))
-              .values(prompt_group=bindparam("group")))
+               .values(state="voted", updated_at=bindparam("now"), category_version=None))
 _INSERT_VOTE = insert(Vote)
 
 
@@ -83,20 +78,20 @@ def cast_vote(db: Session, battle: Battle | VoteTarget, *, voter_id: str | None,
     never a reason to refuse it. The caller commits. On a lost race the session is rolled
     back and a 409 raised, so nothing of a rejected vote remains.
 
-    Core statements only: the state change, one read of the conversation (after the battle
-    row is locked, so no turn can be added under it), the vote, its labels and its fact.
+    Three Core statements: the state change, the vote and its fact.
     """
     if isinstance(battle, Battle):
         db.flush()
-        battle = VoteTarget.of(battle)
+        orm, battle = battle, VoteTarget.of(battle)
+        # The statements below bypass the ORM: reload the object's columns when next read.
+        db.expire(orm)
     require_owner(battle, voter_id)
     if battle.state != "ready":
         raise state_error(battle.state)
     ready_at = battle.ready_at
     seconds = (now - ready_at).total_seconds() if ready_at is not None else None
     conn = db.connection()
-    moved = conn.execute(_MARK_VOTED, {"battle_id": battle.id, "now": now,
-                                       "version": CLASSIFIER_VERSION})
+    moved = conn.execute(_MARK_VOTED, {"battle_id": battle.id, "now": now})
     if moved.rowcount != 1:
         # A vote or a new turn won the race since our read.
         db.rollback()
@@ -108,14 +103,7 @@ def cast_vote(db: Session, battle: Battle | VoteTarget, *, voter_id: str | None,
     except IntegrityError:
         db.rollback()
         raise AlreadyVoted() from None
-    # The conversation is final now: label it in the same transaction.
-    prompts, answers = conversation_texts(db, battle.id)
-    write_labels(db, battle.id, classify(prompts, answers),
-                 replace=battle.category_version is not None)
-    if battle.prompt_group is None and prompts:
-        # A battle created before groups were set at creation.
-        conn.execute(_SET_GROUP, {"battle_id": battle.id, "group": group_id(prompts[0])})
-    write_vote_fact(db, battle, winner=winner, voter_id=voter_id, now=now, prompts=prompts)
+    write_vote_fact(db, battle, winner=winner, voter_id=voter_id, now=now)
     for gate, status, detail in gates:
         record_gate(db, battle.id, gate, status, now=now, detail=detail)
     return {"winner": winner, **reveal(battle)}

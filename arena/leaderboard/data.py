@@ -348,6 +348,7 @@ def as_facts(battles: Battles) -> Facts:
     contenders: dict[int, tuple[str, bool]] = {}
     languages: dict[str | None, int] = {}
     features: dict[str, np.ndarray] = {}
+    labels: dict[str, np.ndarray] = {}
     n = len(battles)
     for i, b in enumerate(battles):
         contenders[b.contender_a_id] = (b.model_a, b.public_a)
@@ -356,6 +357,10 @@ def as_facts(battles: Battles) -> Facts:
             if key not in features:
                 features[key] = np.full(n, np.nan)
             features[key][i] = value
+        for label in b.labels:
+            if label not in labels:
+                labels[label] = np.zeros(n, dtype=bool)
+            labels[label][i] = True
     return Facts(
         battle_id=np.array([b.battle_id for b in battles], dtype=np.int64),
         voted_us=np.array([(b.voted_at - _EPOCH) // timedelta(microseconds=1)
@@ -374,7 +379,11 @@ def as_facts(battles: Battles) -> Facts:
         source=np.array([b.source for b in battles], dtype=object),
         public_id=np.array([b.public_id for b in battles], dtype=object),
         created_us=np.array([(b.created_at - _EPOCH) // timedelta(microseconds=1)
-                             for b in battles], dtype=np.int64))
+                             for b in battles], dtype=np.int64),
+        # the category views of the list form (they were lost here; found once votes got
+        # their labels from the facts sync, see arena.categories.store.label_voted)
+        labels=labels,
+        category_version=np.array([b.category_version for b in battles], dtype=object))
 
 
 def view_mask(battles: Battles, view: ViewSpec | str) -> np.ndarray:

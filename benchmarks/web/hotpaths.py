@@ -9,9 +9,9 @@ gunicorn workers' CPU time per request (from /proc, all workers summed).
     nice python benchmarks/web/hotpaths.py [--duration 10] \
         [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
 
-Votes go to ready battles seeded beforehand (one per request, owned by the cookie's voter), so
-every vote is a real first vote. Rate limits are off for the run. The database is dropped at
-the end. Traffic stays on 127.0.0.1.
+Votes go to ready battles seeded beforehand (one per request, owned by the cookie's voter, one
+turn with two ~1,200-character answers), so every vote is a real first vote. Rate limits are
+off for the run. The database is dropped at the end. Traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -204,6 +204,14 @@ def main(argv: list[str] | None = None) -> int:
                 INSERT INTO turn (battle_id, position, prompt, created_at)
                 SELECT id, 0, 'Explain why the sky is blue.', now() FROM battle
                 WHERE public_id LIKE 'bench-%'"""))
+            # Both answers, ~1,200 characters each: the vote labels the whole conversation.
+            conn.execute(text("""
+                INSERT INTO answer (turn_id, side, text, citations, created_at)
+                SELECT t.id, s.side, repeat(s.sentence, 12), '[]', now()
+                FROM turn t CROSS JOIN (VALUES
+                  ('a', 'Sunlight is scattered by air molecules; blue light scatters most. '),
+                  ('b', 'Rayleigh scattering favours short wavelengths, so the sky is blue. ')
+                ) AS s(side, sentence)"""))
             ids = [r[0] for r in conn.execute(text(
                 "SELECT public_id FROM battle WHERE public_id LIKE 'bench-%' ORDER BY id"))]
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
