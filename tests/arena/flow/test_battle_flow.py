@@ -32,25 +32,14 @@ def test_create_returns_opaque_id_and_stream_url(
 
 
 def test_create_reads_the_voter_once_and_writes_battle_and_turn_without_the_orm(
-        app: Flask, client: FlaskClient, make_contender: Any, battle_row: Any) -> None:
-    from sqlalchemy import event
-
-    from arena.db import engine_for
+        client: FlaskClient, make_contender: Any, battle_row: Any,
+        sql_statements: Any) -> None:
     make_contender()
     make_contender()
     # The first battle creates the voter (and the sampler's once-per-process reads).
     assert client.post("/api/v1/battles", json={"prompt": "First."}).status_code == 201
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(" ".join(statement.split())[:40])
-
-    engine = engine_for(app)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with sql_statements() as statements:
         response = client.post("/api/v1/battles", json={"prompt": "Second."})
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert response.status_code == 201
     # The revoked-cookie check's voter row serves the consent too (it was read twice).
     assert [s.split(" ", 1)[0] for s in statements] == ["SELECT", "SELECT", "INSERT", "INSERT"], \
