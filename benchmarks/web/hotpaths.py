@@ -15,7 +15,8 @@ this checkout. The schema is this checkout's (a superset: it only adds indexes).
 
 Votes go to ready battles seeded beforehand (one per request, owned by the cookie's voter, one
 turn with two ~1,200-character answers), so every vote is a real first vote. Rate limits are
-off for the run. The database is dropped at the end. Traffic stays on 127.0.0.1.
+off for the run unless ``--rate-limits`` (then counted as shipped, in the SQLite file, with
+limits never reached). The database is dropped at the end. Traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -154,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--battles", type=int, default=40_000, help="ready battles seeded")
     parser.add_argument("--before", type=Path, help="checkout of the revision to compare with")
+    parser.add_argument("--rate-limits", action="store_true",
+                        help="keep rate limiting on (the shipped SQLite counters), with limits "
+                             "high enough that nothing is refused")
     args = parser.parse_args(argv)
     load_start = os.getloadavg()
     import psycopg
@@ -185,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         arena_env = {"ARENA_DATABASE_URL": url, "ARENA_SECRET_KEY": "b" * 32,
                      "ARENA_RATELIMIT_ENABLED": "false", "ARENA_WORKERS": "2",
                      "ARENA_THREADS": "8", "ARENA_LOG_LEVEL": "WARNING"}
+        if args.rate_limits:
+            arena_env.update(ARENA_RATELIMIT_ENABLED="true",
+                             ARENA_RATELIMIT_VOTES="10000000 per minute",
+                             ARENA_RATELIMIT_BATTLES="10000000 per minute")
         arena = Server(_gunicorn("wsgi:app", port_a, ["-c", "gunicorn.conf.py"]), arena_env,
                        port_a, (tmp / "arena.log").open("w"))
         servers.append(arena)
