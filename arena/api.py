@@ -25,7 +25,7 @@ from arena.integrity.oauth import HF_STATE_KEY
 from arena.language import detect_language
 from arena.limits import battles_limit, limiter, votes_limit
 from arena.models import utcnow
-from arena.privacy import ip_hash, owner_voter_id, voter_id
+from arena.privacy import ip_hash, owner_voter_id, stored_consent, voter_id
 from arena.render import render_markdown
 from arena.voting import cast_vote, validate_vote
 
@@ -134,10 +134,11 @@ def _vote_request() -> tuple[str, str | None]:
 def create() -> tuple[Response, int]:
     prompt, consent = g.body
     db = arena_db.session()
+    vid = str(voter_id())
     battle = battles.create_battle(
-        db, voter_id=str(voter_id()), ip_hash=ip_hash(), prompt=prompt, rng=_rng,
+        db, voter_id=vid, ip_hash=ip_hash(), prompt=prompt, rng=_rng,
         now=utcnow(), language=detect_language(prompt), release_consent=consent,
-        sampler=current_app.extensions["arena.sampler"])
+        sampler=current_app.extensions["arena.sampler"], stored_consent=stored_consent(vid))
     db.commit()
     return _turn_created(battle.public_id, 0, prompt)
 

@@ -7,6 +7,7 @@ import hmac
 import secrets
 
 from flask import current_app, g, request, session
+from sqlalchemy import select
 
 _VOTER_KEY = "voter"
 
@@ -21,10 +22,11 @@ def _revoked(vid: str) -> bool:
     from arena import db as arena_db
     from arena.models import Voter
 
-    # db.get, and a reference on g (the session's identity map holds rows weakly): creating
-    # a battle reads the voter row again for its consent, from the session, with no query.
-    voter = g.voter_row = arena_db.session().get(Voter, vid)
-    deleted_at = None if voter is None else voter.deletion_requested_at
+    row = arena_db.session().connection().execute(
+        select(Voter.deletion_requested_at, Voter.release_consent).where(Voter.id == vid)).first()
+    # Kept for the request: creating a battle needs this row's consent (stored_consent).
+    g.voter_seen = (vid, None if row is None else bool(row[1]))
+    deleted_at = None if row is None else row[0]
     return deleted_at is not None
 
 
@@ -44,6 +46,13 @@ def voter_id(create: bool = True) -> str | None:
         session[_VOTER_KEY] = vid
         session.permanent = True
     return vid
+
+
+def stored_consent(vid: str) -> bool | None:
+    """The release consent stored for ``vid`` as :func:`voter_id` read it in this request
+    (None: no voter row yet, or not read)."""
+    seen = g.get("voter_seen")
+    return seen[1] if seen is not None and seen[0] == vid else None
 
 
 def owner_voter_id(owner_id: str | None, owner_revoked: bool) -> str | None:

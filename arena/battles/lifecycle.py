@@ -92,12 +92,27 @@ class Created(NamedTuple):
 # the session's Connection: no ORM unit of work.)
 _INSERT_BATTLE = insert(Battle).returning(Battle.id)
 _INSERT_TURN = insert(Turn)
+_SET_CONSENT = (update(Voter).where(Voter.id == bindparam("voter_id"))
+                .values(release_consent=bindparam("consent")))
+
+
+def consent_in_force(db: Session, voter_id: str, release_consent: bool | None,
+                     stored: bool | None) -> bool:
+    """The voter's release consent after this request: ``release_consent`` when given (and
+    stored), else the stored one. ``stored`` is the value already read for this request
+    (None: not known), which saves reading the voter row again."""
+    if stored is None:
+        return bool(ensure_voter(db, voter_id, release_consent).release_consent)
+    if release_consent is None or release_consent == stored:
+        return stored
+    db.connection().execute(_SET_CONSENT, {"voter_id": voter_id, "consent": release_consent})
+    return release_consent
 
 
 def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng: random.Random,
                   now: datetime, language: str | None = None,
                   release_consent: bool | None = None,
-                  sampler: Sampler | None = None) -> Created:
+                  sampler: Sampler | None = None, stored_consent: bool | None = None) -> Created:
     """A new ``pending`` battle with its first turn. Raises 503 ``no_contenders``.
 
     ``release_consent`` (when given) updates the voter's stored choice; either way the battle
@@ -105,12 +120,12 @@ def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng:
     a consent given on /privacy holds for battles whose client sends no choice.
 
     ``sampler`` draws the pair (the app's declared policy); without one, the configured
-    weights alone decide, with no exploration or caps.
+    weights alone decide, with no exploration or caps. ``stored_consent``: the voter row's
+    consent as already read in this request (see :func:`arena.privacy.stored_consent`).
     """
     pair = (sampler or _PLAIN).draw(db, rng, now)
-    voter = ensure_voter(db, voter_id, release_consent)
-    consent = bool(voter.release_consent)
-    db.flush()  # the voter row (a consent change) before the battle that refers to it
+    consent = consent_in_force(db, voter_id, release_consent, stored_consent)
+    db.flush()  # a new voter row (ORM) before the battle that refers to it
     public_id = secrets.token_urlsafe(24)
     conn = db.connection()
     battle_id = conn.execute(_INSERT_BATTLE, {
