@@ -29,7 +29,7 @@ from arena.language import detect_language
 from arena.limits import battles_limit, limiter, votes_limit
 from arena.media import MediaNotFound, media_store
 from arena.models import Answer, Turn, utcnow
-from arena.privacy import ip_hash, voter_id
+from arena.privacy import ip_hash, owner_voter_id, stored_consent, voter_id
 from arena.render import render_markdown
 from arena.voting import cast_vote, validate_vote
 
@@ -141,10 +141,12 @@ def _vote_request() -> tuple[str, str | None]:
 def create() -> tuple[Response, int]:
     prompt, consent, arena = g.body
     db = arena_db.session()
+    vid = str(voter_id())
     battle = battles.create_battle(
-        db, voter_id=str(voter_id()), ip_hash=ip_hash(), prompt=prompt, rng=_rng,
+        db, voter_id=vid, ip_hash=ip_hash(), prompt=prompt, rng=_rng,
         now=utcnow(), language=detect_language(prompt), release_consent=consent,
-        sampler=current_app.extensions["arena.sampler"], arena=arena)
+        sampler=current_app.extensions["arena.sampler"], arena=arena,
+        stored_consent=stored_consent(vid))
     db.commit()
     return _turn_created(battle.public_id, 0, prompt)
 
@@ -272,9 +274,9 @@ def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
 def vote(public_id: str) -> Response:
     winner, feedback = g.body
     db = arena_db.session()
-    battle = battles.get_battle(db, public_id, with_contenders=True)
+    battle = battles.vote_target(db, public_id)
     now = utcnow()
-    voter = voter_id(create=False)
+    voter = owner_voter_id(battle.voter_id, battle.owner_revoked)
     gates = evaluate_gates(db, current_app.config, voter_id=voter, challenge=public_id,
                            pow_nonce=_json_object().get("pow"),
                            hf_state=session.get(HF_STATE_KEY),

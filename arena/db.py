@@ -6,12 +6,13 @@ unit of work commits. A request that raised is rolled back at teardown.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from arena.errors import ConfigError
@@ -20,6 +21,12 @@ _EXT = "arena_db"
 #: Seconds a request waits for a free pooled connection before it fails; with the pool sized
 #: to the thread count this happens only if connections leak or the database stalls.
 POOL_TIMEOUT_S = 10
+#: A pooled PostgreSQL connection idle for longer than this is pinged before it is used (a
+#: restarted or failed-over server leaves dead connections in the pool; the pool then opens a
+#: new one). A connection in steady use is not: SQLAlchemy's pool_pre_ping would cost a
+#: database round trip on every request. A server restart inside this window costs at most
+#: the requests that meet a dead connection (500, then the pool is invalidated).
+PING_AFTER_IDLE_S = 1.0
 
 
 def pool_size(*, max_connections: int, reserved: int, hosts: int, workers: int,
@@ -60,8 +67,27 @@ def make_engine(url: str, *, pool: int = 5) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True, pool_size=pool, max_overflow=0,
-                         pool_timeout=POOL_TIMEOUT_S)
+    engine = create_engine(url, pool_size=pool, max_overflow=0, pool_timeout=POOL_TIMEOUT_S)
+    event.listen(engine, "checkin", _mark_idle)
+    event.listen(engine, "checkout", _ping_if_idle)
+    return engine
+
+
+def _mark_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since <= PING_AFTER_IDLE_S:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        dbapi_connection.rollback()
+    except Exception as error:
+        # The pool discards this connection and checks out (or opens) another.
+        raise exc.DisconnectionError() from error
 
 
 def init_app(app: Flask) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -136,6 +137,11 @@ class Battle(Base):
         CheckConstraint(_in("state", BATTLE_STATES), name="state_valid"),
         CheckConstraint("contender_a_id <> contender_b_id", name="distinct_contenders"),
         Index("ix_battle_state_created", "state", "created_at"),
+        # The labelling backlog: votes land unlabelled and the next sync of the facts (every
+        # publish and release cut) labels them; this index keeps finding them cheap at any size.
+        Index("ix_battle_unlabelled", "id",
+              postgresql_where=text("state = 'voted' AND category_version IS NULL"),
+              sqlite_where=text("state = 'voted' AND category_version IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -167,7 +173,8 @@ class Battle(Base):
     # heartbeat is stale lost its generator and is recovered without a cron job.
     heartbeat_at: Mapped[datetime | None]
     # Version of the prompt classifier whose labels (BattleLabel rows) this battle carries;
-    # None until labelled. A battle with no labels still records the version it was checked by.
+    # None until labelled (a vote resets it: the next facts sync labels the final
+    # conversation). A battle with no labels still records the version it was checked by.
     category_version: Mapped[str | None] = mapped_column(String(32))
     # Near-duplicate prompt group (exact after normalisation, or by embedding); floods of one
     # group are down-weighted on the default board.

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 
-from flask import current_app, request, session
+from flask import current_app, g, request, session
 from sqlalchemy import select
 
 _VOTER_KEY = "voter"
@@ -22,8 +22,11 @@ def _revoked(vid: str) -> bool:
     from arena import db as arena_db
     from arena.models import Voter
 
-    deleted_at = arena_db.session().scalar(
-        select(Voter.deletion_requested_at).where(Voter.id == vid))
+    row = arena_db.session().connection().execute(
+        select(Voter.deletion_requested_at, Voter.release_consent).where(Voter.id == vid)).first()
+    # Kept for the request: creating a battle needs this row's consent (stored_consent).
+    g.voter_seen = (vid, None if row is None else bool(row[1]))
+    deleted_at = None if row is None else row[0]
     return deleted_at is not None
 
 
@@ -43,6 +46,30 @@ def voter_id(create: bool = True) -> str | None:
         session[_VOTER_KEY] = vid
         session.permanent = True
     return vid
+
+
+def stored_consent(vid: str) -> bool | None:
+    """The release consent stored for ``vid`` as :func:`voter_id` read it in this request
+    (None: no voter row yet, or not read)."""
+    seen = g.get("voter_seen")
+    return seen[1] if seen is not None and seen[0] == vid else None
+
+
+def owner_voter_id(owner_id: str | None, owner_revoked: bool) -> str | None:
+    """The browser's pseudonym if it is ``owner_id``'s and not revoked, else None.
+
+    :func:`voter_id` without its query, for a view that read the owner's
+    ``deletion_requested_at`` together with the battle (the vote): a cookie of anybody else
+    gets None (not the owner either way), and a revoked owner cookie is dropped from the
+    session, as :func:`voter_id` does.
+    """
+    vid = session.get(_VOTER_KEY)
+    if vid is None or owner_id is None or str(vid) != owner_id:
+        return None
+    if owner_revoked:
+        session.pop(_VOTER_KEY, None)
+        return None
+    return owner_id
 
 
 def keyed_hash(kind: str, value: str, key: str) -> str:

@@ -10,18 +10,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from arena.battles.lifecycle import (
     AlreadyVoted,
+    VoteTarget,
     current_state,
     require_owner,
     reveal,
     state_error,
 )
-from arena.categories.store import label_battle
 from arena.errors import ValidationError
 from arena.integrity.gates import record_gate
 from arena.leaderboard.facts import write_vote_fact
@@ -56,36 +56,53 @@ def validate_vote(winner: Any, feedback: Any) -> tuple[str, str | None]:
     return winner, (feedback.strip() or None) if feedback else None
 
 
-def cast_vote(db: Session, battle: Battle, *, voter_id: str | None, winner: str,
+# Built once: constructing a statement costs more than running it. (Statements of the mapped
+# classes, executed on the session's Connection: no ORM layer.) The conditional UPDATE loses
+# to a concurrent vote or new turn (row lock). It also marks the battle unlabelled: labels
+# read whole answers, which costs more than the rest of the vote, so the next facts sync
+# labels the final conversation (arena.categories.store.label_voted) before anything reads
+# them, replacing what a relabel of the unvoted battle may have written.
+_MARK_VOTED = (update(Battle)
+               .where(Battle.id == bindparam("battle_id"), Battle.state == "ready")
+               .values(state="voted", updated_at=bindparam("now"), category_version=None))
+_INSERT_VOTE = insert(Vote)
+
+
+def cast_vote(db: Session, battle: Battle | VoteTarget, *, voter_id: str | None, winner: str,
               feedback: str | None, now: datetime,
               gates: Sequence[tuple[str, str, str]] = ()) -> dict[str, Any]:
     """Store the vote and mark the battle ``voted``; return the reveal for the response.
 
+    ``battle`` is what :func:`arena.battles.vote_target` read (the API), or an ORM battle.
     ``gates`` are the voter gates' verdicts ``(gate, status, detail)``: stored with the vote,
     never a reason to refuse it. The caller commits. On a lost race the session is rolled
     back and a 409 raised, so nothing of a rejected vote remains.
+
+    Three Core statements: the state change, the vote and its fact.
     """
+    if isinstance(battle, Battle):
+        db.flush()
+        orm, battle = battle, VoteTarget.of(battle)
+        # The statements below bypass the ORM: reload the object's columns when next read.
+        db.expire(orm)
     require_owner(battle, voter_id)
     if battle.state != "ready":
         raise state_error(battle.state)
     ready_at = battle.ready_at
     seconds = (now - ready_at).total_seconds() if ready_at is not None else None
-    # The conditional UPDATE first: it loses to a concurrent vote or new turn (row lock), and
-    # the UNIQUE vote.battle_id stays the last word. Core statements, no ORM flush.
-    moved = db.execute(update(Battle).where(Battle.id == battle.id, Battle.state == "ready")
-                       .values(state="voted", updated_at=now))
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
+    conn = db.connection()
+    moved = conn.execute(_MARK_VOTED, {"battle_id": battle.id, "now": now})
+    if moved.rowcount != 1:
         # A vote or a new turn won the race since our read.
         db.rollback()
         raise state_error(current_state(db, battle.id))
     try:
-        db.execute(insert(Vote).values(battle_id=battle.id, voter_id=voter_id, winner=winner,
-                                       feedback=feedback, seconds_to_vote=seconds,
-                                       created_at=now))
+        conn.execute(_INSERT_VOTE, {"battle_id": battle.id, "voter_id": voter_id,
+                                    "winner": winner, "feedback": feedback,
+                                    "seconds_to_vote": seconds, "created_at": now})
     except IntegrityError:
         db.rollback()
         raise AlreadyVoted() from None
-    label_battle(db, battle)  # the conversation is final now; a few ms, same transaction
     write_vote_fact(db, battle, winner=winner, voter_id=voter_id, now=now)
     for gate, status, detail in gates:
         record_gate(db, battle.id, gate, status, now=now, detail=detail)

@@ -16,6 +16,7 @@ from arena.battles.lifecycle import (
     reap_stale,
     recover_stale,
     require_owner,
+    vote_target,
 )
 from arena.battles.sampling import (
     choose_pair,
@@ -30,5 +31,5 @@ __all__ = [
     "create_battle",
     "eligible_contenders", "get_battle", "plan_generation", "record_failure", "record_success",
     "reap_stale", "recover_stale", "replay_events", "require_owner", "run_generation",
-    "sample_pair",
+    "sample_pair", "vote_target",
 ]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from arena.battles.sampling import NoContenders, require_offered
 from arena.errors import Conflict, Forbidden, NotFound
@@ -81,10 +82,39 @@ def ensure_voter(db: Session, voter_id: str, release_consent: bool | None = None
     return voter
 
 
+class Created(NamedTuple):
+    """A new battle's keys."""
+
+    id: int
+    public_id: str
+
+
+# Built once: creating battles is a hot path. (Statements of the mapped classes, executed on
+# the session's Connection: no ORM unit of work.)
+_INSERT_BATTLE = insert(Battle).returning(Battle.id)
+_INSERT_TURN = insert(Turn)
+_SET_CONSENT = (update(Voter).where(Voter.id == bindparam("voter_id"))
+                .values(release_consent=bindparam("consent")))
+
+
+def consent_in_force(db: Session, voter_id: str, release_consent: bool | None,
+                     stored: bool | None) -> bool:
+    """The voter's release consent after this request: ``release_consent`` when given (and
+    stored), else the stored one. ``stored`` is the value already read for this request
+    (None: not known), which saves reading the voter row again."""
+    if stored is None:
+        return bool(ensure_voter(db, voter_id, release_consent).release_consent)
+    if release_consent is None or release_consent == stored:
+        return stored
+    db.connection().execute(_SET_CONSENT, {"voter_id": voter_id, "consent": release_consent})
+    return release_consent
+
+
 def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng: random.Random,
                   now: datetime, language: str | None = None,
                   release_consent: bool | None = None,
-                  sampler: Sampler | None = None, arena: str = "text") -> Battle:
+                  sampler: Sampler | None = None, stored_consent: bool | None = None,
+                  arena: str = "text") -> Created:
     """A new ``pending`` battle with its first turn. Raises 503 ``no_contenders``.
 
     ``release_consent`` (when given) updates the voter's stored choice; either way the battle
@@ -93,6 +123,8 @@ def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng:
 
     ``sampler`` draws the pair (the app's declared policy); without one, the configured
     weights alone decide, with no exploration or caps. Only contenders of ``arena`` meet.
+    ``stored_consent``: the voter row's consent as already read in this request (see
+    :func:`arena.privacy.stored_consent`).
     """
     try:
         pair = (sampler or _PLAIN).draw(db, rng, now, arena)
@@ -100,17 +132,19 @@ def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng:
         # An arena no contender competes in is not "busy, try later" but absent (404).
         require_offered(db, arena)
         raise
-    voter = ensure_voter(db, voter_id, release_consent)
-    battle = Battle(public_id=secrets.token_urlsafe(24), voter_id=voter_id,
-                    contender_a_id=pair.a.id, contender_b_id=pair.b.id, state="pending",
-                    propensity=pair.propensity, policy_version=pair.policy_version,
-                    ip_hash=ip_hash, language=language, created_at=now, updated_at=now,
-                    release_consent=bool(voter.release_consent),
-                    prompt_group=prompt_group_of(prompt), arena=arena)
-    battle.turns.append(Turn(position=0, prompt=prompt, created_at=now))
-    db.add(battle)
-    db.flush()
-    return battle
+    consent = consent_in_force(db, voter_id, release_consent, stored_consent)
+    db.flush()  # a new voter row (ORM) before the battle that refers to it
+    public_id = secrets.token_urlsafe(24)
+    conn = db.connection()
+    battle_id = conn.execute(_INSERT_BATTLE, {
+        "public_id": public_id, "voter_id": voter_id, "contender_a_id": pair.a.id,
+        "contender_b_id": pair.b.id, "state": "pending", "propensity": pair.propensity,
+        "policy_version": pair.policy_version, "ip_hash": ip_hash, "language": language,
+        "created_at": now, "updated_at": now, "release_consent": consent,
+        "prompt_group": prompt_group_of(prompt), "arena": arena}).scalar_one()
+    conn.execute(_INSERT_TURN, {"battle_id": battle_id, "position": 0, "prompt": prompt,
+                                "created_at": now})
+    return Created(battle_id, public_id)
 
 
 def get_battle(db: Session, public_id: str, *, with_contenders: bool = False) -> Battle:
@@ -125,7 +159,83 @@ def get_battle(db: Session, public_id: str, *, with_contenders: bool = False) ->
     return battle
 
 
-def require_owner(battle: Battle, voter_id: str | None) -> None:
+@dataclass(frozen=True)
+class Identity:
+    """What the reveal shows of a contender (see :func:`reveal`)."""
+
+    name: str
+    organization: str
+    license: str
+    is_public: bool
+    alias: str | None
+
+
+@dataclass(frozen=True)
+class VoteTarget:
+    """The columns a vote reads of its battle, both contenders and the owner's revocation."""
+
+    id: int
+    public_id: str
+    voter_id: str | None
+    state: str
+    ready_at: datetime | None
+    category_version: str | None
+    prompt_group: str | None
+    contender_a_id: int
+    contender_b_id: int
+    features: Any
+    language: str | None
+    anony: bool
+    flagged: bool
+    source: str
+    arena: str
+    propensity: float | None
+    contender_a: Identity
+    contender_b: Identity
+    #: The owner asked for deletion: their old cookies no longer stand for anybody.
+    owner_revoked: bool = False
+
+    @classmethod
+    def of(cls, battle: Battle) -> VoteTarget:
+        """The target of an ORM battle (direct callers and tests)."""
+        def identity(c: Contender) -> Identity:
+            return Identity(c.name, c.organization, c.license, c.is_public, c.alias)
+        return cls(battle.id, battle.public_id, battle.voter_id, battle.state, battle.ready_at,
+                   battle.category_version, battle.prompt_group, battle.contender_a_id,
+                   battle.contender_b_id, battle.features, battle.language,
+                   bool(battle.anony), bool(battle.flagged), battle.source,
+                   battle.arena or "text", battle.propensity,
+                   identity(battle.contender_a), identity(battle.contender_b))
+
+
+def _vote_target_query() -> Any:
+    a, b = aliased(Contender), aliased(Contender)
+    names = ("name", "organization", "license", "is_public", "alias")
+    return (select(Battle.id, Battle.public_id, Battle.voter_id, Battle.state, Battle.ready_at,
+                   Battle.category_version, Battle.prompt_group, Battle.contender_a_id,
+                   Battle.contender_b_id, Battle.features, Battle.language, Battle.anony,
+                   Battle.flagged, Battle.source, Battle.arena, Battle.propensity,
+                   *(getattr(a, n) for n in names),
+                   *(getattr(b, n) for n in names), Voter.deletion_requested_at)
+            .join(a, a.id == Battle.contender_a_id).join(b, b.id == Battle.contender_b_id)
+            .outerjoin(Voter, Voter.id == Battle.voter_id)
+            .where(Battle.public_id == bindparam("public_id")))
+
+
+# Built once: constructing the statement costs more than running it.
+_VOTE_TARGET = _vote_target_query()
+
+
+def vote_target(db: Session, public_id: str) -> VoteTarget:
+    """What a vote needs of a battle, in one Core query (no ORM objects). Raises 404."""
+    row = db.connection().execute(_VOTE_TARGET, {"public_id": public_id}).first()
+    if row is None:
+        raise BattleNotFound()
+    fields = (*row[:16], Identity(*row[16:21]), Identity(*row[21:26]), row[26] is not None)
+    return VoteTarget(*fields)
+
+
+def require_owner(battle: Battle | VoteTarget, voter_id: str | None) -> None:
     if voter_id is None or battle.voter_id != voter_id:
         raise NotYourBattle()
 
@@ -223,12 +333,12 @@ def current_state(db: Session, battle_id: int) -> str:
     return str(db.scalar(select(Battle.state).where(Battle.id == battle_id)))
 
 
-def reveal(battle: Battle) -> dict[str, Any]:
+def reveal(battle: Battle | VoteTarget) -> dict[str, Any]:
     """Both contenders' public identities, for the vote response only."""
     return {"a": _identity(battle.contender_a), "b": _identity(battle.contender_b)}
 
 
-def _identity(contender: Contender) -> dict[str, Any]:
+def _identity(contender: Contender | Identity) -> dict[str, Any]:
     if not contender.is_public:
         # Unreleased models stay anonymous even after the vote.
         return {"name": contender.alias or "Unreleased model", "organization": "",

@@ -1,20 +1,22 @@
 """Labels in SQL: ``battle_label`` rows and ``battle.category_version``/``prompt_group``.
 
-Battles are labelled when their vote lands (:func:`label_battle`, a few milliseconds, so it
-runs inside the vote's transaction) and re-labelled in batches by :func:`relabel` when the
-classifier version changes. Both replace a battle's label rows as a whole.
+Battles are labelled after their vote, by the next facts sync (:func:`label_voted`, run by
+every publish and release cut; the vote request itself does not classify), and re-labelled in
+batches by :func:`relabel` when the classifier version changes. Each replaces a battle's label
+rows as a whole.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from arena.categories.classify import CLASSIFIER_VERSION, classify
 from arena.categories.groups import group_id, near_duplicate_groups
-from arena.models import Battle, BattleLabel, Turn
+from arena.models import Battle, BattleFact, BattleLabel, Turn
 
 #: Battles re-labelled per transaction-sized batch (the caller commits between batches).
 BATCH = 500
@@ -45,6 +47,37 @@ def label_battle(db: Session, battle: Battle) -> frozenset[str]:
     _write(db, battle, labels)
     db.flush()
     return labels
+
+
+def label_voted(db: Session, *, now: datetime, batch: int = BATCH) -> int:
+    """Label the voted battles that await their labels; returns how many (never commits).
+
+    A vote leaves its battle unlabelled (``category_version`` NULL, see :mod:`arena.voting`):
+    the classifier reads whole answers, which costs more than the rest of the vote. Every
+    facts sync (:func:`arena.leaderboard.facts.sync_facts`, run by each publish and release
+    cut) calls this, so what they read is always labelled; a partial index
+    keeps the lookup cheap. Each labelled battle's fact gets ``synced_at = now``, so a
+    publication that read it before its labels existed is not taken as up to date.
+    """
+    done, last_id = 0, 0
+    while True:
+        # populate_existing: a battle already in this session may hold values from before the
+        # vote's Core UPDATE (its old category_version), which _write must not compare with.
+        rows = db.scalars(
+            select(Battle).where(Battle.state == "voted", Battle.category_version.is_(None),
+                                 Battle.id > last_id)
+            .options(selectinload(Battle.turns).selectinload(Turn.answers))
+            .order_by(Battle.id).limit(batch)
+            .execution_options(populate_existing=True)).all()
+        if not rows:
+            return done
+        for battle in rows:
+            _write(db, battle, battle_labels(battle))
+        db.flush()
+        db.execute(update(BattleFact).where(BattleFact.battle_id.in_([b.id for b in rows]))
+                   .values(synced_at=now))
+        done += len(rows)
+        last_id = rows[-1].id
 
 
 def relabel(db: Session, *, everything: bool = False, batch: int = BATCH,

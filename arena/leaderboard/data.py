@@ -380,6 +380,7 @@ def as_facts(battles: Battles) -> Facts:
     languages: dict[str | None, int] = {}
     arenas: dict[str, int] = {}
     features: dict[str, np.ndarray] = {}
+    labels: dict[str, np.ndarray] = {}
     n = len(battles)
     for i, b in enumerate(battles):
         contenders[b.contender_a_id] = (b.model_a, b.public_a)
@@ -388,6 +389,10 @@ def as_facts(battles: Battles) -> Facts:
             if key not in features:
                 features[key] = np.full(n, np.nan)
             features[key][i] = value
+        for label in b.labels:
+            if label not in labels:
+                labels[label] = np.zeros(n, dtype=bool)
+            labels[label][i] = True
     return Facts(
         battle_id=np.array([b.battle_id for b in battles], dtype=np.int64),
         voted_us=np.array([(b.voted_at - _EPOCH) // timedelta(microseconds=1)
@@ -407,8 +412,10 @@ def as_facts(battles: Battles) -> Facts:
         public_id=np.array([b.public_id for b in battles], dtype=object),
         created_us=np.array([(b.created_at - _EPOCH) // timedelta(microseconds=1)
                              for b in battles], dtype=np.int64),
-        labels={label: np.array([label in b.labels for b in battles], dtype=bool)
-                for label in sorted({x for b in battles for x in b.labels})},
+        # the category views of the list form (they were lost here; found once votes got
+        # their labels from the facts sync, see arena.categories.store.label_voted)
+        labels=labels,
+        category_version=np.array([b.category_version for b in battles], dtype=object),
         arena=np.array([arenas.setdefault(b.arena, len(arenas)) for b in battles], dtype=np.int8),
         arenas=[a for a, _ in sorted(arenas.items(), key=lambda kv: kv[1])] or ["text"])
 

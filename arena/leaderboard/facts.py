@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, case, cast, delete, func, insert, literal, select
+from sqlalchemy import BigInteger, bindparam, case, cast, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from arena.models import WINNERS, Battle, BattleFact, BattleLabel, Contender, Turn, Vote
@@ -91,37 +91,59 @@ def _key_of(prompt_group: str | None, first_prompt: str | None) -> int | None:
     return group_key(prompt_group if prompt_group is not None else prompt_group_of(first_prompt))
 
 
-def write_vote_fact(db: Session, battle: Battle, *, winner: str, voter_id: str | None,
+def _vote_fact_insert() -> Any:
+    # Built once (the vote's path): turn totals are computed in SQL, after the vote's UPDATE
+    # locked the battle, so no turn can be added under it.
+    turns = func.count(Turn.id)
+
+    def value(name: str, column: Any) -> Any:
+        return bindparam(name, type_=column.type)
+
+    source = (
+        select(value("battle_id", BattleFact.battle_id), value("now", BattleFact.voted_at),
+               value("a_id", BattleFact.contender_a_id), value("b_id", BattleFact.contender_b_id),
+               value("winner", BattleFact.winner), value("voter_id", BattleFact.voter_id),
+               turns, func.coalesce(func.sum(func.length(Turn.prompt)), 0),
+               value("language", BattleFact.language),
+               # no turn, no flood group (see _key_of)
+               case((turns > 0, value("prompt_key", BattleFact.prompt_key)), else_=None),
+               value("feature_names", BattleFact.feature_names),
+               value("feature_values", BattleFact.feature_values),
+               value("anony", BattleFact.anony), value("flagged", BattleFact.flagged),
+               value("source", BattleFact.source), value("arena", BattleFact.arena),
+               value("propensity", BattleFact.propensity), value("now", BattleFact.synced_at))
+        .where(Turn.battle_id == bindparam("battle_id")))
+    columns = ["battle_id", "voted_at", "contender_a_id", "contender_b_id", "winner", "voter_id",
+               "turn_count", "prompt_chars", "language", "prompt_key", "feature_names",
+               "feature_values", "anony", "flagged", "source", "arena", "propensity",
+               "synced_at"]
+    return insert(BattleFact).from_select(columns, source)
+
+
+_INSERT_FACT = _vote_fact_insert()
+
+
+def write_vote_fact(db: Session, battle: Any, *, winner: str, voter_id: str | None,
                     now: datetime) -> None:
-    """Insert the fact of a battle being voted now: one statement, turn totals done in SQL."""
+    """Insert the fact of a battle being voted now: one statement, turn totals done in SQL.
+
+    ``battle`` is a :class:`~arena.models.Battle` or a
+    :class:`~arena.battles.lifecycle.VoteTarget` (the columns read with the vote).
+    """
     names, values = pack_features(battle.features)
     group = battle.prompt_group
     if group is None:  # a battle created before groups were set at creation
         first = db.scalar(select(Turn.prompt).where(Turn.battle_id == battle.id)
                           .order_by(Turn.position).limit(1))
         group = None if first is None else prompt_group_of(first)
-    key = None if group is None else group_key(group)
-    turns = func.count(Turn.id)
-    source = (
-        select(literal(battle.id), literal(now, BattleFact.voted_at.type),
-               literal(battle.contender_a_id), literal(battle.contender_b_id), literal(winner),
-               literal(voter_id if voter_id is not None else battle.voter_id,
-                       BattleFact.voter_id.type),
-               turns, func.coalesce(func.sum(func.length(Turn.prompt)), 0),
-               literal(battle.language, BattleFact.language.type),
-               # no turn, no flood group (see _key_of)
-               case((turns > 0, literal(key, BattleFact.prompt_key.type)), else_=None),
-               literal(names), literal(values, BattleFact.feature_values.type),
-               literal(bool(battle.anony)), literal(bool(battle.flagged)),
-               literal(battle.source), literal(battle.arena or "text", BattleFact.arena.type),
-               literal(battle.propensity, BattleFact.propensity.type),
-               literal(now, BattleFact.synced_at.type))
-        .where(Turn.battle_id == battle.id))
-    columns = ["battle_id", "voted_at", "contender_a_id", "contender_b_id", "winner", "voter_id",
-               "turn_count", "prompt_chars", "language", "prompt_key", "feature_names",
-               "feature_values", "anony", "flagged", "source", "arena", "propensity",
-               "synced_at"]
-    db.execute(insert(BattleFact).from_select(columns, source))
+    db.connection().execute(_INSERT_FACT, {
+        "battle_id": battle.id, "now": now, "a_id": battle.contender_a_id,
+        "b_id": battle.contender_b_id, "winner": winner,
+        "voter_id": voter_id if voter_id is not None else battle.voter_id,
+        "language": battle.language, "prompt_key": None if group is None else group_key(group),
+        "feature_names": names, "feature_values": values, "anony": bool(battle.anony),
+        "flagged": bool(battle.flagged), "source": battle.source,
+        "arena": battle.arena or "text", "propensity": battle.propensity})
 
 
 _FACT_COLUMNS = ("voted_at", "contender_a_id", "contender_b_id", "winner", "voter_id",
@@ -196,10 +218,14 @@ def _comparable(stored: tuple[Any, ...]) -> tuple[Any, ...]:
 class SyncReport:
     changed: int  # fact rows written or removed
     n_facts: int  # fact rows after the sync
+    labelled: int = 0  # voted battles given their labels (arena.categories.store.label_voted)
 
 
 def sync_facts(db: Session, *, now: datetime | None = None) -> SyncReport:
-    """Bring ``battle_fact`` up to date with the battles (never commits)."""
+    """Bring ``battle_fact`` up to date with the battles, and label the voted battles that
+    await their labels (never commits)."""
+    from arena.categories.store import label_voted  # here: categories imports this module
+
     now = now or datetime.now(UTC)
     hwm = db.scalar(select(func.max(BattleFact.synced_at)))
     changed = 0
@@ -219,7 +245,9 @@ def sync_facts(db: Session, *, now: datetime | None = None) -> SyncReport:
         changed += refresh_facts(db, list(recent), now=now)
     if changed:
         facts = db.scalar(select(func.count()).select_from(BattleFact))
-    return SyncReport(changed=changed, n_facts=int(facts or 0))
+    # Last: it moves synced_at of the facts it labels, which must not move the hwm above.
+    labelled = label_voted(db, now=now)
+    return SyncReport(changed=changed, n_facts=int(facts or 0), labelled=labelled)
 
 
 def fact_state(db: Session, *, cutoff: datetime, n_facts: int) -> dict[str, Any]:

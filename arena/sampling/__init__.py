@@ -21,9 +21,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select, union_all
+from sqlalchemy import bindparam, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from arena.models import (
@@ -46,12 +46,39 @@ from arena.sampling.policies import (
 __all__ = ["POLICIES", "Candidate", "Draw", "PolicySettings", "Sampler", "settings_from_config"]
 
 
+class Pick(NamedTuple):
+    """An eligible contender as the sampler reads it: a row, not an ORM object."""
+
+    id: int
+    name: str
+    is_public: bool
+    weight: float
+    organization: str
+
+
+# Built once: a draw runs it on every battle created. The same rule as
+# arena.battles.eligible_contenders (active, positive weight, endpoint not cooling down).
+_ELIGIBLE = (select(Contender.id, Contender.name, Contender.is_public, Contender.weight,
+                    Contender.organization)
+             .where(Contender.active.is_(True), Contender.weight > 0,
+                    Contender.arena == bindparam("arena"),
+                    or_(Contender.unhealthy_until.is_(None),
+                        Contender.unhealthy_until <= bindparam("now")))
+             .order_by(Contender.id))
+
+
+def eligible(db: Session, now: datetime, arena: str = "text") -> list[Pick]:
+    """The eligible contenders of ``arena``, in id order."""
+    return [Pick(*row) for row in db.connection().execute(_ELIGIBLE,
+                                                          {"now": now, "arena": arena})]
+
+
 @dataclass(frozen=True)
 class Draw:
     """A drawn battle pair: left, right, the ordered pair's probability, the policy version."""
 
-    a: Contender
-    b: Contender
+    a: Pick
+    b: Pick
     propensity: float
     policy_version: str
 
@@ -169,11 +196,9 @@ class Sampler:
         return counts
 
     def candidates(self, db: Session, now: datetime,
-                   pool: list[Contender] | None = None) -> tuple[list[Contender], list[Candidate]]:
+                   pool: list[Pick] | None = None) -> tuple[list[Pick], list[Candidate]]:
         """The eligible contenders and their sampler view."""
-        from arena.battles.sampling import eligible_contenders  # arena.battles imports us
-
-        pool = eligible_contenders(db, now) if pool is None else pool
+        pool = eligible(db, now) if pool is None else pool
         if not self._needs_board():
             return pool, [Candidate(c.id, c.is_public, c.weight, c.organization) for c in pool]
         board = self.board(db)
@@ -195,16 +220,14 @@ class Sampler:
     # -- drawing ---------------------------------------------------------------------------
 
     def probabilities(self, db: Session, now: datetime, *, caps: bool = True,
-                      arena: str = "text") -> tuple[list[Contender], Any]:
+                      arena: str = "text") -> tuple[list[Pick], Any]:
         """The eligible pool and its pair probabilities.
 
         The matrix is recomputed only when its inputs change (the pool, the snapshot, the
         hourly and new-vote counts, each re-read on its own clock), so a draw usually costs
         one health query and a binary search.
         """
-        from arena.battles.sampling import eligible_contenders  # arena.battles imports us
-
-        pool = eligible_contenders(db, now, arena)
+        pool = eligible(db, now, arena)
         counts, total = self.hour_counts(db, now, arena) if caps else ({}, 0)
         board = self.board(db) if self._needs_board() else None
         if board is not None:

@@ -7,8 +7,11 @@ sanitised HTML without images, so ``img-src`` needs only the site and ``data:`` 
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
-from flask.sessions import SecureCookieSessionInterface
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask, Request, Response, current_app, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from itsdangerous import BadSignature
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -45,8 +48,47 @@ def served_over_https() -> bool:
     return str(public).lower().startswith("https://")
 
 
+#: A permanent session's cookie is signed and sent again (its expiry moved forward) once it is
+#: this old. Flask's default does it on every response: an HMAC, a JSON dump and a
+#: ``Set-Cookie`` header per request, for an expiry that moves by seconds.
+SESSION_REFRESH_AFTER = timedelta(days=1)
+
+
+class _Session(SecureCookieSession):
+    #: When the cookie this session came from was signed (None: no valid cookie).
+    signed_at: datetime | None = None
+
+
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie, with ``Secure`` decided per request when configured as "auto"."""
+    """Flask's signed cookie, with ``Secure`` decided per request when configured as "auto",
+    and re-issued only when its content changed or it is older than SESSION_REFRESH_AFTER."""
+
+    session_class = _Session
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        # Flask's own, except that the signing time is kept (itsdangerous returns it).
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        session = self.session_class(data)
+        session.signed_at = signed_at
+        return session
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        signed_at = getattr(session, "signed_at", None)
+        return signed_at is None or datetime.now(UTC) - signed_at >= SESSION_REFRESH_AFTER
 
     def get_cookie_secure(self, app: Flask) -> bool:
         setting = app.config["SESSION_COOKIE_SECURE"]

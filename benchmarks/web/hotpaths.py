@@ -6,12 +6,17 @@ gunicorn, 2 ``gthread`` workers x 8 threads, access log off, on one fresh Postgr
 figure is the mean of its two runs). Reported: req/s, share of the floor, p50/p99 latency, and
 gunicorn workers' CPU time per request (from /proc, all workers summed).
 
-    nice python benchmarks/web/hotpaths.py [--duration 10] \
+    nice python benchmarks/web/hotpaths.py [--duration 10] [--before ../main-checkout] \
         [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
 
-Votes go to ready battles seeded beforehand (one per request, owned by the cookie's voter), so
-every vote is a real first vote. Rate limits are off for the run. The database is dropped at
-the end. Traffic stays on 127.0.0.1.
+``--before`` serves a second arena from another checkout (e.g. ``git worktree add /tmp/before
+8a6bc9f``) on the same database and measures it in the same run, path by path: before, then
+this checkout. The schema is this checkout's (a superset: it only adds indexes).
+
+Votes go to ready battles seeded beforehand (one per request, owned by the cookie's voter, one
+turn with two ~1,200-character answers), so every vote is a real first vote. Rate limits are
+off for the run unless ``--rate-limits`` (then counted as shipped, in the SQLite file, with
+limits never reached). The database is dropped at the end. Traffic stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -94,9 +99,10 @@ def _cpu_s(pids: list[int]) -> float:
 
 
 class Server:
-    def __init__(self, argv: list[str], env: dict[str, str], port: int, log: Any) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], port: int, log: Any,
+                 cwd: Path = REPO) -> None:
         self.port = port
-        self.proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=REPO,
+        self.proc = subprocess.Popen(argv, env={**os.environ, **env}, cwd=cwd,
                                      stdout=subprocess.DEVNULL, stderr=log,
                                      start_new_session=True)
         deadline = time.time() + 60
@@ -148,7 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--battles", type=int, default=40_000, help="ready battles seeded")
+    parser.add_argument("--before", type=Path, help="checkout of the revision to compare with")
+    parser.add_argument("--rate-limits", action="store_true",
+                        help="keep rate limiting on (the shipped SQLite counters), with limits "
+                             "high enough that nothing is refused")
     args = parser.parse_args(argv)
+    load_start = os.getloadavg()
     import psycopg
     from sqlalchemy import text
 
@@ -178,12 +189,23 @@ def main(argv: list[str] | None = None) -> int:
         arena_env = {"ARENA_DATABASE_URL": url, "ARENA_SECRET_KEY": "b" * 32,
                      "ARENA_RATELIMIT_ENABLED": "false", "ARENA_WORKERS": "2",
                      "ARENA_THREADS": "8", "ARENA_LOG_LEVEL": "WARNING"}
+        if args.rate_limits:
+            arena_env.update(ARENA_RATELIMIT_ENABLED="true",
+                             ARENA_RATELIMIT_VOTES="10000000 per minute",
+                             ARENA_RATELIMIT_BATTLES="10000000 per minute")
         arena = Server(_gunicorn("wsgi:app", port_a, ["-c", "gunicorn.conf.py"]), arena_env,
                        port_a, (tmp / "arena.log").open("w"))
         servers.append(arena)
         floor = Server(_gunicorn("benchmarks.web.floor_app:app", port_f, []),
                        {"FLOOR_DATABASE_URL": url}, port_f, (tmp / "floor.log").open("w"))
         servers.append(floor)
+        before = None
+        if args.before is not None:
+            port_b = _free_port()
+            before = Server(_gunicorn("wsgi:app", port_b, ["-c", "gunicorn.conf.py"]),
+                            arena_env, port_b, (tmp / "before.log").open("w"),
+                            cwd=args.before.resolve())
+            servers.append(before)
         # A voter cookie: the first battle's response sets it.
         request = urllib.request.Request(
             f"http://127.0.0.1:{port_a}/api/v1/battles", data=b'{"prompt": "hello"}',
@@ -204,21 +226,40 @@ def main(argv: list[str] | None = None) -> int:
                 INSERT INTO turn (battle_id, position, prompt, created_at)
                 SELECT id, 0, 'Explain why the sky is blue.', now() FROM battle
                 WHERE public_id LIKE 'bench-%'"""))
+            # Both answers, ~1,200 characters each: the vote labels the whole conversation.
+            conn.execute(text("""
+                INSERT INTO answer (turn_id, side, text, citations, created_at)
+                SELECT t.id, s.side, repeat(s.sentence, 12), '[]', now()
+                FROM turn t CROSS JOIN (VALUES
+                  ('a', 'Sunlight is scattered by air molecules; blue light scatters most. '),
+                  ('b', 'Rayleigh scattering favours short wavelengths, so the sky is blue. ')
+                ) AS s(side, sentence)"""))
             ids = [r[0] for r in conn.execute(text(
                 "SELECT public_id FROM battle WHERE public_id LIKE 'bench-%' ORDER BY id"))]
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
-        (tmp / "warm.txt").write_text("\n".join(ids[:3000]) + "\n")
-        (tmp / "ids.txt").write_text("\n".join(ids[3000:]) + "\n")
+        rest = ids[3000:]
+        (tmp / "warm.txt").write_text("\n".join(ids[:1500]) + "\n")
+        (tmp / "warm_before.txt").write_text("\n".join(ids[1500:3000]) + "\n")
+        (tmp / "ids.txt").write_text("\n".join(rest[len(rest) // 2:]) + "\n")
+        (tmp / "ids_before.txt").write_text("\n".join(rest[:len(rest) // 2]) + "\n")
         (tmp / "vote.lua").write_text(VOTE_LUA % {"cookie": cookie})
         (tmp / "create.lua").write_text(CREATE_LUA % {"cookie": cookie})
         (tmp / "floor.lua").write_text(FLOOR_LUA)
         _wrk(port_f, tmp / "floor.lua", 2, {})  # warm both servers' pools and imports
         _wrk(port_a, tmp / "create.lua", 2, {})
         _wrk(port_a, tmp / "vote.lua", 1, {"IDS_FILE": str(tmp / "warm.txt")})
+        if before is not None:
+            _wrk(before.port, tmp / "create.lua", 2, {})
+            _wrk(before.port, tmp / "vote.lua", 1, {"IDS_FILE": str(tmp / "warm_before.txt")})
         results["floor_1"] = _measure(floor, tmp / "floor.lua", args.duration)
+        if before is not None:
+            results["vote_before"] = _measure(before, tmp / "vote.lua", args.duration,
+                                              {"IDS_FILE": str(tmp / "ids_before.txt")})
         results["vote"] = _measure(arena, tmp / "vote.lua", args.duration,
                                    {"IDS_FILE": str(tmp / "ids.txt")})
+        if before is not None:
+            results["create_before"] = _measure(before, tmp / "create.lua", args.duration)
         results["create"] = _measure(arena, tmp / "create.lua", args.duration)
         results["floor_2"] = _measure(floor, tmp / "floor.lua", args.duration)
     finally:
@@ -228,14 +269,23 @@ def main(argv: list[str] | None = None) -> int:
         with psycopg.connect(args.admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
     floor_rps = (results["floor_1"]["rps"] + results["floor_2"]["rps"]) / 2
+    results["loadavg"] = {"start": load_start, "end": os.getloadavg()}
     print(json.dumps(results))
-    print("| path | req/s | share of floor | p50 | p99 | worker CPU ms / request | non-2xx |")
-    print("|---|---|---|---|---|---|---|")
-    for key, label in (("floor_1", "floor (1st)"), ("vote", "POST /api/v1/battles/<id>/vote"),
-                       ("create", "POST /api/v1/battles"), ("floor_2", "floor (2nd)")):
+    print("| path | revision | req/s | share of floor | p50 | p99 | worker CPU ms / request "
+          "| non-2xx |")
+    print("|---|---|---|---|---|---|---|---|")
+    vote, create = "POST /api/v1/battles/<id>/vote", "POST /api/v1/battles"
+    for key, label, revision in (
+            ("floor_1", "floor (1st)", ""), ("vote_before", vote, "before"),
+            ("vote", vote, "this checkout"), ("create_before", create, "before"),
+            ("create", create, "this checkout"), ("floor_2", "floor (2nd)", "")):
+        if key not in results:
+            continue
         r = results[key]
-        print(f"| {label} | {r['rps']:.0f} | {r['rps'] / floor_rps:.0%} | {r['p50']} | "
-              f"{r['p99']} | {r['cpu_ms_per_req']} | {r['non_2xx']} |")
+        print(f"| {label} | {revision} | {r['rps']:.0f} | {r['rps'] / floor_rps:.0%} | "
+              f"{r['p50']} | {r['p99']} | {r['cpu_ms_per_req']} | {r['non_2xx']} |")
+    print(f"load average (1 min) at start {load_start[0]:.2f}, "
+          f"at end {results['loadavg']['end'][0]:.2f}")
     return 0
 
 

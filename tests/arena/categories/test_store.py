@@ -1,5 +1,5 @@
-"""Labels in SQL: written when the vote lands, replaced by `categories relabel` on a version
-change (idempotent), prompt groups for exact and near-duplicate prompts."""
+"""Labels in SQL: written by the facts sync after the vote lands, replaced by `categories
+relabel` on a version change (idempotent), prompt groups for exact and near-duplicate prompts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from arena.categories import CLASSIFIER_VERSION
 from arena.categories.groups import group_id, near_duplicate_groups
 from arena.leaderboard.data import FLOOD_K, eligible_battles
-from arena.models import Battle, BattleLabel, Voter
+from arena.leaderboard.facts import sync_facts
+from arena.models import Battle, BattleFact, BattleLabel, Voter
 from arena.voting import cast_vote
 
 
@@ -21,8 +22,8 @@ def _labels(db: Session, battle: Battle) -> set[str]:
     return set(db.scalars(select(BattleLabel.label).where(BattleLabel.battle_id == battle.id)))
 
 
-def test_vote_labels_the_battle_in_its_transaction(db: Session, contender: Callable,
-                                                   battle: Callable) -> None:
+def test_a_vote_leaves_labelling_to_the_next_facts_sync(db: Session, contender: Callable,
+                                                       battle: Callable) -> None:
     a, b = contender(), contender()
     db.add(Voter(id="v1"))
     db.flush()
@@ -31,14 +32,38 @@ def test_vote_labels_the_battle_in_its_transaction(db: Session, contender: Calla
                  answers=[("def rev(s): return s[::-1]", "I'm sorry, but I can't help with that.")])
     db.commit()
     assert row.category_version is None and _labels(db, row) == set()
-    cast_vote(db, row, voter_id="v1", winner="model_a", feedback=None,
-              now=row.ready_at + timedelta(seconds=5))
+    voted_at = row.ready_at + timedelta(seconds=5)
+    cast_vote(db, row, voter_id="v1", winner="model_a", feedback=None, now=voted_at)
     db.commit()
     db.expire_all()
+    # The request does not classify (it reads whole answers): the battle awaits its labels.
+    assert db.get(Battle, row.id).category_version is None and _labels(db, row) == set()
+    later = voted_at + timedelta(minutes=1)
+    report = sync_facts(db, now=later)
+    db.commit()
+    db.expire_all()
+    assert report.labelled == 1
     stored = db.get(Battle, row.id)
     assert stored is not None and stored.category_version == CLASSIFIER_VERSION
     assert _labels(db, stored) == {"coding", "refusal", "language:en"}
     assert stored.prompt_group == group_id("Write a Python function that reverses a string.")
+    # Its fact is marked changed, so a publication made before the labels is not up to date.
+    assert db.get(BattleFact, row.id).synced_at == later
+    assert sync_facts(db, now=later + timedelta(minutes=1)).labelled == 0
+
+
+def test_everything_that_reads_labels_sees_those_of_a_fresh_vote(
+        db: Session, contender: Callable, battle: Callable) -> None:
+    a, b = contender(), contender()
+    db.add(Voter(id="v1"))
+    db.flush()
+    row = battle(a, b, None, voter_id="v1", prompts=("Solve 3x + 10 = 5(x - 2) for x.",))
+    db.commit()
+    cast_vote(db, row, voter_id="v1", winner="tie", feedback=None,
+              now=row.ready_at + timedelta(seconds=5))
+    db.commit()
+    (rated,) = eligible_battles(db)  # publish and release cuts read through the same sync
+    assert "math" in rated.labels and rated.category_version == CLASSIFIER_VERSION
 
 
 def test_relabel_replaces_labels_of_other_versions_only_and_is_idempotent(
@@ -103,3 +128,22 @@ def test_relabel_groups_near_duplicates_and_the_flood_rule_counts_groups(
     assert len({r.prompt_group for r in rows[:flood]}) == 1
     assert [r.weight for r in rows[:flood]] == [FLOOD_K / flood] * flood
     assert rows[-1].weight == 1.0
+
+
+def test_labels_written_before_the_vote_are_replaced(db: Session, contender: Callable,
+                                                     battle: Callable) -> None:
+    # `categories relabel` also labels unvoted battles; after the vote the final conversation
+    # is labelled again and what the earlier labelling left is dropped.
+    a, b = contender(), contender()
+    db.add(Voter(id="v1"))
+    db.flush()
+    row = battle(a, b, None, voter_id="v1", prompts=("Compose a haiku about coffee.",),
+                 category_version=CLASSIFIER_VERSION)
+    db.add(BattleLabel(battle_id=row.id, label="math"))
+    db.commit()
+    cast_vote(db, row, voter_id="v1", winner="tie", feedback=None,
+              now=row.ready_at + timedelta(seconds=5))
+    db.commit()
+    sync_facts(db)
+    db.commit()
+    assert _labels(db, row) == {"creative_writing", "language:en"}

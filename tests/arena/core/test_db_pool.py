@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,27 @@ def test_pool_is_the_share_of_the_budget_capped_at_the_thread_count() -> None:
 def test_a_budget_too_small_for_the_workers_is_refused_at_start_up(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="DB_MAX_CONNECTIONS"):
         _app(tmp_path, DB_MAX_CONNECTIONS=10, DB_RESERVED_CONNECTIONS=4, HOSTS=2, WORKERS=4)
+
+
+@pytest.mark.skipif(not os.environ.get("ARENA_TEST_POSTGRES_URL"), reason="needs PostgreSQL")
+def test_an_idle_connection_the_server_dropped_is_replaced_without_an_error(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy import text
+
+    from arena import db as arena_db
+
+    url = os.environ["ARENA_TEST_POSTGRES_URL"]
+    engine, admin = arena_db.make_engine(url, pool=1), arena_db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.connect() as conn:  # reused at once: no ping, no round trip
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == pid
+        with admin.connect() as conn:  # the server drops the pooled connection (a restart)
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        monkeypatch.setattr(arena_db, "PING_AFTER_IDLE_S", 0.0)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+    finally:
+        engine.dispose()
+        admin.dispose()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -121,3 +123,27 @@ def live_api(app: Any) -> Any:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def sql_statements(app: Flask) -> Callable[[], Any]:
+    """``with sql_statements() as seen:`` collects the SQL the app sends, whitespace-folded."""
+    from sqlalchemy import event
+
+    from arena.db import engine_for
+
+    @contextmanager
+    def collect() -> Iterator[list[str]]:
+        seen: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.append(" ".join(statement.split()))
+
+        engine = engine_for(app)
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+    return collect

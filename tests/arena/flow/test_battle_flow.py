@@ -31,6 +31,24 @@ def test_create_returns_opaque_id_and_stream_url(
     assert battle.state == "pending"
 
 
+def test_create_reads_the_voter_once_and_writes_battle_and_turn_without_the_orm(
+        client: FlaskClient, make_contender: Any, battle_row: Any,
+        sql_statements: Any) -> None:
+    make_contender()
+    make_contender()
+    # The first battle creates the voter (and the sampler's once-per-process reads).
+    assert client.post("/api/v1/battles", json={"prompt": "First."}).status_code == 201
+    with sql_statements() as statements:
+        response = client.post("/api/v1/battles", json={"prompt": "Second."})
+    assert response.status_code == 201
+    # The revoked-cookie check's voter row serves the consent too (it was read twice).
+    assert [s.split(" ", 1)[0] for s in statements] == ["SELECT", "SELECT", "INSERT", "INSERT"], \
+        statements
+    assert statements[0].startswith("SELECT voter.") and "contender" in statements[1]
+    battle = battle_row(response.get_json()["id"])
+    assert [t.prompt for t in battle.turns] == ["Second."] and battle.state == "pending"
+
+
 def test_battle_stores_voter_and_keyed_ip_hash_not_the_address(
         client: FlaskClient, make_contender: Any, battle_row: Any, db: Session) -> None:
     make_contender()

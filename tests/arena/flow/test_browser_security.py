@@ -145,3 +145,43 @@ def test_after_deletion_the_old_cookie_is_revoked(
     assert new_voter is not None and new_voter != old_voter
     status = client.get("/api/v1/me").get_json()
     assert status["deletion_requested_at"] is None and status["battles"] == 1
+
+
+def _session_cookies(response: Any) -> list[str]:
+    return [v for v in response.headers.getlist("Set-Cookie") if v.startswith("session=")]
+
+
+def test_an_unchanged_session_cookie_is_not_signed_and_sent_again(client: FlaskClient) -> None:
+    first = _new_session(client)
+    assert _session_cookies(first)
+    voter = client.get("/api/v1/me")
+    assert voter.status_code == 200
+    # Same pseudonym, no new Set-Cookie: re-signing on every request costs CPU for nothing.
+    assert _session_cookies(voter) == []
+    again = client.post("/api/v1/me", json={"release_consent": True})
+    assert again.status_code == 200 and _session_cookies(again) == []
+    assert client.get("/api/v1/me").get_json()["release_consent"] is True
+
+
+def test_a_day_old_session_cookie_is_refreshed(client: FlaskClient,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as real_time
+
+    import itsdangerous.timed
+
+    class TwoDaysAgo:
+        @staticmethod
+        def time() -> float:
+            return real_time.time() - 2 * 86400
+
+    monkeypatch.setattr(itsdangerous.timed, "time", TwoDaysAgo)
+    _new_session(client)
+    monkeypatch.undo()
+    old = client.get_cookie("session")
+    assert old is not None
+    response = client.get("/api/v1/me")
+    assert response.status_code == 200
+    refreshed = _session_cookies(response)
+    assert refreshed and "Expires=" in refreshed[0]
+    new = client.get_cookie("session")
+    assert new is not None and new.value != old.value

@@ -165,29 +165,20 @@ def test_vote_on_unknown_battle_is_404(client: FlaskClient, ready_battle: str) -
 
 
 def test_vote_reads_battle_and_contenders_in_one_query_and_writes_its_fact(
-        app: Flask, client: FlaskClient, ready_battle: str, db: Session) -> None:
-    from sqlalchemy import event
-
-    from arena.db import engine_for
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(" ".join(statement.split())[:60])
-
-    engine = engine_for(app)
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+        client: FlaskClient, ready_battle: str, db: Session, sql_statements: Any) -> None:
+    with sql_statements() as statements:
         assert _vote(client, ready_battle, winner="model_a").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    # One joined read of the battle and both contenders, never a lazy load of a contender
-    # (the reveal used to cost two). The other statements are the revoked-cookie check, the
-    # prompt labels written with the vote (arena.categories) and the vote, state and fact.
+    # One joined read of the battle, both contenders and the owner's revocation, never a lazy
+    # load of a contender (the reveal used to cost two) nor a separate voter lookup. Then the
+    # state, the vote and the fact; labels are left to the next facts sync (arena.categories).
     assert statements[0].startswith("SELECT battle."), statements
-    assert not any(s.startswith("SELECT contender.") for s in statements), statements
+    assert not any(s.startswith(("SELECT contender.", "SELECT voter.")) for s in statements), \
+        statements
     assert sum(s.startswith(("INSERT INTO vote", "UPDATE battle SET state")) for s in statements) \
         == 2, statements
+    assert len(statements) == 4, statements
     from arena.models import Battle, BattleFact
     battle = db.scalar(select(Battle).where(Battle.public_id == ready_battle))
     fact = db.get(BattleFact, battle.id)
     assert fact is not None and fact.winner == "model_a" and fact.turn_count == 1
+    assert battle.category_version is None  # labelled by the next facts sync
