@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from jinja2 import TemplateNotFound
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -62,6 +62,19 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+def _rollback_request_session() -> None:
+    """End the failed transaction now: the session may outlive this request (an app context
+    held open around several requests), and a broken transaction left in it would turn the
+    next request's outage into a PendingRollbackError (500) instead of a 503."""
+    db = g.get("db_session")
+    if db is None:
+        return
+    try:
+        db.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+        log.debug("rollback after a database outage failed", exc_info=True)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ArenaError)
     def _arena_error(error: ArenaError):  # type: ignore[no-untyped-def]
@@ -84,6 +97,7 @@ def init_app(app: Flask) -> None:
             # The request's session is rolled back at teardown, so nothing is half-written.
             log.warning("database unavailable on %s %s: %s", request.method, request.path,
                         type(exc).__name__)
+            _rollback_request_session()
             unavailable = DatabaseUnavailable()
             response = error_response(unavailable)
             response.headers["Retry-After"] = str(unavailable.retry_after_s)

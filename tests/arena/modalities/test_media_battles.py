@@ -88,6 +88,9 @@ def test_full_media_round(client: FlaskClient, app: Flask, db: Session, make_con
     assert len(answers) == 2 and all(a.text == "" for a in answers)
     voted = client.post(f"/api/v1/battles/{body['id']}/vote", json={"winner": "model_a"})
     assert voted.status_code == 200
+    # The vote writes with Core statements; this test's session (shared with the test
+    # client's requests through one app context) still holds the battle as it was read.
+    db.expire_all()
     assert client.get(urls["a"]).status_code == 200
     # After the vote others see it only if the voter shares the battle (consent), as its page.
     assert stranger.get(urls["a"]).status_code == 403

@@ -14,7 +14,7 @@ from arena.battles.sampling import NoContenders
 from arena.contenders import parse_contenders, sync_contenders
 from arena.errors import ConfigError
 from arena.modalities.base import Modality, Sanitised
-from arena.models import Contender, utcnow
+from arena.models import Battle, Contender, utcnow
 
 
 def test_builtin_arenas_are_registered_text_first() -> None:
@@ -84,10 +84,13 @@ def test_battles_pair_only_contenders_of_one_arena(db: Session, make_contender: 
         assert a.arena == b.arena == "text"
     with pytest.raises(NoContenders):  # one speech contender cannot battle itself
         sample_pair(db, rng, utcnow(), "speech")
-    battle = create_battle(db, voter_id="v" * 32, ip_hash="h", prompt="a red fox", rng=rng,
-                           now=utcnow(), arena="image")
+    created = create_battle(db, voter_id="v" * 32, ip_hash="h", prompt="a red fox", rng=rng,
+                            now=utcnow(), arena="image")
     db.commit()
+    battle = db.get(Battle, created.id)
+    assert battle is not None
     assert battle.arena == "image" and battle.contender_a.arena == "image"
-    text_battle = create_battle(db, voter_id="v" * 32, ip_hash="h", prompt="hi", rng=rng,
-                                now=utcnow())
-    assert text_battle.arena == "text"
+    text_created = create_battle(db, voter_id="v" * 32, ip_hash="h", prompt="hi", rng=rng,
+                                 now=utcnow())
+    text_battle = db.get(Battle, text_created.id)
+    assert text_battle is not None and text_battle.arena == "text"
