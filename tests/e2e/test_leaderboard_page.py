@@ -70,7 +70,7 @@ def test_leaderboard_page_shows_table_plots_and_switches_views(
     expect(ranked.first).to_have_attribute("data-contender", "gpt-4")
 
     page.get_by_role("navigation", name="Leaderboard views").get_by_role(
-        "link", name="Style-controlled").click()
+        "link", name="Style-controlled", exact=True).click()
     expect(page).to_have_url(f"{live_server.url}/leaderboard?view=style")
     expect(page.locator(".lb-view.current")).to_have_text("Style-controlled")
     expect(page.locator("#lb-table thead")).to_contain_text("vs overall")
