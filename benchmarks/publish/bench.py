@@ -38,6 +38,10 @@ N_CONTENDERS = 100
 LANGS = ("en", "zh", "de", "es", "fr", "ru", "ja", "ko", "pt", "it")
 
 
+#: The battles are labelled, as the publishes before this one left them: labelling is paid
+#: per new vote by the publish after it (~1 ms each), not measured here.
+from arena.categories.classify import CLASSIFIER_VERSION  # noqa: E402
+
 #: Every ordered pair drawn uniformly (the sampler stores this per battle).
 PROPENSITY = 1.0 / (N_CONTENDERS * (N_CONTENDERS - 1))
 
@@ -100,9 +104,9 @@ def generate(admin: str, name: str, n: int) -> dict[str, Any]:
         conn.execute(text("""
             INSERT INTO battle (id, public_id, contender_a_id, contender_b_id, state, anony,
                                 source, flagged, language, release_consent, created_at,
-                                updated_at, propensity)
+                                updated_at, propensity, category_version)
             SELECT id, md5(id::text) || 'x', a, b, 'voted', true, 'arena', false, lang, false,
-                   at, at, :p FROM g"""), {"p": PROPENSITY})
+                   at, at, :p, :v FROM g"""), {"p": PROPENSITY, "v": CLASSIFIER_VERSION})
         winner = """CASE WHEN t < 0.1 THEN 'tie'
                          WHEN u < 1 / (1 + exp((a - b) / 30.0)) THEN 'model_a'
                          ELSE 'model_b' END"""
