@@ -130,21 +130,18 @@ def run_generation(app: Flask, plan: GenerationPlan, lease: datetime, *,
     finished: dict[str, Finished] = {}
     texts: dict[str, list[str]] = {"a": [], "b": []}
     settled = False
-    next_beat = time.monotonic() + HEARTBEAT_S
-    owned: datetime | None = lease
+    heartbeat = Heartbeat(app, plan.battle_id)
     try:
         # Inside the try: a client that leaves before the first answer event still abandons.
         yield "open", {}
         for side, event in events:
-            if time.monotonic() >= next_beat:
-                next_beat = time.monotonic() + HEARTBEAT_S
-                owned = _beat(app, plan.battle_id, owned)
-                if owned is None:
-                    # Taken over after a stall (or reaped): the new owner's work wins.
-                    settled = True
-                    yield from _unfinished("battle_taken_over")
-                    return
-                lease = owned
+            renewed = heartbeat.renew(lease)
+            if renewed is None:
+                # Taken over after a stall (or reaped): the new owner's work wins.
+                settled = True
+                yield from _unfinished("battle_taken_over")
+                return
+            lease = renewed
             if isinstance(event, Tick):
                 yield "keepalive", {}
             elif isinstance(event, Delta):
@@ -246,9 +243,23 @@ def _retrying(write: Callable[[], T]) -> T:
             delay = min(delay * 2, 2.0)
 
 
-def _beat(app: Flask, battle_id: int, lease: datetime | None) -> datetime | None:
-    if lease is None:
-        return None
+class Heartbeat:
+    """A generator's renewals of its battle's lease, one every :data:`HEARTBEAT_S`."""
+
+    def __init__(self, app: Flask, battle_id: int) -> None:
+        self.app, self.battle_id = app, battle_id
+        self.due = time.monotonic() + HEARTBEAT_S
+
+    def renew(self, lease: datetime) -> datetime | None:
+        """``lease``, renewed when a beat is due; None when the battle was taken over after a
+        stall or reaped (the generator then stops: the new owner's work wins)."""
+        if time.monotonic() < self.due:
+            return lease
+        self.due = time.monotonic() + HEARTBEAT_S
+        return _beat(self.app, self.battle_id, lease)
+
+
+def _beat(app: Flask, battle_id: int, lease: datetime) -> datetime | None:
     try:
         with arena_db.new_session(app) as db:
             renewed = beat(db, battle_id, lease, utcnow())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from functools import partial
@@ -27,14 +26,13 @@ from arena.battles.generation import (
     SIDES,
     Event,
     GenerationPlan,
+    Heartbeat,
     StorageUnavailable,
-    _beat,
     _persist_failed,
     _retrying,
     _unfinished,
     claim_ready,
 )
-from arena.battles.lifecycle import HEARTBEAT_S
 from arena.battles.sampling import record_success
 from arena.errors import InferenceError
 from arena.media import media_store
@@ -73,8 +71,7 @@ def run_media_generation(app: Flask, plan: GenerationPlan, lease: datetime, *, a
                          name=f"arena-media-{side}", daemon=True).start()
     finished: dict[str, Sanitised] = {}
     settled = False
-    next_beat = time.monotonic() + HEARTBEAT_S
-    owned: datetime | None = lease
+    heartbeat = Heartbeat(app, plan.battle_id)
     try:
         yield "open", {}
         while len(finished) < 2:
@@ -82,14 +79,12 @@ def run_media_generation(app: Flask, plan: GenerationPlan, lease: datetime, *, a
                 side, result = results.get(timeout=KEEPALIVE_S)
             except queue.Empty:
                 yield "keepalive", {}
-                if time.monotonic() >= next_beat:
-                    next_beat = time.monotonic() + HEARTBEAT_S
-                    owned = _beat(app, plan.battle_id, owned)
-                    if owned is None:
-                        settled = True
-                        yield from _unfinished("battle_taken_over")
-                        return
-                    lease = owned
+                renewed = heartbeat.renew(lease)
+                if renewed is None:
+                    settled = True
+                    yield from _unfinished("battle_taken_over")
+                    return
+                lease = renewed
                 continue
             if isinstance(result, InferenceError):
                 settled = True
