@@ -7,6 +7,7 @@ of skipping, so CI can never go green without it.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -172,3 +173,42 @@ def make_contender(db: Session, demo_endpoint: Any) -> Callable[..., Contender]:
         return contender
 
     return factory
+
+
+Events = list[tuple[str, Any]]
+
+
+def parse_sse(raw: str) -> Events:
+    """``(event, data)`` pairs of a server-sent event stream; comment lines are skipped."""
+    events: Events = []
+    for block in raw.split("\n\n"):
+        name, data = "message", None
+        for line in block.splitlines():
+            if line.startswith("event: "):
+                name = line[len("event: "):]
+            elif line.startswith("data: "):
+                data = json.loads(line[len("data: "):])
+        if data is not None:
+            events.append((name, data))
+    return events
+
+
+@pytest.fixture
+def sse() -> Callable[[str], Events]:
+    return parse_sse
+
+
+@pytest.fixture
+def start_battle(client: FlaskClient) -> Callable[..., tuple[dict[str, Any], Events]]:
+    """POST a battle and read its whole stream: ``(creation JSON, events)``."""
+
+    def start(prompt: str = "Explain why the sky is blue.", **extra: Any
+              ) -> tuple[dict[str, Any], Events]:
+        created = client.post("/api/v1/battles", json={"prompt": prompt, **extra})
+        assert created.status_code == 201, created.get_json()
+        body = created.get_json()
+        stream = client.get(body["stream_url"])
+        assert stream.status_code == 200
+        return body, parse_sse(stream.get_data(as_text=True))
+
+    return start

@@ -1,4 +1,5 @@
-"""Helpers for the battle/vote flow tests: SSE parsing and a whole round through the API."""
+"""Helpers for the battle/vote flow tests (SSE parsing and ``start_battle`` are in the root
+conftest)."""
 
 from __future__ import annotations
 
@@ -9,49 +10,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from arena.models import Answer, Battle, Contender, Turn, Vote, Voter
-
-Events = list[tuple[str, Any]]
-
-
-def parse_sse(raw: str) -> Events:
-    """``(event, data)`` pairs of a server-sent event stream; comment lines are skipped."""
-    events: Events = []
-    for block in raw.split("\n\n"):
-        name, data = "message", None
-        for line in block.splitlines():
-            if line.startswith("event: "):
-                name = line[len("event: "):]
-            elif line.startswith("data: "):
-                data = json.loads(line[len("data: "):])
-        if data is not None:
-            events.append((name, data))
-    return events
-
-
-@pytest.fixture
-def sse() -> Callable[[str], Events]:
-    return parse_sse
-
-
-@pytest.fixture
-def start_battle(client: FlaskClient) -> Callable[..., tuple[dict[str, Any], Events]]:
-    """POST a battle and read its whole stream: ``(creation JSON, events)``."""
-
-    def start(prompt: str = "Explain why the sky is blue.", **extra: Any
-              ) -> tuple[dict[str, Any], Events]:
-        created = client.post("/api/v1/battles", json={"prompt": prompt, **extra})
-        assert created.status_code == 201, created.get_json()
-        body = created.get_json()
-        stream = client.get(body["stream_url"])
-        assert stream.status_code == 200
-        return body, parse_sse(stream.get_data(as_text=True))
-
-    return start
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 from typing import Any
 
 import pytest
@@ -18,40 +17,16 @@ from arena.models import Answer, Battle, Contender, Voter
 STYLES = {"image": ("demo-mondrian", "demo-sunset"), "speech": ("demo-baritone", "demo-soprano")}
 
 
-def _events(raw: str) -> list[tuple[str, Any]]:
-    events = []
-    for block in raw.split("\n\n"):
-        name, data = "message", None
-        for line in block.splitlines():
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data = json.loads(line[6:])
-        if data is not None:
-            events.append((name, data))
-    return events
-
-
 def _arena(make_contender: Any, arena: str) -> list[Contender]:
     return [make_contender(name=f"{arena}-{m}", model=m, arena=arena) for m in STYLES[arena]]
 
 
-def _play(client: FlaskClient, arena: str, prompt: str = "a lighthouse at dusk"
-          ) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
-    created = client.post("/api/v1/battles", json={"prompt": prompt, "arena": arena})
-    assert created.status_code == 201, created.get_json()
-    body = created.get_json()
-    stream = client.get(body["stream_url"])
-    assert stream.status_code == 200
-    return body, _events(stream.get_data(as_text=True))
-
-
 @pytest.mark.parametrize("arena", ["image", "speech"])
 def test_full_media_round(client: FlaskClient, app: Flask, db: Session, make_contender: Any,
-                          arena: str) -> None:
+                          start_battle: Any, arena: str) -> None:
     _arena(make_contender, arena)
     make_contender(name="a text model")  # never drawn into a media battle
-    body, events = _play(client, arena)
+    body, events = start_battle("a lighthouse at dusk", arena=arena)
     names = [name for name, _ in events]
     assert names == ["done", "done", "end"]  # both outputs together, nothing before
     assert events[-1][1]["state"] == "ready"
@@ -104,10 +79,10 @@ def test_full_media_round(client: FlaskClient, app: Flask, db: Session, make_con
 
 
 def test_media_store_is_content_addressed_under_the_instance(
-        client: FlaskClient, app: Flask, make_contender: Any) -> None:
+        app: Flask, make_contender: Any, start_battle: Any) -> None:
     _arena(make_contender, "image")
-    _play(client, "image", "same prompt")
-    _play(client, "image", "same prompt")
+    start_battle("same prompt", arena="image")
+    start_battle("same prompt", arena="image")
     from pathlib import Path
     files = [p for p in Path(app.config["MEDIA_DIR"]).rglob("*") if p.is_file()]
     assert len(files) == 2  # two battles, same two pictures: stored once each
@@ -134,10 +109,10 @@ def test_media_of_a_text_answer_or_bad_side_is_404(client: FlaskClient,
 
 
 def test_failing_media_endpoint_fails_the_battle_and_counts(
-        client: FlaskClient, db: Session, make_contender: Any) -> None:
+        db: Session, make_contender: Any, start_battle: Any) -> None:
     good = make_contender(name="good", model="demo-sunset", arena="image")
     bad = make_contender(name="bad", model="no-such-painter", arena="image")
-    body, events = _play(client, "image")
+    body, events = start_battle("a lighthouse at dusk", arena="image")
     assert [n for n, _ in events] == ["error", "end"]
     assert events[0][1]["code"] == "endpoint_http_error"
     assert events[-1][1]["state"] == "failed"
