@@ -23,7 +23,7 @@ from arena.battles.lifecycle import TooManyTurns, turn_count
 from arena.battles.media import run_media_generation
 from arena.battles.share import is_shared, side_facts
 from arena.errors import BadRequest, ServiceUnavailable, ValidationError
-from arena.integrity.gates import evaluate_gates
+from arena.integrity.gates import evaluate_gates, gates_enabled
 from arena.integrity.oauth import HF_STATE_KEY
 from arena.language import detect_language
 from arena.limits import battles_limit, limiter, votes_limit
@@ -274,10 +274,15 @@ def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
 def vote(public_id: str) -> Response:
     winner, feedback = g.body
     db = arena_db.session()
+    config = current_app.config
+    if not gates_enabled(config):
+        # A read, then one write statement (PostgreSQL, arena.voting): no BEGIN/COMMIT needed.
+        # Recording gate verdicts takes more statements, so then the vote is a transaction.
+        arena_db.statement_transactions(db)
     battle = battles.vote_target(db, public_id)
     now = utcnow()
     voter = owner_voter_id(battle.voter_id, battle.owner_revoked)
-    gates = evaluate_gates(db, current_app.config, voter_id=voter, challenge=public_id,
+    gates = evaluate_gates(db, config, voter_id=voter, challenge=public_id,
                            pow_nonce=_json_object().get("pow"),
                            hf_state=session.get(HF_STATE_KEY),
                            now=now)

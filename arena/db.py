@@ -112,6 +112,21 @@ def session() -> Session:
     return g.db_session
 
 
+def statement_transactions(db: Session) -> bool:
+    """On PostgreSQL, let each of this session's statements commit on its own (autocommit);
+    True if done. Elsewhere, or once the session has a connection, nothing changes (False).
+
+    For a request whose writes are one statement (a vote): psycopg otherwise sends ``BEGIN``
+    before the first statement and ``COMMIT`` after the last, two of its round trips. The
+    setting ends with the session (SQLAlchemy resets a pooled connection's isolation level
+    when it is returned); ``db.commit()`` then has nothing to send.
+    """
+    if db.get_bind().dialect.name != "postgresql" or db.in_transaction():
+        return False
+    db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return True
+
+
 @contextmanager
 def new_session(app: Flask | None = None) -> Iterator[Session]:
     """A session outside the request's one (background work, streaming generators)."""

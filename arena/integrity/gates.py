@@ -97,6 +97,13 @@ def votes_today(db: Session, voter_ids: list[str], now: datetime) -> int:
         Vote.voter_id.in_(voter_ids), Vote.created_at >= midnight)) or 0)
 
 
+def gates_enabled(config: Mapping[str, Any]) -> bool:
+    """Is any voter gate configured? (Without one :func:`evaluate_gates` returns nothing and
+    reads nothing.)"""
+    return bool(int(config.get("GATE_POW_BITS") or 0) or int(config.get("GATE_DAILY_CAP") or 0)
+                or config.get("GATE_HF_OAUTH"))
+
+
 def evaluate_gates(db: Session, config: Mapping[str, Any], *, voter_id: str | None,
                    challenge: str, pow_nonce: Any, hf_state: str | None,
                    now: datetime) -> list[tuple[str, str, str]]:

@@ -5,7 +5,8 @@ everything a fit or a release needs apart from the texts. Jobs read it with one 
 into numpy arrays (:class:`Facts`), instead of walking ORM objects.
 
 Who writes facts
-    :func:`write_vote_fact` inside the vote's transaction (one ``INSERT … SELECT``);
+    the vote, in its transaction (:func:`vote_fact_insert`, one ``INSERT … SELECT``, on
+    PostgreSQL part of the vote's one statement);
     :func:`refresh_facts` for imports and for battles changed after their vote (a flag, a
     deletion request). :func:`sync_facts`, run by every publish and release cut, re-derives
     the facts of battles changed since the last sync (``battle.updated_at`` is indexed) and of
@@ -91,13 +92,20 @@ def _key_of(prompt_group: str | None, first_prompt: str | None) -> int | None:
     return group_key(prompt_group if prompt_group is not None else prompt_group_of(first_prompt))
 
 
-def _vote_fact_insert() -> Any:
-    # Built once (the vote's path): turn totals are computed in SQL, after the vote's UPDATE
-    # locked the battle, so no turn can be added under it.
+def vote_fact_insert(only_if: Any = None) -> Any:
+    """The ``INSERT … SELECT`` of a vote's fact (parameters: :func:`vote_fact_params`).
+
+    Turn totals are computed in SQL, after the vote's UPDATE locked the battle, so no turn can
+    be added under them. ``only_if`` (a boolean SQL expression) inserts nothing when false: the
+    vote's single PostgreSQL statement passes "the state UPDATE moved a row"
+    (:mod:`arena.voting`). Build it once: constructing a statement costs more than running it.
+    """
     turns = func.count(Turn.id)
 
     def value(name: str, column: Any) -> Any:
-        return bindparam(name, type_=column.type)
+        # Prefixed: in the vote's statement an UPDATE of battle would take a parameter named
+        # like one of its columns (voter_id, language, ...) as a value to SET.
+        return bindparam(f"fact_{name}", type_=column.type)
 
     source = (
         select(value("battle_id", BattleFact.battle_id), value("now", BattleFact.voted_at),
@@ -112,7 +120,10 @@ def _vote_fact_insert() -> Any:
                value("anony", BattleFact.anony), value("flagged", BattleFact.flagged),
                value("source", BattleFact.source), value("arena", BattleFact.arena),
                value("propensity", BattleFact.propensity), value("now", BattleFact.synced_at))
-        .where(Turn.battle_id == bindparam("battle_id")))
+        .where(Turn.battle_id == bindparam("fact_battle_id")))
+    if only_if is not None:
+        # An aggregate without GROUP BY yields one row even over no turns; HAVING drops it.
+        source = source.having(only_if)
     columns = ["battle_id", "voted_at", "contender_a_id", "contender_b_id", "winner", "voter_id",
                "turn_count", "prompt_chars", "language", "prompt_key", "feature_names",
                "feature_values", "anony", "flagged", "source", "arena", "propensity",
@@ -120,12 +131,13 @@ def _vote_fact_insert() -> Any:
     return insert(BattleFact).from_select(columns, source)
 
 
-_INSERT_FACT = _vote_fact_insert()
+#: The fact of a vote, on its own (SQLite; PostgreSQL folds it into the vote's statement).
+INSERT_VOTE_FACT = vote_fact_insert()
 
 
-def write_vote_fact(db: Session, battle: Any, *, winner: str, voter_id: str | None,
-                    now: datetime) -> None:
-    """Insert the fact of a battle being voted now: one statement, turn totals done in SQL.
+def vote_fact_params(db: Session, battle: Any, *, winner: str, voter_id: str | None,
+                     now: datetime) -> dict[str, Any]:
+    """The parameters of :func:`vote_fact_insert` for a battle being voted now.
 
     ``battle`` is a :class:`~arena.models.Battle` or a
     :class:`~arena.battles.lifecycle.VoteTarget` (the columns read with the vote).
@@ -136,14 +148,15 @@ def write_vote_fact(db: Session, battle: Any, *, winner: str, voter_id: str | No
         first = db.scalar(select(Turn.prompt).where(Turn.battle_id == battle.id)
                           .order_by(Turn.position).limit(1))
         group = None if first is None else prompt_group_of(first)
-    db.connection().execute(_INSERT_FACT, {
+    params = {
         "battle_id": battle.id, "now": now, "a_id": battle.contender_a_id,
         "b_id": battle.contender_b_id, "winner": winner,
         "voter_id": voter_id if voter_id is not None else battle.voter_id,
         "language": battle.language, "prompt_key": None if group is None else group_key(group),
         "feature_names": names, "feature_values": values, "anony": bool(battle.anony),
         "flagged": bool(battle.flagged), "source": battle.source,
-        "arena": battle.arena or "text", "propensity": battle.propensity})
+        "arena": battle.arena or "text", "propensity": battle.propensity}
+    return {f"fact_{name}": value for name, value in params.items()}
 
 
 _FACT_COLUMNS = ("voted_at", "contender_a_id", "contender_b_id", "winner", "voter_id",

@@ -165,20 +165,121 @@ def test_vote_on_unknown_battle_is_404(client: FlaskClient, ready_battle: str) -
 
 
 def test_vote_reads_battle_and_contenders_in_one_query_and_writes_its_fact(
-        client: FlaskClient, ready_battle: str, db: Session, sql_statements: Any) -> None:
-    with sql_statements() as statements:
+        app: Flask, client: FlaskClient, ready_battle: str, db: Session) -> None:
+    from sqlalchemy import event
+
+    from arena.db import engine_for
+
+    seen: list[tuple[str, bool]] = []
+
+    def record(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        # With each statement: whether the driver runs it outside a transaction (autocommit).
+        autocommit = bool(getattr(conn.connection.dbapi_connection, "autocommit", False))
+        seen.append((" ".join(statement.split()), autocommit))
+
+    engine = engine_for(app)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
         assert _vote(client, ready_battle, winner="model_a").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    statements = [s for s, _ in seen]
     # One joined read of the battle, both contenders and the owner's revocation, never a lazy
     # load of a contender (the reveal used to cost two) nor a separate voter lookup. Then the
     # state, the vote and the fact; labels are left to the next facts sync (arena.categories).
     assert statements[0].startswith("SELECT battle."), statements
     assert not any(s.startswith(("SELECT contender.", "SELECT voter.")) for s in statements), \
         statements
-    assert sum(s.startswith(("INSERT INTO vote", "UPDATE battle SET state")) for s in statements) \
-        == 2, statements
-    assert len(statements) == 4, statements
+    if db.get_bind().dialect.name == "postgresql":
+        # The three writes are one statement, so neither needs a transaction around it: no
+        # BEGIN/COMMIT round trips (psycopg sends them only outside autocommit).
+        assert len(statements) == 2, statements
+        assert statements[1].startswith("WITH moved AS (UPDATE battle SET state"), statements
+        assert "INSERT INTO vote " in statements[1], statements
+        assert "INSERT INTO battle_fact " in statements[1], statements
+        assert all(autocommit for _, autocommit in seen), seen
+    else:
+        assert sum(s.startswith(("INSERT INTO vote", "UPDATE battle SET state"))
+                   for s in statements) == 2, statements
+        assert statements[3].startswith("INSERT INTO battle_fact"), statements
+        assert len(statements) == 4, statements
     from arena.models import Battle, BattleFact
     battle = db.scalar(select(Battle).where(Battle.public_id == ready_battle))
     fact = db.get(BattleFact, battle.id)
     assert fact is not None and fact.winner == "model_a" and fact.turn_count == 1
     assert battle.category_version is None  # labelled by the next facts sync
+
+
+def _writes(db: Session) -> tuple[int, int, str]:
+    """Votes, facts, and the state of the one battle: what a refused vote must not change."""
+    from sqlalchemy import func
+
+    from arena.models import Battle, BattleFact
+    db.rollback()  # see the app's commits
+    return (int(db.scalar(select(func.count()).select_from(Vote)) or 0),
+            int(db.scalar(select(func.count()).select_from(BattleFact)) or 0),
+            str(db.scalar(select(Battle.state))))
+
+
+def test_a_vote_that_lost_the_race_to_another_vote_is_409_and_writes_nothing(
+        client: FlaskClient, ready_battle: str, db: Session) -> None:
+    # Both read the battle ready; the other vote stores first. (On PostgreSQL the loser's one
+    # statement finds no ready row to move, so its vote and fact are not inserted either.)
+    from arena.battles import vote_target
+    from arena.battles.lifecycle import AlreadyVoted
+    from arena.models import utcnow
+    from arena.voting import cast_vote
+
+    stale = vote_target(db, ready_battle)
+    db.rollback()
+    assert _vote(client, ready_battle, winner="model_b").status_code == 200
+    after_first = _writes(db)
+    assert after_first == (1, 1, "voted")
+    with pytest.raises(AlreadyVoted):
+        cast_vote(db, stale, voter_id=stale.voter_id, winner="tie", feedback=None,
+                  now=utcnow())
+    db.commit()
+    assert _writes(db) == after_first
+    assert db.scalar(select(Vote.winner)) == "model_b"
+
+
+def test_a_vote_that_lost_the_race_to_a_new_turn_is_409_not_ready_and_writes_nothing(
+        client: FlaskClient, ready_battle: str, db: Session) -> None:
+    from arena.battles import vote_target
+    from arena.battles.lifecycle import BattleNotReady
+    from arena.models import utcnow
+    from arena.voting import cast_vote
+
+    stale = vote_target(db, ready_battle)
+    db.rollback()
+    turn = client.post(f"/api/v1/battles/{ready_battle}/turns", json={"prompt": "More."})
+    assert turn.status_code == 201
+    with pytest.raises(BattleNotReady):
+        cast_vote(db, stale, voter_id=stale.voter_id, winner="tie", feedback=None,
+                  now=utcnow())
+    db.commit()
+    assert _writes(db) == (0, 0, "pending")
+
+
+def test_a_vote_refused_by_the_unique_vote_leaves_the_battle_ready_and_writes_nothing(
+        ready_battle: str, db: Session) -> None:
+    # A vote row already stored for a battle still ready (only hand-made data gets here): the
+    # UNIQUE(vote.battle_id) refusal undoes the state change too, on both backends.
+    from sqlalchemy import insert
+
+    from arena.battles import vote_target
+    from arena.battles.lifecycle import AlreadyVoted
+    from arena.models import Battle, utcnow
+    from arena.voting import cast_vote
+
+    target = vote_target(db, ready_battle)
+    db.execute(insert(Vote).values(battle_id=target.id, voter_id=target.voter_id,
+                                   winner="tie", created_at=utcnow()))
+    db.commit()
+    target = vote_target(db, ready_battle)
+    with pytest.raises(AlreadyVoted):
+        cast_vote(db, target, voter_id=target.voter_id, winner="model_a", feedback=None,
+                  now=utcnow())
+    db.commit()
+    assert _writes(db) == (1, 0, "ready")
+    assert db.scalar(select(Battle.state).where(Battle.id == target.id)) == "ready"
