@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -185,3 +186,43 @@ def test_a_day_old_session_cookie_is_refreshed(client: FlaskClient,
     assert refreshed and "Expires=" in refreshed[0]
     new = client.get_cookie("session")
     assert new is not None and new.value != old.value
+
+
+class _Later:
+    """A clock past the session lifetime (for itsdangerous and the remembered cookies)."""
+
+    seconds = 0.0
+
+    @classmethod
+    def time(cls) -> float:
+        import time as real_time
+        return real_time.time() + cls.seconds
+
+
+def test_a_remembered_session_cookie_still_expires(
+        app: Flask, client: FlaskClient, make_contender: Any, start_battle: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import itsdangerous.timed
+
+    import arena.security.headers
+    make_contender()
+    make_contender()
+    body, _ = start_battle("Mine for a while.")
+    # Verified once, then remembered by the process: the next request only checks the age.
+    assert client.get(f"/api/v1/battles/{body['id']}").status_code == 200
+    assert client.get(f"/api/v1/battles/{body['id']}").status_code == 200
+    _Later.seconds = app.permanent_session_lifetime.total_seconds() + 5
+    monkeypatch.setattr(itsdangerous.timed, "time", _Later)
+    monkeypatch.setattr(arena.security.headers, "time", _Later)
+    # Expired: this browser is nobody now, whether its cookie was remembered or not.
+    assert client.get(f"/api/v1/battles/{body['id']}").status_code == 403
+
+
+def test_a_remembered_session_cookie_is_checked_again_under_a_new_secret(
+        app: Flask, client: FlaskClient, make_contender: Any, start_battle: Any) -> None:
+    make_contender()
+    make_contender()
+    body, _ = start_battle("Mine until the key changes.")
+    assert client.get(f"/api/v1/battles/{body['id']}").status_code == 200
+    app.config["SECRET_KEY"] = "another-secret-" + "x" * 32
+    assert client.get(f"/api/v1/battles/{body['id']}").status_code == 403
