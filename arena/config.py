@@ -93,6 +93,9 @@ DEFAULTS: dict[str, Any] = {
     "SAMPLING_MAX_SHARE": 0.35,
     # ...once the last hour has at least this many battles (a quiet arena is not capped).
     "SAMPLING_CAP_MIN_BATTLES": 20,
+    # Milliseconds a web process reuses its read of the active contenders (and their health)
+    # for drawing pairs; its own writes to them (a failing endpoint) take effect at once.
+    "SAMPLING_POOL_CACHE_MS": 1000,
     # Private tests: an unreleased contender is revealed after this many votes...
     "PRIVATE_TEST_REVEAL_VOTES": 3000,
     # ...or this many days, whichever comes first, whatever its score.
@@ -168,7 +171,8 @@ _INT_KEYS = {
     "MAX_STREAMS_PER_WORKER",
     "LEADERBOARD_MIN_VOTES", "LEADERBOARD_BOOTSTRAP", "LEADERBOARD_SEED", "LEADERBOARD_CACHE_MS",
     "RELEASE_WINDOW_DAYS", "RELEASE_EMBARGO_DAYS", "SAMPLING_CAP_MIN_BATTLES",
-    "PRIVATE_TEST_REVEAL_VOTES", "PRIVATE_TEST_REVEAL_DAYS", "PRIVATE_TEST_VOTES_AFTER_REVEAL",
+    "SAMPLING_POOL_CACHE_MS", "PRIVATE_TEST_REVEAL_VOTES", "PRIVATE_TEST_REVEAL_DAYS",
+    "PRIVATE_TEST_VOTES_AFTER_REVEAL",
     "PRIVATE_TEST_MAX_PER_ORG", "INTEGRITY_MIN_VOTES", "INTEGRITY_MIN_PAIR",
     "INTEGRITY_FRAGILITY_TOP", "GATE_DAILY_CAP", "GATE_POW_BITS",
     "PROXY_HOPS", "HSTS_MAX_AGE", "MAX_CONTENT_LENGTH",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Integer, Text, and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, joinedload
@@ -93,6 +93,30 @@ class Created(NamedTuple):
 # the session's Connection: no ORM unit of work.)
 _INSERT_BATTLE = insert(Battle).returning(Battle.id)
 _INSERT_TURN = insert(Turn)
+_BATTLE_VALUES = ("public_id", "voter_id", "contender_a_id", "contender_b_id", "state",
+                  "propensity", "policy_version", "ip_hash", "language", "created_at",
+                  "updated_at", "release_consent", "prompt_group", "arena")
+
+
+def _battle_and_turn() -> Any:
+    """PostgreSQL: the battle and its first turn in one statement (one round trip).
+
+    ``WITH battle AS (INSERT INTO battle … RETURNING id) INSERT INTO turn … SELECT id FROM
+    battle RETURNING battle_id``; parameters are the battle's columns and ``turn_prompt``.
+    Values are named explicitly: a DML statement in a CTE would otherwise take any parameter
+    named like a column of its table as a value.
+    """
+    battle = (insert(Battle)
+              .values({name: bindparam(name, type_=Battle.__table__.c[name].type)
+                       for name in _BATTLE_VALUES})
+              .returning(Battle.id).cte("new_battle"))
+    first = select(battle.c.id, literal(0, Integer), bindparam("turn_prompt", type_=Text),
+                   bindparam("created_at", type_=Turn.__table__.c.created_at.type))
+    return (insert(Turn).from_select(("battle_id", "position", "prompt", "created_at"), first)
+            .returning(Turn.battle_id))
+
+
+_INSERT_BATTLE_AND_TURN = _battle_and_turn()
 _SET_CONSENT = (update(Voter).where(Voter.id == bindparam("voter_id"))
                 .values(release_consent=bindparam("consent")))
 
@@ -136,14 +160,19 @@ def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng:
     db.flush()  # a new voter row (ORM) before the battle that refers to it
     public_id = secrets.token_urlsafe(24)
     conn = db.connection()
-    battle_id = conn.execute(_INSERT_BATTLE, {
+    values = {
         "public_id": public_id, "voter_id": voter_id, "contender_a_id": pair.a.id,
         "contender_b_id": pair.b.id, "state": "pending", "propensity": pair.propensity,
         "policy_version": pair.policy_version, "ip_hash": ip_hash, "language": language,
         "created_at": now, "updated_at": now, "release_consent": consent,
-        "prompt_group": prompt_group_of(prompt), "arena": arena}).scalar_one()
-    conn.execute(_INSERT_TURN, {"battle_id": battle_id, "position": 0, "prompt": prompt,
-                                "created_at": now})
+        "prompt_group": prompt_group_of(prompt), "arena": arena}
+    if conn.dialect.name == "postgresql":
+        battle_id = conn.execute(_INSERT_BATTLE_AND_TURN,
+                                 {**values, "turn_prompt": prompt}).scalar_one()
+    else:
+        battle_id = conn.execute(_INSERT_BATTLE, values).scalar_one()
+        conn.execute(_INSERT_TURN, {"battle_id": battle_id, "position": 0, "prompt": prompt,
+                                    "created_at": now})
     return Created(battle_id, public_id)
 
 

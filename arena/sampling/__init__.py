@@ -7,7 +7,12 @@ and remembers, per web process, what is expensive to read:
   runs: re-read when a newer publication exists, checked at most every ``ttl_s`` seconds);
 - the battles created in the last hour per contender, for the share cap (re-read at most every
   ``hour_ttl_s`` seconds, so a burst may overshoot the cap by a few seconds' worth of
-  battles).
+  battles);
+- the active contenders of each arena with their health (``pool_ttl_s``, default 1 s, config
+  ``SAMPLING_POOL_CACHE_MS``): which of them are cooling down is decided per draw, at its own
+  time, and any write to ``contender`` through this process's engine (a failed endpoint, a
+  contenders sync) makes the next draw read them again; writes by other processes show up
+  within ``pool_ttl_s``.
 
 Every battle stores the probability of its ordered pair and the policy version
 (``battle.propensity``, ``battle.policy_version``); :mod:`arena.sampling.ipw` turns them into
@@ -23,8 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, or_, select, union_all
+from sqlalchemy import bindparam, event, func, or_, select, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.dml import UpdateBase
 
 from arena.models import (
     Battle,
@@ -67,6 +73,14 @@ _ELIGIBLE = (select(Contender.id, Contender.name, Contender.is_public, Contender
              .order_by(Contender.id))
 
 
+# The pool a draw filters by health at its own time (see Sampler.pool).
+_POOL = (select(Contender.id, Contender.name, Contender.is_public, Contender.weight,
+                Contender.organization, Contender.unhealthy_until)
+         .where(Contender.active.is_(True), Contender.weight > 0,
+                Contender.arena == bindparam("arena"))
+         .order_by(Contender.id))
+
+
 def eligible(db: Session, now: datetime, arena: str = "text") -> list[Pick]:
     """The eligible contenders of ``arena``, in id order."""
     return [Pick(*row) for row in db.connection().execute(_ELIGIBLE,
@@ -105,10 +119,14 @@ class Sampler:
     """One per app: the declared policy and the caches of what it reads."""
 
     def __init__(self, settings: PolicySettings, *, ttl_s: float = 30.0,
-                 hour_ttl_s: float = 5.0) -> None:
+                 hour_ttl_s: float = 5.0, pool_ttl_s: float = 1.0) -> None:
         self.settings = settings
         self.ttl_s = ttl_s
         self.hour_ttl_s = hour_ttl_s
+        self.pool_ttl_s = pool_ttl_s
+        #: Bumped by every write to ``contender`` seen on the app's engine (see watch).
+        self.contender_writes = 0
+        self._pools: dict[str, tuple[float, int, list[tuple[Pick, datetime | None]]]] = {}
         self._lock = threading.Lock()
         self._board = _Board()
         self._hour: tuple[float, dict[int, int], dict[str, int]] = (float("-inf"), {}, {})
@@ -117,6 +135,27 @@ class Sampler:
         self._ledger_checked = False
 
     # -- reading ---------------------------------------------------------------------------
+
+    def watch(self, _conn: Any, statement: Any, *_args: Any) -> None:
+        """Engine ``before_execute`` hook: a write to ``contender`` invalidates the pools."""
+        if isinstance(statement, UpdateBase) and getattr(statement.table, "name", None) \
+                == Contender.__tablename__:
+            self.contender_writes += 1
+
+    def pool(self, db: Session, now: datetime, arena: str = "text") -> list[Pick]:
+        """:func:`eligible`, from rows read at most ``pool_ttl_s`` ago (and after this
+        process's last write to ``contender``); health is judged at ``now``."""
+        mono = time.monotonic()
+        writes = self.contender_writes
+        with self._lock:
+            hit = self._pools.get(arena)
+        if hit is None or hit[1] != writes or mono - hit[0] >= self.pool_ttl_s:
+            rows = [(Pick(*row[:5]), row[5])
+                    for row in db.connection().execute(_POOL, {"arena": arena})]
+            hit = (mono, writes, rows)
+            with self._lock:
+                self._pools[arena] = hit
+        return [pick for pick, until in hit[2] if until is None or until <= now]
 
     def _needs_board(self) -> bool:
         return self.settings.name in ("boost-new", "adaptive")
@@ -227,7 +266,7 @@ class Sampler:
         hourly and new-vote counts, each re-read on its own clock), so a draw usually costs
         one health query and a binary search.
         """
-        pool = eligible(db, now, arena)
+        pool = self.pool(db, now, arena)
         counts, total = self.hour_counts(db, now, arena) if caps else ({}, 0)
         board = self.board(db) if self._needs_board() else None
         if board is not None:
@@ -288,5 +327,10 @@ def _media_overall() -> list[str]:
 
 
 def init_app(app: Any) -> None:
-    """One sampler per app, with the declared policy of its config."""
-    app.extensions["arena.sampler"] = Sampler(settings_from_config(app.config))
+    """One sampler per app, with the declared policy of its config, watching its engine."""
+    from arena.db import engine_for
+
+    sampler = Sampler(settings_from_config(app.config),
+                      pool_ttl_s=float(app.config.get("SAMPLING_POOL_CACHE_MS", 1000)) / 1000)
+    event.listen(engine_for(app), "before_execute", sampler.watch)
+    app.extensions["arena.sampler"] = sampler

@@ -142,3 +142,48 @@ def test_hourly_cap_is_a_share_of_the_contenders_own_arena(
     assert share <= 0.36  # measured against all arenas' battles: 0.985
     image = list(db.scalars(select(Battle).where(Battle.arena == "image")))
     assert len(image) == 600 and all(b.contender_a.arena == "image" for b in image)
+
+
+def _drawn_ids(client: FlaskClient, db: Session, n: int) -> set[int]:
+    ids: set[int] = set()
+    for k in range(n):
+        created = client.post("/api/v1/battles", json={"prompt": f"pool {k}"})
+        assert created.status_code == 201
+        db.rollback()
+        battle = db.scalars(select(Battle).where(Battle.public_id == created.get_json()["id"]))
+        row = battle.one()
+        ids |= {row.contender_a_id, row.contender_b_id}
+    return ids
+
+
+def test_a_failing_endpoint_leaves_the_next_draw_despite_the_cached_pool(
+        app: Flask, client: FlaskClient, db: Session, make_contender: Any) -> None:
+    # The pool is reused for SAMPLING_POOL_CACHE_MS, but a write to the contenders through
+    # this process (here: an endpoint crossing its failure threshold) is seen at once.
+    from arena.battles import record_failure
+
+    sampler = app.extensions["arena.sampler"]
+    sampler.pool_ttl_s = 600.0
+    first, second, third = make_contender(), make_contender(), make_contender()
+    db.commit()
+    assert _drawn_ids(client, db, 12) == {first.id, second.id, third.id}
+    record_failure(db, third.id, utcnow(), threshold=1, cooldown_s=3600)
+    db.commit()
+    assert _drawn_ids(client, db, 12) == {first.id, second.id}
+
+
+def test_the_cached_pool_judges_health_at_each_draw(
+        app: Flask, db: Session, make_contender: Any) -> None:
+    # A contender cooling down until t comes back for draws after t without a new read.
+    sampler = Sampler(PolicySettings("weighted", exploration=0.0, max_share=1.0),
+                      pool_ttl_s=600.0)
+    now = utcnow()
+    ok = [make_contender(), make_contender()]
+    resting = make_contender()
+    resting.unhealthy_until = now + timedelta(minutes=5)
+    db.commit()
+    assert [c.id for c in sampler.pool(db, now)] == [c.id for c in ok]
+    reads = sampler._pools["text"]
+    later = sampler.pool(db, now + timedelta(minutes=6))
+    assert [c.id for c in later] == [*(c.id for c in ok), resting.id]
+    assert sampler._pools["text"] is reads  # the same rows, judged at a later time
