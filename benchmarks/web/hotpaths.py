@@ -6,7 +6,7 @@ gunicorn, 2 ``gthread`` workers x 8 threads, access log off, on one fresh Postgr
 figure is the mean of its two runs). Reported: req/s, share of the floor, p50/p99 latency, and
 gunicorn workers' CPU time per request (from /proc, all workers summed).
 
-    nice python benchmarks/web/hotpaths.py [--duration 10] [--before ../main-checkout] \
+    nice python benchmarks/web/hotpaths.py [--duration 10] [--rounds 1] [--before ../main-checkout] \
         [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 ``--before`` serves a second arena from another checkout (e.g. ``git worktree add /tmp/before
@@ -149,12 +149,42 @@ def _measure(server: Server, script: Path, duration: int,
     return result
 
 
+def _ms(latency: str | None) -> float:
+    """wrk's latency ("950.00us", "12.3ms", "1.02s") in milliseconds."""
+    if not latency:
+        return float("nan")
+    number, unit = re.fullmatch(r"([\d.]+)(\w+)", latency).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def _summary(per_round: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per path: the median over rounds of req/s, share of the round's floor, latency and CPU
+    (one round: that round's figures)."""
+    from statistics import median
+
+    out: dict[str, Any] = {}
+    for key in per_round[0]:
+        runs = [measured[key] for measured in per_round]
+        shares = [measured[key]["rps"] * 2 / (measured["floor_1"]["rps"]
+                                              + measured["floor_2"]["rps"])
+                  for measured in per_round]
+        out[key] = {"rps": median(r["rps"] for r in runs), "share": median(shares),
+                    "p50": f"{median(_ms(r['p50']) for r in runs):.2f}ms",
+                    "p99": f"{median(_ms(r['p99']) for r in runs):.2f}ms",
+                    "cpu_ms_per_req": round(median(r["cpu_ms_per_req"] for r in runs), 2),
+                    "non_2xx": sum(r["non_2xx"] for r in runs)}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--battles", type=int, default=40_000, help="ready battles seeded")
     parser.add_argument("--before", type=Path, help="checkout of the revision to compare with")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every path this many times, alternating which revision "
+                             "goes first, and report medians (steadier on a shared machine)")
     parser.add_argument("--rate-limits", action="store_true",
                         help="keep rate limiting on (the shipped SQLite counters), with limits "
                              "high enough that nothing is refused")
@@ -183,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
             "60, 300, 1, true, true, 0, now(), now() FROM generate_series(1, 8) i"))
     tmp = Path(tempfile.mkdtemp(prefix="hotpaths-"))
     servers: list[Server] = []
-    results: dict[str, Any] = {}
+    per_round: list[dict[str, Any]] = []
     try:
         port_a, port_f = _free_port(), _free_port()
         arena_env = {"ARENA_DATABASE_URL": url, "ARENA_SECRET_KEY": "b" * 32,
@@ -239,10 +269,16 @@ def main(argv: list[str] | None = None) -> int:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
         rest = ids[3000:]
+        rounds = max(1, args.rounds)
         (tmp / "warm.txt").write_text("\n".join(ids[:1500]) + "\n")
         (tmp / "warm_before.txt").write_text("\n".join(ids[1500:3000]) + "\n")
-        (tmp / "ids.txt").write_text("\n".join(rest[len(rest) // 2:]) + "\n")
-        (tmp / "ids_before.txt").write_text("\n".join(rest[:len(rest) // 2]) + "\n")
+        # Each round and revision votes on battles of its own: every vote is a first vote.
+        share = len(rest) // (2 * rounds)
+        for r in range(rounds):
+            mine = rest[(2 * r + 1) * share:(2 * r + 2) * share]
+            theirs = rest[2 * r * share:(2 * r + 1) * share]
+            (tmp / f"ids_{r}.txt").write_text("\n".join(mine) + "\n")
+            (tmp / f"ids_before_{r}.txt").write_text("\n".join(theirs) + "\n")
         (tmp / "vote.lua").write_text(VOTE_LUA % {"cookie": cookie})
         (tmp / "create.lua").write_text(CREATE_LUA % {"cookie": cookie})
         (tmp / "floor.lua").write_text(FLOOR_LUA)
@@ -252,25 +288,31 @@ def main(argv: list[str] | None = None) -> int:
         if before is not None:
             _wrk(before.port, tmp / "create.lua", 2, {})
             _wrk(before.port, tmp / "vote.lua", 1, {"IDS_FILE": str(tmp / "warm_before.txt")})
-        results["floor_1"] = _measure(floor, tmp / "floor.lua", args.duration)
-        if before is not None:
-            results["vote_before"] = _measure(before, tmp / "vote.lua", args.duration,
-                                              {"IDS_FILE": str(tmp / "ids_before.txt")})
-        results["vote"] = _measure(arena, tmp / "vote.lua", args.duration,
-                                   {"IDS_FILE": str(tmp / "ids.txt")})
-        if before is not None:
-            results["create_before"] = _measure(before, tmp / "create.lua", args.duration)
-        results["create"] = _measure(arena, tmp / "create.lua", args.duration)
-        results["floor_2"] = _measure(floor, tmp / "floor.lua", args.duration)
+        for r in range(rounds):
+            measured: dict[str, Any] = {}
+            measured["floor_1"] = _measure(floor, tmp / "floor.lua", args.duration)
+            # Odd rounds measure this checkout first, so a drifting load favours neither.
+            order = [("_before", before), ("", arena)] if before is not None else [("", arena)]
+            if r % 2:
+                order.reverse()
+            for suffix, server in order:
+                ids_file = tmp / f"ids{suffix}_{r}.txt"
+                measured[f"vote{suffix}"] = _measure(server, tmp / "vote.lua", args.duration,
+                                                     {"IDS_FILE": str(ids_file)})
+            for suffix, server in order:
+                measured[f"create{suffix}"] = _measure(server, tmp / "create.lua",
+                                                       args.duration)
+            measured["floor_2"] = _measure(floor, tmp / "floor.lua", args.duration)
+            per_round.append(measured)
     finally:
         for server in servers:
             server.stop()
         engine.dispose()
         with psycopg.connect(args.admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
-    floor_rps = (results["floor_1"]["rps"] + results["floor_2"]["rps"]) / 2
+    results = _summary(per_round)
     results["loadavg"] = {"start": load_start, "end": os.getloadavg()}
-    print(json.dumps(results))
+    print(json.dumps({"rounds": per_round, "summary": results}))
     print("| path | revision | req/s | share of floor | p50 | p99 | worker CPU ms / request "
           "| non-2xx |")
     print("|---|---|---|---|---|---|---|---|")
@@ -282,8 +324,11 @@ def main(argv: list[str] | None = None) -> int:
         if key not in results:
             continue
         r = results[key]
-        print(f"| {label} | {revision} | {r['rps']:.0f} | {r['rps'] / floor_rps:.0%} | "
+        print(f"| {label} | {revision} | {r['rps']:.0f} | {r['share']:.0%} | "
               f"{r['p50']} | {r['p99']} | {r['cpu_ms_per_req']} | {r['non_2xx']} |")
+    if len(per_round) > 1:
+        print(f"medians of {len(per_round)} rounds; share of floor: the median of each "
+              f"round's share of that round's floor (mean of its two runs)")
     print(f"load average (1 min) at start {load_start[0]:.2f}, "
           f"at end {results['loadavg']['end'][0]:.2f}")
     return 0
