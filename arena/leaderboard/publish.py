@@ -210,7 +210,8 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
     if integrity_options is not None:
         screening = integrity.screen(
             db, battles.battle_id, battles.a_id, battles.b_id, battles.winner_labels(),
-            integrity.voters_of(db, battles.battle_id), integrity_options, reg=reg)
+            integrity.voters_of(db, battles.battle_id), integrity_options, reg=reg,
+            arena=battles.arena)
         # shadow exclusion: the votes stay stored, the default board is fitted without them
         battles = battles.take(screening.keep)
         for f in screening.filters:

@@ -44,7 +44,11 @@ def test_flagged_voter_is_left_out_then_cleared_then_confirmed(
     assert pub.settings["filters"]["flagged_voters"] == {"votes": arena.rigged_votes,
                                                         "voters": 1}
     flag = db.scalars(select(VoterFlag).where(VoterFlag.publication_id == pub.id)).one()
-    assert flag.voter_id == arena.rigger and flag.statistic == "favouritism"
+    # every one of the rigger's battles has the target in it (a quarter would be expected):
+    # the selective-voting test is its strongest evidence, favouritism the next
+    assert flag.voter_id == arena.rigger and flag.statistic == "selective"
+    assert flag.evidence["selective"]["contender_id"] == arena.target.id
+    assert flag.evidence["selective"]["battles"] == arena.rigged_votes
     assert flag.evidence["favouritism"][0]["contender_id"] == arena.target.id
     assert flag.p_value < 1e-6
 
