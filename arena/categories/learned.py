@@ -57,14 +57,71 @@ def _word_hashes(text: str) -> np.ndarray:
     return np.array([zlib.crc32(g.encode()) for g in grams], dtype=np.uint64)
 
 
-def features(text: str, *, words: bool = True,
-             chars: bool = True) -> tuple[np.ndarray, np.ndarray]:
+_F = re.IGNORECASE | re.UNICODE
+#: Shapes of code and of calculations that n-grams of one language's words see only piecewise:
+#: each is counted in the raw text (case and layout kept) and enters as its own feature.
+SHAPES = {
+    "brackets": re.compile(r"[{}\[\]]|\w\(|\)\s*[{:;]"),
+    "line_end_semicolon": re.compile(r";\s*$", re.M),
+    "indented_line": re.compile(r"^(?: {2,}|\t)\S", re.M),
+    "camel_case": re.compile(r"\b[a-z]+[A-Z][a-zA-Z]*\b"),
+    "snake_case": re.compile(r"\b[a-z]+_[a-z_]+\b"),
+    "dotted_call": re.compile(r"\b\w+\.\w+\("),
+    "file_extension": re.compile(
+        r"\.(?:py|js|ts|tsx|jsx|java|cpp|hpp|c|h|cs|go|rs|rb|php|sh|sql|html|css|json|yaml|yml|"
+        r"toml|xml|csv|md|ipynb|kt|swift)\b"),
+    "code_operator": re.compile(r"==|!=|=>|->|::|&&|\|\||\+=|<=|>=|</?\w+>"),
+    "error_trace": re.compile(r"traceback|exception|error:|errno|stack ?trace|segfault|"
+                              r"line \d+|undefined|null ?pointer|npm |pip |git ", _F),
+    "backtick": re.compile(r"`"),
+    "digit_run": re.compile(r"\d+(?:[.,]\d+)?"),
+    "arithmetic": re.compile(r"\d\s*[-+*/^×÷=<>]\s*\(?\s*[\dxyzn]|[xyzn]\s*[-+*/^=]\s*\d|"
+                             r"\d\s*[xyzn]\b|[xyz]\^?²|√|∫|∑|π"),
+    "percent_or_fraction": re.compile(r"\d\s*%|\d+/\d+|prozent|pourcent|por ?ciento|процент"
+                                      r"|百分|パーセント", _F),
+    "latex": re.compile(r"\\(?:frac|int|sum|sqrt|cdot|times|lim|infty|mathbb|binom)|\$[^$]+\$"),
+    "quantity_unit": re.compile(
+        r"\d\s*(?:km|kg|g|m|cm|mm|l|ml|h|min|s|mph|km/h|m/s|€|\$|dollars?|euros?|hours?|"
+        r"minutes?|apples?|metres?|meters?|miles?|liters?|litres?|years?|stunden|jahre|"
+        r"heures|ans|horas|años|часов|лет|个|本|円|元|개|살)\b", _F),
+    "math_verb": re.compile(
+        r"solve|prove|calculate|compute|evaluate|simplify|derivative|integral|equation|"
+        r"probability|how many|how much|berechne|löse|beweise|wie viele?|ableitung|gleichung|"
+        r"calcule|résou|démontre|combien|équation|calcula|resuelve|demuestra|cu[aá]nt[oa]s?|"
+        r"ecuaci[oó]n|calcola|risolvi|dimostra|quant[io]|equazione|calcule|resolva|quantos?|"
+        r"equação|oblicz|rozwiąż|ile |вычисли|реши|докажи|сколько|уравнени|производн|"
+        r"计算|求|解方程|证明|多少|計算|解け|証明|いくつ|何個|방정식|계산|몇", _F),
+    "number_word": re.compile(
+        r"\b(?:two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|"
+        r"half|twice|zwei|drei|vier|fünf|zehn|hundert|halb|deux|trois|quatre|cinq|dix|cent|"
+        r"dos|tres|cuatro|cinco|diez|cien|due|quattro|dieci|cento|dois|três|quatro|dez|"
+        r"dwa|trzy|cztery|pięć|dziesięć|два|три|четыре|пять|десять|сто)\b"
+        r"|[两三四五六七八九十百千]", _F),
+}
+
+
+def _shape_features(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The :data:`SHAPES` counts of ``text``, damped (``log1p``, capped at 1) and hashed into
+    buckets of their own names."""
+    names, values = [], []
+    for name, pattern in SHAPES.items():
+        count = len(pattern.findall(text))
+        if count:
+            names.append(zlib.crc32(f"s {name}".encode()) % DIMENSIONS)
+            values.append(min(1.0, np.log1p(count) / np.log(8.0)))
+    return np.array(names, dtype=np.int64), np.array(values)
+
+
+def features(text: str, *, words: bool = True, chars: bool = True,
+             shape: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Sparse feature vector of ``text``: sorted bucket indices and their values.
 
-    Each block (words and word pairs; character n-grams) is counted, damped with
-    ``log1p`` and scaled to unit length, so a long prompt does not outweigh a short one.
+    Each n-gram block (words and word pairs; character n-grams) is counted, damped with
+    ``log1p`` and scaled to unit length, so a long prompt does not outweigh a short one; the
+    shape block (:data:`SHAPES`) is one damped count per shape.
     """
-    text = _SPACE.sub(" ", text[:MAX_CHARS].lower()).strip()
+    raw = text[:MAX_CHARS]
+    text = _SPACE.sub(" ", raw.lower()).strip()
     indices, values = [], []
     blocks = ([_word_hashes(text)] if words else []) + (
         [_char_hashes(f" {text} ")] if chars else [])
@@ -75,6 +132,11 @@ def features(text: str, *, words: bool = True,
         weight = np.log1p(counts.astype(np.float64))
         indices.append(buckets.astype(np.int64))
         values.append(weight / np.linalg.norm(weight))
+    if shape:
+        shape_buckets, shape_values = _shape_features(raw)
+        if len(shape_buckets):
+            indices.append(shape_buckets)
+            values.append(shape_values)
     if not indices:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     index = np.concatenate(indices)
@@ -95,6 +157,7 @@ class LabelModel:
     threshold: float
     words: bool = True
     chars: bool = True
+    shape: bool = False
 
     def probability(self, index: np.ndarray, value: np.ndarray) -> float:
         if not len(self.buckets) or not len(index):
@@ -115,7 +178,7 @@ def save(path: Path, models: dict[str, LabelModel], *, version: str) -> None:
         arrays[f"{label}.weights"] = model.weights.astype(np.float32)
         arrays[f"{label}.intercept"] = np.array(model.intercept, dtype=np.float64)
         arrays[f"{label}.threshold"] = np.array(model.threshold, dtype=np.float64)
-        arrays[f"{label}.blocks"] = np.array([model.words, model.chars])
+        arrays[f"{label}.blocks"] = np.array([model.words, model.chars, model.shape])
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
@@ -129,7 +192,8 @@ def load(path: Path = WEIGHTS_FILE) -> tuple[str, dict[str, LabelModel]]:
                 weights=data[f"{label}.weights"].astype(np.float64),
                 intercept=float(data[f"{label}.intercept"]),
                 threshold=float(data[f"{label}.threshold"]),
-                words=bool(data[f"{label}.blocks"][0]), chars=bool(data[f"{label}.blocks"][1]))
+                words=bool(data[f"{label}.blocks"][0]), chars=bool(data[f"{label}.blocks"][1]),
+                shape=len(data[f"{label}.blocks"]) > 2 and bool(data[f"{label}.blocks"][2]))
             for label in data["labels"]}
         return str(data["version"]), models
 
@@ -149,12 +213,13 @@ def models() -> tuple[str, dict[str, LabelModel]]:
 
 def probabilities(text: str) -> dict[str, float]:
     """Each learned label's probability for ``text``."""
-    vectors: dict[tuple[bool, bool], tuple[np.ndarray, np.ndarray]] = {}
+    vectors: dict[tuple[bool, bool, bool], tuple[np.ndarray, np.ndarray]] = {}
     out = {}
     for label, model in models()[1].items():
-        key = (model.words, model.chars)
+        key = (model.words, model.chars, model.shape)
         if key not in vectors:
-            vectors[key] = features(text, words=model.words, chars=model.chars)
+            vectors[key] = features(text, words=model.words, chars=model.chars,
+                                    shape=model.shape)
         out[label] = model.probability(*vectors[key])
     return out
 

@@ -105,3 +105,41 @@ def test_training_script_regenerates_the_shipped_weights(tmp_path: Path) -> None
         assert np.array_equal(other.buckets, model.buckets)
         assert np.allclose(other.weights, model.weights, rtol=1e-4, atol=1e-6)
         assert other.intercept == pytest.approx(model.intercept, rel=1e-6)
+
+
+@pytest.mark.parametrize(("text", "shapes"), [
+    ("Why?\nTraceback (most recent call last):\n  File \"main.py\", line 12\n"
+     "ValueError: bad", {"error_trace", "file_extension", "indented_line"}),
+    ("const userName = getUser(id);\nif (x == 3) { run_task(); }",
+     {"camel_case", "snake_case", "line_end_semicolon", "code_operator", "brackets"}),
+    ("Wie viel ist 15 Prozent von 80? Ein Zug fährt 120 km in 2 Stunden.",
+     {"percent_or_fraction", "quantity_unit", "math_verb", "digit_run"}),
+    ("Solve for x: 3x + 5 = 20", {"arithmetic", "math_verb", "digit_run"}),
+    ("Calcule \\frac{1}{2} + \\sqrt{9}", {"latex", "math_verb"}),
+])
+def test_shapes_are_found_in_code_and_calculations(text: str, shapes: set[str]) -> None:
+    found = {name for name, pattern in learned.SHAPES.items() if pattern.search(text)}
+    assert shapes <= found
+
+
+def test_plain_prose_has_no_code_or_calculation_shape() -> None:
+    # Near-misses: a question about snakes, an explanation request, a dress code.
+    for text in ("How do pythons kill their prey?", "Explain quantum entanglement simply.",
+                 "What is the dress code for a wedding?"):
+        assert learned._shape_features(text)[0].size == 0, text
+    index, _ = learned.features("x = 1;", shape=False)
+    with_shape, _ = learned.features("x = 1;", shape=True)
+    assert set(index.tolist()) < set(with_shape.tolist())
+
+
+def test_a_two_block_file_loads_without_the_shape_block(tmp_path: Path) -> None:
+    # 2026.11.5's files stored [words, chars] only.
+    _, models = learned.load()
+    path = tmp_path / "old.npz"
+    learned.save(path, models, version="old")
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    for label in models:
+        arrays[f"{label}.blocks"] = arrays[f"{label}.blocks"][:2]
+    np.savez(path, **arrays)
+    assert not any(model.shape for model in learned.load(path)[1].values())
