@@ -200,3 +200,26 @@ def test_shipped_modes_decide_classify(monkeypatch: pytest.MonkeyPatch) -> None:
                                                           threshold=1.1)}
         monkeypatch.setattr(learned, "_loaded", (version, models))
         assert ("coding" in classify([prompt])) is expected, mode
+
+
+@pytest.mark.parametrize("prompt", [
+    # Set 5's kinds of coding misses (training data since 2026.11.7): a short tool question
+    # and a Korean programming question, which no rule matches.
+    "what does chmod 755 actually do",
+    "리액트에서 useState 값이 바로 안 바뀌는 이유가 뭐야?",
+])
+def test_model_finds_short_tool_and_non_english_coding_questions(prompt: str) -> None:
+    assert not rule_labels([prompt])["coding"]
+    assert "coding" in classify([prompt])
+
+
+def test_math_follows_its_model_not_the_rule() -> None:
+    # 2026.11.7 gives math from the model alone (mode "model", chosen by CV): a business case
+    # full of figures, which the rule calls math, is not math (the guide); a word problem is.
+    case = ("Our SaaS startup has $1.2M ARR, 8% monthly logo churn, a CAC of $450 and an LTV "
+            "of $1,800. Should we raise prices or cut spend? Give me a plan for the board.")
+    assert learned_models()["math"].mode == "model"
+    assert rule_labels([case])["math"]
+    assert "math" not in classify([case])
+    assert "math" in classify(["Tom has 3 times as many apples as Sara. Together they have 48. "
+                               "How many has Sara?"])
