@@ -100,11 +100,42 @@ SHAPES = {
 }
 
 
-def _shape_features(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """The :data:`SHAPES` counts of ``text``, damped (``log1p``, capped at 1) and hashed into
-    buckets of their own names."""
+#: Context shapes (2026.11.7, the optional ``context`` block): software-tool vocabulary in
+#: several languages and scripts (short tool questions and non-English programming questions
+#: have few code shapes), Latin identifiers inside CJK, Hangul or Cyrillic text, and the
+#: signs of a long professional request (business and clinical words, many sentences), which
+#: carries figures without asking for a computed quantity.
+CONTEXT = {
+    "tool_word": re.compile(
+        r"\b(?:chmod|chown|sudo|bash|zsh|shell|terminal|git|commit|branch|rebase|merge|vim|"
+        r"emacs|regex|regexp|excel|vlookup|xlookup|sumif|countif|spreadsheet|sheets|macro|vba|"
+        r"api|json|yaml|sql|database|query|docker|kubernetes|npm|pip|cli|linux|ubuntu|"
+        r"powershell|cron|ssh|http|css|html|python|java|javascript|typescript|node|react|vue|"
+        r"django|flask|fastapi|spring|kotlin|swift|rust|golang|c\+\+|c#|php|ruby|goroutines?|"
+        r"arraylist|hashmap|async|await|thread|compiler|debug|script|function|variable|array|"
+        r"programm\w*|código|codice|kod\w*|komórk\w*|formuł\w*|fonction|funci[oó]n|funzione|"
+        r"fonksiyon|dosya\w*|betik)\b"
+        r"|代码|编程|函数|变量|爬虫|程序|コード|関数|変数|プログラム|코드|함수|변수|프로그램|"
+        r"파이썬|자바|리액트|엑셀|код|функци|программ|скрипт", _F),
+    "latin_in_other_script": re.compile(
+        r"(?<=[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af\u0400-\u04ff])\s*[A-Za-z][\w.#+]{1,}"
+        r"|[A-Za-z][\w.#+]{1,}(?=\s*[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af])"),
+    "business_word": re.compile(
+        r"\b(?:revenue|churn|margin|arr|mrr|cac|ltv|budget|costs?|pricing|profit|sales|"
+        r"startup|company|employees|customers|clients|strategy|market|stakeholders?|patient|"
+        r"clinical|diagnos\w*|umsatz|mitarbeiter\w*|unternehmen|kunden|empresa|clientes|"
+        r"paciente|entreprise|salariés|azienda|clienti|firma|klient\w*|"
+        r"компания|клиент\w*|выручк\w*)\b|公司|成本|客户|会社|顧客|회사|고객", _F),
+    "sentence": re.compile(r"[.!?。！？](?:\s|$)"),
+}
+
+
+def _shape_features(text: str, shapes: dict[str, re.Pattern[str]] | None = None,
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The :data:`SHAPES` (or ``shapes``) counts of ``text``, damped (``log1p``, capped at 1)
+    and hashed into buckets of their own names."""
     names, values = [], []
-    for name, pattern in SHAPES.items():
+    for name, pattern in (SHAPES if shapes is None else shapes).items():
         count = len(pattern.findall(text))
         if count:
             names.append(zlib.crc32(f"s {name}".encode()) % DIMENSIONS)
@@ -113,7 +144,7 @@ def _shape_features(text: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def features(text: str, *, words: bool = True, chars: bool = True,
-             shape: bool = False) -> tuple[np.ndarray, np.ndarray]:
+             shape: bool = False, context: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Sparse feature vector of ``text``: sorted bucket indices and their values.
 
     Each n-gram block (words and word pairs; character n-grams) is counted, damped with
@@ -137,6 +168,11 @@ def features(text: str, *, words: bool = True, chars: bool = True,
         if len(shape_buckets):
             indices.append(shape_buckets)
             values.append(shape_values)
+    if context:
+        context_buckets, context_values = _shape_features(raw, CONTEXT)
+        if len(context_buckets):
+            indices.append(context_buckets)
+            values.append(context_values)
     if not indices:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     index = np.concatenate(indices)
@@ -158,6 +194,10 @@ class LabelModel:
     words: bool = True
     chars: bool = True
     shape: bool = False
+    context: bool = False
+    #: How the model and the label's rule combine: "or" (either says yes), "and" (both),
+    #: "model" (the model alone) or "rules" (the rule alone).
+    mode: str = "or"
 
     def probability(self, index: np.ndarray, value: np.ndarray) -> float:
         if not len(self.buckets) or not len(index):
@@ -178,7 +218,9 @@ def save(path: Path, models: dict[str, LabelModel], *, version: str) -> None:
         arrays[f"{label}.weights"] = model.weights.astype(np.float32)
         arrays[f"{label}.intercept"] = np.array(model.intercept, dtype=np.float64)
         arrays[f"{label}.threshold"] = np.array(model.threshold, dtype=np.float64)
-        arrays[f"{label}.blocks"] = np.array([model.words, model.chars, model.shape])
+        arrays[f"{label}.blocks"] = np.array([model.words, model.chars, model.shape,
+                                              model.context])
+        arrays[f"{label}.mode"] = np.array(model.mode)
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
@@ -193,7 +235,9 @@ def load(path: Path = WEIGHTS_FILE) -> tuple[str, dict[str, LabelModel]]:
                 intercept=float(data[f"{label}.intercept"]),
                 threshold=float(data[f"{label}.threshold"]),
                 words=bool(data[f"{label}.blocks"][0]), chars=bool(data[f"{label}.blocks"][1]),
-                shape=len(data[f"{label}.blocks"]) > 2 and bool(data[f"{label}.blocks"][2]))
+                shape=len(data[f"{label}.blocks"]) > 2 and bool(data[f"{label}.blocks"][2]),
+                context=len(data[f"{label}.blocks"]) > 3 and bool(data[f"{label}.blocks"][3]),
+                mode=str(data[f"{label}.mode"]) if f"{label}.mode" in data else "or")
             for label in data["labels"]}
         return str(data["version"]), models
 
@@ -213,13 +257,13 @@ def models() -> tuple[str, dict[str, LabelModel]]:
 
 def probabilities(text: str) -> dict[str, float]:
     """Each learned label's probability for ``text``."""
-    vectors: dict[tuple[bool, bool, bool], tuple[np.ndarray, np.ndarray]] = {}
+    vectors: dict[tuple[bool, bool, bool, bool], tuple[np.ndarray, np.ndarray]] = {}
     out = {}
     for label, model in models()[1].items():
-        key = (model.words, model.chars, model.shape)
+        key = (model.words, model.chars, model.shape, model.context)
         if key not in vectors:
             vectors[key] = features(text, words=model.words, chars=model.chars,
-                                    shape=model.shape)
+                                    shape=model.shape, context=model.context)
         out[label] = model.probability(*vectors[key])
     return out
 
@@ -228,3 +272,24 @@ def learned_labels(text: str) -> set[str]:
     """The labels whose model reaches its threshold on ``text``."""
     thresholds = {label: model.threshold for label, model in models()[1].items()}
     return {label for label, p in probabilities(text).items() if p >= thresholds[label]}
+
+
+def combine(mode: str, rule: bool, model: bool) -> bool:
+    """A label from its rule's and its model's verdicts, as :attr:`LabelModel.mode` says."""
+    if mode == "and":
+        return rule and model
+    if mode == "model":
+        return model
+    if mode == "rules":
+        return rule
+    return rule or model
+
+
+def combined_labels(text: str, rules: dict[str, bool]) -> set[str]:
+    """The learned labels given for ``text``, each rule's verdict (``rules``) combined with its
+    model's as the model's :attr:`~LabelModel.mode` says; labels without a model keep their
+    rule's verdict."""
+    trained = models()[1]
+    said = learned_labels(text)
+    return {label for label, rule in rules.items()
+            if (combine(trained[label].mode, rule, label in said) if label in trained else rule)}
