@@ -135,7 +135,7 @@ DEFAULTS: dict[str, Any] = {
     "INTEGRITY_MIN_VOTES": 5,
     # Fewest battles of one voter with one contender for a favouritism test.
     "INTEGRITY_MIN_PAIR": 3,
-    # Adjacent pairs among the first N of a plain view get a fragility count (0: off).
+    # Adjacent pairs among the first N of each view get a fragility count (0: off).
     "INTEGRITY_FRAGILITY_TOP": 20,
     # Pairs that swap when fewer than this fraction of their votes is removed share a rank.
     "INTEGRITY_SHARE_RANK": 0.001,

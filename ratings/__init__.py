@@ -24,6 +24,7 @@ from .features import (  # noqa: E402
 )
 from .io import Battles, fit_file, load_battles  # noqa: E402
 from .lc_winrate import lc_win_rates  # noqa: E402
+from .refit import Refit  # noqa: E402
 from .result import ContenderRating, LeaderboardResult, StyleCoefficient  # noqa: E402
 from .stream import fit_parquet  # noqa: E402
 
@@ -40,6 +41,7 @@ __all__ = [
     "LeaderboardResult",
     "NotConvergedError",
     "RatingError",
+    "Refit",
     "StyleCoefficient",
     "__version__",
     "arena_hard_scores",

@@ -21,7 +21,7 @@ from arena.categories.rules import (
 #: Bump whenever a rule, a threshold, a keyword list or the learned weights change: battles
 #: labelled by another version are re-labelled by `flask categories relabel`, and snapshots
 #: record it. The weights file names the version it was trained for; they must agree.
-CLASSIFIER_VERSION = "rules+lr-2026.11.5"
+CLASSIFIER_VERSION = "rules+lr-2026.11.7"
 
 #: Labels other than ``language:<code>``.
 TOPICAL = ("coding", "math", "creative_writing", "instruction_following", "hard_prompt")
@@ -116,18 +116,17 @@ def classify(prompts: Sequence[str],
     two sides' answers per turn (refusal is read from them; may be empty).
 
     The topical labels read every turn, so a conversation that turns to code in its second
-    message is a coding conversation; the language is the first turn's. A topical label is
-    given when its rule says so or when its learned model (:mod:`.learned`) reaches its
-    threshold: the rules are precise on what they know, the model adds the phrasings they
-    miss (thresholds chosen for the model's own precision, see the benchmark README).
+    message is a coding conversation; the language is the first turn's. A topical label
+    combines its rule's verdict with its learned model's (:mod:`.learned`: probability at
+    least the model's threshold) as the model's ``mode`` says: rule OR model, rule AND model,
+    or the model alone, chosen per label by cross-validation (see the benchmark README).
     """
     labels: set[str] = set()
     full = "\n".join(p for p in prompts if p)
     if not full.strip():
         return frozenset()
-    labels.update(name for name, flag in rule_labels(prompts).items() if flag)
     learned_models()
-    labels.update(learned.learned_labels(request_text(prompts)))
+    labels.update(learned.combined_labels(request_text(prompts), rule_labels(prompts)))
     language = prompt_language(prompts[0][:2000]) if prompts else None
     if language is None and len(prompts) > 1:
         language = prompt_language(full[:2000])

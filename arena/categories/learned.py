@@ -57,14 +57,102 @@ def _word_hashes(text: str) -> np.ndarray:
     return np.array([zlib.crc32(g.encode()) for g in grams], dtype=np.uint64)
 
 
-def features(text: str, *, words: bool = True,
-             chars: bool = True) -> tuple[np.ndarray, np.ndarray]:
+_F = re.IGNORECASE | re.UNICODE
+#: Shapes of code and of calculations that n-grams of one language's words see only piecewise:
+#: each is counted in the raw text (case and layout kept) and enters as its own feature.
+SHAPES = {
+    "brackets": re.compile(r"[{}\[\]]|\w\(|\)\s*[{:;]"),
+    "line_end_semicolon": re.compile(r";\s*$", re.M),
+    "indented_line": re.compile(r"^(?: {2,}|\t)\S", re.M),
+    "camel_case": re.compile(r"\b[a-z]+[A-Z][a-zA-Z]*\b"),
+    "snake_case": re.compile(r"\b[a-z]+_[a-z_]+\b"),
+    "dotted_call": re.compile(r"\b\w+\.\w+\("),
+    "file_extension": re.compile(
+        r"\.(?:py|js|ts|tsx|jsx|java|cpp|hpp|c|h|cs|go|rs|rb|php|sh|sql|html|css|json|yaml|yml|"
+        r"toml|xml|csv|md|ipynb|kt|swift)\b"),
+    "code_operator": re.compile(r"==|!=|=>|->|::|&&|\|\||\+=|<=|>=|</?\w+>"),
+    "error_trace": re.compile(r"traceback|exception|error:|errno|stack ?trace|segfault|"
+                              r"line \d+|undefined|null ?pointer|npm |pip |git ", _F),
+    "backtick": re.compile(r"`"),
+    "digit_run": re.compile(r"\d+(?:[.,]\d+)?"),
+    "arithmetic": re.compile(r"\d\s*[-+*/^×÷=<>]\s*\(?\s*[\dxyzn]|[xyzn]\s*[-+*/^=]\s*\d|"
+                             r"\d\s*[xyzn]\b|[xyz]\^?²|√|∫|∑|π"),
+    "percent_or_fraction": re.compile(r"\d\s*%|\d+/\d+|prozent|pourcent|por ?ciento|процент"
+                                      r"|百分|パーセント", _F),
+    "latex": re.compile(r"\\(?:frac|int|sum|sqrt|cdot|times|lim|infty|mathbb|binom)|\$[^$]+\$"),
+    "quantity_unit": re.compile(
+        r"\d\s*(?:km|kg|g|m|cm|mm|l|ml|h|min|s|mph|km/h|m/s|€|\$|dollars?|euros?|hours?|"
+        r"minutes?|apples?|metres?|meters?|miles?|liters?|litres?|years?|stunden|jahre|"
+        r"heures|ans|horas|años|часов|лет|个|本|円|元|개|살)\b", _F),
+    "math_verb": re.compile(
+        r"solve|prove|calculate|compute|evaluate|simplify|derivative|integral|equation|"
+        r"probability|how many|how much|berechne|löse|beweise|wie viele?|ableitung|gleichung|"
+        r"calcule|résou|démontre|combien|équation|calcula|resuelve|demuestra|cu[aá]nt[oa]s?|"
+        r"ecuaci[oó]n|calcola|risolvi|dimostra|quant[io]|equazione|calcule|resolva|quantos?|"
+        r"equação|oblicz|rozwiąż|ile |вычисли|реши|докажи|сколько|уравнени|производн|"
+        r"计算|求|解方程|证明|多少|計算|解け|証明|いくつ|何個|방정식|계산|몇", _F),
+    "number_word": re.compile(
+        r"\b(?:two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|hundred|thousand|"
+        r"half|twice|zwei|drei|vier|fünf|zehn|hundert|halb|deux|trois|quatre|cinq|dix|cent|"
+        r"dos|tres|cuatro|cinco|diez|cien|due|quattro|dieci|cento|dois|três|quatro|dez|"
+        r"dwa|trzy|cztery|pięć|dziesięć|два|три|четыре|пять|десять|сто)\b"
+        r"|[两三四五六七八九十百千]", _F),
+}
+
+
+#: Context shapes (2026.11.7, the optional ``context`` block): software-tool vocabulary in
+#: several languages and scripts (short tool questions and non-English programming questions
+#: have few code shapes), Latin identifiers inside CJK, Hangul or Cyrillic text, and the
+#: signs of a long professional request (business and clinical words, many sentences), which
+#: carries figures without asking for a computed quantity.
+CONTEXT = {
+    "tool_word": re.compile(
+        r"\b(?:chmod|chown|sudo|bash|zsh|shell|terminal|git|commit|branch|rebase|merge|vim|"
+        r"emacs|regex|regexp|excel|vlookup|xlookup|sumif|countif|spreadsheet|sheets|macro|vba|"
+        r"api|json|yaml|sql|database|query|docker|kubernetes|npm|pip|cli|linux|ubuntu|"
+        r"powershell|cron|ssh|http|css|html|python|java|javascript|typescript|node|react|vue|"
+        r"django|flask|fastapi|spring|kotlin|swift|rust|golang|c\+\+|c#|php|ruby|goroutines?|"
+        r"arraylist|hashmap|async|await|thread|compiler|debug|script|function|variable|array|"
+        r"programm\w*|código|codice|kod\w*|komórk\w*|formuł\w*|fonction|funci[oó]n|funzione|"
+        r"fonksiyon|dosya\w*|betik)\b"
+        r"|代码|编程|函数|变量|爬虫|程序|コード|関数|変数|プログラム|코드|함수|변수|프로그램|"
+        r"파이썬|자바|리액트|엑셀|код|функци|программ|скрипт", _F),
+    "latin_in_other_script": re.compile(
+        r"(?<=[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af\u0400-\u04ff])\s*[A-Za-z][\w.#+]{1,}"
+        r"|[A-Za-z][\w.#+]{1,}(?=\s*[\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af])"),
+    "business_word": re.compile(
+        r"\b(?:revenue|churn|margin|arr|mrr|cac|ltv|budget|costs?|pricing|profit|sales|"
+        r"startup|company|employees|customers|clients|strategy|market|stakeholders?|patient|"
+        r"clinical|diagnos\w*|umsatz|mitarbeiter\w*|unternehmen|kunden|empresa|clientes|"
+        r"paciente|entreprise|salariés|azienda|clienti|firma|klient\w*|"
+        r"компания|клиент\w*|выручк\w*)\b|公司|成本|客户|会社|顧客|회사|고객", _F),
+    "sentence": re.compile(r"[.!?。！？](?:\s|$)"),
+}
+
+
+def _shape_features(text: str, shapes: dict[str, re.Pattern[str]] | None = None,
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The :data:`SHAPES` (or ``shapes``) counts of ``text``, damped (``log1p``, capped at 1)
+    and hashed into buckets of their own names."""
+    names, values = [], []
+    for name, pattern in (SHAPES if shapes is None else shapes).items():
+        count = len(pattern.findall(text))
+        if count:
+            names.append(zlib.crc32(f"s {name}".encode()) % DIMENSIONS)
+            values.append(min(1.0, np.log1p(count) / np.log(8.0)))
+    return np.array(names, dtype=np.int64), np.array(values)
+
+
+def features(text: str, *, words: bool = True, chars: bool = True,
+             shape: bool = False, context: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Sparse feature vector of ``text``: sorted bucket indices and their values.
 
-    Each block (words and word pairs; character n-grams) is counted, damped with
-    ``log1p`` and scaled to unit length, so a long prompt does not outweigh a short one.
+    Each n-gram block (words and word pairs; character n-grams) is counted, damped with
+    ``log1p`` and scaled to unit length, so a long prompt does not outweigh a short one; the
+    shape block (:data:`SHAPES`) is one damped count per shape.
     """
-    text = _SPACE.sub(" ", text[:MAX_CHARS].lower()).strip()
+    raw = text[:MAX_CHARS]
+    text = _SPACE.sub(" ", raw.lower()).strip()
     indices, values = [], []
     blocks = ([_word_hashes(text)] if words else []) + (
         [_char_hashes(f" {text} ")] if chars else [])
@@ -75,6 +163,16 @@ def features(text: str, *, words: bool = True,
         weight = np.log1p(counts.astype(np.float64))
         indices.append(buckets.astype(np.int64))
         values.append(weight / np.linalg.norm(weight))
+    if shape:
+        shape_buckets, shape_values = _shape_features(raw)
+        if len(shape_buckets):
+            indices.append(shape_buckets)
+            values.append(shape_values)
+    if context:
+        context_buckets, context_values = _shape_features(raw, CONTEXT)
+        if len(context_buckets):
+            indices.append(context_buckets)
+            values.append(context_values)
     if not indices:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     index = np.concatenate(indices)
@@ -95,6 +193,11 @@ class LabelModel:
     threshold: float
     words: bool = True
     chars: bool = True
+    shape: bool = False
+    context: bool = False
+    #: How the model and the label's rule combine: "or" (either says yes), "and" (both),
+    #: "model" (the model alone) or "rules" (the rule alone).
+    mode: str = "or"
 
     def probability(self, index: np.ndarray, value: np.ndarray) -> float:
         if not len(self.buckets) or not len(index):
@@ -115,7 +218,9 @@ def save(path: Path, models: dict[str, LabelModel], *, version: str) -> None:
         arrays[f"{label}.weights"] = model.weights.astype(np.float32)
         arrays[f"{label}.intercept"] = np.array(model.intercept, dtype=np.float64)
         arrays[f"{label}.threshold"] = np.array(model.threshold, dtype=np.float64)
-        arrays[f"{label}.blocks"] = np.array([model.words, model.chars])
+        arrays[f"{label}.blocks"] = np.array([model.words, model.chars, model.shape,
+                                              model.context])
+        arrays[f"{label}.mode"] = np.array(model.mode)
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
@@ -129,7 +234,10 @@ def load(path: Path = WEIGHTS_FILE) -> tuple[str, dict[str, LabelModel]]:
                 weights=data[f"{label}.weights"].astype(np.float64),
                 intercept=float(data[f"{label}.intercept"]),
                 threshold=float(data[f"{label}.threshold"]),
-                words=bool(data[f"{label}.blocks"][0]), chars=bool(data[f"{label}.blocks"][1]))
+                words=bool(data[f"{label}.blocks"][0]), chars=bool(data[f"{label}.blocks"][1]),
+                shape=len(data[f"{label}.blocks"]) > 2 and bool(data[f"{label}.blocks"][2]),
+                context=len(data[f"{label}.blocks"]) > 3 and bool(data[f"{label}.blocks"][3]),
+                mode=str(data[f"{label}.mode"]) if f"{label}.mode" in data else "or")
             for label in data["labels"]}
         return str(data["version"]), models
 
@@ -149,12 +257,13 @@ def models() -> tuple[str, dict[str, LabelModel]]:
 
 def probabilities(text: str) -> dict[str, float]:
     """Each learned label's probability for ``text``."""
-    vectors: dict[tuple[bool, bool], tuple[np.ndarray, np.ndarray]] = {}
+    vectors: dict[tuple[bool, bool, bool, bool], tuple[np.ndarray, np.ndarray]] = {}
     out = {}
     for label, model in models()[1].items():
-        key = (model.words, model.chars)
+        key = (model.words, model.chars, model.shape, model.context)
         if key not in vectors:
-            vectors[key] = features(text, words=model.words, chars=model.chars)
+            vectors[key] = features(text, words=model.words, chars=model.chars,
+                                    shape=model.shape, context=model.context)
         out[label] = model.probability(*vectors[key])
     return out
 
@@ -163,3 +272,24 @@ def learned_labels(text: str) -> set[str]:
     """The labels whose model reaches its threshold on ``text``."""
     thresholds = {label: model.threshold for label, model in models()[1].items()}
     return {label for label, p in probabilities(text).items() if p >= thresholds[label]}
+
+
+def combine(mode: str, rule: bool, model: bool) -> bool:
+    """A label from its rule's and its model's verdicts, as :attr:`LabelModel.mode` says."""
+    if mode == "and":
+        return rule and model
+    if mode == "model":
+        return model
+    if mode == "rules":
+        return rule
+    return rule or model
+
+
+def combined_labels(text: str, rules: dict[str, bool]) -> set[str]:
+    """The learned labels given for ``text``, each rule's verdict (``rules``) combined with its
+    model's as the model's :attr:`~LabelModel.mode` says; labels without a model keep their
+    rule's verdict."""
+    trained = models()[1]
+    said = learned_labels(text)
+    return {label for label, rule in rules.items()
+            if (combine(trained[label].mode, rule, label in said) if label in trained else rule)}

@@ -20,7 +20,9 @@ SHORT_ANSWER_CHARS = 350
 _TASK = (r"(?:help|assist|comply|fulfil+|provide|give|create|write|generate|produce|make|"
          r"do|support|engage|share|offer|answer|participate|continue|complete|"
          r"recommend|explain how|tell|describe how|disclose|reveal|facilitate|"
-         r"condone|encourage|promote|endorse|draft|compose|role-?play|pretend|be of help)")
+         r"condone|encourage|promote|endorse|draft|compose|role-?play|pretend|be of help|"
+         r"(?:assume|adopt|take on) (?:a |the |any )?(?:persona|role|character|identity)|"
+         r"use (?:slurs|hateful|offensive|profan))")
 _DECLINE = re.compile(
     r"(?:i(?:'m| am) sorry|i apologi[sz]e|sorry|unfortunately|i must|i have to)?[, ]*"
     r"(?:but |however,? )?"
@@ -45,6 +47,13 @@ _DECLINE_OTHER = re.compile(
     r"|(?:es tut mir leid|leider),? (?:aber )?(?:ich )?kann (?:ich )?"
     r"(?:(?:dir|ihnen|dabei|da)\s+){0,3}"
     r"(?:nicht|keine)"
+    # German declines without an apology: "Ich kann dir keine Hausarbeit schreiben, …",
+    # "Dabei kann ich dir nicht helfen", "Das werde ich nicht schreiben".
+    r"|ich (?:kann|werde|darf) (?:(?:dir|ihnen|euch|dabei|da|das|so|leider)\s+){0,3}"
+    r"(?:nicht|keinen?|keine[mrs]?)\s+(?:[\w-]+\s+){0,4}?(?:helfen|schreiben|erstellen|geben|"
+    r"liefern|machen|verfassen|erzeugen|generieren|unterstützen|beantworten|anbieten|tun)\b"
+    r"|(?:dabei|das|damit) (?:kann|werde|darf) ich (?:(?:dir|ihnen|euch|leider)\s+){0,2}"
+    r"nicht (?:helfen|tun|machen|schreiben|unterstützen)"
     r"|(?:mi dispiace|purtroppo),? (?:ma )?non (?:posso|sono in grado)"
     r"|(?:desculpe|lamento|sinto muito),? (?:mas )?não (?:posso|consigo)"
     r"|(?:извините|к сожалению|простите),? (?:но )?я не (?:могу|буду|в состоянии)"
@@ -61,6 +70,19 @@ _HEDGE = re.compile(
     r"the ability to (?:feel|experience|taste|see))"
     r"|not capable of (?:feeling|experiencing|having|reaching|tasting|seeing)",
     _F)
+#: A limit of the medium, not a decline of the task: "I can't generate images, but here's a
+#: description" (or an ASCII drawing) answers the request as text. The declined verb itself
+#: must make the picture: "I can't help you create images of real people, but…" declines.
+_MEDIUM_VERB = re.compile(r"(?:draw|generate|create|produce|make|render|show|display|send|"
+                          r"play|output)$", _F)
+_MEDIUM_OBJECT = re.compile(
+    r"\s+(?:\w+\s+){0,2}?(?:images?|pictures?|drawings?|photos?|photographs?|illustrations?|"
+    r"graphics|visuals?|videos?|audio|sounds?|visual content)\b", _F)
+#: The decline is conditional, a request for what the answer needs: "I can't do much without
+#: seeing it though. What's the question?"
+_NEEDS_INPUT = re.compile(
+    r"\s*(?:\w+\s+){0,2}?without (?:seeing|knowing|reading|having|more (?:information|"
+    r"details|context)|the (?:code|text|file|question|document|details))", _F)
 _PREAMBLE = re.compile(r"sorry|apologi|unfortunately|as an ai|language model|lo siento|désolé|"
                        r"leid|抱歉|申し訳|죄송|извините|к сожалению", _F)
 _PIVOT = re.compile(r"\b(?:however|but|that said|instead|here(?:'s| is| are))\b", _F)
@@ -88,10 +110,15 @@ def is_refusal(answer: str) -> bool:
         return False
     if re.search(r"[\"“‘«]|(?<!\w)'(?!\w)", opening[:match.start()]):
         return False  # quoted: a character's line in a story, not the assistant's
+    after = text[match.end():match.end() + 200]
+    if _NEEDS_INPUT.match(after):
+        return False
+    if (_MEDIUM_VERB.search(match.group(0)) and _MEDIUM_OBJECT.match(after)
+            and _PIVOT.search(after)):
+        return False
     if len(text) <= SHORT_ANSWER_CHARS:
         return True
     # A long answer that pivots to doing the task ("However, here is…") complied.
-    after = text[match.end():match.end() + 200]
     pivot = _PIVOT.search(after)
     if pivot and re.search(r"\b(?:i can (?:try|imagine|provide|offer|give|share|suggest|"
                            r"describe|explain|tell)|here(?:'s| is| are)|let me)\b",

@@ -46,6 +46,12 @@ def flagged_command(as_json: bool) -> None:
         if ll:
             click.echo(f"    log-likelihood {ll['observed']} (expected {ll['expected']}, "
                        f"z={ll['z']}, p={ll['p']:.3g})")
+        sel = ev.get("selective")
+        if sel:
+            name = names.get(sel["contender_id"], f"#{sel['contender_id']}")
+            click.echo(f"    selective voting: {name} in {sel['battles']} of {sel['votes']} "
+                       f"voted battles (expected {sel['expected']}, z={sel['z']}, "
+                       f"p={sel['p']:.3g})")
         two = ev.get("two_stage")
         if two:
             click.echo(f"    two-stage: score {two['score']} over {two['battles']} battles with "

@@ -15,14 +15,21 @@ from arena.integrity import twostage
 from arena.integrity.stats import (
     CORRECTIONS,
     SCREEN_Z,
+    SELECTIVE_BLOCK,
     TestResult,
     TieModel,
     favouritism_test,
     fit_tie_model,
     loglik_test,
+    selective_test,
     tarone_family,
     voter_p_values,
 )
+
+_EMPTY = np.zeros(0)
+_NO_TEST = TestResult(voter=np.zeros(0, np.int64), item=np.zeros(0, np.int64),
+                      n=np.zeros(0, np.int64), statistic=_EMPTY, expected=_EMPTY, z=_EMPTY,
+                      p=_EMPTY, p_min=_EMPTY)
 
 
 @dataclass(frozen=True)
@@ -39,11 +46,12 @@ class Detection:
     uneven: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
-def _evidence(ll: TestResult, fav: TestResult, voter_p: np.ndarray, flagged: np.ndarray,
-              staged: twostage.TwoStage | None,
+def _evidence(ll: TestResult, fav: TestResult, sel: TestResult, voter_p: np.ndarray,
+              flagged: np.ndarray, staged: twostage.TwoStage | None,
               per_voter: np.ndarray) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     ll_at = {int(v): k for k, v in enumerate(ll.voter)}
+    sel_at = {int(v): k for k, v in enumerate(sel.voter)}
     fav_by: dict[int, list[int]] = {}
     wanted = set(flagged.tolist())
     for j in np.flatnonzero(np.isin(fav.voter, flagged)).tolist():
@@ -61,9 +69,16 @@ def _evidence(ll: TestResult, fav: TestResult, voter_p: np.ndarray, flagged: np.
              "score": float(fav.statistic[j]), "expected": round(float(fav.expected[j]), 3),
              "z": round(float(fav.z[j]), 3), "p": float(fav.p[j])}
             for j in sorted(fav_by.get(v, []), key=lambda j: fav.p[j])[:5]]
-        ll_p = ev.get("loglik", {}).get("p", 1.0)
-        fav_p = ev["favouritism"][0]["p"] if ev["favouritism"] else 1.0
-        ev["statistic"] = "favouritism" if fav_p <= ll_p else "loglik"
+        k = sel_at.get(v)
+        if k is not None and sel.p[k] < 1.0:
+            ev["selective"] = {"item": int(sel.item[k]), "battles": int(sel.statistic[k]),
+                               "votes": int(sel.n[k]),
+                               "expected": round(float(sel.expected[k]), 3),
+                               "z": round(float(sel.z[k]), 3), "p": float(sel.p[k])}
+        candidates = {"loglik": ev.get("loglik", {}).get("p", 1.0),
+                      "favouritism": ev["favouritism"][0]["p"] if ev["favouritism"] else 1.0,
+                      "selective": ev.get("selective", {}).get("p", 1.0)}
+        ev["statistic"] = min(candidates, key=lambda name: candidates[name])
         two = None if staged is None else twostage.evidence(staged, v)
         if two is not None:
             ev["two_stage"] = two
@@ -77,7 +92,8 @@ def detect(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, voter: np.ndarray,
            n_items: int, n_voters: int, alpha: float = 0.01, correction: str = "bh",
            min_votes: int = 5, min_pair: int = 3, reg: float = 0.0, max_rounds: int = 3,
            exclude: np.ndarray | None = None, model: TieModel | None = None,
-           staged: bool = True) -> Detection:
+           staged: bool = True, stratum: np.ndarray | None = None,
+           selective: bool = True) -> Detection:
     """Flag voters whose votes the fitted model finds implausible, after a multiplicity
     correction over every test (one log-likelihood test per voter, one favouritism test per
     voter × contender), together with (``staged``) the voters the two-stage screen of
@@ -89,6 +105,11 @@ def detect(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, voter: np.ndarray,
     ``max_rounds`` times, so a coordinated group cannot hide behind the rating it inflated.
     ``exclude`` (voter codes) are left out of every fit (confirmed by an operator);
     ``model`` fixes the null model instead (calibration checks).
+
+    With ``selective`` the per-voter family also holds the selective-voting test
+    (:func:`~arena.integrity.stats.selective_test`: one contender in far more of a voter's
+    battles than the sampler served), its reference shares per time block and ``stratum``
+    (arena code per battle, battles in vote-time order), counted without flagged voters.
     """
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {sorted(CORRECTIONS)}, got {correction!r}")
@@ -104,17 +125,21 @@ def detect(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, voter: np.ndarray,
     fitted = model
     while True:
         rounds += 1
+        out_now = fixed_out.copy()
+        out_now[flagged] = True
+        use = ~out_now[voter]
         if model is None:
-            out_now = fixed_out.copy()
-            out_now[flagged] = True
-            use = ~out_now[voter]
             fitted = fit_tie_model(a[use], b[use], outcome[use], n_items, reg=reg)
         assert fitted is not None
         probs = fitted.probs(a, b)
         ll = loglik_test(probs, outcome, voter, n_voters, min_votes)
         fav = favouritism_test(probs, a, b, outcome, voter, n_voters, n_items,
                                min_votes=min_votes, min_pair=min_pair)
-        voters_p, voters_pmin = voter_p_values(ll, fav, n_voters, alpha)
+        sel = (selective_test(a, b, voter, n_voters, n_items, min_votes=min_votes,
+                              alpha=alpha, stratum=stratum, use=use,
+                              n_strata=1 if stratum is None else int(stratum.max(initial=0)) + 1)
+               if selective else _NO_TEST)
+        voters_p, voters_pmin = voter_p_values([ll, fav, sel], n_voters, alpha)
         family = tarone_family(voters_pmin, alpha)
         per_voter = np.zeros(n_voters, dtype=bool)
         per_voter[family] = CORRECTIONS[correction](voters_p[family], alpha)
@@ -134,11 +159,12 @@ def detect(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, voter: np.ndarray,
                  "voters": int(two.dispersion.voters[c]),
                  "direction": "up" if two.dispersion.skew[c] >= 0 else "down"}
         for c in two.selected.tolist()}
-    evidence = _evidence(ll, fav, voters_p, flagged, two, per_voter)
+    evidence = _evidence(ll, fav, sel, voters_p, flagged, two, per_voter)
     return Detection(flagged=flagged, evidence=evidence,
-                     n_tests=int(ll.p.size + fav.p.size + (0 if two is None else
+                     n_tests=int(ll.p.size + fav.p.size + sel.p.size + (0 if two is None else
                                                             two.test.p.size + n_items)),
                      rounds=rounds, model=fitted, uneven=uneven,
                      settings={"alpha": alpha, "correction": correction, "min_votes": min_votes,
                                "min_pair": min_pair, "screen_z": SCREEN_Z, "rounds": rounds,
-                               "two_stage": staged})
+                               "two_stage": staged, "selective": selective,
+                               "selective_block": SELECTIVE_BLOCK})

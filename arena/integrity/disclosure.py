@@ -18,21 +18,33 @@ def view_fragility(model_a: Sequence[str] | np.ndarray, model_b: Sequence[str] |
                    winners: Sequence[str] | np.ndarray, weights: Sequence[float] | np.ndarray,
                    res: ratings.LeaderboardResult,
                    public: Mapping[str, bool], ids: Mapping[str, int], *, reg: float,
+                   features: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
                    top: int = 20, threshold: float = 0.001) -> dict[str, Any]:
-    """Swap counts of adjacent public contenders among the first ``top`` of a plain view.
+    """Swap counts of adjacent public contenders among the first ``top`` of a view.
 
+    ``features``: the raw per-side style features a style-controlled view's fit controls for
+    (as given to :func:`ratings.fit_leaderboard`); removals are then refitted with them.
     ``shared_rank`` maps contender id → the rank shown when a pair swaps with fewer than
     ``threshold`` of its votes (both contenders then share the upper one's rank).
     """
     started = time.perf_counter()
-    names = list(res.names)
-    index = {n: i for i, n in enumerate(names)}
-    a = np.array([index[n] for n in model_a], dtype=np.int64)
-    b = np.array([index[n] for n in model_b], dtype=np.int64)
-    outcome = np.array([_OUTCOME[w] for w in winners], dtype=np.int64)
-    cells = fr.Cells.from_battles(a, b, outcome, len(names), np.asarray(weights, float))
+    votes: fr.Votes
+    if features:  # one unit per battle: the engine's covariates make every battle differ
+        engine = ratings.Refit(model_a, model_b, winners, features=features,
+                               control=tuple(features), weights=weights, reg=reg)
+        names = engine.names.tolist()
+        index = {n: i for i, n in enumerate(names)}
+        votes = fr.BattleVotes(engine)
+    else:
+        names = list(res.names)
+        index = {n: i for i, n in enumerate(names)}
+        a = np.array([index[n] for n in model_a], dtype=np.int64)
+        b = np.array([index[n] for n in model_b], dtype=np.int64)
+        outcome = np.array([_OUTCOME[w] for w in winners], dtype=np.int64)
+        votes = fr.CellVotes(fr.Cells.from_battles(a, b, outcome, len(names),
+                                                   np.asarray(weights, float)), reg)
     order = [index[m.name] for m in res.models if public[m.name]]  # best first
-    pairs = fr.fragility(cells, order, reg=reg, top=top)
+    pairs = fr.fragility(votes, order, top=top)
     ranks = [1 + k for k in range(min(top, len(order)))]
     shared = fr.shared_ranks(ranks, pairs, threshold)
     return {

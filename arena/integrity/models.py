@@ -26,7 +26,7 @@ class VoterFlag(Base):
     publication_id: Mapped[int] = mapped_column(
         ForeignKey("publication.id", ondelete="CASCADE"), index=True)
     voter_id: Mapped[str] = mapped_column(String(64), index=True)
-    statistic: Mapped[str] = mapped_column(String(32))  # loglik / favouritism / two_stage
+    statistic: Mapped[str] = mapped_column(String(32))  # loglik/favouritism/selective/two_stage
     p_value: Mapped[float] = mapped_column(Float)
     # votes, the log-likelihood test and the strongest favouritism tests (contender ids)
     evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -115,8 +115,13 @@ def voters_of(db: Session, battle_ids: np.ndarray) -> np.ndarray:
 def screen(db: Session, battle_ids: Sequence[int] | np.ndarray,
            contender_a: Sequence[int] | np.ndarray, contender_b: Sequence[int] | np.ndarray,
            winners: Sequence[str] | np.ndarray, voters: Sequence[str | None] | np.ndarray,
-           options: IntegrityOptions, *, reg: float) -> Screening:
-    """Run the per-voter tests and apply decisions and gate failures (never commits)."""
+           options: IntegrityOptions, *, reg: float,
+           arena: np.ndarray | None = None) -> Screening:
+    """Run the per-voter tests and apply decisions and gate failures (never commits).
+
+    The battles are in vote-time order; ``arena`` (an arena index per battle, None: one
+    arena) keeps the selective-voting test's reference shares inside each arena.
+    """
     n = len(battle_ids)
     decisions = decisions_in_force(db)
     keep = np.ones(n, dtype=bool)
@@ -150,11 +155,15 @@ def screen(db: Session, battle_ids: Sequence[int] | np.ndarray,
         det = detection.detect(a[named], b[named], outcome[named], vcode[named],
                            n_items=ids.size, n_voters=codes.size, alpha=options.alpha,
                            correction=options.correction, min_votes=options.min_votes,
-                           min_pair=options.min_pair, reg=max(reg, 1e-6), exclude=exclude)
+                           min_pair=options.min_pair, reg=max(reg, 1e-6), exclude=exclude,
+                           stratum=None if arena is None else np.asarray(arena)[named])
         for code in det.flagged.tolist():
             evidence = det.evidence[code]
             for fav in evidence["favouritism"]:
                 fav["contender_id"] = int(ids[fav.pop("item")])
+            if "selective" in evidence:
+                evidence["selective"]["contender_id"] = int(
+                    ids[evidence["selective"].pop("item")])
             for row in evidence.get("two_stage", {}).get("contenders", []):
                 row["contender_id"] = int(ids[row.pop("item")])
             flags[str(codes[code])] = evidence

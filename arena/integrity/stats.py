@@ -26,6 +26,7 @@ a conservative value that no multiplicity correction can reject.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -234,7 +235,7 @@ def holm(p: np.ndarray, alpha: float) -> np.ndarray:
 CORRECTIONS = {"bh": benjamini_hochberg, "holm": holm}
 
 
-def voter_p_values(ll: TestResult, fav: TestResult, n_voters: int,
+def voter_p_values(tests: Sequence[TestResult], n_voters: int,
                    alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """One p-value per voter: Bonferroni over the voter's tests that could reach ``alpha``.
 
@@ -244,9 +245,9 @@ def voter_p_values(ll: TestResult, fav: TestResult, n_voters: int,
     only on the null model (their most extreme outcome), never on the votes, so the
     Bonferroni factor is valid. Returns ``(p, p_min)`` per voter code (1 where untested).
     """
-    voter = np.concatenate([ll.voter, fav.voter])
-    p = np.concatenate([ll.p, fav.p])
-    p_min = np.concatenate([ll.p_min, fav.p_min])
+    voter = np.concatenate([t.voter for t in tests])
+    p = np.concatenate([t.p for t in tests])
+    p_min = np.concatenate([t.p_min for t in tests])
     live = p_min <= alpha
     count = np.bincount(voter[live], minlength=n_voters)
     best = np.ones(n_voters)
@@ -273,3 +274,122 @@ def tarone_family(p_min: np.ndarray, alpha: float) -> np.ndarray:
         if np.searchsorted(ordered, alpha / k, side="right") <= k:
             return np.asarray(p_min <= alpha / k)
     return np.ones(m, dtype=bool)
+
+
+#: Battles per block of the selective-voting test's reference shares (contiguous in vote time).
+SELECTIVE_BLOCK = 20_000
+
+
+def appearance_shares(a: np.ndarray, b: np.ndarray, n_items: int, *, stratum: np.ndarray,
+                      n_strata: int, block: int = SELECTIVE_BLOCK,
+                      use: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Share of battles that include each contender, per (time block, stratum) cell.
+
+    Battles are in vote-time order; they are cut into ``max(1, N // block)`` contiguous
+    blocks of equal size. Returns ``(cell, share)``: each battle's cell and the ``(cells,
+    n_items)`` shares, counted over the battles in ``use`` (all when None).
+    """
+    n = a.shape[0]
+    n_blocks = max(1, n // block)
+    cell = (np.arange(n, dtype=np.int64) * n_blocks) // max(n, 1) * n_strata + stratum
+    n_cells = n_blocks * n_strata
+    ref = np.ones(n, dtype=bool) if use is None else use
+    total = np.bincount(cell[ref], minlength=n_cells).astype(float)
+    inc = (np.bincount(cell[ref] * n_items + a[ref], minlength=n_cells * n_items)
+           + np.bincount(cell[ref] * n_items + b[ref], minlength=n_cells * n_items))
+    share = inc.reshape(n_cells, n_items) / np.maximum(total, 1.0)[:, None]
+    return cell, share
+
+
+def selective_test(a: np.ndarray, b: np.ndarray, voter: np.ndarray, n_voters: int,
+                   n_items: int, *, min_votes: int, alpha: float,
+                   stratum: np.ndarray | None = None, n_strata: int = 1,
+                   use: np.ndarray | None = None,
+                   block: int = SELECTIVE_BLOCK) -> TestResult:
+    """Upper-tail test of how often one contender appears in a voter's voted battles.
+
+    Names are hidden until the vote, so which battles an honest voter votes on cannot depend
+    on who is in them: the contenders of its voted battles are draws from what the sampler
+    served at the time. A rigger who recognises its target and votes only when it appears
+    is over-represented on that contender far beyond those draws — whatever the outcomes,
+    which the other tests read.
+
+    Per voter with ``min_votes``+ votes: ``K_c`` of its ``n`` battles include contender
+    ``c``; under the null ``K_c`` is a sum of independent Bernoulli draws with the share of
+    ``c`` in each battle's (time block, stratum) cell, so it is dominated by
+    ``Binomial(n, q_c)`` with ``q_c`` the largest such share among the voter's cells. The
+    statistic is ``s = min_c P(Bin(n, q_c) ≥ K_c)`` and its p-value the union bound
+    ``Σ_c P(Bin(n, q_c) ≥ m_c(s))`` with ``m_c(s)`` the smallest count whose tail is at most
+    ``s``: a contender that cannot reach ``s`` in ``n`` battles adds nothing, which keeps
+    the bound far below ``s`` times the number of contenders. Voters with ``s > alpha`` get
+    ``p = 1`` (conservative, like the normal screen of the other tests). ``stratum`` (an
+    arena per battle) keeps the reference shares inside the arena a battle was drawn in.
+    """
+    a, b, voter = (np.asarray(x, np.int64) for x in (a, b, voter))
+    strat = np.zeros(a.shape[0], np.int64) if stratum is None else np.asarray(stratum, np.int64)
+    cell, share = appearance_shares(a, b, n_items, stratum=strat, n_strata=n_strata,
+                                    block=block, use=use)
+    n_v = np.bincount(voter, minlength=n_voters)
+    tested = np.flatnonzero(n_v >= min_votes)
+    remap = np.full(n_voters, -1, dtype=np.int64)
+    remap[tested] = np.arange(tested.size)
+    row = remap[voter]
+    order = np.argsort(row, kind="stable")
+    order = order[row[order] >= 0]
+    bounds = np.searchsorted(row[order], np.arange(tested.size + 1))
+    t = tested.size
+    out = {key: np.zeros(t) for key in ("p", "p_min", "observed", "expected", "z")}
+    item = np.zeros(t, dtype=np.int64)
+    step = max(1, _SELECTIVE_CELLS // max(n_items, 1))  # voters per chunk: bounded memory
+    for lo in range(0, t, step):
+        hi = min(t, lo + step)
+        idx = order[bounds[lo]:bounds[hi]]
+        _selective_chunk(row[idx] - lo, a[idx], b[idx], cell[idx], share,
+                         n_v[tested[lo:hi]].astype(float), alpha, out, item, lo)
+    return TestResult(voter=tested, item=item, n=n_v[tested], statistic=out["observed"],
+                      expected=out["expected"], z=out["z"], p=out["p"], p_min=out["p_min"])
+
+
+_SELECTIVE_CELLS = 4_000_000  # (voter, contender) cells per chunk of the selective test
+
+
+def _selective_chunk(row: np.ndarray, a: np.ndarray, b: np.ndarray, cell: np.ndarray,
+                     share: np.ndarray, n: np.ndarray, alpha: float,
+                     out: dict[str, np.ndarray], item: np.ndarray, lo: int) -> None:
+    from scipy.stats import binom
+
+    t, n_items, n_cells = n.shape[0], share.shape[1], share.shape[0]
+    q = np.zeros((t, n_items))
+    vc = np.unique(row * n_cells + cell)
+    np.maximum.at(q, vc // n_cells, share[vc % n_cells])
+    k = (np.bincount(row * n_items + a, minlength=t * n_items)
+         + np.bincount(row * n_items + b, minlength=t * n_items)).reshape(t, n_items)
+    tail = np.ones((t, n_items))
+    rr, cc = np.nonzero(k >= 1)
+    tail[rr, cc] = binom.sf(k[rr, cc] - 1, n[rr], q[rr, cc])
+    best = np.argmin(tail, axis=1)
+    at = np.arange(t)
+    s = tail[at, best]
+    p = np.ones(t)
+    cand = np.flatnonzero(s <= alpha)
+    if cand.size:
+        # a hair above s, so rounding never drops the observed contender's own tail
+        sc = s[cand][:, None] * (1.0 + 1e-9)
+        nc = np.broadcast_to(n[cand][:, None], (cand.size, n_items))
+        qc = q[cand]
+        m = binom.isf(sc, nc, qc)  # largest count whose tail beyond it is ≤ s
+        part = binom.sf(m, nc, qc)
+        over = part > np.broadcast_to(sc, part.shape) * (1.0 + 1e-9)
+        part[over] = binom.sf(m[over] + 1, nc[over], qc[over])
+        p[cand] = np.minimum(1.0, part.sum(axis=1))
+    qb = q[at, best]
+    expected = n * qb
+    var = expected * (1.0 - qb)
+    observed = k[at, best].astype(float)
+    sl = slice(lo, lo + t)
+    out["p"][sl] = p
+    # the smallest achievable p is at least the smallest achievable s
+    out["p_min"][sl] = np.exp(n * np.log(np.where(q > 0, q, 1.0)).min(axis=1))
+    out["observed"][sl], out["expected"][sl] = observed, expected
+    out["z"][sl] = np.divide(observed - expected, np.sqrt(var), out=np.zeros(t), where=var > 0)
+    item[sl] = best

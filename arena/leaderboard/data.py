@@ -478,12 +478,16 @@ def fit_view(battles: Battles, view: ViewSpec | str, *, n_bootstrap: int,
                       min_votes=min_votes, reg=reg)
 
 
+def view_features(chosen: Facts, view: ViewSpec | str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Raw per-side values of the features the view's fit controls for (those that vary)."""
+    return {name: (chosen.feature(f"{name}_a"), chosen.feature(f"{name}_b"))
+            for name in varying_features(chosen, view_spec(view))}
+
+
 def fit_chosen(chosen: Facts, view: ViewSpec | str, *, n_bootstrap: int, seed: int,
                min_votes: int = 0, reg: float = DEFAULT_REG) -> ratings.LeaderboardResult:
     """:func:`fit_view` on battles already selected for the view (:func:`view_facts`)."""
-    spec = view_spec(view)
-    features = {name: (chosen.feature(f"{name}_a"), chosen.feature(f"{name}_b"))
-                for name in varying_features(chosen, spec)}
+    features = view_features(chosen, view)
     weights = chosen.weight
     return ratings.fit_leaderboard(
         chosen.names("a"), chosen.names("b"), chosen.winner_labels(),

@@ -39,6 +39,7 @@ from arena.leaderboard.data import (
     publication_digest,
     varying_features,
     view_facts,
+    view_features,
     views_for,
 )
 from arena.leaderboard.facts import Facts, fact_state, load_facts, sync_facts
@@ -158,12 +159,14 @@ def build_snapshot(spec: ViewSpec, chosen: Facts,
         entries=entries)
 
 
-def _fragility(chosen: Facts, res: ratings.LeaderboardResult, reg: float,
+def _fragility(chosen: Facts, spec: ViewSpec, res: ratings.LeaderboardResult, reg: float,
                options: integrity.IntegrityOptions) -> dict[str, Any]:
     ids = {name: cid for cid, (name, _) in chosen.contenders.items()}
     public = {name: is_public for name, is_public in chosen.contenders.values()}
+    # a style-controlled view's removals are refitted with the features its fit controls for
     return view_fragility(chosen.names("a"), chosen.names("b"), chosen.winner_labels(),
-                          chosen.weight, res, public, ids, reg=reg, top=options.fragility_top,
+                          chosen.weight, res, public, ids, reg=reg,
+                          features=view_features(chosen, spec), top=options.fragility_top,
                           threshold=options.share_rank)
 
 
@@ -176,7 +179,7 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
 
     With ``integrity_options`` the default board leaves out the votes of flagged voters (and
     of operator-confirmed ones, and votes that failed a gate); the publication records what
-    each filter removed, and plain views get fragility counts (see :mod:`arena.integrity`).
+    each filter removed, and every view gets fragility counts (see :mod:`arena.integrity`).
 
     Raises
     ------
@@ -210,7 +213,8 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
     if integrity_options is not None:
         screening = integrity.screen(
             db, battles.battle_id, battles.a_id, battles.b_id, battles.winner_labels(),
-            integrity.voters_of(db, battles.battle_id), integrity_options, reg=reg)
+            integrity.voters_of(db, battles.battle_id), integrity_options, reg=reg,
+            arena=battles.arena)
         # shadow exclusion: the votes stay stored, the default board is fitted without them
         battles = battles.take(screening.keep)
         for f in screening.filters:
@@ -239,10 +243,9 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
                 f"view {spec.key!r}: {len(res.components)} groups of contenders never met; "
                 "ratings across groups are tied together only by the L2 penalty")
         snapshot = build_snapshot(spec, chosen, res, min_votes=min_votes)
-        if (integrity_options is not None and integrity_options.fragility_top > 1
-                and not res.method.get("control")):
+        if integrity_options is not None and integrity_options.fragility_top > 1:
             snapshot.extra = {**snapshot.extra, "fragility": _fragility(
-                chosen, res, reg, integrity_options)}
+                chosen, spec, res, reg, integrity_options)}
         snapshots.append(ranking.apply(snapshot, res, min_votes=min_votes,
                                        provisional_ids=recent_reveals))
         report.published.append(spec.key)

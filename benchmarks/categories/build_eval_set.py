@@ -123,6 +123,14 @@ def novel(items: list[dict], older: list[dict]) -> list[dict]:
     return out
 
 
+def check_novel(items: list[dict], older: list[dict]) -> None:
+    """Stop the build when a set written to be novel has a (near-)duplicate of an older item."""
+    kept = {id(item) for item in novel(items, older)}
+    duplicates = [item["id"] for item in items if id(item) not in kept]
+    if duplicates:
+        raise SystemExit(f"near-duplicates of older items: {', '.join(duplicates)}")
+
+
 def main() -> None:
     answers = _answers()
     dev = vicuna(answers) + written(HERE / "written_dev.txt", "dev", answers)
@@ -130,11 +138,18 @@ def main() -> None:
     heldout2 = written(HERE / "written_heldout2.txt", "heldout2", answers)
     heldout3 = written(HERE / "written_heldout3.txt", "heldout3", answers)
     heldout4 = written(HERE / "written_heldout4.txt", "heldout4", answers)
+    heldout5 = written(HERE / "written_heldout5.txt", "heldout5", answers)
+    heldout6 = written(HERE / "written_heldout6.txt", "heldout6", answers)
+    # Sets 5 and 6 were written to have no near-duplicate of any older set, so they have no
+    # "novel" subset.
+    check_novel(heldout5, dev + heldout + heldout2 + heldout3 + heldout4)
+    check_novel(heldout6, dev + heldout + heldout2 + heldout3 + heldout4 + heldout5)
     for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
                         ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3),
                         ("heldout4_set.jsonl", heldout4),
                         ("heldout4_novel_set.jsonl",
-                         novel(heldout4, dev + heldout + heldout2 + heldout3))):
+                         novel(heldout4, dev + heldout + heldout2 + heldout3)),
+                        ("heldout5_set.jsonl", heldout5), ("heldout6_set.jsonl", heldout6)):
         if not items:
             continue
         with open(HERE / name, "w") as fh:

@@ -91,11 +91,12 @@ def attack(world: dict[str, Any], kind: str, target: int, n_pseudonyms: int,
 
 
 def _battle_rows(a: np.ndarray, b: np.ndarray, o: np.ndarray, voters: list[str],
-                 who: np.ndarray, ids: list[int], start: int) -> tuple[list[dict], list[dict]]:
+                 who: np.ndarray, ids: list[int], start: int,
+                 seconds: np.ndarray) -> tuple[list[dict], list[dict]]:
     battles, votes = [], []
-    for k, (x, y, z, w) in enumerate(zip(a.tolist(), b.tolist(), o.tolist(), who.tolist(),
-                                         strict=True)):
-        at = T0 + timedelta(seconds=start + k)
+    for k, (x, y, z, w, sec) in enumerate(zip(a.tolist(), b.tolist(), o.tolist(), who.tolist(),
+                                              seconds.tolist(), strict=True)):
+        at = T0 + timedelta(seconds=sec)
         battles.append({"id": start + k + 1, "public_id": secrets.token_urlsafe(24),
                         "voter_id": voters[w], "contender_a_id": ids[x], "contender_b_id": ids[y],
                         "state": "voted", "anony": True, "source": "arena", "flagged": False,
@@ -106,12 +107,18 @@ def _battle_rows(a: np.ndarray, b: np.ndarray, o: np.ndarray, voters: list[str],
 
 
 def insert_battles(session: Any, a: np.ndarray, b: np.ndarray, o: np.ndarray, who: np.ndarray,
-                   voters: list[str], ids: list[int], start: int) -> None:
+                   voters: list[str], ids: list[int], start: int,
+                   seconds: np.ndarray | None = None) -> None:
+    """Battles ``start + 1, …`` voted at ``T0 + seconds`` (default: one a second from
+    ``start``)."""
     session.execute(insert(Voter), [{"id": v, "created_at": T0} for v in voters])
+    if seconds is None:
+        seconds = start + np.arange(a.shape[0], dtype=float)
     chunk = 50_000
     for lo in range(0, a.shape[0], chunk):
         sl = slice(lo, lo + chunk)
-        battles, votes = _battle_rows(a[sl], b[sl], o[sl], voters, who[sl], ids, start + lo)
+        battles, votes = _battle_rows(a[sl], b[sl], o[sl], voters, who[sl], ids, start + lo,
+                                      seconds[sl])
         session.execute(insert(Battle), battles)
         session.execute(insert(Vote), votes)
     after_insert(session)
@@ -142,8 +149,11 @@ def publish(app: Any, screen: bool) -> dict[str, Any]:
             select(PublicationFilter).where(PublicationFilter.publication_id == pub.id))}
         two_stage = set(s.scalars(select(VoterFlag.voter_id).where(
             VoterFlag.publication_id == pub.id, VoterFlag.statistic == "two_stage")))
+        selective = set(s.scalars(select(VoterFlag.voter_id).where(
+            VoterFlag.publication_id == pub.id, VoterFlag.statistic == "selective")))
         summary = (pub.settings or {}).get("integrity_summary") or {}
-        out = {"seconds": seconds, "flags": flags, "two_stage": two_stage, "filters": filters,
+        out = {"seconds": seconds, "flags": flags, "two_stage": two_stage,
+               "selective": selective, "filters": filters,
                "uneven": sorted(int(c) for c in summary.get("uneven_contenders", {})),
                "median_gap": (snap.extra.get("ranking") or {}).get("median_gap"),
                "rank": {cid: e.rank for cid, e in entries.items()},
@@ -206,9 +216,11 @@ def main() -> None:
             for n_ps in (10, 100):
                 a, b, o, who = attack(world, kind, target, n_ps, args.seen)
                 riggers = [secrets.token_hex(16) for _ in range(n_ps)]
+                # the attack runs alongside the honest traffic, not after it
+                seconds = np.sort(world["rng"].uniform(0, args.honest, a.shape[0]))
                 with app.app_context():
                     s = db.session()
-                    insert_battles(s, a, b, o, who, riggers, ids, next_id)
+                    insert_battles(s, a, b, o, who, riggers, ids, next_id, seconds)
                     s.commit()
                 undefended = publish(app, screen=False)
                 defended = publish(app, screen=True)
@@ -233,6 +245,7 @@ def main() -> None:
                     "uneven_contenders": len(defended["uneven"]),
                     "target_uneven": cid in defended["uneven"],
                     "flagged_by_two_stage_only": len(defended["two_stage"]),
+                    "strongest_selective": len(defended["selective"] & set(riggers)),
                     "precision": true_pos / len(flagged) if flagged else None,
                     "recall": true_pos / n_ps,
                     "flagged_honest": len(flagged - set(riggers)),

@@ -3,6 +3,7 @@ every process, and are what the training script regenerates from the evaluation 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -105,3 +106,120 @@ def test_training_script_regenerates_the_shipped_weights(tmp_path: Path) -> None
         assert np.array_equal(other.buckets, model.buckets)
         assert np.allclose(other.weights, model.weights, rtol=1e-4, atol=1e-6)
         assert other.intercept == pytest.approx(model.intercept, rel=1e-6)
+
+
+@pytest.mark.parametrize(("text", "shapes"), [
+    ("Why?\nTraceback (most recent call last):\n  File \"main.py\", line 12\n"
+     "ValueError: bad", {"error_trace", "file_extension", "indented_line"}),
+    ("const userName = getUser(id);\nif (x == 3) { run_task(); }",
+     {"camel_case", "snake_case", "line_end_semicolon", "code_operator", "brackets"}),
+    ("Wie viel ist 15 Prozent von 80? Ein Zug fährt 120 km in 2 Stunden.",
+     {"percent_or_fraction", "quantity_unit", "math_verb", "digit_run"}),
+    ("Solve for x: 3x + 5 = 20", {"arithmetic", "math_verb", "digit_run"}),
+    ("Calcule \\frac{1}{2} + \\sqrt{9}", {"latex", "math_verb"}),
+])
+def test_shapes_are_found_in_code_and_calculations(text: str, shapes: set[str]) -> None:
+    found = {name for name, pattern in learned.SHAPES.items() if pattern.search(text)}
+    assert shapes <= found
+
+
+def test_plain_prose_has_no_code_or_calculation_shape() -> None:
+    # Near-misses: a question about snakes, an explanation request, a dress code.
+    for text in ("How do pythons kill their prey?", "Explain quantum entanglement simply.",
+                 "What is the dress code for a wedding?"):
+        assert learned._shape_features(text)[0].size == 0, text
+    index, _ = learned.features("x = 1;", shape=False)
+    with_shape, _ = learned.features("x = 1;", shape=True)
+    assert set(index.tolist()) < set(with_shape.tolist())
+
+
+def test_a_two_block_file_loads_without_the_shape_block(tmp_path: Path) -> None:
+    # 2026.11.5's files stored [words, chars] only.
+    _, models = learned.load()
+    path = tmp_path / "old.npz"
+    learned.save(path, models, version="old")
+    with np.load(path) as data:
+        arrays = {key: data[key] for key in data.files}
+    for label in models:
+        arrays[f"{label}.blocks"] = arrays[f"{label}.blocks"][:2]
+    np.savez(path, **arrays)
+    assert not any(model.shape for model in learned.load(path)[1].values())
+
+
+@pytest.mark.parametrize(("text", "shapes"), [
+    ("what does chmod 755 actually do", {"tool_word"}),
+    ("Jak napisać formułę, która sumuje kolumnę A?", {"tool_word"}),
+    ("리액트에서 useState 값이 바로 안 바뀌는 이유가 뭐야?", {"latin_in_other_script"}),
+    ("用Python写一个爬虫，抓取所有图片的链接", {"tool_word", "latin_in_other_script"}),
+    ("Our SaaS startup has $1.2M ARR and 8% churn. What should we cut first?",
+     {"business_word", "sentence"}),
+])
+def test_context_shapes_are_found(text: str, shapes: set[str]) -> None:
+    found = {name for name, pattern in learned.CONTEXT.items() if pattern.search(text)}
+    assert shapes <= found
+
+
+def test_context_shapes_near_misses() -> None:
+    # Snakes and islands are not tools; a Latin word in Latin text is not an identifier in
+    # another script; a short question has no sentence of prose around figures.
+    found = learned._shape_features("How do pythons kill their prey on a Pacific island",
+                                    learned.CONTEXT)[0]
+    assert found.size == 0
+    assert not learned.CONTEXT["latin_in_other_script"].search("Use the useState hook")
+    assert not learned.CONTEXT["business_word"].search("What is 15% of 80")
+    plain, _ = learned.features("chmod 755", context=False)
+    with_context, _ = learned.features("chmod 755", context=True)
+    assert set(plain.tolist()) < set(with_context.tolist())
+
+
+@pytest.mark.parametrize(("mode", "expected"), [
+    ("or", [True, True, True, False]), ("and", [True, False, False, False]),
+    ("model", [True, False, True, False]), ("rules", [True, True, False, False])])
+def test_modes_combine_rule_and_model(mode: str, expected: list[bool]) -> None:
+    cases = [(True, True), (True, False), (False, True), (False, False)]
+    assert [learned.combine(mode, rule, model) for rule, model in cases] == expected
+
+
+def test_mode_and_context_survive_save_and_load(tmp_path: Path) -> None:
+    _, models = learned.load()
+    changed = {label: dataclasses.replace(model, mode="and", context=True)
+               for label, model in models.items()}
+    path = tmp_path / "modes.npz"
+    learned.save(path, changed, version="x")
+    assert all(m.mode == "and" and m.context for m in learned.load(path)[1].values())
+
+
+def test_shipped_modes_decide_classify(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A label whose model is switched to "model" mode with a never-reached threshold is not
+    # given even where its rule says yes; in "or" mode the rule's yes stands.
+    version, models = learned.load()
+    prompt = "Write a Python function that merges two sorted lists."
+    assert rule_labels([prompt])["coding"]
+    for mode, expected in (("model", False), ("or", True), ("rules", True), ("and", False)):
+        models = {**models, "coding": dataclasses.replace(models["coding"], mode=mode,
+                                                          threshold=1.1)}
+        monkeypatch.setattr(learned, "_loaded", (version, models))
+        assert ("coding" in classify([prompt])) is expected, mode
+
+
+@pytest.mark.parametrize("prompt", [
+    # Set 5's kinds of coding misses (training data since 2026.11.7): a short tool question
+    # and a Korean programming question, which no rule matches.
+    "what does chmod 755 actually do",
+    "리액트에서 useState 값이 바로 안 바뀌는 이유가 뭐야?",
+])
+def test_model_finds_short_tool_and_non_english_coding_questions(prompt: str) -> None:
+    assert not rule_labels([prompt])["coding"]
+    assert "coding" in classify([prompt])
+
+
+def test_math_follows_its_model_not_the_rule() -> None:
+    # 2026.11.7 gives math from the model alone (mode "model", chosen by CV): a business case
+    # full of figures, which the rule calls math, is not math (the guide); a word problem is.
+    case = ("Our SaaS startup has $1.2M ARR, 8% monthly logo churn, a CAC of $450 and an LTV "
+            "of $1,800. Should we raise prices or cut spend? Give me a plan for the board.")
+    assert learned_models()["math"].mode == "model"
+    assert rule_labels([case])["math"]
+    assert "math" not in classify([case])
+    assert "math" in classify(["Tom has 3 times as many apples as Sara. Together they have 48. "
+                               "How many has Sara?"])

@@ -16,6 +16,7 @@ from arena.models import Battle, Contender, Turn, Vote, Voter
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
 _WINNER = np.array(["model_a", "model_b", "tie"])
+_STYLE = ("length", "markdown_header", "markdown_list", "markdown_bold")
 
 
 @dataclass
@@ -31,10 +32,11 @@ class Arena:
 @pytest.fixture
 def rigged_arena(db: Session) -> Callable[..., Arena]:
     """Factory: 8 contenders, ~60 honest voters (BT with ties), ``n_riggers`` voters boosting
-    one contender (their ``n_rigged`` votes dealt round-robin)."""
+    one contender (their ``n_rigged`` votes dealt round-robin). ``style``: every battle has
+    answer length and markdown features (random per side), so style views are published."""
 
     def make(seed: int = 5, n_honest: int = 900, n_rigged: int = 30,
-             n_riggers: int = 1) -> Arena:
+             n_riggers: int = 1, style: bool = False) -> Arena:
         rng = np.random.default_rng(seed)
         contenders = [Contender(name=f"Model {i}", organization="Org", license="MIT",
                                 base_url="", upstream_model=f"m{i}") for i in range(8)]
@@ -55,10 +57,14 @@ def rigged_arena(db: Session) -> Callable[..., Arena]:
             enumerate(zip(ra, rb, ro, strict=True))]
         for n, (x, y, z, who) in enumerate(rows):
             at = T0 + timedelta(minutes=n)
+            features = None
+            if style:
+                features = {f"{name}_{side}": float(rng.poisson(300 if name == "length" else 2))
+                            for name in _STYLE for side in "ab"}
             battle = Battle(public_id=secrets.token_urlsafe(32),
                             contender_a_id=contenders[x].id, contender_b_id=contenders[y].id,
                             state="voted", anony=True, voter_id=voters[who], created_at=at,
-                            updated_at=at)
+                            updated_at=at, features=features)
             battle.turns = [Turn(position=0, prompt=f"prompt {n}", created_at=at)]
             battle.vote = Vote(winner=str(_WINNER[z]), voter_id=voters[who], created_at=at)
             db.add(battle)

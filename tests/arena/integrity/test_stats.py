@@ -89,9 +89,17 @@ def test_target_only_attackers_are_flagged_with_evidence_naming_the_target() -> 
                        n_voters=4_010, alpha=0.01, reg=FASTCHAT_REG)
     assert set(det.flagged.tolist()) == set(range(4_000, 4_010))
     evidence = det.evidence[4_000]
-    assert evidence["statistic"] == "favouritism"
+    # they vote only when the target is in the battle: selective voting is the strongest
+    # evidence, favouritism for the target the next
+    assert evidence["statistic"] == "selective"
+    assert evidence["selective"]["item"] == target
     assert evidence["favouritism"][0]["item"] == target
     assert evidence["p"] < 1e-6
+    outcomes_only = detection.detect(np.r_[a, ka], np.r_[b, kb], np.r_[o, ko], np.r_[v, kv],
+                                     n_items=30, n_voters=4_010, alpha=0.01,
+                                     reg=FASTCHAT_REG, selective=False)
+    assert set(outcomes_only.flagged.tolist()) == set(range(4_000, 4_010))
+    assert outcomes_only.evidence[4_000]["statistic"] == "favouritism"
 
 
 def test_multiplicity_corrections_match_their_definitions() -> None:
