@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -48,6 +49,16 @@ PROPENSITY = 1.0 / (N_CONTENDERS * (N_CONTENDERS - 1))
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process (user + system): less moved by other jobs than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 1)
 
 
 def _engine(url: str) -> Any:
@@ -147,11 +158,12 @@ def _session(url: str) -> Any:
 def run_publish(url: str) -> dict[str, Any]:
     from arena.leaderboard.publish import publish
     db = _session(url)
-    t0 = time.perf_counter()
+    t0, c0, load = time.perf_counter(), _cpu_s(), _load()
     report = publish(db, n_bootstrap=100, seed=42, min_votes=30)
     db.commit()
     wall = time.perf_counter() - t0
-    return {"wall_s": round(wall, 2), "peak_mb": round(_peak_mb()), "up_to_date":
+    return {"wall_s": round(wall, 2), "cpu_s": round(_cpu_s() - c0, 2), "load": [load, _load()],
+            "peak_mb": round(_peak_mb()), "up_to_date":
             report.up_to_date, "views": len(report.published), "battles": report.n_battles}
 
 
@@ -184,13 +196,14 @@ def run_engine(url: str) -> dict[str, Any]:
                       chosen.winner_labels(), feats or None, control,
                       None if bool(np.all(w == 1.0)) else w))
     del facts
-    t0 = time.perf_counter()
+    t0, c0, load = time.perf_counter(), _cpu_s(), _load()
     for a, b, w, feats, control, weights in calls:
         ratings.fit_leaderboard(a, b, w, features=feats, control=control, weights=weights,
                                 **FIT_OPTIONS, reg=configured_reg(None), n_bootstrap=100,
                                 seed=42, min_votes=0)
     wall = time.perf_counter() - t0
-    return {"wall_s": round(wall, 2), "peak_mb": round(_peak_mb()), "views": len(calls)}
+    return {"wall_s": round(wall, 2), "cpu_s": round(_cpu_s() - c0, 2), "load": [load, _load()],
+            "peak_mb": round(_peak_mb()), "views": len(calls)}
 
 
 def _child(what: str, url: str) -> dict[str, Any]:
@@ -232,8 +245,9 @@ def main(argv: list[str] | None = None) -> int:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
     e, p, a = result["engine"], result["publish"], result["again"]
     print(f"| {args.battles:,} | {p['wall_s']} s, {p['peak_mb']} MB | {e['wall_s']} s, "
-          f"{e['peak_mb']} MB | {p['wall_s'] / e['wall_s']:.2f}x | {a['wall_s']} s, "
-          f"{a['peak_mb']} MB | {p['views']} |")
+          f"{e['peak_mb']} MB | {p['wall_s'] / e['wall_s']:.2f}x | "
+          f"{p['cpu_s'] / e['cpu_s']:.2f}x | {a['wall_s']} s, {a['peak_mb']} MB | {p['views']} | "
+          f"{e['load'][0]}-{p['load'][1]} |")
     return 0
 
 
