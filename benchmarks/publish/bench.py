@@ -173,7 +173,8 @@ def _add_texts(conn: Any) -> None:
     from sqlalchemy import text
 
     def pool(file: str, table: str) -> None:
-        rows = [json.loads(line)["text"] for line in (VICUNA / file).open(encoding="utf-8")]
+        lines = (VICUNA / file).read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(line)["text"] for line in lines]
         conn.execute(text(f"CREATE TEMP TABLE {table} (i int PRIMARY KEY, text text)"))
         conn.execute(text(f"INSERT INTO {table} VALUES (:i, :t)"),
                      [{"i": i, "t": t} for i, t in enumerate(rows)])
