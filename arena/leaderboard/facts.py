@@ -23,6 +23,7 @@ Flood groups
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import math
 import re
@@ -30,6 +31,8 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
+from operator import getitem
 from typing import Any
 
 import numpy as np
@@ -433,15 +436,44 @@ class _Columns:
 
 def load_facts(db: Session, *, since: datetime | None = None, until: datetime | None = None,
                cutoff: datetime | None = None, flood_k: int, with_voters: bool = False,
-               chunk: int = CHUNK) -> Facts:
+               chunk: int = CHUNK, copy: bool | None = None) -> Facts:
     """Eligible battles (anonymous, not flagged) in ``[since, until)`` and ``<= cutoff``.
 
-    One ordered query, streamed in chunks of ``chunk`` rows into arrays; flood weights are
-    computed over the selected set.
+    One query, streamed in chunks of ``chunk`` rows into arrays; flood weights are computed
+    over the selected set. On PostgreSQL (without ``with_voters``) the rows come as one binary
+    ``COPY`` decoded in blocks with numpy (:func:`_copy_columns`); ``copy=False`` reads them as
+    rows instead (the other databases, and the reference the tests compare the two with).
     """
     conn = db.connection()
+    query = _facts_query(since, until, cutoff, with_voters,
+                         epoch=conn.dialect.name == "postgresql")
+    if copy is None:
+        copy = conn.dialect.name == "postgresql" and not with_voters
+    if copy:
+        cols = _copy_columns(conn, since, until, cutoff, chunk)
+    else:
+        cols = _row_columns(conn, query, with_voters, chunk)
+    contenders = {cid: (name, bool(public)) for cid, name, public in db.execute(
+        select(Contender.id, Contender.name, Contender.is_public))}
+    battle_ids = cols["battle_id"]
+    labels = _label_columns(db, query, battle_ids)
+    versions = None
+    if with_voters:
+        versions = _column_of(db, query, battle_ids, Battle.category_version)
+    return Facts(
+        battle_id=battle_ids, voted_us=cols["voted_us"], a_id=cols["a"], b_id=cols["b"],
+        winner=cols["winner"], weight=flood_weights_by_key(cols["key"], flood_k),
+        turn_count=cols["turns"], prompt_chars=cols["chars"], language=cols["language"],
+        languages=cols["languages"], features=cols["features"], contenders=contenders,
+        voter_id=cols.get("voter"), source=cols.get("source"), public_id=cols.get("public_id"),
+        created_us=cols.get("created_us"), labels=labels, category_version=versions,
+        propensity=cols["propensity"], arena=cols["arena"],
+        arenas=cols["arenas"] or ["text"])
+
+
+def _facts_query(since: datetime | None, until: datetime | None, cutoff: datetime | None,
+                 with_voters: bool, *, epoch: bool) -> Any:
     # PostgreSQL hands over vote times as integer microseconds: no datetime object per row.
-    epoch = conn.dialect.name == "postgresql"
     voted: Any = (cast(func.extract("epoch", BattleFact.voted_at) * 1_000_000, BigInteger)
                   if epoch else BattleFact.voted_at)
     cols: list[Any] = [BattleFact.battle_id, voted, BattleFact.contender_a_id,
@@ -450,7 +482,7 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
                        BattleFact.feature_names, BattleFact.feature_values]
     if with_voters:
         cols += [BattleFact.voter_id, BattleFact.source, Battle.public_id, Battle.created_at]
-    cols += [BattleFact.propensity, BattleFact.arena]  # always last (see _add_chunk)
+    cols += [BattleFact.propensity, BattleFact.arena]  # always last (see _row_columns)
     query = (select(*cols).where(BattleFact.anony.is_(True), BattleFact.flagged.is_(False))
              .order_by(BattleFact.voted_at, BattleFact.battle_id))
     if since is not None:
@@ -461,10 +493,15 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
         query = query.where(BattleFact.voted_at <= cutoff)
     if with_voters:
         query = query.join(Battle, Battle.id == BattleFact.battle_id)
+    return query
+
+
+def _row_columns(conn: Any, query: Any, with_voters: bool, chunk: int) -> dict[str, Any]:
+    """The facts as arrays, read as Core rows through a server-side cursor."""
+    epoch = conn.dialect.name == "postgresql"
     out = _Columns()
     languages: dict[str | None, int] = {}
     arenas: dict[str, int] = {}
-    # Core rows (no ORM result layer), streamed through a server-side cursor.
     result = conn.execute(query, execution_options={"yield_per": chunk})
     for rows in result.partitions(chunk):
         _add_chunk(out, rows, languages, with_voters, epoch)
@@ -482,30 +519,207 @@ def load_facts(db: Session, *, since: datetime | None = None, until: datetime | 
                 features[key] = np.full(n, np.nan)
             features[key][offset:offset + size] = values
         offset += size
-    contenders = {cid: (name, bool(public)) for cid, name, public in db.execute(
-        select(Contender.id, Contender.name, Contender.is_public))}
-    battle_ids = out.col("battle_id", np.int64)
-    labels = _label_columns(db, query, battle_ids)
-    versions = None
+    cols: dict[str, Any] = {
+        "battle_id": out.col("battle_id", np.int64), "voted_us": out.col("voted_us", np.int64),
+        "a": out.col("a", np.int64), "b": out.col("b", np.int64),
+        "winner": out.col("winner", np.int8), "key": out.col("key", np.int64),
+        "turns": out.col("turns", np.int32), "chars": out.col("chars", np.int64),
+        "language": out.col("language", np.int16),
+        "languages": [lang for lang, _ in sorted(languages.items(), key=lambda kv: kv[1])],
+        "features": features, "propensity": out.col("propensity", np.float64),
+        "arena": out.col("arena", np.int8),
+        "arenas": [a for a, _ in sorted(arenas.items(), key=lambda kv: kv[1])]}
     if with_voters:
-        versions = _column_of(db, query, battle_ids, Battle.category_version)
-    return Facts(
-        battle_id=out.col("battle_id", np.int64), voted_us=out.col("voted_us", np.int64),
-        a_id=out.col("a", np.int64), b_id=out.col("b", np.int64),
-        winner=out.col("winner", np.int8),
-        weight=flood_weights_by_key(out.col("key", np.int64), flood_k),
-        turn_count=out.col("turns", np.int32), prompt_chars=out.col("chars", np.int64),
-        language=out.col("language", np.int16),
-        languages=[lang for lang, _ in sorted(languages.items(), key=lambda kv: kv[1])],
-        features=features, contenders=contenders,
-        voter_id=out.col("voter", object) if with_voters else None,
-        source=out.col("source", object) if with_voters else None,
-        public_id=out.col("public_id", object) if with_voters else None,
-        created_us=out.col("created_us", np.int64) if with_voters else None,
-        labels=labels, category_version=versions,
-        propensity=out.col("propensity", np.float64),
-        arena=out.col("arena", np.int8),
-        arenas=[a for a, _ in sorted(arenas.items(), key=lambda kv: kv[1])] or ["text"])
+        cols.update(voter=out.col("voter", object), source=out.col("source", object),
+                    public_id=out.col("public_id", object),
+                    created_us=out.col("created_us", np.int64))
+    return cols
+
+
+# --- PostgreSQL: one binary COPY, decoded in blocks --------------------------------------------
+# Every row starts with the same fixed-width fields (an int16 field count, then per field an
+# int32 length and the big-endian value), so the first _COPY_FIXED.itemsize bytes of all rows
+# of a block are one numpy structured array. After them come the short text fields (winner,
+# language, arena, feature names: a few dozen distinct combinations, dictionary-coded by their
+# bytes) and last the feature values (float8s, their length is the fixed field ``vlen``).
+_COPY_SQL = (
+    "COPY (SELECT battle_id::int8, voted_at, contender_a_id::int4, contender_b_id::int4, "
+    "turn_count::int4, prompt_chars::int4, coalesce(prompt_key, -1)::int8, "
+    "coalesce(propensity, 'NaN')::float8, length(feature_values)::int4, winner::text, "
+    "language::text, arena::text, feature_names::text, feature_values "
+    "FROM battle_fact WHERE anony AND NOT flagged{where}) TO STDOUT (FORMAT binary)")
+_COPY_FIELDS = (("battle_id", ">i8"), ("voted", ">i8"), ("a", ">i4"), ("b", ">i4"),
+                ("turns", ">i4"), ("chars", ">i4"), ("key", ">i8"), ("propensity", ">f8"),
+                ("vlen", ">i4"))
+_COPY_FIXED = np.dtype([("n", ">i2")] + [part for i, (name, kind) in enumerate(_COPY_FIELDS)
+                                         for part in ((f"len{i}", ">i4"), (name, kind))])
+_COPY_N_FIELDS = len(_COPY_FIELDS) + 5
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, no flags, no extension
+#: PostgreSQL's timestamps count microseconds from 2000-01-01 UTC.
+_COPY_TRAILER = b"\xff\xff"
+_PG_EPOCH_US = 946_684_800 * 1_000_000
+_COPY_BLOCK = 1 << 16
+
+
+class _Codes(dict[Any, int]):
+    """Distinct byte strings → 0, 1, … in order of first sight."""
+
+    def __missing__(self, key: Any) -> int:
+        code = self[bytes(key)] = len(self)
+        return code
+
+
+def _copy_columns(conn: Any, since: datetime | None, until: datetime | None,
+                  cutoff: datetime | None, chunk: int) -> dict[str, Any]:
+    """The facts as arrays, read with one binary ``COPY`` (no Python object per value)."""
+    where, params = "", []
+    for op, value in ((">=", since), ("<", until), ("<=", cutoff)):
+        if value is not None:
+            where += f" AND voted_at {op} %s"
+            params.append(value)
+    raw = conn.connection.driver_connection
+    combos = _Codes()
+    parts: list[dict[str, np.ndarray]] = []
+    rows: list[Any] = []
+    head = slice(0, _COPY_FIXED.itemsize)
+    block = max(1, min(chunk, _COPY_BLOCK))
+    # The rows are held per block only; millions of short-lived buffers would otherwise keep
+    # triggering full collections of everything else alive.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with raw.cursor().copy(_COPY_SQL.format(where=where), params or None) as copy:
+            first = copy.read()
+            if bytes(first[:len(_COPY_HEADER)]) != _COPY_HEADER:
+                raise ValueError("unexpected binary COPY header from PostgreSQL")
+            # Rows libpq already holds are taken straight from it (one C call each); psycopg's
+            # read(), a generator round per row, only waits for the network.
+            get, read = raw.pgconn.get_copy_data, copy.read
+            data = first[len(_COPY_HEADER):]
+            while True:
+                if data:
+                    rows.append(data)
+                    if len(rows) == block:
+                        parts.append(_copy_block(rows, combos, head))
+                        rows = []
+                size, data = get(1)
+                if size == 0:  # nothing buffered: let psycopg wait (it also sees the end)
+                    if not (data := read()):
+                        break
+                elif size < 0:  # the end, taken by us: collect the COPY's final result
+                    _copy_done(raw.pgconn)
+                    break
+        if rows and bytes(rows[-1]) == _COPY_TRAILER:
+            rows.pop()
+        if rows:
+            parts.append(_copy_block(rows, combos, head))
+    finally:
+        if enabled:
+            gc.enable()
+    return _copy_assemble(parts, combos)
+
+
+def _copy_done(pgconn: Any) -> None:
+    """Collect the final result of a ``COPY TO`` whose last row was read from libpq directly
+    (what psycopg's ``Copy.read`` does when it sees the end)."""
+    from psycopg import pq
+
+    while (result := pgconn.get_result()) is not None:
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise RuntimeError("COPY of the facts failed: "
+                               + (result.error_message or b"").decode(errors="replace"))
+
+
+def _copy_block(rows: list[Any], combos: _Codes, head: slice) -> dict[str, np.ndarray]:
+    n = len(rows)
+    lengths = np.fromiter(map(len, rows), np.int64, n)
+    fixed = np.frombuffer(b"".join(map(getitem, rows, repeat(head))), _COPY_FIXED)
+    widths = [np.dtype(kind).itemsize for _, kind in _COPY_FIELDS]
+    if (fixed["n"] != _COPY_N_FIELDS).any() or any(
+            (fixed[f"len{i}"] != w).any() for i, w in enumerate(widths)):
+        raise ValueError("unexpected binary COPY row layout from PostgreSQL")
+    vlen = fixed["vlen"].astype(np.int64)
+    ends = lengths - vlen
+    texts = map(getitem, rows, map(slice, repeat(head.stop), (ends - 4).tolist()))
+    combo = np.fromiter(map(combos.__getitem__, texts), np.int32, n)
+    values = b"".join(map(getitem, rows, map(slice, ends.tolist(), repeat(None))))
+    return {"battle_id": fixed["battle_id"].astype(np.int64),
+            "voted_us": fixed["voted"].astype(np.int64) + _PG_EPOCH_US,
+            "a": fixed["a"].astype(np.int64), "b": fixed["b"].astype(np.int64),
+            "turns": fixed["turns"].astype(np.int32), "chars": fixed["chars"].astype(np.int64),
+            "key": fixed["key"].astype(np.int64),
+            "propensity": fixed["propensity"].astype(np.float64),
+            "nvalues": vlen // 8, "combo": combo,
+            "values": np.frombuffer(values, ">f8").astype(np.float64)}
+
+
+def _text_fields(key: bytes) -> list[str | None]:
+    """The length-prefixed text fields of a row's middle part (NULL: length -1)."""
+    out: list[str | None] = []
+    pos = 0
+    while pos < len(key):
+        size = int.from_bytes(key[pos:pos + 4], "big", signed=True)
+        pos += 4
+        if size < 0:
+            out.append(None)
+        else:
+            out.append(key[pos:pos + size].decode())
+            pos += size
+    if pos != len(key) or len(out) != 4:
+        raise ValueError("unexpected binary COPY row layout from PostgreSQL")
+    return out
+
+
+def _copy_assemble(parts: list[dict[str, np.ndarray]], combos: _Codes) -> dict[str, Any]:
+    """The blocks as columns in ``(voted_at, battle_id)`` order, with the codes the row reader
+    gives (languages, arenas and feature columns numbered in order of first appearance)."""
+    def cat(name: str, dtype: Any) -> np.ndarray:
+        return (np.concatenate([p[name] for p in parts]) if parts
+                else np.empty(0, dtype=dtype))
+
+    battle_id, voted_us = cat("battle_id", np.int64), cat("voted_us", np.int64)
+    order = np.lexsort((battle_id, voted_us))
+    cols: dict[str, Any] = {"battle_id": battle_id[order], "voted_us": voted_us[order]}
+    del battle_id, voted_us
+    for name, dtype in (("a", np.int64), ("b", np.int64), ("turns", np.int32),
+                        ("chars", np.int64), ("key", np.int64), ("propensity", np.float64)):
+        cols[name] = cat(name, dtype)[order]
+    nvalues = cat("nvalues", np.int64)
+    starts = np.concatenate([[0], np.cumsum(nvalues)[:-1]]).astype(np.int64)[order]
+    nvalues = nvalues[order]
+    values = cat("values", np.float64)
+    combo = cat("combo", np.int32)[order]
+    n = len(order)
+    texts = [_text_fields(key) for key in combos]
+    used, first = np.unique(combo, return_index=True)
+    languages: dict[str | None, int] = {}
+    arenas: dict[str, int] = {}
+    winner_of = np.zeros(len(texts), dtype=np.int8)
+    language_of = np.zeros(len(texts), dtype=np.int16)
+    arena_of = np.zeros(len(texts), dtype=np.int8)
+    layouts: dict[str, list[int]] = {}
+    for code in used[np.argsort(first, kind="stable")]:
+        winner, language, arena, names = texts[int(code)]
+        winner_of[code] = WINNER_CODE[str(winner)]
+        language_of[code] = languages.setdefault(language, len(languages))
+        arena_of[code] = arenas.setdefault(arena or "text", len(arenas))
+        layouts.setdefault(names or "", []).append(int(code))
+    features: dict[str, np.ndarray] = {}
+    for names, codes in layouts.items():
+        if not names:
+            continue
+        keys = names.split(",")
+        rows = np.flatnonzero(np.isin(combo, codes))
+        if (nvalues[rows] != len(keys)).any():
+            raise ValueError(f"feature values do not match their names {names!r}")
+        at = starts[rows]
+        for j, key in enumerate(keys):
+            if key not in features:
+                features[key] = np.full(n, np.nan)
+            features[key][rows] = values[at + j]
+    cols.update(winner=winner_of[combo], language=language_of[combo], arena=arena_of[combo],
+                languages=list(languages), arenas=list(arenas), features=features)
+    return cols
 
 
 def _positions(battle_ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 import ratings
 from arena.leaderboard.data import RatedBattle
 from arena.models import Answer, Battle, Turn, Voter
-from arena.releases.scrub import scrub
+from arena.releases.scrub import scrub_many
 
 #: Reasons a battle of a window is left out of its release (counted in the manifest).
 EXCLUSION_REASONS = ("unreleased_contender", "voter_opted_out", "voter_deleted")
@@ -140,13 +140,23 @@ def _side_totals(turns: list[_Turn], side: str) -> dict[str, int | None]:
     return totals
 
 
-def _conversation(turns: list[_Turn], side: str) -> list[dict[str, str]]:
-    messages: list[dict[str, str]] = []
+def _raw_texts(turns: list[_Turn]) -> list[str]:
+    """Per turn: its prompt, then side a's and side b's answer ("" where none)."""
+    out = []
     for turn in turns:
-        answer: _Answer | None = next((a for a in turn.answers if a.side == side), None)
-        messages.append({"role": "user", "content": scrub(turn.prompt)})
-        messages.append({"role": "assistant",
-                         "content": scrub(answer.text if answer is not None else "")})
+        out.append(turn.prompt)
+        for side in "ab":
+            answer = next((a for a in turn.answers if a.side == side), None)
+            out.append(answer.text if answer is not None else "")
+    return out
+
+
+def _conversation(texts: list[str], side: str) -> list[dict[str, str]]:
+    """One side's messages from the scrubbed texts of :func:`_raw_texts`."""
+    messages: list[dict[str, str]] = []
+    for i in range(0, len(texts), 3):
+        messages.append({"role": "user", "content": texts[i]})
+        messages.append({"role": "assistant", "content": texts[i + 1 + "ab".index(side)]})
     return messages
 
 
@@ -188,6 +198,16 @@ def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
                                       voters.get(b.voter_id) if b.voter_id else None)}
     result.kept = kept
     turns = _turns(db, [b.battle_id for b in kept])
+    # Every text to publish is scrubbed in one batch (spread over processes when large).
+    texted = [b.battle_id for b in kept if b.battle_id in consenting and turns.get(b.battle_id)]
+    raw = [_raw_texts(turns[battle_id]) for battle_id in texted]
+    flat = scrub_many([text for texts in raw for text in texts])
+    scrubbed: dict[int, list[str]] = {}
+    at = 0
+    for battle_id, texts in zip(texted, raw, strict=True):
+        scrubbed[battle_id] = flat[at:at + len(texts)]
+        at += len(texts)
+    del raw, flat
     for battle in kept:
         battle_turns = turns.get(battle.battle_id, [])
         row: dict[str, Any] = {
@@ -217,9 +237,9 @@ def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
         for side in "ab":
             for column, value in _side_totals(battle_turns, side).items():
                 row[f"{column}_{side}"] = value
-        if battle.battle_id in consenting and battle_turns:
-            row["conversation_a"] = _conversation(battle_turns, "a")
-            row["conversation_b"] = _conversation(battle_turns, "b")
+        if battle.battle_id in scrubbed:
+            row["conversation_a"] = _conversation(scrubbed[battle.battle_id], "a")
+            row["conversation_b"] = _conversation(scrubbed[battle.battle_id], "b")
             result.with_text += 1
         else:
             row["conversation_a"] = None

@@ -18,12 +18,20 @@ Usage::
         --admin-url postgresql://postgres@127.0.0.1:5432/postgres
 
 The database (``bench_pipe10_<N>``) is dropped at the end unless ``--keep``.
+
+``release --battles N`` generates the same battles with texts (voters who consented, turns
+whose prompts are the Vicuna-80 questions, answers drawn from the 720 real Vicuna-80 answers,
+a few with an e-mail address, phone number or street address appended) in
+``bench_release_<N>``, times ``flask releases cut`` as its own process, then the engine on
+the release's rows: each view's ``python -m ratings`` command from the release's snapshot,
+run in the release folder.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -50,6 +58,16 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process (user + system): less moved by other jobs than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load() -> float:
+    return round(os.getloadavg()[0], 1)
+
+
 def _engine(url: str) -> Any:
     from arena.db import make_engine
     return make_engine(url, pool=2)
@@ -59,8 +77,9 @@ def _db_url(admin: str, name: str) -> str:
     return admin.rsplit("/", 1)[0] + "/" + name
 
 
-def generate(admin: str, name: str, n: int) -> dict[str, Any]:
-    """Create database ``name`` with the schema and ``n`` synthetic voted battles."""
+def generate(admin: str, name: str, n: int, *, texts: bool = False) -> dict[str, Any]:
+    """Create database ``name`` with the schema and ``n`` synthetic voted battles (``texts``:
+    with voters who consented to releases, turns and answers, see :func:`_add_texts`)."""
     import psycopg
     from sqlalchemy import text
 
@@ -129,6 +148,8 @@ def generate(admin: str, name: str, n: int) -> dict[str, Any]:
                   || float8send(ha) || float8send(hb) || float8send(lia) || float8send(lib),
                 true, false, 'arena', timestamptz '2025-06-01', :p
             FROM g"""), {"p": PROPENSITY})
+        if texts:
+            _add_texts(conn)
         conn.execute(text("DROP TABLE g"))
         conn.execute(text("SELECT setval('battle_id_seq', :n)"), {"n": n})
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -139,6 +160,58 @@ def generate(admin: str, name: str, n: int) -> dict[str, Any]:
     return {"generate_s": round(time.perf_counter() - t0, 1), "db_size": size}
 
 
+VICUNA = ROOT.parent / "shared" / "data" / "arena" / "qlora_vicuna80_human"
+N_VOTERS = 5000
+#: Shares of answers and prompts given a piece of personal data for the scrubber to find.
+PII_ANSWERS, PII_PROMPTS = 0.05, 0.02
+
+
+def _add_texts(conn: Any) -> None:
+    """Voters (all consenting to releases), each battle's turns (prompts: the 80 Vicuna
+    questions) and both answers (drawn from the 720 real Vicuna-80 answers, ~1,540 characters
+    on average), a few with an e-mail address, phone number or street address appended."""
+    from sqlalchemy import text
+
+    def pool(file: str, table: str) -> None:
+        lines = (VICUNA / file).read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(line)["text"] for line in lines]
+        conn.execute(text(f"CREATE TEMP TABLE {table} (i int PRIMARY KEY, text text)"))
+        conn.execute(text(f"INSERT INTO {table} VALUES (:i, :t)"),
+                     [{"i": i, "t": t} for i, t in enumerate(rows)])
+
+    pool("answers.jsonl", "pool_a")
+    pool("questions.jsonl", "pool_q")
+    conn.execute(text("INSERT INTO voter (id, created_at, release_consent) SELECT 'v' || j, "
+                      "timestamptz '2024-12-01', true FROM generate_series(0, :k - 1) j"),
+                 {"k": N_VOTERS})
+    conn.execute(text("UPDATE battle SET voter_id = 'v' || (id % :k), release_consent = true"),
+                 {"k": N_VOTERS})
+    conn.execute(text("UPDATE battle_fact SET voter_id = 'v' || (battle_id % :k)"),
+                 {"k": N_VOTERS})
+    pii = ("CASE floor(random() * 3)::int "
+           "WHEN 0 THEN ' Write to jane.doe' || {id} || '@example.org for details.' "
+           "WHEN 1 THEN ' Call me on +1 415 555 ' || lpad(({id} % 10000)::text, 4, '0') || '.' "
+           "ELSE ' I live at ' || ({id} % 900 + 100) || ' Maple Street, Springfield, IL 62704.' "
+           "END")
+    conn.execute(text(f"""
+        INSERT INTO turn (battle_id, position, prompt, created_at)
+        SELECT x.id, x.p, q.text || CASE WHEN x.r < :share THEN {pii.format(id="x.id")}
+                                    ELSE '' END, x.at
+        FROM (SELECT g.id, p, g.at, random() AS r, floor(random() * 80)::int AS k
+              FROM g, generate_series(0, g.turns - 1) p) x JOIN pool_q q ON q.i = x.k"""),
+                 {"share": PII_PROMPTS})
+    conn.execute(text(f"""
+        INSERT INTO answer (turn_id, side, text, completion_tokens, prompt_tokens, latency_ms,
+                            citations, created_at)
+        SELECT x.id, x.side, a.text || CASE WHEN x.r < :share THEN {pii.format(id="x.id")}
+                                       ELSE '' END,
+               length(a.text) / 4, 40, 1500 + x.id % 2000, '[]', x.at
+        FROM (SELECT t.id, t.created_at AS at, s.side, random() AS r,
+                     floor(random() * 720)::int AS k
+              FROM turn t, (VALUES ('a'), ('b')) s(side)) x JOIN pool_a a ON a.i = x.k"""),
+                 {"share": PII_ANSWERS})
+
+
 def _session(url: str) -> Any:
     from sqlalchemy.orm import Session
     return Session(_engine(url))
@@ -147,11 +220,12 @@ def _session(url: str) -> Any:
 def run_publish(url: str) -> dict[str, Any]:
     from arena.leaderboard.publish import publish
     db = _session(url)
-    t0 = time.perf_counter()
+    t0, c0, load = time.perf_counter(), _cpu_s(), _load()
     report = publish(db, n_bootstrap=100, seed=42, min_votes=30)
     db.commit()
     wall = time.perf_counter() - t0
-    return {"wall_s": round(wall, 2), "peak_mb": round(_peak_mb()), "up_to_date":
+    return {"wall_s": round(wall, 2), "cpu_s": round(_cpu_s() - c0, 2), "load": [load, _load()],
+            "peak_mb": round(_peak_mb()), "up_to_date":
             report.up_to_date, "views": len(report.published), "battles": report.n_battles}
 
 
@@ -184,13 +258,70 @@ def run_engine(url: str) -> dict[str, Any]:
                       chosen.winner_labels(), feats or None, control,
                       None if bool(np.all(w == 1.0)) else w))
     del facts
-    t0 = time.perf_counter()
+    t0, c0, load = time.perf_counter(), _cpu_s(), _load()
     for a, b, w, feats, control, weights in calls:
         ratings.fit_leaderboard(a, b, w, features=feats, control=control, weights=weights,
                                 **FIT_OPTIONS, reg=configured_reg(None), n_bootstrap=100,
                                 seed=42, min_votes=0)
     wall = time.perf_counter() - t0
-    return {"wall_s": round(wall, 2), "peak_mb": round(_peak_mb()), "views": len(calls)}
+    return {"wall_s": round(wall, 2), "cpu_s": round(_cpu_s() - c0, 2), "load": [load, _load()],
+            "peak_mb": round(_peak_mb()), "views": len(calls)}
+
+
+def _timed(argv: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run a command as its own process: wall seconds, its own peak RSS and CPU seconds."""
+    import tempfile
+    with tempfile.TemporaryFile("w+") as log:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            log.seek(0)
+            raise RuntimeError(f"{argv} failed:\n{log.read()[-4000:]}")
+    return {"wall_s": round(wall, 2), "peak_mb": round(usage.ru_maxrss / 1024),
+            "cpu_s": round(usage.ru_utime + usage.ru_stime, 2)}
+
+
+#: The cut sees one due window: the generated votes start on 2025-01-01 and span days.
+RELEASE_NOW = "2025-03-01T00:00:00+00:00"
+
+
+def run_release(url: str, n: int) -> dict[str, Any]:
+    """``flask releases cut`` as an operator runs it, then the engine on the release's rows:
+    each view's ``python -m ratings`` command from the snapshot, run in the release folder."""
+    import shlex
+    import tempfile
+
+    import psycopg
+    with psycopg.connect(url) as conn:
+        found = conn.execute("""
+            SELECT sum(2 * length(t.prompt)
+                       + (SELECT coalesce(sum(length(a.text)), 0) FROM answer a
+                          WHERE a.turn_id = t.id))
+            FROM turn t JOIN battle b ON b.id = t.battle_id
+            JOIN contender ca ON ca.id = b.contender_a_id
+            JOIN contender cb ON cb.id = b.contender_b_id
+            WHERE ca.is_public AND cb.is_public""").fetchone()
+    chars = found[0] if found else 0
+    with tempfile.TemporaryDirectory(prefix="bench-release-") as tmp:
+        env = {**os.environ, "ARENA_DATABASE_URL": url, "ARENA_RELEASES_DIR": tmp + "/releases",
+               "ARENA_SECRET_KEY": "bench-release-secret-key", "ARENA_LOG_LEVEL": "WARNING"}
+        cut = _timed([sys.executable, "-m", "flask", "--app", "wsgi", "releases", "cut",
+                      "--now", RELEASE_NOW], cwd=ROOT, env=env)
+        (folder,) = [p for p in Path(tmp, "releases").iterdir() if not p.name.startswith(".")]
+        snapshot = json.loads((folder / "leaderboard.json").read_text())
+        manifest = json.loads((folder / "manifest.json").read_text())
+        runs = [_timed([sys.executable, "-m", "ratings", *shlex.split(view["command"])[3:]],
+                       cwd=folder, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                for view in snapshot["views"].values()]
+    engine = {"wall_s": round(sum(r["wall_s"] for r in runs), 2),
+              "cpu_s": round(sum(r["cpu_s"] for r in runs), 2),
+              "peak_mb": max(r["peak_mb"] for r in runs), "views": len(runs)}
+    cut.update(rows=manifest["rows"], rows_with_text=manifest["rows_with_text"],
+               scrubbed_chars=int(chars), chars_per_s=round(int(chars) / cut["wall_s"]))
+    return {"battles": n, "cut": cut, "engine": engine, "load": _load()}
 
 
 def _child(what: str, url: str) -> dict[str, Any]:
@@ -199,9 +330,32 @@ def _child(what: str, url: str) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def release(args: argparse.Namespace) -> int:
+    """Generate battles with texts, cut their release, fit the same rows with the engine."""
+    name = f"bench_release_{args.battles}"
+    url = _db_url(args.admin_url, name)
+    generated = generate(args.admin_url, name, args.battles, texts=True)
+    print(json.dumps(generated), flush=True)
+    try:
+        result = run_release(url, args.battles)
+        result["generate"] = generated
+        print(json.dumps(result), flush=True)
+    finally:
+        if not args.keep:
+            import psycopg
+            with psycopg.connect(args.admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    c, e = result["cut"], result["engine"]
+    print(f"| {args.battles:,} | {c['wall_s']} s, {c['peak_mb']} MB | {e['wall_s']} s, "
+          f"{e['peak_mb']} MB | {c['wall_s'] / e['wall_s']:.2f}x | {c['rows']:,} "
+          f"({c['rows_with_text']:,} with text) | {c['scrubbed_chars'] / 1e6:.0f} M, "
+          f"{c['chars_per_s']:,} /s | {result['load']} |")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["run", "publish", "engine", "generate"])
+    parser.add_argument("what", choices=["run", "publish", "engine", "generate", "release"])
     parser.add_argument("--battles", type=int, default=100_000)
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--url")
@@ -213,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == "engine":
         print(json.dumps(run_engine(args.url)))
         return 0
+    if args.what == "release":
+        return release(args)
     name = f"bench_pipe10_{args.battles}"
     url = _db_url(args.admin_url, name)
     result: dict[str, Any] = {"battles": args.battles}
@@ -232,8 +388,9 @@ def main(argv: list[str] | None = None) -> int:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
     e, p, a = result["engine"], result["publish"], result["again"]
     print(f"| {args.battles:,} | {p['wall_s']} s, {p['peak_mb']} MB | {e['wall_s']} s, "
-          f"{e['peak_mb']} MB | {p['wall_s'] / e['wall_s']:.2f}x | {a['wall_s']} s, "
-          f"{a['peak_mb']} MB | {p['views']} |")
+          f"{e['peak_mb']} MB | {p['wall_s'] / e['wall_s']:.2f}x | "
+          f"{p['cpu_s'] / e['cpu_s']:.2f}x | {a['wall_s']} s, {a['peak_mb']} MB | {p['views']} | "
+          f"{e['load'][0]}-{p['load'][1]} |")
     return 0
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from flask.testing import FlaskCliRunner
@@ -17,7 +18,7 @@ from arena.leaderboard.data import (
     view_battles,
     views_for,
 )
-from arena.leaderboard.facts import group_key, prompt_group_of, sync_facts
+from arena.leaderboard.facts import Facts, group_key, load_facts, prompt_group_of, sync_facts
 from arena.leaderboard.publish import publish
 from arena.models import Battle, BattleFact, Publication, Voter
 from arena.releases.voters import request_deletion
@@ -143,3 +144,73 @@ def test_facts_rebuild_command_rederives_every_fact(
     assert len(list(db.scalars(select(BattleFact.battle_id)))) == 54
     again = runner.invoke(args=["leaderboard", "facts", "rebuild"])
     assert "0 facts changed" in again.output
+
+
+def _same_facts(ours: Facts, theirs: Facts) -> None:
+    for name in ("battle_id", "voted_us", "a_id", "b_id", "winner", "weight", "turn_count",
+                 "prompt_chars", "language", "propensity", "arena"):
+        x, y = getattr(ours, name), getattr(theirs, name)
+        assert x.dtype == y.dtype, name
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), name
+    assert (ours.languages, ours.arenas) == (theirs.languages, theirs.arenas)
+    assert list(ours.features) == list(theirs.features)
+    for key, column in ours.features.items():
+        assert np.array_equal(column, theirs.features[key], equal_nan=True), key
+    assert ours.contenders == theirs.contenders
+    assert {k: v.tolist() for k, v in ours.labels.items()} == {
+        k: v.tolist() for k, v in theirs.labels.items()}
+
+
+def test_the_copy_reader_gives_the_row_readers_columns(
+        db: Session, contender: Callable, battle: Callable) -> None:
+    """PostgreSQL reads the facts with one binary COPY; the columns are exactly those of the
+    row reader (and of a plain query of the table): ties in vote time, battles without
+    features, prompt, language or propensity, media battles with their own features."""
+    people = [contender(f"M{i}", is_public=i != 2) for i in range(4)]
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    for k in range(90):
+        a, b = people[k % 4], people[(k + 1 + k % 3) % 4]
+        text_features = {"length_a": 10.0 + k, "length_b": 3.25 * k, "markdown_bold_a": k % 3,
+                         "markdown_bold_b": 0, "markdown_header_a": 1, "markdown_header_b": k % 2,
+                         "markdown_list_a": 0.5, "markdown_list_b": 2}
+        if k % 3 == 0:
+            text_features |= {"citations_a": k % 4, "citations_b": 1}
+        row = battle(a, b, ("model_a", "model_b", "tie", "both_bad")[k % 4],
+                     prompts=() if k % 7 == 0 else ("flood" if k % 4 == 0 else f"q{k}",)
+                     * (1 + k % 3),
+                     features=None if k % 5 == 0 else text_features,
+                     language=(None, "en", "de", "pt-BR")[k % 4],
+                     # three battles per vote time, not in the order of their ids
+                     at=t0 + timedelta(seconds=(k * 7) % 30))
+        row.propensity = None if k % 4 else 1 / (k + 3)
+        if k % 6 == 1:
+            row.arena = "image"
+            row.features = {"width_a": 512.0 + k, "width_b": 1024, "height_a": 512,
+                            "height_b": 768, "bytes_a": 1e5 * k, "bytes_b": 2e5}
+    db.commit()
+    sync_facts(db)
+    windows: list[dict[str, Any]] = [
+        {}, {"since": t0 + timedelta(seconds=4), "until": t0 + timedelta(seconds=20)},
+        {"cutoff": t0 + timedelta(seconds=10)}, {"cutoff": t0 - timedelta(days=1)}]
+    postgres = db.get_bind().dialect.name == "postgresql"
+    for window in windows:
+        rows = load_facts(db, flood_k=3, copy=False, **window)
+        if postgres:
+            _same_facts(load_facts(db, flood_k=3, **window), rows)
+        # the reference: the table's rows, ordered as a fit reads them
+        query = (select(BattleFact).where(BattleFact.anony.is_(True))
+                 .order_by(BattleFact.voted_at, BattleFact.battle_id))
+        for op, key in (("__ge__", "since"), ("__lt__", "until"), ("__le__", "cutoff")):
+            if key in window:
+                query = query.where(getattr(BattleFact.voted_at, op)(window[key]))
+        facts = db.scalars(query).all()
+        assert rows.battle_id.tolist() == [f.battle_id for f in facts]
+        assert rows.winner_labels().tolist() == [f.winner for f in facts]
+        assert [rows.languages[i] for i in rows.language] == [f.language for f in facts]
+        assert [rows.arenas[i] for i in rows.arena] == [f.arena for f in facts]
+        for i, fact in enumerate(facts):
+            stored = dict(zip(fact.feature_names.split(","), np.frombuffer(
+                fact.feature_values, ">f8").tolist(), strict=True)) if fact.feature_names else {}
+            assert {k: float(v[i]) for k, v in rows.features.items()
+                    if not np.isnan(v[i])} == stored
+    assert len(load_facts(db, flood_k=3)) == 90

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from arena.releases.scrub import KINDS, find_pii, scrub
+from arena.releases.scrub import KINDS, find_pii, scrub, scrub_many
 
 CORPUS = Path(__file__).with_name("pii_corpus.yaml")
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "arena"
@@ -110,3 +110,13 @@ def test_real_model_answers_lose_only_their_email_addresses() -> None:
     print(f"\n{len(texts)} real answers: {len(found)} detections {Counter(k for k, _ in found)}")
     assert {kind for kind, _ in found} == {"EMAIL"}
     assert all("@" in value for _, value in found)
+
+
+def test_scrubbing_on_several_processes_gives_the_same_texts_in_order() -> None:
+    answers = DATA / "qlora_vicuna80_human" / "answers.jsonl"
+    texts = [item["text"] for item in _load()] + [
+        json.loads(line)["text"] for line in answers.read_text(encoding="utf-8").splitlines()][:200]
+    expected = [scrub(text) for text in texts]
+    assert expected != texts  # the corpus has personal data to replace
+    assert scrub_many(texts, workers=2, parallel_from=1) == expected
+    assert scrub_many(texts, workers=1) == expected
