@@ -6,7 +6,8 @@ gunicorn, 2 ``gthread`` workers x 8 threads, access log off, on one fresh Postgr
 figure is the mean of its two runs). Reported: req/s, share of the floor, p50/p99 latency, and
 gunicorn workers' CPU time per request (from /proc, all workers summed).
 
-    nice python benchmarks/web/hotpaths.py [--duration 10] [--rounds 1] [--before ../main-checkout] \
+    nice python benchmarks/web/hotpaths.py [--duration 10] [--rounds 1] \
+        [--before ../main-checkout] \
         [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 ``--before`` serves a second arena from another checkout (e.g. ``git worktree add /tmp/before
