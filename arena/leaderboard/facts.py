@@ -597,7 +597,9 @@ def _copy_columns(conn: Any, since: datetime | None, until: datetime | None,
             get, read = raw.pgconn.get_copy_data, copy.read
             data = first[len(_COPY_HEADER):]
             while True:
-                if data:
+                # the trailer comes as a message of its own (no row is two bytes long)
+                if data and not (len(data) == len(_COPY_TRAILER)
+                                 and bytes(data) == _COPY_TRAILER):
                     rows.append(data)
                     if len(rows) == block:
                         parts.append(_copy_block(rows, combos, head))
@@ -609,8 +611,6 @@ def _copy_columns(conn: Any, since: datetime | None, until: datetime | None,
                 elif size < 0:  # the end, taken by us: collect the COPY's final result
                     _copy_done(raw.pgconn)
                     break
-        if rows and bytes(rows[-1]) == _COPY_TRAILER:
-            rows.pop()
         if rows:
             parts.append(_copy_block(rows, combos, head))
     finally:

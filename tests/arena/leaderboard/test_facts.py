@@ -214,3 +214,20 @@ def test_the_copy_reader_gives_the_row_readers_columns(
             assert {k: float(v[i]) for k, v in rows.features.items()
                     if not np.isnan(v[i])} == stored
     assert len(load_facts(db, flood_k=3)) == 90
+
+
+def test_the_copy_reader_ends_cleanly_at_every_block_edge(
+        db: Session, contender: Callable, battle: Callable) -> None:
+    """Regression: the COPY trailer arrives as a message of its own; when the rows filled the
+    last block exactly it was taken for a row and the decoder failed. Every block size
+    around the number of rows (and an empty window) must read what the row reader reads."""
+    a, b = contender("M0"), contender("M1")
+    t0 = datetime(2024, 3, 1, tzinfo=UTC)
+    for k in range(4):
+        battle(a, b, "model_a" if k % 2 else "tie", at=t0 + timedelta(seconds=k))
+    db.commit()
+    sync_facts(db)
+    for window in ({}, {"cutoff": t0 + timedelta(seconds=2)}, {"cutoff": t0 - timedelta(days=1)}):
+        reference = load_facts(db, flood_k=3, copy=False, **window)
+        for chunk in (1, 2, 3, 4, 5):
+            _same_facts(load_facts(db, flood_k=3, chunk=chunk, **window), reference)
