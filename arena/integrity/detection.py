@@ -15,12 +15,12 @@ from arena.integrity import twostage
 from arena.integrity.stats import (
     CORRECTIONS,
     SCREEN_Z,
-    SELECTIVE_BLOCK,
     TestResult,
     TieModel,
     favouritism_test,
     fit_tie_model,
     loglik_test,
+    selective_block,
     selective_test,
     tarone_family,
     voter_p_values,
@@ -109,7 +109,7 @@ def detect(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, voter: np.ndarray,
     With ``selective`` the per-voter family also holds the selective-voting test
     (:func:`~arena.integrity.stats.selective_test`: one contender in far more of a voter's
     battles than the sampler served), its reference shares per time block and ``stratum``
-    (arena code per battle, battles in vote-time order), counted without flagged voters.
+    (arena code per battle, battles in vote-time order).
     """
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {sorted(CORRECTIONS)}, got {correction!r}")
@@ -136,7 +136,7 @@ def detect(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, voter: np.ndarray,
         fav = favouritism_test(probs, a, b, outcome, voter, n_voters, n_items,
                                min_votes=min_votes, min_pair=min_pair)
         sel = (selective_test(a, b, voter, n_voters, n_items, min_votes=min_votes,
-                              alpha=alpha, stratum=stratum, use=use,
+                              alpha=alpha, stratum=stratum,
                               n_strata=1 if stratum is None else int(stratum.max(initial=0)) + 1)
                if selective else _NO_TEST)
         voters_p, voters_pmin = voter_p_values([ll, fav, sel], n_voters, alpha)
@@ -167,4 +167,4 @@ def detect(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, voter: np.ndarray,
                      settings={"alpha": alpha, "correction": correction, "min_votes": min_votes,
                                "min_pair": min_pair, "screen_z": SCREEN_Z, "rounds": rounds,
                                "two_stage": staged, "selective": selective,
-                               "selective_block": SELECTIVE_BLOCK})
+                               "selective_block": selective_block(int(a.shape[0]))})

@@ -276,36 +276,48 @@ def tarone_family(p_min: np.ndarray, alpha: float) -> np.ndarray:
     return np.ones(m, dtype=bool)
 
 
-#: Battles per block of the selective-voting test's reference shares (contiguous in vote time).
-SELECTIVE_BLOCK = 20_000
+#: Blocks of the selective-voting test's reference shares (contiguous in vote time): about
+#: ``SELECTIVE_BLOCKS`` of them, each of ``SELECTIVE_MIN_BLOCK`` to ``SELECTIVE_BLOCK`` battles.
+SELECTIVE_BLOCK, SELECTIVE_MIN_BLOCK, SELECTIVE_BLOCKS = 20_000, 1_000, 40
+
+
+def selective_block(n: int) -> int:
+    """Battles per block of the reference shares for ``n`` battles."""
+    return max(SELECTIVE_MIN_BLOCK, min(SELECTIVE_BLOCK, n // SELECTIVE_BLOCKS))
 
 
 def appearance_shares(a: np.ndarray, b: np.ndarray, n_items: int, *, stratum: np.ndarray,
-                      n_strata: int, block: int = SELECTIVE_BLOCK,
-                      use: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Share of battles that include each contender, per (time block, stratum) cell.
+                      n_strata: int, block: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Share of battles that include each contender, per (time block, stratum) cell, at
+    least its share in the same stratum's neighbouring blocks.
 
     Battles are in vote-time order; they are cut into ``max(1, N // block)`` contiguous
-    blocks of equal size. Returns ``(cell, share)``: each battle's cell and the ``(cells,
-    n_items)`` shares, counted over the battles in ``use`` (all when None).
+    blocks of equal size (``block``: :func:`selective_block`). A share changes when the
+    sampler does (a contender added, cooled down, re-weighted), and a change inside a block
+    leaves the block's average below the rate after (or before) it; the next (or previous)
+    block, wholly on the far side of the change, carries that rate, so the largest of the
+    three bounds every battle's rate in the block for one change per block. Returns
+    ``(cell, share)``: each battle's cell and the ``(cells, n_items)`` shares.
     """
     n = a.shape[0]
-    n_blocks = max(1, n // block)
+    n_blocks = max(1, n // (selective_block(n) if block is None else block))
     cell = (np.arange(n, dtype=np.int64) * n_blocks) // max(n, 1) * n_strata + stratum
     n_cells = n_blocks * n_strata
-    ref = np.ones(n, dtype=bool) if use is None else use
-    total = np.bincount(cell[ref], minlength=n_cells).astype(float)
-    inc = (np.bincount(cell[ref] * n_items + a[ref], minlength=n_cells * n_items)
-           + np.bincount(cell[ref] * n_items + b[ref], minlength=n_cells * n_items))
-    share = inc.reshape(n_cells, n_items) / np.maximum(total, 1.0)[:, None]
-    return cell, share
+    total = np.bincount(cell, minlength=n_cells).astype(float)
+    inc = (np.bincount(cell * n_items + a, minlength=n_cells * n_items)
+           + np.bincount(cell * n_items + b, minlength=n_cells * n_items))
+    share = (inc.reshape(n_cells, n_items) / np.maximum(total, 1.0)[:, None]).reshape(
+        n_blocks, n_strata, n_items)
+    near = share.copy()
+    near[1:] = np.maximum(near[1:], share[:-1])
+    near[:-1] = np.maximum(near[:-1], share[1:])
+    return cell, near.reshape(n_cells, n_items)
 
 
 def selective_test(a: np.ndarray, b: np.ndarray, voter: np.ndarray, n_voters: int,
                    n_items: int, *, min_votes: int, alpha: float,
                    stratum: np.ndarray | None = None, n_strata: int = 1,
-                   use: np.ndarray | None = None,
-                   block: int = SELECTIVE_BLOCK) -> TestResult:
+                   block: int | None = None) -> TestResult:
     """Upper-tail test of how often one contender appears in a voter's voted battles.
 
     Names are hidden until the vote, so which battles an honest voter votes on cannot depend
@@ -316,8 +328,11 @@ def selective_test(a: np.ndarray, b: np.ndarray, voter: np.ndarray, n_voters: in
 
     Per voter with ``min_votes``+ votes: ``K_c`` of its ``n`` battles include contender
     ``c``; under the null ``K_c`` is a sum of independent Bernoulli draws with the share of
-    ``c`` in each battle's (time block, stratum) cell, so it is dominated by
-    ``Binomial(n, q_c)`` with ``q_c`` the largest such share among the voter's cells. The
+    ``c`` in each battle's (time block, stratum) cell (:func:`appearance_shares`: at least
+    the neighbouring blocks' share), so it is dominated by ``Binomial(n, q_c)`` with ``q_c``
+    the largest such share among the voter's cells. The shares count every battle, the
+    voter's own and flagged voters' included, so a share is never zero where the voter met
+    the contender. The
     statistic is ``s = min_c P(Bin(n, q_c) ≥ K_c)`` and its p-value the union bound
     ``Σ_c P(Bin(n, q_c) ≥ m_c(s))`` with ``m_c(s)`` the smallest count whose tail is at most
     ``s``: a contender that cannot reach ``s`` in ``n`` battles adds nothing, which keeps
@@ -328,7 +343,7 @@ def selective_test(a: np.ndarray, b: np.ndarray, voter: np.ndarray, n_voters: in
     a, b, voter = (np.asarray(x, np.int64) for x in (a, b, voter))
     strat = np.zeros(a.shape[0], np.int64) if stratum is None else np.asarray(stratum, np.int64)
     cell, share = appearance_shares(a, b, n_items, stratum=strat, n_strata=n_strata,
-                                    block=block, use=use)
+                                    block=block)
     n_v = np.bincount(voter, minlength=n_voters)
     tested = np.flatnonzero(n_v >= min_votes)
     remap = np.full(n_voters, -1, dtype=np.int64)
