@@ -182,6 +182,10 @@ def features(text: str, *, words: bool = True, chars: bool = True,
     return unique, np.bincount(inverse, weights=value)
 
 
+#: How a label's model and rule may combine (:attr:`LabelModel.mode`).
+MODES = ("or", "and", "model", "rules")
+
+
 @dataclass(frozen=True)
 class LabelModel:
     """One label's logistic regression: non-zero weights by bucket, the intercept, and the
@@ -239,6 +243,9 @@ def load(path: Path = WEIGHTS_FILE) -> tuple[str, dict[str, LabelModel]]:
                 context=len(data[f"{label}.blocks"]) > 3 and bool(data[f"{label}.blocks"][3]),
                 mode=str(data[f"{label}.mode"]) if f"{label}.mode" in data else "or")
             for label in data["labels"]}
+        unknown = {m.mode for m in models.values()} - set(MODES)
+        if unknown:
+            raise ValueError(f"{path}: unknown combination mode(s) {sorted(unknown)}")
         return str(data["version"]), models
 
 

@@ -291,7 +291,9 @@ def scrub_many(texts: Sequence[str], *, workers: int | None = None,
                parallel_from: int = PARALLEL_FROM) -> list[str]:
     """``[scrub(t) for t in texts]``, on up to ``workers`` processes (default: one per CPU)
     when there are at least ``parallel_from`` texts. Same results, same order."""
-    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers is None:  # the CPUs this process may run on (cgroup/affinity), not the host's
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
     if workers < 2 or len(texts) < parallel_from:
         return _scrub_batch(list(texts))
     import multiprocessing

@@ -189,6 +189,16 @@ def test_mode_and_context_survive_save_and_load(tmp_path: Path) -> None:
     assert all(m.mode == "and" and m.context for m in learned.load(path)[1].values())
 
 
+def test_a_weights_file_with_an_unknown_mode_is_refused(tmp_path: Path) -> None:
+    # found in review: an unknown mode used to combine silently as "or"
+    _, models = learned.load()
+    path = tmp_path / "typo.npz"
+    learned.save(path, {label: dataclasses.replace(model, mode="model-only")
+                        for label, model in models.items()}, version="x")
+    with pytest.raises(ValueError, match="unknown combination mode"):
+        learned.load(path)
+
+
 def test_shipped_modes_decide_classify(monkeypatch: pytest.MonkeyPatch) -> None:
     # A label whose model is switched to "model" mode with a never-reached threshold is not
     # given even where its rule says yes; in "or" mode the rule's yes stands.
