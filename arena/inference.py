@@ -458,7 +458,7 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
         if call.cancelled.is_set():
             return
         if call.expired.is_set():
-            raise _timeout("total", endpoint, url)
+            raise timeout_error("total", endpoint, url)
         if finish_reason is None:
             log.warning("stream from model %s at %s ended without finish_reason",
                         endpoint.model, url)
@@ -480,8 +480,8 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
             return
         # The read timeout is capped at the total budget, so the two can fire together.
         if call.expired.is_set() or time.monotonic() - started >= endpoint.total_timeout:
-            raise _timeout("total", endpoint, url) from exc
-        raise _translate(exc, phase, endpoint, url) from exc
+            raise timeout_error("total", endpoint, url) from exc
+        raise translate_error(exc, phase, endpoint, url) from exc
     finally:
         watchdog.cancel()
         call.detach()
@@ -526,14 +526,18 @@ def _body_params(endpoint: Endpoint) -> dict[str, Any]:
     return body
 
 
-def _translate(exc: Exception, phase: str, endpoint: Endpoint, url: str) -> InferenceError:
-    """Map a client exception to a typed error; the detailed cause goes to the log only."""
+def translate_error(exc: Exception, phase: str, endpoint: Endpoint,
+                    url: str) -> InferenceError:
+    """Map a client exception to a typed error; the detailed cause goes to the log only.
+
+    ``phase`` is ``"connect"`` until the response head has arrived: a transport error then
+    means the endpoint is unreachable, later that its stream broke."""
     if isinstance(exc, InferenceTimeoutError):
         cause = exc.__cause__
-        return _timeout("connect" if isinstance(cause, httpx2.ConnectTimeout) else "read",
+        return timeout_error("connect" if isinstance(cause, httpx2.ConnectTimeout) else "read",
                         endpoint, url)
     if isinstance(exc, httpx2.TimeoutException):
-        return _timeout("connect" if isinstance(exc, httpx2.ConnectTimeout) else "read",
+        return timeout_error("connect" if isinstance(exc, httpx2.ConnectTimeout) else "read",
                         endpoint, url)
     if isinstance(exc, HfHubHTTPError):
         status = exc.response.status_code
@@ -550,7 +554,8 @@ def _translate(exc: Exception, phase: str, endpoint: Endpoint, url: str) -> Infe
     return InferenceError()
 
 
-def _timeout(phase: str, endpoint: Endpoint, url: str) -> EndpointTimeout:
+def timeout_error(phase: str, endpoint: Endpoint, url: str) -> EndpointTimeout:
+    """The typed timeout of ``phase`` (``connect``, ``read``, ``total``), logged."""
     log.warning("model %s at %s: %s timeout", endpoint.model, url, phase)
     return EndpointTimeout(details={"phase": phase})
 

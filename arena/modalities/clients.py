@@ -29,8 +29,8 @@ from huggingface_hub import InferenceClient
 from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError
 from PIL import UnidentifiedImageError
 
-from arena.errors import EndpointHTTPError, EndpointTimeout, EndpointUnreachable, InferenceError
-from arena.inference import Endpoint
+from arena.errors import EndpointHTTPError, EndpointUnreachable, InferenceError
+from arena.inference import Endpoint, timeout_error, translate_error
 from arena.modalities.base import MediaRejected, Modality, Sanitised
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def _read(client: httpx2.Client, request: httpx2.Request, endpoint: Endpoint, de
                                 max_bytes)
                     raise MediaRejected(details={"reason": "too_large"})
                 if time.monotonic() > deadline:
-                    raise _timeout("total", endpoint, url)
+                    raise timeout_error("total", endpoint, url)
                 chunks.append(chunk)
             return b"".join(chunks)
         finally:
@@ -135,7 +135,7 @@ def _read(client: httpx2.Client, request: httpx2.Request, endpoint: Endpoint, de
     except InferenceError:
         raise
     except httpx2.TimeoutException as exc:
-        raise _timeout("connect" if isinstance(exc, httpx2.ConnectTimeout) else "read",
+        raise timeout_error("connect" if isinstance(exc, httpx2.ConnectTimeout) else "read",
                        endpoint, url) from exc
     except httpx2.TransportError as exc:
         log.warning("model %s at %s unreachable: %r", endpoint.model, url, exc)
@@ -176,25 +176,13 @@ def _hf(endpoint: Endpoint, modality: Modality, prompt: str, params: dict[str, A
 
 
 def _translate_hf(exc: Exception, endpoint: Endpoint) -> InferenceError:
-    url = endpoint.base_url
-    if isinstance(exc, InferenceTimeoutError | httpx2.TimeoutException):
-        cause = exc.__cause__ if isinstance(exc, InferenceTimeoutError) else exc
-        return _timeout("connect" if isinstance(cause, httpx2.ConnectTimeout) else "read",
-                        endpoint, url)
-    if isinstance(exc, HfHubHTTPError):
-        status = exc.response.status_code
-        log.warning("model %s at %s answered HTTP %s", endpoint.model, url, status)
-        return EndpointHTTPError(details={"status": status})
-    if isinstance(exc, httpx2.ConnectError):
-        log.warning("model %s at %s unreachable: %r", endpoint.model, url, exc)
-        return EndpointUnreachable()
-    log.error("unexpected %r from model %s at %s", exc, endpoint.model, url)
+    """A media call has no stream: its timeouts, HTTP errors and failed connections map as a
+    text call's do before the response head; anything else is unexpected."""
+    if isinstance(exc, InferenceTimeoutError | httpx2.TimeoutException | HfHubHTTPError
+                  | httpx2.ConnectError):
+        return translate_error(exc, "connect", endpoint, endpoint.base_url)
+    log.error("unexpected %r from model %s at %s", exc, endpoint.model, endpoint.base_url)
     return InferenceError()
-
-
-def _timeout(phase: str, endpoint: Endpoint, url: str) -> EndpointTimeout:
-    log.warning("model %s at %s: %s timeout", endpoint.model, url, phase)
-    return EndpointTimeout(details={"phase": phase})
 
 
 __all__ = ["generate", "generate_sanitised", "openai_url"]
