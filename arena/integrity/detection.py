@@ -125,10 +125,10 @@ def detect(a: np.ndarray, b: np.ndarray, outcome: np.ndarray, voter: np.ndarray,
     fitted = model
     while True:
         rounds += 1
-        out_now = fixed_out.copy()
-        out_now[flagged] = True
-        use = ~out_now[voter]
         if model is None:
+            out_now = fixed_out.copy()
+            out_now[flagged] = True
+            use = ~out_now[voter]
             fitted = fit_tie_model(a[use], b[use], outcome[use], n_items, reg=reg)
         assert fitted is not None
         probs = fitted.probs(a, b)
