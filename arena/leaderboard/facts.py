@@ -555,8 +555,8 @@ _COPY_FIXED = np.dtype([("n", ">i2")] + [part for i, (name, kind) in enumerate(_
                                          for part in ((f"len{i}", ">i4"), (name, kind))])
 _COPY_N_FIELDS = len(_COPY_FIELDS) + 5
 _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, no flags, no extension
-#: PostgreSQL's timestamps count microseconds from 2000-01-01 UTC.
 _COPY_TRAILER = b"\xff\xff"
+#: PostgreSQL's timestamps count microseconds from 2000-01-01 UTC.
 _PG_EPOCH_US = 946_684_800 * 1_000_000
 _COPY_BLOCK = 1 << 16
 
