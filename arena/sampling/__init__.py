@@ -64,16 +64,8 @@ class Pick(NamedTuple):
 
 # Built once: a draw runs it on every battle created. The same rule as
 # arena.battles.eligible_contenders (active, positive weight, endpoint not cooling down).
-_ELIGIBLE = (select(Contender.id, Contender.name, Contender.is_public, Contender.weight,
-                    Contender.organization)
-             .where(Contender.active.is_(True), Contender.weight > 0,
-                    Contender.arena == bindparam("arena"),
-                    or_(Contender.unhealthy_until.is_(None),
-                        Contender.unhealthy_until <= bindparam("now")))
-             .order_by(Contender.id))
-
-
-# The pool a draw filters by health at its own time (see Sampler.pool).
+# The active contenders of an arena with their health; a draw keeps those not cooling down at
+# its own time (:func:`healthy`), so the rows can be reused (see Sampler.pool).
 _POOL = (select(Contender.id, Contender.name, Contender.is_public, Contender.weight,
                 Contender.organization, Contender.unhealthy_until)
          .where(Contender.active.is_(True), Contender.weight > 0,
@@ -81,10 +73,18 @@ _POOL = (select(Contender.id, Contender.name, Contender.is_public, Contender.wei
          .order_by(Contender.id))
 
 
+def _pool_rows(db: Session, arena: str) -> list[tuple[Pick, datetime | None]]:
+    return [(Pick(*row[:5]), row[5]) for row in db.connection().execute(_POOL, {"arena": arena})]
+
+
+def healthy(rows: list[tuple[Pick, datetime | None]], now: datetime) -> list[Pick]:
+    """The contenders of ``rows`` not cooling down at ``now``."""
+    return [pick for pick, until in rows if until is None or until <= now]
+
+
 def eligible(db: Session, now: datetime, arena: str = "text") -> list[Pick]:
     """The eligible contenders of ``arena``, in id order."""
-    return [Pick(*row) for row in db.connection().execute(_ELIGIBLE,
-                                                          {"now": now, "arena": arena})]
+    return healthy(_pool_rows(db, arena), now)
 
 
 @dataclass(frozen=True)
@@ -150,12 +150,10 @@ class Sampler:
         with self._lock:
             hit = self._pools.get(arena)
         if hit is None or hit[1] != writes or mono - hit[0] >= self.pool_ttl_s:
-            rows = [(Pick(*row[:5]), row[5])
-                    for row in db.connection().execute(_POOL, {"arena": arena})]
-            hit = (mono, writes, rows)
+            hit = (mono, writes, _pool_rows(db, arena))
             with self._lock:
                 self._pools[arena] = hit
-        return [pick for pick, until in hit[2] if until is None or until <= now]
+        return healthy(hit[2], now)
 
     def _needs_board(self) -> bool:
         return self.settings.name in ("boost-new", "adaptive")
