@@ -245,6 +245,26 @@ class Answer(Base):
     turn: Mapped[Turn] = relationship(back_populates="answers")
 
 
+class ScrubbedTurn(Base):
+    """A turn's texts as a release publishes them: PII-scrubbed, kept so that a release cut does
+    not scrub again what ``flask releases scrub`` (or an earlier cut) already scrubbed.
+
+    Valid only while ``version`` is the scrubber's (:data:`arena.releases.scrub.SCRUBBER_VERSION`)
+    and ``digest`` that of the turn's current raw texts; anything else is scrubbed afresh.
+    Deleting the turn (a voter's deletion request) deletes this copy with it.
+    """
+
+    __tablename__ = "scrubbed_turn"
+
+    turn_id: Mapped[int] = mapped_column(
+        ForeignKey("turn.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(32))
+    digest: Mapped[bytes] = mapped_column(LargeBinary(16))  # BLAKE2b of the raw texts
+    prompt: Mapped[str] = mapped_column(Text)
+    answer_a: Mapped[str] = mapped_column(Text)
+    answer_b: Mapped[str] = mapped_column(Text)
+
+
 class Vote(Base):
     """The one vote of a battle. ``battle_id`` is UNIQUE: a second vote cannot be stored."""
 

@@ -1,4 +1,4 @@
-"""``flask releases cut|push|list``: cron-ready, idempotent release jobs."""
+"""``flask releases cut|scrub|push|list``: cron-ready, idempotent release jobs."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from arena.releases.cut import (
     release_folder,
 )
 from arena.releases.hub import PushError, hub_api, push_release
+from arena.releases.scrubbed import BATCH, scrub_pending
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +132,22 @@ def cut_command(now_text: str | None, push: bool) -> None:
             _push_all(db, settings)
     except ArenaError as exc:
         raise click.ClickException(exc.message) from None
+
+
+@releases_cli.command("scrub")
+@click.option("--batch", type=click.IntRange(min=1), default=BATCH, show_default=True,
+              help="Battles scrubbed and committed at a time.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Stop after this many battles (default: every pending one).")
+def scrub_command(batch: int, limit: int | None) -> None:
+    """Scrub and store the texts of voted battles not scrubbed yet, so cuts need not.
+
+    Run it from cron (e.g. every 10 minutes, like `battles reap`): a cut then reads the stored
+    copies and scrubs only what is missing. Safe to run beside the site and beside a cut.
+    """
+    db = arena_db.session()
+    report = scrub_pending(db, batch=batch, limit=limit)
+    click.echo(f"scrubbed the texts of {report.turns} turns ({report.chars} characters)")
 
 
 @releases_cli.command("push")

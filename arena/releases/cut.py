@@ -319,6 +319,9 @@ def cut_release(db: Session, window: Window, settings: ReleaseSettings) -> DataR
     media_battles = [b for b in every if b.arena != "text"]
     data = release_rows(db, battles, release=window.name, secret_key=settings.secret_key,
                         linkable=settings.linkable)
+    log.info("window %s: texts of %d turns from stored scrubbed copies, %d scrubbed now "
+             "(%d characters)", window.name, data.scrubbing.reused, data.scrubbing.turns,
+             data.scrubbing.chars)
     if not data.rows and (settings.media_dir is None or not media_battles):
         log.info("window %s has no releasable battles (%d eligible, excluded %s)",
                  window.name, len(battles), dict(data.excluded))

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 import ratings
 from arena.leaderboard.data import RatedBattle
 from arena.models import Answer, Battle, Turn, Voter
-from arena.releases.scrub import scrub_many
+from arena.releases.scrubbed import ScrubReport, scrub_turns
 
 #: Reasons a battle of a window is left out of its release (counted in the manifest).
 EXCLUSION_REASONS = ("unreleased_contender", "voter_opted_out", "voter_deleted")
@@ -54,6 +54,7 @@ class WindowRows:
     kept: list[RatedBattle] = field(default_factory=list)
     excluded: Counter[str] = field(default_factory=Counter)
     with_text: int = 0
+    scrubbing: ScrubReport = field(default_factory=ScrubReport)
 
 
 def release_key(secret_key: str) -> bytes:
@@ -104,6 +105,7 @@ class _Answer:
 
 @dataclass
 class _Turn:
+    id: int
     prompt: str
     answers: list[_Answer] = field(default_factory=list)
 
@@ -116,7 +118,7 @@ def _turns(db: Session, battle_ids: list[int]) -> dict[int, list[_Turn]]:
         for battle_id, turn_id, prompt in db.execute(
                 select(Turn.battle_id, Turn.id, Turn.prompt).where(Turn.battle_id.in_(chunk))
                 .order_by(Turn.battle_id, Turn.position)):
-            by_id[turn_id] = turn = _Turn(prompt=prompt)
+            by_id[turn_id] = turn = _Turn(id=turn_id, prompt=prompt)
             out.setdefault(battle_id, []).append(turn)
         if not by_id:
             continue
@@ -140,19 +142,24 @@ def _side_totals(turns: list[_Turn], side: str) -> dict[str, int | None]:
     return totals
 
 
-def _raw_texts(turns: list[_Turn]) -> list[str]:
-    """Per turn: its prompt, then side a's and side b's answer ("" where none)."""
-    out = []
-    for turn in turns:
-        out.append(turn.prompt)
-        for side in "ab":
-            answer = next((a for a in turn.answers if a.side == side), None)
-            out.append(answer.text if answer is not None else "")
+def _raw_texts(turn: _Turn) -> list[str]:
+    """A turn's prompt, then side a's and side b's answer ("" where none)."""
+    out = [turn.prompt]
+    for side in "ab":
+        answer = next((a for a in turn.answers if a.side == side), None)
+        out.append(answer.text if answer is not None else "")
     return out
 
 
+def turn_texts(db: Session, battle_ids: list[int]) -> list[tuple[int, list[str]]]:
+    """``(turn id, [prompt, answer a, answer b])`` of every turn of these battles, in order."""
+    turns = _turns(db, battle_ids)
+    return [(turn.id, _raw_texts(turn)) for battle_id in battle_ids
+            for turn in turns.get(battle_id, [])]
+
+
 def _conversation(texts: list[str], side: str) -> list[dict[str, str]]:
-    """One side's messages from the scrubbed texts of :func:`_raw_texts`."""
+    """One side's messages from the scrubbed texts of :func:`_raw_texts`, turn after turn."""
     messages: list[dict[str, str]] = []
     for i in range(0, len(texts), 3):
         messages.append({"role": "user", "content": texts[i]})
@@ -198,16 +205,18 @@ def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
                                       voters.get(b.voter_id) if b.voter_id else None)}
     result.kept = kept
     turns = _turns(db, [b.battle_id for b in kept])
-    # Every text to publish is scrubbed in one batch (spread over processes when large).
+    # Texts come from their scrubbed copies where current; the rest are scrubbed in one batch
+    # (spread over processes when large) and their copies stored.
     texted = [b.battle_id for b in kept if b.battle_id in consenting and turns.get(b.battle_id)]
-    raw = [_raw_texts(turns[battle_id]) for battle_id in texted]
-    flat = scrub_many([text for texts in raw for text in texts])
+    flat = scrub_turns(db, [(turn.id, _raw_texts(turn)) for battle_id in texted
+                            for turn in turns[battle_id]], result.scrubbing)
     scrubbed: dict[int, list[str]] = {}
     at = 0
-    for battle_id, texts in zip(texted, raw, strict=True):
-        scrubbed[battle_id] = flat[at:at + len(texts)]
-        at += len(texts)
-    del raw, flat
+    for battle_id in texted:
+        n = len(turns[battle_id])
+        scrubbed[battle_id] = [text for texts in flat[at:at + n] for text in texts]
+        at += n
+    del flat
     for battle in kept:
         battle_turns = turns.get(battle.battle_id, [])
         row: dict[str, Any] = {

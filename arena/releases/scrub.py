@@ -39,6 +39,9 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+#: Stored with every scrubbed copy (:class:`arena.models.ScrubbedTurn`); bump it whenever a change
+#: here can change any output, so that copies scrubbed before are scrubbed again.
+SCRUBBER_VERSION = "2026.11.1"
 #: Placeholder kinds, in priority order for overlapping detections.
 KINDS: tuple[str, ...] = ("KEY", "EMAIL", "CARD", "IP", "PHONE", "ADDRESS")
 #: Regions whose national phone formats are recognised (``+`` numbers are found in any).

@@ -22,14 +22,17 @@ The database (``bench_pipe10_<N>``) is dropped at the end unless ``--keep``.
 ``release --battles N`` generates the same battles with texts (voters who consented, turns
 whose prompts are the Vicuna-80 questions, answers drawn from the 720 real Vicuna-80 answers,
 a few with an e-mail address, phone number or street address appended) in
-``bench_release_<N>``, times ``flask releases cut`` as its own process, then the engine on
-the release's rows: each view's ``python -m ratings`` command from the release's snapshot,
-run in the release folder.
+``bench_release_<N>``, times ``flask releases scrub`` (the cron job that scrubs newly voted
+texts) and then ``flask releases cut``, each as its own process, then the engine on the
+release's rows: each view's ``python -m ratings`` command from the release's snapshot, run in
+the release folder. ``--cold`` first times a cut with nothing scrubbed beforehand (it scrubs
+every text itself) and checks that both cuts write the same files.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import resource
@@ -288,16 +291,30 @@ def _timed(argv: list[str], *, cwd: Path, env: dict[str, str] | None = None) -> 
 RELEASE_NOW = "2025-03-01T00:00:00+00:00"
 
 
-def run_release(url: str, n: int) -> dict[str, Any]:
-    """``flask releases cut`` as an operator runs it, then the engine on the release's rows:
-    each view's ``python -m ratings`` command from the snapshot, run in the release folder."""
+def _cut(env: dict[str, str]) -> tuple[dict[str, Any], Path]:
+    cut = _timed([sys.executable, "-m", "flask", "--app", "wsgi", "releases", "cut",
+                  "--now", RELEASE_NOW], cwd=ROOT, env=env)
+    releases = Path(env["ARENA_RELEASES_DIR"])
+    (folder,) = [p for p in releases.iterdir() if not p.name.startswith(".")]
+    cut["manifest_sha256"] = hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()
+    return cut, folder
+
+
+def run_release(url: str, n: int, *, cold: bool = False) -> dict[str, Any]:
+    """As an operator runs them: ``flask releases scrub`` (the cron job that scrubs newly voted
+    texts), then ``flask releases cut``, then the engine on the release's rows: each view's
+    ``python -m ratings`` command from the snapshot, run in the release folder.
+
+    ``cold`` first cuts the same window with nothing scrubbed beforehand (the cut scrubs every
+    text itself), then forgets that release and its scrubbed copies, in the same run.
+    """
     import shlex
     import tempfile
 
     import psycopg
     with psycopg.connect(url) as conn:
         found = conn.execute("""
-            SELECT sum(2 * length(t.prompt)
+            SELECT sum(length(t.prompt)
                        + (SELECT coalesce(sum(length(a.text)), 0) FROM answer a
                           WHERE a.turn_id = t.id))
             FROM turn t JOIN battle b ON b.id = t.battle_id
@@ -305,12 +322,20 @@ def run_release(url: str, n: int) -> dict[str, Any]:
             JOIN contender cb ON cb.id = b.contender_b_id
             WHERE ca.is_public AND cb.is_public""").fetchone()
     chars = found[0] if found else 0
+    out: dict[str, Any] = {"battles": n}
     with tempfile.TemporaryDirectory(prefix="bench-release-") as tmp:
-        env = {**os.environ, "ARENA_DATABASE_URL": url, "ARENA_RELEASES_DIR": tmp + "/releases",
+        env = {**os.environ, "ARENA_DATABASE_URL": url, "ARENA_RELEASES_DIR": tmp + "/cold",
                "ARENA_SECRET_KEY": "bench-release-secret-key", "ARENA_LOG_LEVEL": "WARNING"}
-        cut = _timed([sys.executable, "-m", "flask", "--app", "wsgi", "releases", "cut",
-                      "--now", RELEASE_NOW], cwd=ROOT, env=env)
-        (folder,) = [p for p in Path(tmp, "releases").iterdir() if not p.name.startswith(".")]
+        if cold:
+            out["cold_cut"], _ = _cut(env)
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("DELETE FROM data_release")
+                conn.execute("DELETE FROM scrubbed_turn")
+        env["ARENA_RELEASES_DIR"] = tmp + "/releases"
+        scrub = _timed([sys.executable, "-m", "flask", "--app", "wsgi", "releases", "scrub"],
+                       cwd=ROOT, env=env)
+        scrub.update(chars=int(chars), chars_per_s=round(int(chars) / scrub["wall_s"]))
+        cut, folder = _cut(env)
         snapshot = json.loads((folder / "leaderboard.json").read_text())
         manifest = json.loads((folder / "manifest.json").read_text())
         runs = [_timed([sys.executable, "-m", "ratings", *shlex.split(view["command"])[3:]],
@@ -319,9 +344,11 @@ def run_release(url: str, n: int) -> dict[str, Any]:
     engine = {"wall_s": round(sum(r["wall_s"] for r in runs), 2),
               "cpu_s": round(sum(r["cpu_s"] for r in runs), 2),
               "peak_mb": max(r["peak_mb"] for r in runs), "views": len(runs)}
-    cut.update(rows=manifest["rows"], rows_with_text=manifest["rows_with_text"],
-               scrubbed_chars=int(chars), chars_per_s=round(int(chars) / cut["wall_s"]))
-    return {"battles": n, "cut": cut, "engine": engine, "load": _load()}
+    cut.update(rows=manifest["rows"], rows_with_text=manifest["rows_with_text"])
+    if cold:  # the same files, whether the cut scrubbed or read the copies
+        out["same_files"] = out["cold_cut"]["manifest_sha256"] == cut["manifest_sha256"]
+    out.update(scrub=scrub, cut=cut, engine=engine, load=_load())
+    return out
 
 
 def _child(what: str, url: str) -> dict[str, Any]:
@@ -337,7 +364,7 @@ def release(args: argparse.Namespace) -> int:
     generated = generate(args.admin_url, name, args.battles, texts=True)
     print(json.dumps(generated), flush=True)
     try:
-        result = run_release(url, args.battles)
+        result = run_release(url, args.battles, cold=args.cold)
         result["generate"] = generated
         print(json.dumps(result), flush=True)
     finally:
@@ -345,11 +372,16 @@ def release(args: argparse.Namespace) -> int:
             import psycopg
             with psycopg.connect(args.admin_url, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-    c, e = result["cut"], result["engine"]
-    print(f"| {args.battles:,} | {c['wall_s']} s, {c['peak_mb']} MB | {e['wall_s']} s, "
-          f"{e['peak_mb']} MB | {c['wall_s'] / e['wall_s']:.2f}x | {c['rows']:,} "
-          f"({c['rows_with_text']:,} with text) | {c['scrubbed_chars'] / 1e6:.0f} M, "
-          f"{c['chars_per_s']:,} /s | {result['load']} |")
+    c, e, sc = result["cut"], result["engine"], result["scrub"]
+    cold = result.get("cold_cut")
+    cold_cell = (f"{cold['wall_s']} s, {cold['peak_mb']} MB ({cold['wall_s'] / e['wall_s']:.1f}x)"
+                 if cold else "–")
+    print(f"| {args.battles:,} | {sc['wall_s']} s, {sc['peak_mb']} MB, "
+          f"{sc['chars'] / 1e6:.0f} M chars, {sc['chars_per_s']:,}/s | {c['wall_s']} s, "
+          f"{c['peak_mb']} MB | {e['wall_s']} s, {e['peak_mb']} MB | "
+          f"{c['wall_s'] / e['wall_s']:.2f}x | {cold_cell} | {c['rows']:,} "
+          f"({c['rows_with_text']:,} with text) | {result.get('same_files', '–')} | "
+          f"{result['load']} |")
     return 0
 
 
@@ -360,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--url")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--cold", action="store_true",
+                        help="release: also time a cut with nothing scrubbed beforehand")
     args = parser.parse_args(argv)
     if args.what == "publish":
         print(json.dumps(run_publish(args.url)))
