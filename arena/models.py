@@ -361,6 +361,22 @@ class BattleFact(Base):
     synced_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class FactChange(Base):
+    """One re-derivation of battle facts outside the vote path that changed rows (a flag or a
+    failure after the vote, an import, a deletion request), with how many.
+
+    Ids only grow, so the newest one tells a publication that the facts changed even where no
+    ``battle_fact.synced_at`` moved forward (a fact removed; a clock set back): with the newest
+    ``synced_at`` and battle id it makes "anything new?" three index lookups at any size.
+    """
+
+    __tablename__ = "fact_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    changed: Mapped[int] = mapped_column(Integer)
+
+
 class Publication(Base):
     """One run of `leaderboard publish`: the data it saw and the snapshots it produced."""
 

@@ -21,6 +21,7 @@ from arena.battles.lifecycle import (
     require_owner,
     reveal,
     state_error,
+    vote_target,
 )
 from arena.errors import ValidationError
 from arena.integrity.gates import record_gate
@@ -58,12 +59,15 @@ def validate_vote(winner: Any, feedback: Any) -> tuple[str, str | None]:
 
 # Built once: constructing a statement costs more than running it. (Statements of the mapped
 # classes, executed on the session's Connection: no ORM layer.) The conditional UPDATE loses
-# to a concurrent vote or new turn (row lock). It also marks the battle unlabelled: labels
-# read whole answers, which costs more than the rest of the vote, so the next facts sync
-# labels the final conversation (arena.categories.store.label_voted) before anything reads
-# them, replacing what a relabel of the unvoted battle may have written.
+# to a concurrent vote or new turn (row lock), and to any change of the battle since it was
+# read (``updated_at``: e.g. a near-duplicate regrouping), whose columns the fact copies. It
+# also marks the battle unlabelled: labels read whole answers, which costs more than the rest
+# of the vote, so the next facts sync labels the final conversation
+# (arena.categories.store.label_voted) before anything reads them, replacing what a relabel
+# of the unvoted battle may have written.
 _MARK_VOTED = (update(Battle)
-               .where(Battle.id == bindparam("battle_id"), Battle.state == "ready")
+               .where(Battle.id == bindparam("battle_id"), Battle.state == "ready",
+                      Battle.updated_at == bindparam("seen", type_=Battle.updated_at.type))
                .values(state="voted", updated_at=bindparam("now"), category_version=None))
 _INSERT_VOTE = insert(Vote)
 _VOTE_COLUMNS = ("battle_id", "voter_id", "winner", "feedback", "seconds_to_vote", "created_at")
@@ -92,6 +96,37 @@ def _vote_statement() -> Any:
 _CAST_VOTE = _vote_statement()
 
 
+#: Reads of a battle that changed under the vote before it is refused (never in practice).
+VOTE_ATTEMPTS = 3
+
+
+def _store_vote(db: Session, battle: VoteTarget, *, voter_id: str | None, winner: str,
+                feedback: str | None, now: datetime) -> bool:
+    """The vote's statements; False if the battle was not ``ready`` as read (nothing written).
+    A second vote that got this far fails on UNIQUE: rolled back, 409."""
+    ready_at = battle.ready_at
+    seconds = (now - ready_at).total_seconds() if ready_at is not None else None
+    fact = vote_fact_params(db, battle, winner=winner, voter_id=voter_id, now=now)
+    conn = db.connection()
+    seen = {"battle_id": battle.id, "now": now, "seen": battle.updated_at}
+    try:
+        if conn.dialect.name == "postgresql":
+            return conn.execute(_CAST_VOTE, {
+                **fact, **seen, "vote_voter_id": voter_id, "vote_winner": winner,
+                "vote_feedback": feedback, "vote_seconds_to_vote": seconds,
+                "vote_created_at": now}).first() is not None
+        if conn.execute(_MARK_VOTED, seen).rowcount != 1:
+            return False
+        conn.execute(_INSERT_VOTE, {"battle_id": battle.id, "voter_id": voter_id,
+                                    "winner": winner, "feedback": feedback,
+                                    "seconds_to_vote": seconds, "created_at": now})
+        conn.execute(INSERT_VOTE_FACT, fact)
+        return True
+    except IntegrityError:
+        db.rollback()
+        raise AlreadyVoted() from None
+
+
 def cast_vote(db: Session, battle: Battle | VoteTarget, *, voter_id: str | None, winner: str,
               feedback: str | None, now: datetime,
               gates: Sequence[tuple[str, str, str]] = ()) -> dict[str, Any]:
@@ -100,7 +135,8 @@ def cast_vote(db: Session, battle: Battle | VoteTarget, *, voter_id: str | None,
     ``battle`` is what :func:`arena.battles.vote_target` read (the API), or an ORM battle.
     ``gates`` are the voter gates' verdicts ``(gate, status, detail)``: stored with the vote,
     never a reason to refuse it. The caller commits. On a lost race the session is rolled
-    back and a 409 raised, so nothing of a rejected vote remains.
+    back and a 409 raised, so nothing of a rejected vote remains; a battle changed since it was
+    read (still ``ready``) is read again and the vote retried.
 
     On PostgreSQL one statement (:func:`_vote_statement`); elsewhere three Core statements:
     the state change, the vote and its fact.
@@ -110,33 +146,20 @@ def cast_vote(db: Session, battle: Battle | VoteTarget, *, voter_id: str | None,
         orm, battle = battle, VoteTarget.of(battle)
         # The statements below bypass the ORM: reload the object's columns when next read.
         db.expire(orm)
-    require_owner(battle, voter_id)
-    if battle.state != "ready":
-        raise state_error(battle.state)
-    ready_at = battle.ready_at
-    seconds = (now - ready_at).total_seconds() if ready_at is not None else None
-    fact = vote_fact_params(db, battle, winner=winner, voter_id=voter_id, now=now)
-    conn = db.connection()
-    try:
-        if conn.dialect.name == "postgresql":
-            moved = conn.execute(_CAST_VOTE, {
-                **fact, "battle_id": battle.id, "now": now, "vote_voter_id": voter_id,
-                "vote_winner": winner, "vote_feedback": feedback,
-                "vote_seconds_to_vote": seconds, "vote_created_at": now}).first() is not None
-        else:
-            moved = conn.execute(_MARK_VOTED, {"battle_id": battle.id, "now": now}).rowcount == 1
-            if moved:
-                conn.execute(_INSERT_VOTE, {"battle_id": battle.id, "voter_id": voter_id,
-                                            "winner": winner, "feedback": feedback,
-                                            "seconds_to_vote": seconds, "created_at": now})
-                conn.execute(INSERT_VOTE_FACT, fact)
-    except IntegrityError:
+    for attempt in range(VOTE_ATTEMPTS):
+        require_owner(battle, voter_id)
+        if battle.state != "ready":
+            raise state_error(battle.state)
+        if _store_vote(db, battle, voter_id=voter_id, winner=winner, feedback=feedback,
+                       now=now):
+            break
+        # A vote or a new turn won the race since our read (a 409), or the battle changed
+        # under it and the fact would copy stale columns: read it again and retry.
+        state = current_state(db, battle.id)
         db.rollback()
-        raise AlreadyVoted() from None
-    if not moved:
-        # A vote or a new turn won the race since our read.
-        db.rollback()
-        raise state_error(current_state(db, battle.id))
+        if state != "ready" or attempt == VOTE_ATTEMPTS - 1:
+            raise state_error(state)
+        battle = vote_target(db, battle.public_id)
     for gate, status, detail in gates:
         record_gate(db, battle.id, gate, status, now=now, detail=detail)
     return {"winner": winner, **reveal(battle)}

@@ -219,6 +219,8 @@ class VoteTarget:
     source: str
     arena: str
     propensity: float | None
+    #: As read: the vote's UPDATE moves the battle only if no one changed it since.
+    updated_at: datetime
     contender_a: Identity
     contender_b: Identity
     #: The owner asked for deletion: their old cookies no longer stand for anybody.
@@ -233,7 +235,7 @@ class VoteTarget:
                    battle.category_version, battle.prompt_group, battle.contender_a_id,
                    battle.contender_b_id, battle.features, battle.language,
                    bool(battle.anony), bool(battle.flagged), battle.source,
-                   battle.arena or "text", battle.propensity,
+                   battle.arena or "text", battle.propensity, battle.updated_at,
                    identity(battle.contender_a), identity(battle.contender_b))
 
 
@@ -244,7 +246,7 @@ def _vote_target_query() -> Any:
                    Battle.category_version, Battle.prompt_group, Battle.contender_a_id,
                    Battle.contender_b_id, Battle.features, Battle.language, Battle.anony,
                    Battle.flagged, Battle.source, Battle.arena, Battle.propensity,
-                   *(getattr(a, n) for n in names),
+                   Battle.updated_at, *(getattr(a, n) for n in names),
                    *(getattr(b, n) for n in names), Voter.deletion_requested_at)
             .join(a, a.id == Battle.contender_a_id).join(b, b.id == Battle.contender_b_id)
             .outerjoin(Voter, Voter.id == Battle.voter_id)
@@ -260,7 +262,7 @@ def vote_target(db: Session, public_id: str) -> VoteTarget:
     row = db.connection().execute(_VOTE_TARGET, {"public_id": public_id}).first()
     if row is None:
         raise BattleNotFound()
-    fields = (*row[:16], Identity(*row[16:21]), Identity(*row[21:26]), row[26] is not None)
+    fields = (*row[:17], Identity(*row[17:22]), Identity(*row[22:27]), row[27] is not None)
     return VoteTarget(*fields)
 
 

@@ -10,9 +10,11 @@ Who writes facts
     :func:`refresh_facts` for imports and for battles changed after their vote (a flag, a
     deletion request). :func:`sync_facts`, run by every publish and release cut, re-derives
     the facts of battles changed since the last sync (``battle.updated_at`` is indexed) and of
-    voted battles written without one (a database restored from an older version, rows added
-    by hand), so a job never reads stale facts; when nothing changed it costs three indexed
-    aggregates. ``flask leaderboard facts rebuild`` re-derives everything.
+    voted battles newer than the newest fact (rows written without one), so a job never reads
+    stale facts; when nothing changed it costs a few index lookups, at any size (every
+    re-derivation that changes rows is logged in ``fact_change``, whose newest id joins the
+    newest ``synced_at`` in a publication's "anything new?"). ``flask leaderboard facts
+    rebuild`` re-derives everything (e.g. after rows were repaired by hand).
 
 Flood groups
     ``prompt_key`` is a 63-bit hash of the battle's ``prompt_group`` (set at creation to the
@@ -39,7 +41,16 @@ import numpy as np
 from sqlalchemy import BigInteger, bindparam, case, cast, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
-from arena.models import WINNERS, Battle, BattleFact, BattleLabel, Contender, Turn, Vote
+from arena.models import (
+    WINNERS,
+    Battle,
+    BattleFact,
+    BattleLabel,
+    Contender,
+    FactChange,
+    Turn,
+    Vote,
+)
 
 #: Facts of battles updated this long before the last sync are checked again: a transaction
 #: that started earlier may commit after the sync with an older ``updated_at``.
@@ -222,6 +233,8 @@ def refresh_facts(db: Session, battle_ids: Iterable[int], *, now: datetime) -> i
         if new:
             db.execute(insert(BattleFact), [{**r, "synced_at": now} for r in new])
         changed += len(set(stale) | {r["battle_id"] for r in new})
+    if changed:
+        db.execute(insert(FactChange).values(at=now, changed=changed))
     return changed
 
 
@@ -230,55 +243,63 @@ def _comparable(stored: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(bytes(v) if isinstance(v, memoryview) else v for v in stored)
 
 
+def _newest(column: Any) -> Any:
+    # One max() per subquery: SQLite seeks the index only for a lone min()/max().
+    return select(func.max(column)).scalar_subquery()
+
+
 @dataclass(frozen=True)
 class SyncReport:
     changed: int  # fact rows written or removed
-    n_facts: int  # fact rows after the sync
     labelled: int = 0  # voted battles given their labels (arena.categories.store.label_voted)
 
 
 def sync_facts(db: Session, *, now: datetime | None = None) -> SyncReport:
     """Bring ``battle_fact`` up to date with the battles, and label the voted battles that
-    await their labels (never commits)."""
+    await their labels (never commits).
+
+    Index lookups only, whatever the size: the battles changed since the newest fact's
+    ``synced_at`` (less :data:`SYNC_MARGIN`; every state change moves ``battle.updated_at``) and
+    voted battles newer than the newest fact (rows written without one). Only when the table
+    is empty (the first sync) are all voted battles checked; ``flask leaderboard facts
+    rebuild`` re-derives everything after a repair by hand.
+    """
     from arena.categories.store import label_voted  # here: categories imports this module
 
     now = now or datetime.now(UTC)
-    hwm = db.scalar(select(func.max(BattleFact.synced_at)))
-    changed = 0
-    voted = db.scalar(select(func.count()).select_from(Battle).where(Battle.state == "voted"))
-    facts = db.scalar(select(func.count()).select_from(BattleFact))
-    if voted != facts:
+    hwm, top = db.execute(select(_newest(BattleFact.synced_at),
+                                 _newest(BattleFact.battle_id))).one()
+    if hwm is None:
         missing = db.scalars(
             select(Battle.id).where(Battle.state == "voted",
                                     ~select(BattleFact.battle_id)
                                     .where(BattleFact.battle_id == Battle.id).exists()))
-        orphans = db.scalars(
-            select(BattleFact.battle_id).join(Battle, Battle.id == BattleFact.battle_id)
-            .where(Battle.state != "voted"))
-        changed += refresh_facts(db, [*missing, *orphans], now=now)
-    if hwm is not None:
+        changed = refresh_facts(db, list(missing), now=now)
+    else:
+        tail = db.scalars(select(Battle.id).where(Battle.id > top, Battle.state == "voted"))
         recent = db.scalars(select(Battle.id).where(Battle.updated_at > hwm - SYNC_MARGIN))
-        changed += refresh_facts(db, list(recent), now=now)
-    if changed:
-        facts = db.scalar(select(func.count()).select_from(BattleFact))
+        changed = refresh_facts(db, [*tail, *recent], now=now)
     # Last: it moves synced_at of the facts it labels, which must not move the hwm above.
     labelled = label_voted(db, now=now)
-    return SyncReport(changed=changed, n_facts=int(facts or 0), labelled=labelled)
+    return SyncReport(changed=changed, labelled=labelled)
 
 
-def fact_state(db: Session, *, cutoff: datetime, n_facts: int) -> dict[str, Any]:
-    """What decides whether a publication at ``cutoff`` would see new data: indexed aggregates.
+def fact_state(db: Session, *, cutoff: datetime) -> dict[str, Any]:
+    """What decides whether a publication at ``cutoff`` would see new data: index lookups.
 
-    Every change of a fact moves ``synced_at`` forward, and facts are only ever added with a
-    vote or removed with a battle, so (count up to the cutoff, newest ``synced_at``) changes
-    whenever the data a fit reads changes.
+    A vote adds its fact with the newest ``synced_at`` (and usually the newest battle id); every
+    other change of the facts (:func:`refresh_facts`) appends a :class:`FactChange`. Only a
+    publication cut off before the newest vote counts its facts.
     """
-    newest, synced = db.execute(select(func.max(BattleFact.voted_at),
-                                       func.max(BattleFact.synced_at))).one()
+    newest, synced, top, change = db.execute(select(
+        _newest(BattleFact.voted_at), _newest(BattleFact.synced_at),
+        _newest(BattleFact.battle_id), _newest(FactChange.id))).one()
+    state: dict[str, Any] = {"synced_at": None if synced is None else synced.isoformat(),
+                             "top": top, "change": change}
     if newest is not None and newest > cutoff:
-        n_facts = int(db.scalar(select(func.count()).select_from(BattleFact)
-                                .where(BattleFact.voted_at <= cutoff)) or 0)
-    return {"facts": n_facts, "synced_at": None if synced is None else synced.isoformat()}
+        state["facts"] = int(db.scalar(select(func.count()).select_from(BattleFact)
+                                       .where(BattleFact.voted_at <= cutoff)) or 0)
+    return state
 
 
 def rebuild_facts(db: Session, *, now: datetime | None = None) -> int:

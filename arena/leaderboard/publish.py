@@ -193,8 +193,8 @@ def publish(db: Session, *, n_bootstrap: int, seed: int, min_votes: int,
                 "engine_min_votes": 0, "code_version": code_version()}
     # "Anything new?" is answered from indexed aggregates of the facts (a high-water mark),
     # never by reading every battle.
-    synced = sync_facts(db, now=now)
-    state = fact_state(db, cutoff=cutoff, n_facts=synced.n_facts)
+    sync_facts(db, now=now)
+    state = fact_state(db, cutoff=cutoff)
     state["contenders"] = [list(row) for row in db.execute(
         select(Contender.id, Contender.name, Contender.is_public).order_by(Contender.id))]
     if integrity_options is not None:

@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 from flask.testing import FlaskCliRunner
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
+from arena.battles.lifecycle import vote_target
+from arena.db import new_session
 from arena.leaderboard.data import (
     eligible_battles,
     eligible_facts,
@@ -18,7 +20,14 @@ from arena.leaderboard.data import (
     view_battles,
     views_for,
 )
-from arena.leaderboard.facts import Facts, group_key, load_facts, prompt_group_of, sync_facts
+from arena.leaderboard.facts import (
+    Facts,
+    group_key,
+    load_facts,
+    prompt_group_of,
+    refresh_facts,
+    sync_facts,
+)
 from arena.leaderboard.publish import publish
 from arena.models import Battle, BattleFact, Publication, Voter
 from arena.releases.voters import request_deletion
@@ -59,6 +68,33 @@ def test_vote_writes_its_fact_in_the_same_transaction(
     assert sync_facts(db, now=NOW).changed == 0
 
 
+def test_a_vote_on_a_battle_regrouped_since_it_was_read_copies_the_new_group(
+        app: Any, db: Session, contender: Callable, battle: Callable) -> None:
+    # Regression: the fact's columns were read with the battle before the vote's UPDATE, so a
+    # near-duplicate regrouping committed in between left the fact with the old flood group,
+    # and no later sync looked at the battle again.
+    a, b = contender("Left"), contender("Right")
+    db.add(Voter(id="v1", created_at=NOW))
+    db.flush()
+    row = battle(a, b, None, state="ready", prompts=("What is 2 + 2?",))
+    row.voter_id = "v1"
+    row.prompt_group = prompt_group_of("What is 2 + 2?")
+    db.commit()
+    target = vote_target(db, row.public_id)
+    db.rollback()
+    with new_session(app) as other:  # `categories regroup`, between the read and the vote
+        other.execute(update(Battle).where(Battle.id == row.id)
+                      .values(prompt_group=prompt_group_of("what is two plus two")))
+        other.commit()
+    cast_vote(db, target, voter_id="v1", winner="model_a", feedback=None,
+              now=NOW + timedelta(days=1000))
+    db.commit()
+    fact = db.get(BattleFact, row.id)
+    assert fact is not None and fact.winner == "model_a"
+    assert fact.prompt_key == group_key(prompt_group_of("what is two plus two"))
+    assert refresh_facts(db, [row.id], now=NOW) == 0  # the fact a sync would derive
+
+
 def test_battles_flagged_or_failed_after_their_vote_leave_the_next_publication(
         db: Session, league: Callable) -> None:
     league()
@@ -87,6 +123,80 @@ def test_publish_with_nothing_new_is_up_to_date_and_a_new_vote_is_not(
     db.commit()
     late = publish(db, n_bootstrap=5, seed=1, min_votes=0, min_battles=5, now=NOW)
     assert not late.up_to_date and late.n_battles == 55
+
+
+def test_a_flag_after_publishing_is_new_even_at_the_same_clock(
+        db: Session, league: Callable) -> None:
+    # Regression: "anything new?" compared the count of facts and the newest synced_at, so a
+    # battle flagged after a publication, re-derived at the same clock reading, was missed.
+    league()
+    first = _publish(db)
+    row = db.scalars(select(Battle).order_by(Battle.id)).first()
+    row.flagged = True
+    db.commit()
+    second = publish(db, n_bootstrap=5, seed=1, min_votes=0, min_battles=5, now=NOW)
+    assert not second.up_to_date and second.n_battles == first.n_battles - 1
+    db.commit()
+    third = publish(db, n_bootstrap=5, seed=1, min_votes=0, min_battles=5, now=NOW)
+    assert third.up_to_date and third.publication.id == second.publication.id
+
+
+def _whole_reads(db: Session, statement: str, parameters: Any) -> list[str]:
+    """The plan steps of ``statement`` that read a table or an index whole (the contender
+    table, small by nature, excepted)."""
+    if db.get_bind().dialect.name == "sqlite":
+        steps = [row[-1] for row in db.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, parameters)]
+        if "LIMIT" in statement and not any("TEMP B-TREE" in step for step in steps):
+            return []  # read in index order, stopping at the limit
+        return [step for step in steps if step.startswith("SCAN")
+                and "contender" not in step and step != "SCAN CONSTANT ROW"]
+    # PostgreSQL: with sequential scans priced out, a table read whole shows as a Seq Scan,
+    # an index read whole as an index scan with no condition outside a LIMIT (max() is one).
+    conn = db.connection()
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    [[plan]] = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).all()
+    found: list[str] = []
+
+    def walk(node: dict[str, Any], limited: bool) -> None:
+        kind, table = node["Node Type"], node.get("Relation Name", "")
+        if table != "contender" and (kind == "Seq Scan" or (
+                "Index" in kind and "Index Cond" not in node and not limited)):
+            found.append(f"{kind} on {table} {node.get('Index Name', '')}")
+        for child in node.get("Plans", []):
+            walk(child, limited or kind == "Limit")
+
+    walk(plan[0]["Plan"], False)
+    return found
+
+
+def test_nothing_new_reads_no_table_whole(
+        db: Session, league: Callable, battle: Callable) -> None:
+    # Regression: "nothing new" counted every voted battle and every fact (2.2 s at 10M
+    # battles). Now each statement it runs seeks an index, so it costs the same at any size.
+    people = league()
+    for k in range(30):  # unvoted battles newer than the newest vote, as on a live site
+        battle(people[0], people[1], None, state="ready" if k % 2 else "pending")
+    db.commit()
+    _publish(db)
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, parameters))
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        report = publish(db, n_bootstrap=5, seed=1, min_votes=0, min_battles=5,
+                         now=NOW + timedelta(hours=1))
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert report.up_to_date and len(statements) >= 5
+    whole = [(statement, step) for statement, parameters in statements
+             for step in _whole_reads(db, statement, parameters)]
+    assert not whole, whole
+    db.rollback()
 
 
 def test_deleting_a_voters_texts_resets_their_prompt_facts(
