@@ -115,6 +115,10 @@ class _Board:
     checked: float = float("-inf")
 
 
+#: Marks a pooled connection that wrote to ``contender`` (in its pool record's ``info``).
+_WROTE_CONTENDER = "arena.sampler.wrote_contender"
+
+
 class Sampler:
     """One per app: the declared policy and the caches of what it reads."""
 
@@ -136,10 +140,21 @@ class Sampler:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def watch(self, _conn: Any, statement: Any, *_args: Any) -> None:
-        """Engine ``before_execute`` hook: a write to ``contender`` invalidates the pools."""
+    def watch(self, conn: Any, statement: Any, *_args: Any) -> None:
+        """Engine ``before_execute`` hook: a write to ``contender`` invalidates the pools.
+
+        Once as it is sent, and again when its connection goes back to the pool (see
+        :meth:`settled`): a pool read in between, by another thread, saw the rows before the
+        write committed and must not be kept.
+        """
         if isinstance(statement, UpdateBase) and getattr(statement.table, "name", None) \
                 == Contender.__tablename__:
+            self.contender_writes += 1
+            conn.info[_WROTE_CONTENDER] = True
+
+    def settled(self, _dbapi_conn: Any, record: Any) -> None:
+        """Pool ``checkin`` hook: the write :meth:`watch` saw is committed (or rolled back)."""
+        if record.info.pop(_WROTE_CONTENDER, False):
             self.contender_writes += 1
 
     def pool(self, db: Session, now: datetime, arena: str = "text") -> list[Pick]:
@@ -330,5 +345,7 @@ def init_app(app: Any) -> None:
 
     sampler = Sampler(settings_from_config(app.config),
                       pool_ttl_s=float(app.config.get("SAMPLING_POOL_CACHE_MS", 1000)) / 1000)
-    event.listen(engine_for(app), "before_execute", sampler.watch)
+    engine = engine_for(app)
+    event.listen(engine, "before_execute", sampler.watch)
+    event.listen(engine.pool, "checkin", sampler.settled)
     app.extensions["arena.sampler"] = sampler

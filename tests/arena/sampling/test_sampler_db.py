@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from arena.battles import create_battle
+from arena.db import new_session
 from arena.models import (
     Battle,
     LeaderboardSnapshot,
@@ -170,6 +171,27 @@ def test_a_failing_endpoint_leaves_the_next_draw_despite_the_cached_pool(
     record_failure(db, third.id, utcnow(), threshold=1, cooldown_s=3600)
     db.commit()
     assert _drawn_ids(client, db, 12) == {first.id, second.id}
+
+
+def test_a_pool_read_before_a_failure_commits_is_not_kept(
+        app: Flask, db: Session, make_contender: Any) -> None:
+    # Regression: the write bumped the pools' generation as it was sent, so a read by another
+    # thread before its commit was cached as current and kept the failing endpoint in the
+    # draws for up to SAMPLING_POOL_CACHE_MS.
+    from arena.battles import record_failure
+
+    sampler = app.extensions["arena.sampler"]
+    sampler.pool_ttl_s = 600.0
+    first, second, third = make_contender(), make_contender(), make_contender()
+    db.commit()
+    with new_session(app) as writer, new_session(app) as reader:
+        record_failure(writer, third.id, utcnow(), threshold=1, cooldown_s=3600)
+        writer.flush()
+        # another request's draw, between the UPDATE and its commit: still three
+        assert len(sampler.pool(reader, utcnow())) == 3
+        reader.commit()
+        writer.commit()
+    assert [c.id for c in sampler.pool(db, utcnow())] == [first.id, second.id]
 
 
 def test_the_cached_pool_judges_health_at_each_draw(
