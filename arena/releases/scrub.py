@@ -29,12 +29,14 @@ be downloaded in this environment; the detectors above need no model.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import math
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 import phonenumbers
@@ -290,20 +292,40 @@ def _scrub_batch(texts: list[str]) -> list[str]:
     return [scrub(text) for text in texts]
 
 
-def scrub_many(texts: Sequence[str], *, workers: int | None = None,
-               parallel_from: int = PARALLEL_FROM) -> list[str]:
-    """``[scrub(t) for t in texts]``, on up to ``workers`` processes (default: one per CPU)
-    when there are at least ``parallel_from`` texts. Same results, same order."""
-    if workers is None:  # the CPUs this process may run on (cgroup/affinity), not the host's
-        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)
-    if workers < 2 or len(texts) < parallel_from:
-        return _scrub_batch(list(texts))
+def _workers() -> int:
+    # the CPUs this process may run on (cgroup/affinity), not the host's
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def scrub_pool(workers: int | None = None) -> Iterator[Executor | None]:
+    """Worker processes for several :func:`scrub_many` calls (None: one CPU, no pool)."""
+    workers = _workers() if workers is None else workers
+    if workers < 2:
+        yield None
+        return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    batches = [list(texts[i:i + _BATCH]) for i in range(0, len(texts), _BATCH)]
     # spawn: the workers import this module only, never a copy of the caller's open database
     # connections
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool
+
+
+def scrub_many(texts: Sequence[str], *, workers: int | None = None,
+               parallel_from: int = PARALLEL_FROM, pool: Executor | None = None) -> list[str]:
+    """``[scrub(t) for t in texts]``, on up to ``workers`` processes (default: one per CPU),
+    or on ``pool`` (see :func:`scrub_pool`), when there are at least ``parallel_from`` texts.
+    Same results, same order."""
+    if len(texts) < parallel_from:
+        return _scrub_batch(list(texts))
+    batches = [list(texts[i:i + _BATCH]) for i in range(0, len(texts), _BATCH)]
+    if pool is not None:
         return [text for batch in pool.map(_scrub_batch, batches) for text in batch]
+    with scrub_pool(workers) as own:
+        if own is None:
+            return _scrub_batch(list(texts))
+        return [text for batch in own.map(_scrub_batch, batches) for text in batch]

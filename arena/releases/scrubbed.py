@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from arena.models import Battle, ScrubbedTurn, Turn
-from arena.releases.scrub import SCRUBBER_VERSION, scrub_many
+from arena.releases.scrub import SCRUBBER_VERSION, scrub_many, scrub_pool
 
 #: Turns per query, and per committed batch of ``releases scrub``.
 _CHUNK = 500
@@ -47,7 +48,8 @@ class ScrubReport:
 
 
 def scrub_turns(db: Session, turns: Sequence[tuple[int, Sequence[str]]],
-                report: ScrubReport | None = None) -> list[list[str]]:
+                report: ScrubReport | None = None, *,
+                pool: Executor | None = None) -> list[list[str]]:
     """The scrubbed texts of each ``(turn id, [prompt, answer a, answer b])``, in order.
 
     Current copies are read; the other turns are scrubbed in one batch (spread over processes
@@ -78,7 +80,7 @@ def scrub_turns(db: Session, turns: Sequence[tuple[int, Sequence[str]]],
     if not missing:
         return out
     raw = [text for at, _, _ in missing for text in turns[at][1]]
-    flat = scrub_many(raw)
+    flat = scrub_many(raw, pool=pool)
     report.turns += len(missing)
     report.chars += sum(map(len, raw))
     rows = []
@@ -113,12 +115,13 @@ def scrub_pending(db: Session, *, batch: int = BATCH, limit: int | None = None) 
 
     report = ScrubReport()
     done = 0
-    while limit is None or done < limit:
-        size = batch if limit is None else min(batch, limit - done)
-        ids = pending_battles(db, limit=size)
-        if not ids:
-            break
-        scrub_turns(db, turn_texts(db, ids), report)
-        db.commit()
-        done += len(ids)
+    with scrub_pool() as pool:  # one set of worker processes for every batch
+        while limit is None or done < limit:
+            size = batch if limit is None else min(batch, limit - done)
+            ids = pending_battles(db, limit=size)
+            if not ids:
+                break
+            scrub_turns(db, turn_texts(db, ids), report, pool=pool)
+            db.commit()
+            done += len(ids)
     return report
