@@ -106,13 +106,17 @@ SHAPES = {
 #: signs of a long professional request (business and clinical words, many sentences), which
 #: carries figures without asking for a computed quantity.
 CONTEXT = {
+    # Not the English words that are tools only sometimes (spring, swift, rust, node, shell,
+    # terminal, commit, branch, merge, thread, sheets, macro, script, function, variable,
+    # query; until 2026.11.8 they were here, and "Portugal in spring" read as code): the
+    # character n-grams still see them, weighed by their neighbours.
     "tool_word": re.compile(
-        r"\b(?:chmod|chown|sudo|bash|zsh|shell|terminal|git|commit|branch|rebase|merge|vim|"
-        r"emacs|regex|regexp|excel|vlookup|xlookup|sumif|countif|spreadsheet|sheets|macro|vba|"
-        r"api|json|yaml|sql|database|query|docker|kubernetes|npm|pip|cli|linux|ubuntu|"
-        r"powershell|cron|ssh|http|css|html|python|java|javascript|typescript|node|react|vue|"
-        r"django|flask|fastapi|spring|kotlin|swift|rust|golang|c\+\+|c#|php|ruby|goroutines?|"
-        r"arraylist|hashmap|async|await|thread|compiler|debug|script|function|variable|array|"
+        r"\b(?:chmod|chown|sudo|bash|zsh|git|rebase|vim|"
+        r"emacs|regex|regexp|excel|vlookup|xlookup|sumif|countif|spreadsheet|vba|"
+        r"api|json|yaml|sql|database|docker|kubernetes|npm|pip|cli|linux|ubuntu|"
+        r"powershell|cron|ssh|http|css|html|python|java|javascript|typescript|react|vue|"
+        r"django|flask|fastapi|kotlin|golang|c\+\+|c#|php|ruby|goroutines?|"
+        r"arraylist|hashmap|async|await|compiler|debug|array|"
         r"programm\w*|código|codice|kod\w*|komórk\w*|formuł\w*|fonction|funci[oó]n|funzione|"
         r"fonksiyon|dosya\w*|betik)\b"
         r"|代码|编程|函数|变量|爬虫|程序|コード|関数|変数|プログラム|코드|함수|변수|프로그램|"
@@ -130,6 +134,140 @@ CONTEXT = {
 }
 
 
+#: Cue words (2026.11.8, the optional ``cues`` block): each a family of words that names a
+#: kind of request in many languages and scripts, counted as one feature, so that a model
+#: trained on few non-English items can carry what it learned from English ones across:
+#: "poem" and "wiersz", "kaç" and "how many" give the same feature. Stems, not the forms of
+#: any one item, so the inflections of a word are found too ("w pythonie", "в питоне").
+#: Devanagari words stand outside ``\b``: Python's ``re`` does not count vowel signs as word
+#: characters, so a word boundary falls inside most Hindi words.
+CUES = {
+    "creative_form": re.compile(
+        r"\b(?:poems?|poetry|verses?|haikus?|sonnets?|limericks?|ballads?|odes?|stor(?:y|ies)|"
+        r"tales?|fables?|fairy ?tales?|lyrics|songs?|raps?|screenplay|script for|scene|"
+        r"narration|monologue|dialogue between|jokes?|riddles?|myths?|bedtime|role-?play|"
+        r"gedicht\w*|geschichte\w*|märchen|lied\w*|songtext|reim\w*|kurzgeschichte|"
+        r"poèmes?|poésie|histoire|contes?|chansons?|nouvelle|fables?|blagues?|"
+        r"poemas?|poesía|cuentos?|historias?|canci[oó]n\w*|relatos?|versos?|chistes?|"
+        r"poesias?|hist[oó]ria\w*|contos?|canção|canções|música|piadas?|"
+        r"poesi[ae]|racconto|racconti|storia|storie|favol\w*|canzon\w*|filastrocc\w*|"
+        r"barzellett\w*|"
+        r"wiersz\w*|opowiada\w*|opowieś\w*|bajk\w*|piosenk\w*|historyjk\w*|fraszk\w*|"
+        r"şiir\w*|hikaye\w*|öykü\w*|masal\w*|şarkı\w*|fıkra\w*|"
+        r"gedicht\w*|verha\w*|sprookje\w*|liedje\w*|versje\w*|"
+        r"dikt\w*|berättelse\w*|saga|sagor|sång\w*|"
+        r"básn\w*|příběh\w*|pohádk\w*|písn\w*|povídk\w*|"
+        r"puisi|cerita\w*|dongeng|pantun|"
+        r"thơ|truyện|câu chuyện|bài hát|"
+        r"стих\w*|рассказ\w*|сказк\w*|песн\w*|поэм\w*|басн\w*|"
+        r"вірш\w*|оповіданн\w*|казк\w*|пісн\w*|історі\w*|"
+        r"قصيدة|قصيده|قصة|قصه|شعر|أغنية|حكاية|"
+        r"ποίημα|ιστορία|παραμύθι)\b"
+        r"|कविता|कहानी|गीत|गाना"
+        r"|诗|故事|小说|歌词|童话|笑话|詩|物語|小説|歌詞|童話|俳句|短歌|お話|話を書|"
+        r"시를|시 한|이야기|소설|가사|동화|노래", _F),
+    "imperative_write": re.compile(
+        r"\b(?:write|compose|make up|invent|create|"
+        r"schreib\w*|verfasse|dichte|erfinde|écri[st]\w*|rédige\w*|invente\w*|"
+        r"escrib\w*|escrev\w*|compón|hazme|haz|crea|crie|cria|inventa|scrivi\w*|componi|"
+        r"napisz\w*|wymyśl\w*|ułóż|yaz|yazar mısın|yazın|uydur|schrijf|verzin\w*|maak|"
+        r"skriv\w*|hitta på|napiš\w*|vymysli|tulis\w*|buat\w*|karang\w*|viết|sáng tác|"
+        r"напиши\w*|сочини\w*|придумай\w*|напишіть|вигадай|складіть|"
+        r"اكتب|أكتب|γράψε)\b|लिखो|लिखें|लिखिए|लिख दो"
+        r"|写一|写个|创作|編んで|書いて|作って|써\s?줘|써주|작성해|지어", _F),
+    "calculation_ask": re.compile(
+        r"\b(?:how (?:many|much|long|far|old)|what (?:is|was) the (?:probability|chance)|"
+        r"wie (?:viele?|lange|weit|alt|wahrscheinlich)|wahrscheinlichkeit|"
+        r"combien|quelle est la probabilité|probabilité|"
+        r"cu[aá]nt[oa]s?|qu[eé] probabilidad|probabilidad\w*|qu[eé] edad|"
+        r"quant[oeia]|probabilità|che probabilità|quantos?|quantas?|probabilidade|"
+        r"ile|jakie jest prawdopodobieństwo|prawdopodobieństw\w*|"
+        r"kaç|ne kadar|olasılı\w*|hoeveel|hoe lang|hur (?:många|mycket|lång)|"
+        r"kolik\w*|pravděpodobnost\w*|berapa|peluang|bao nhiêu|xác suất|"
+        r"сколько|какова вероятность|вероятност\w*|скільки|ймовірн\w*|"
+        r"كم|احتمال)\b|कितन|प्रायिकता"
+        r"|多少|几[个天小年]|概率|几率|いくつ|何[個人円日時分]|確率|몇|얼마|확률", _F),
+    "calculation_verb": re.compile(
+        r"\b(?:solve|calculate|compute|evaluate|simplify|find the (?:value|area|perimeter|sum)|"
+        r"prove|show that|berechne\w*|ermittle|löse|beweise|calcul\w*|résou\w*|démontre\w*|"
+        r"resuelv\w*|resolv\w*|demuestr\w*|calcol\w*|risolv\w*|dimostr\w*|"
+        r"oblicz\w*|rozwiąż\w*|udowodnij|hesapla\w*|çöz\w*|bereken\w*|los op|bewijs|"
+        r"beräkna|lös|vypočítej\w*|vypočtěte|spočítej\w*|vyřeš\w*|dokaž\w*|hitung\w*|"
+        r"tính|giải|chứng minh|вычисл\w*|посчитай\w*|реши\w*|докажи\w*|обчисл\w*|"
+        r"розв'яж\w*|знайди|найди|احسب|أوجد|حل)\b|गणना|हल कर|ज्ञात कर"
+        r"|计算|求[出解]|解方程|证明|計算|求め|証明|계산|구하|증명", _F),
+    "quantity_word": re.compile(
+        r"\b(?:radius|diameter|area|perimeter|circumference|volume|speed|average|percent|"
+        r"per (?:day|hour|week)|twice|half|times as|years old|"
+        r"radius|fläche|umfang|durchmesser|geschwindigkeit|durchschnitt|pro (?:tag|stunde)|"
+        r"jahre alt|doppelt|rayon|aire|périmètre|vitesse|moyenne|par jour|"
+        r"radio|área|perímetro|velocidad|promedio|por día|doble|triple|años|"
+        r"raggio|perimetro|velocità|al giorno|anni|"
+        r"promień\w*|obwód|prędkoś\w*|średni\w*|dziennie|"
+        r"yarıçap\w*|çevre\w*|hız\w*|ortalama|günde|"
+        r"poloměr\w*|obvod\w*|obsah\w*|rychlost\w*|průměr\w*|denně|"
+        r"straal|omtrek|oppervlakte|snelheid|gemiddeld\w*|per dag|"
+        r"jari-jari|luas|keliling|kecepatan|rata-rata|bán kính|diện tích|chu vi|vận tốc|"
+        r"радиус\w*|площад\w*|периметр\w*|скорост\w*|средн\w*|в день|вдвое|втрое|"
+        r"радіус\w*|швидкіст\w*|نصف القطر|مساحة|محيط|سرعة)\b|त्रिज्या|क्षेत्रफल|औसत"
+        r"|半径|面积|周长|速度|平均|每天|倍|面積|円周|반지름|넓이|둘레|속력|평균", _F),
+    "code_word": re.compile(
+        r"\b(?:python(?!s\b)\w*|pyton\w*|javascript\w*|typescript|java|c\+\+|golang|kotlin|"
+        r"php|ruby|bash|powershell|sql\w*|html|css|regex\w*|json|yaml|api\w*|"
+        r"git|github|gitlab|rebase|cherry-pick|pull request|"
+        r"ffmpeg|latex|pandoc|imagemagick|cmake|makefile|gcc|clang|webpack|vite|nginx|apache|"
+        r"systemd|tmux|grep|sed|awk|curl|wget|jq|pandas|numpy|pytorch|tensorflow|pygame|"
+        r"godot|tampermonkey|greasemonkey|userscript|bookmarklet|vscode|vs code|"
+        r"intellij|jupyter|docker\w*|kubernetes|k8s|terraform|ansible|"
+        r"excel\w*|vba|macro\w*|spreadsheet|"
+        r"function|funkc\w*|funkt\w*|fonksiyon\w*|funci\w*|funç\w*|funzion\w*|fonction\w*|"
+        r"skrypt\w*|betiğ\w*|betik\w*|programm\w*|kod\w*|code|coding|código|codice|"
+        r"class(?:es)?|variab\w*|zmienn\w*|değişken\w*|"
+        r"array\w*|tablic\w*|dizi\w*|lập trình|hàm|mã nguồn|"
+        r"питон\w*|пайтон\w*|джаваскрипт|скрипт\w*|функци\w*|функці\w*|програм\w*|"
+        r"код\w*|переменн\w*|массив\w*|клас\w*|метод\w*|"
+        r"بايثون|برمج\w*|دالة|الدالة|كود|جافا|سكربت|"
+        r"कोड)\b|पायथन|फंक्शन|प्रोग्राम|स्क्रिप्ट"
+        r"|代码|编程|函数|变量|脚本|程序|コード|関数|変数|プログラム|スクリプト|パイソン|"
+        r"코드|함수|변수|프로그램|파이썬|자바|스크립트|깃|커밋|브랜치|리액트|엑셀", _F),
+    "format_ask": re.compile(
+        r"\b(?:numbered|bullet(?:ed)? (?:list|points?)|in (?:a )?(?:table|json|yaml|csv)|"
+        r"as (?:a )?(?:table|json|yaml|csv|list)|only (?:the|one)|no (?:other|extra) text|"
+        r"(?:at most|no more than|under|exactly|maximum|max\.?) \d+|in (?:english|french|"
+        r"german|spanish)|all caps|lowercase|uppercase|"
+        r"nummeriert\w*|aufzählung\w*|tabelle|höchstens|maximal|genau \d+|auf (?:deutsch|"
+        r"englisch)|liste numérotée|puces|tableau|au plus|maximum|exactement|en (?:anglais|"
+        r"français)|lista numerada|viñetas|tabla|como máximo|exactamente|en (?:inglés|español)|"
+        r"elenco (?:numerato|puntato)|tabella|al massimo|esattamente|in (?:inglese|italiano)|"
+        r"lista numerada|tópicos|no máximo|exatamente|em (?:inglês|português)|"
+        r"numerowan\w*|punktowan\w*|tabel\w*|maksymalnie|dokładnie|po (?:polsku|angielsku)|"
+        r"numaralı|madde\w*|tablo\w*|en fazla|tam olarak|genummerd\w*|opsomming|hooguit|"
+        r"danh sách|đánh số|gạch đầu dòng|bảng|tối đa|không quá|chính xác|"
+        r"нумерованн\w*|маркированн\w*|списк\w*|таблиц\w*|не более|максимум|ровно|"
+        r"по-(?:русски|английски)|нумерован\w*|не більше|рівно|"
+        r"قائمة|جدول|بحد أقصى)\b|सूची|तालिका|अधिकतम"
+        r"|编号|列表|表格|不超过|最多|恰好|箇条書き|番号付き|表形式|以内|목록|번호|표로|이내|"
+        r"[{\[]\s*\"\w+\"\s*:", _F),
+    "no_explanation": re.compile(
+        r"\b(?:no explanation|without (?:any )?(?:explanation|comment)|just the|only the|"
+        r"ohne (?:erklärung|kommentar)|sans (?:explication|commentaire)|sin (?:explicación|"
+        r"comentario)|senza (?:spiegazion\w*|comment\w*)|sem (?:explicação|comentário)|"
+        r"bez (?:wyjaśnie\w*|komentarz\w*|vysvětlení)|açıklama(?:sız| yapma)|"
+        r"без (?:пояснени\w*|комментари\w*|коментар\w*)|không (?:giải thích|bình luận))\b"
+        r"|不要解释|说明不要|説明は不要|설명 없이", _F),
+    "professional_context": re.compile(
+        r"\b(?:i(?:'m| am) (?:a|an|the) \w+(?: \w+)? (?:at|in|for|of)|as (?:a|an) \w+(?: \w+)?,"
+        r"|we (?:run|have|are|use|train|operate|sell)|our (?:team|company|startup|clinic|"
+        r"hospital|firm|school|product)|my (?:boss|company|team|clients?|patients?)|"
+        r"ich (?:bin|leite|arbeite)|wir (?:sind|haben|betreiben)|je suis (?:médecin|"
+        r"ingénieur|professeur|responsable|directeur|avocat)|nous (?:sommes|avons)|"
+        r"prowadzę|"
+        r"я (?:врач|инженер|руковож\w*|работаю)|у нас|мы (?:разрабатываем|используем)|"
+        r"patients?|clinical|engineer\w*|revenue|budget|employees|stakeholders?)\b"
+        r"|当社|弊社|我们是|我们公司|우리 회사|저는 .{1,12}입니다", _F),
+}
+
+
 def _shape_features(text: str, shapes: dict[str, re.Pattern[str]] | None = None,
                     ) -> tuple[np.ndarray, np.ndarray]:
     """The :data:`SHAPES` (or ``shapes``) counts of ``text``, damped (``log1p``, capped at 1)
@@ -143,36 +281,49 @@ def _shape_features(text: str, shapes: dict[str, re.Pattern[str]] | None = None,
     return np.array(names, dtype=np.int64), np.array(values)
 
 
-def features(text: str, *, words: bool = True, chars: bool = True,
-             shape: bool = False, context: bool = False) -> tuple[np.ndarray, np.ndarray]:
+#: The feature blocks, in the order their buckets are concatenated.
+BLOCKS = ("words", "chars", "shape", "context", "cues")
+Vector = tuple[np.ndarray, np.ndarray]
+
+
+def _block(raw: str, name: str) -> Vector:
+    """One block's buckets and values for ``raw`` (the text's first :data:`MAX_CHARS`)."""
+    if name in ("words", "chars"):
+        text = _SPACE.sub(" ", raw.lower()).strip()
+        hashes = _word_hashes(text) if name == "words" else _char_hashes(f" {text} ")
+        if not len(hashes):
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        buckets, counts = np.unique(hashes % np.uint64(DIMENSIONS), return_counts=True)
+        weight = np.log1p(counts.astype(np.float64))
+        return buckets.astype(np.int64), weight / np.linalg.norm(weight)
+    return _shape_features(raw, {"shape": SHAPES, "context": CONTEXT, "cues": CUES}[name])
+
+
+def features(text: str, *, words: bool = True, chars: bool = True, shape: bool = False,
+             context: bool = False, cues: bool = False,
+             cache: dict[str, Vector] | None = None) -> Vector:
     """Sparse feature vector of ``text``: sorted bucket indices and their values.
 
     Each n-gram block (words and word pairs; character n-grams) is counted, damped with
     ``log1p`` and scaled to unit length, so a long prompt does not outweigh a short one; the
-    shape block (:data:`SHAPES`) is one damped count per shape.
+    shape, context and cue blocks (:data:`SHAPES`, :data:`CONTEXT`, :data:`CUES`) are one
+    damped count per pattern. ``cache`` (one per text) keeps each block computed once when
+    several models read the same text with different blocks.
     """
     raw = text[:MAX_CHARS]
-    text = _SPACE.sub(" ", raw.lower()).strip()
     indices, values = [], []
-    blocks = ([_word_hashes(text)] if words else []) + (
-        [_char_hashes(f" {text} ")] if chars else [])
-    for hashes in blocks:
-        if not len(hashes):
+    for name, wanted in zip(BLOCKS, (words, chars, shape, context, cues), strict=True):
+        if not wanted:
             continue
-        buckets, counts = np.unique(hashes % np.uint64(DIMENSIONS), return_counts=True)
-        weight = np.log1p(counts.astype(np.float64))
-        indices.append(buckets.astype(np.int64))
-        values.append(weight / np.linalg.norm(weight))
-    if shape:
-        shape_buckets, shape_values = _shape_features(raw)
-        if len(shape_buckets):
-            indices.append(shape_buckets)
-            values.append(shape_values)
-    if context:
-        context_buckets, context_values = _shape_features(raw, CONTEXT)
-        if len(context_buckets):
-            indices.append(context_buckets)
-            values.append(context_values)
+        if cache is None:
+            part = _block(raw, name)
+        elif name in cache:
+            part = cache[name]
+        else:
+            part = cache[name] = _block(raw, name)
+        if len(part[0]):
+            indices.append(part[0])
+            values.append(part[1])
     if not indices:
         return np.zeros(0, dtype=np.int64), np.zeros(0)
     index = np.concatenate(indices)
@@ -199,6 +350,7 @@ class LabelModel:
     chars: bool = True
     shape: bool = False
     context: bool = False
+    cues: bool = False
     #: How the model and the label's rule combine: "or" (either says yes), "and" (both),
     #: "model" (the model alone) or "rules" (the rule alone).
     mode: str = "or"
@@ -223,7 +375,7 @@ def save(path: Path, models: dict[str, LabelModel], *, version: str) -> None:
         arrays[f"{label}.intercept"] = np.array(model.intercept, dtype=np.float64)
         arrays[f"{label}.threshold"] = np.array(model.threshold, dtype=np.float64)
         arrays[f"{label}.blocks"] = np.array([model.words, model.chars, model.shape,
-                                              model.context])
+                                              model.context, model.cues])
         arrays[f"{label}.mode"] = np.array(model.mode)
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
@@ -241,6 +393,7 @@ def load(path: Path = WEIGHTS_FILE) -> tuple[str, dict[str, LabelModel]]:
                 words=bool(data[f"{label}.blocks"][0]), chars=bool(data[f"{label}.blocks"][1]),
                 shape=len(data[f"{label}.blocks"]) > 2 and bool(data[f"{label}.blocks"][2]),
                 context=len(data[f"{label}.blocks"]) > 3 and bool(data[f"{label}.blocks"][3]),
+                cues=len(data[f"{label}.blocks"]) > 4 and bool(data[f"{label}.blocks"][4]),
                 mode=str(data[f"{label}.mode"]) if f"{label}.mode" in data else "or")
             for label in data["labels"]}
         unknown = {m.mode for m in models.values()} - set(MODES)
@@ -264,13 +417,15 @@ def models() -> tuple[str, dict[str, LabelModel]]:
 
 def probabilities(text: str) -> dict[str, float]:
     """Each learned label's probability for ``text``."""
-    vectors: dict[tuple[bool, bool, bool, bool], tuple[np.ndarray, np.ndarray]] = {}
+    vectors: dict[tuple[bool, ...], Vector] = {}
+    blocks: dict[str, Vector] = {}
     out = {}
     for label, model in models()[1].items():
-        key = (model.words, model.chars, model.shape, model.context)
+        key = (model.words, model.chars, model.shape, model.context, model.cues)
         if key not in vectors:
             vectors[key] = features(text, words=model.words, chars=model.chars,
-                                    shape=model.shape, context=model.context)
+                                    shape=model.shape, context=model.context,
+                                    cues=model.cues, cache=blocks)
         out[label] = model.probability(*vectors[key])
     return out
 

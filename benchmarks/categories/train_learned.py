@@ -1,13 +1,14 @@
 """Train the learned component of the prompt classifier, and choose its settings.
 
-    python benchmarks/categories/train_learned.py cv7     # 2026.11.7's selection: nested CV
+    python benchmarks/categories/train_learned.py cv8     # 2026.11.8's selection: nested CV
+    python benchmarks/categories/train_learned.py cv7     # 2026.11.7's selection
     python benchmarks/categories/train_learned.py cv7 wide  # the same over a wider grid
-    python benchmarks/categories/train_learned.py cv      # 2026.11.6's selection (on dev-5)
+    python benchmarks/categories/train_learned.py cv      # 2026.11.6's selection
     python benchmarks/categories/train_learned.py fit  # → arena/categories/learned_weights.npz
 
-Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout5_set``;
-1,264 items). Sets written later are the clean tests of what this script produces and are
-never read here.
+Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout6_set``;
+1,743 items; the older selections now run on these too). Sets written later are the clean
+tests of what this script produces and are never read here.
 
 Per topical label, an L2-regularised logistic regression over hashed word uni/bi-grams,
 character 2-4-grams and (optionally) code and calculation shapes (:mod:`arena.categories.learned`),
@@ -23,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 # One BLAS thread: the fits are small, and threads fighting over a shared machine's cores
@@ -46,9 +48,10 @@ from arena.categories.learned import (  # noqa: E402
 )
 
 SETS = ("eval_set.jsonl", "heldout_set.jsonl", "heldout2_set.jsonl", "heldout3_set.jsonl",
-        "heldout4_set.jsonl", "heldout5_set.jsonl")
-#: Sets no rule was written on (held-out 3, 4 and 5): there the rules' verdicts are out of
-#: sample, so 2026.11.7's selection compares combinations of rule and model on them only.
+        "heldout4_set.jsonl", "heldout5_set.jsonl", "heldout6_set.jsonl")
+#: Sets no rule was written on (held-out 3 to 6; the index of set 3 in SETS): there the rules'
+#: verdicts are out of sample, so the selections of 2026.11.7 and later compare combinations
+#: of rule and model on them only.
 RULE_CLEAN_SETS = 3
 SEED = 20261129
 FOLDS = 5
@@ -65,10 +68,11 @@ def load() -> tuple[list[dict], np.ndarray]:
 
 
 def matrix(texts: list[str], *, words: bool = True, chars: bool = True,
-           shape: bool = False, context: bool = False) -> sparse.csr_matrix:
+           shape: bool = False, context: bool = False, cues: bool = False) -> sparse.csr_matrix:
     rows, cols, vals = [], [], []
     for i, text in enumerate(texts):
-        index, value = features(text, words=words, chars=chars, shape=shape, context=context)
+        index, value = features(text, words=words, chars=chars, shape=shape, context=context,
+                                cues=cues)
         rows.append(np.full(len(index), i))
         cols.append(index)
         vals.append(value)
@@ -216,6 +220,8 @@ VARIANTS: dict[str, dict[str, bool]] = {
     "words+chars+shape+context": {"shape": True, "context": True},
     "chars+shape+context": {"words": False, "shape": True, "context": True},
     "words+chars+context": {"context": True}, "chars+context": {"words": False, "context": True}}
+# 2026.11.8: each of the above with the cue block (learned.CUES) too.
+VARIANTS.update({f"{name}+cues": {**opts, "cues": True} for name, opts in list(VARIANTS.items())})
 #: 2026.11.5's settings (chosen by its CV on the 657 older items), the baseline of `cv`.
 CHOSEN_2026_11_5 = {"coding": ("words+chars", 10.0), "math": ("chars", 100.0),
                     "creative_writing": ("words+chars", 100.0),
@@ -380,24 +386,51 @@ def cv7(wide: bool = False) -> None:
     retrained on the same items) against 2026.11.7's selection, on the same outer folds.
 
     2026.11.7's selection: in each outer fold, the (setting, floor, mode) with the best
-    F1 on the inner out-of-fold predictions of the items of sets 3-5 (where no rule was
-    written, so the rules' verdicts there are out of sample); ties go to 2026.11.6's choice.
+    F1 on the inner out-of-fold predictions of the items of the sets no rule was written on
+    (where the rules' verdicts are out of sample); ties go to 2026.11.6's choice.
     """
+    selection({label: (CHOSEN_2026_11_6[label], MODEL_PRECISION[label], "or")
+               for label in TOPICAL},
+              lambda label: candidate_settings(label, wide),
+              ("2026.11.6 setup", "2026.11.7 selection"), WIDE_FLOORS if wide else FLOORS)
+
+
+def cv8() -> None:
+    """Nested CV of 2026.11.7's frozen choice (setting, floor and mode, retrained on the same
+    items) against 2026.11.8's selection, on the same outer folds: per outer fold, the (setting,
+    floor, mode) with the best inner out-of-fold F1 on sets 3-6, among 2026.11.7's setting
+    with or without the cue block (:data:`arena.categories.learned.CUES`), the floors and the
+    modes; ties go to 2026.11.7's choice."""
+    selection(CHOSEN_2026_11_7,
+              lambda label: [CHOSEN_2026_11_7[label][0],
+                             (CHOSEN_2026_11_7[label][0][0] + "+cues",
+                              CHOSEN_2026_11_7[label][0][1])],
+              ("2026.11.7 setup", "2026.11.8 selection"), FLOORS)
+
+
+def selection(baseline: dict[str, Choice], settings_of: Callable[[str], list[tuple[str, float]]],
+              names: tuple[str, str], floors: tuple[float | str, ...]) -> None:
+    """Nested CV of a fixed choice per label (``baseline``, retrained on the same items)
+    against a selection, on the same outer folds: in each outer fold, the (setting, floor,
+    mode) among ``settings_of(label)`` × ``floors`` × :data:`MODES` with the best F1 on the
+    inner out-of-fold predictions of the items of the sets no rule was written on (from
+    ``SETS[RULE_CLEAN_SETS]`` on); ties go to the baseline."""
     items, groups = load()
     texts, rules = texts_and_rules(items)
     gold = {label: np.array([label in item["labels"] for item in items], dtype=int)
             for label in TOPICAL}
     clean = groups >= RULE_CLEAN_SETS
-    print(f"{len(items)} items from {', '.join(SETS)}; {int(clean.sum())} in sets 3-5. "
+    sets = f"sets {RULE_CLEAN_SETS}-{len(SETS) - 1}"
+    print(f"{len(items)} items from {', '.join(SETS)}; {int(clean.sum())} in {sets}. "
           f"{FOLDS}-fold stratified outer CV (seed {SEED}), inner {FOLDS}-fold CV.\n")
-    print("| label | procedure | P | R | P (sets 3-5) | R (sets 3-5) | picked per fold |\n"
+    print(f"| label | procedure | P | R | P ({sets}) | R ({sets}) | picked per fold |\n"
           "|---|---|---|---|---|---|---|")
     cache: dict[str, tuple[sparse.csr_matrix, np.ndarray]] = {}
     summary: dict[str, list[str]] = {}
     for label in TOPICAL:
         y, rule = gold[label], rules[label]
-        base: Choice = (CHOSEN_2026_11_6[label], MODEL_PRECISION[label], "or")
-        settings = candidate_settings(label, wide)
+        base = baseline[label]
+        settings = list(dict.fromkeys([base[0], *settings_of(label)]))
         outer = folds(y, FOLDS, np.random.default_rng(SEED))
         # setting -> per fold: (inner out-of-fold probabilities on train, outer probabilities)
         runs: dict[tuple[str, float], list[tuple[np.ndarray, np.ndarray]]] = {}
@@ -414,15 +447,13 @@ def cv7(wide: bool = False) -> None:
                 prob = oof(x[train], sub, y[train], setting[1], inner)
                 w, b = fit(x[train], y[train], setting[1], sub)
                 runs[setting].append((prob, predict(x[test], w, b)))
-        candidates = [base] + [(s, f, m) for s in settings
-                               for f in (WIDE_FLOORS if wide else FLOORS) for m in MODES
+        candidates = [base] + [(s, f, m) for s in settings for f in floors for m in MODES
                                if (s, f, m) != base and (m != "rules" or (s, f) == base[:2])]
 
         lab = LabelRuns(y, rule, clean, outer, runs)
         picks = [max(candidates, key=lambda c, k=k: lab.inner_score(c, k)[0])
                  for k in range(FOLDS)]
-        for name, choices in (("2026.11.6 setup", [base] * FOLDS),
-                              ("2026.11.7 selection", picks)):
+        for name, choices in ((names[0], [base] * FOLDS), (names[1], picks)):
             pred, notes = lab.outer_pred(choices)
             p, r, _ = f1(pred, y)
             cp, cr, _ = f1(pred[clean], y[clean])
@@ -432,15 +463,20 @@ def cv7(wide: bool = False) -> None:
                 for c in candidates}
         best = max(candidates, key=lambda c: mean[c])
         summary[label] = [f"{best[0][0]}, C {best[0][1]:g}, floor {best[1]}, {best[2]} "
-                          f"(mean inner F1 {mean[best]:.3f}; 2026.11.6's {mean[base]:.3f})"]
-    print("\nPer label, the choice with the best mean inner F1 on sets 3-5 (for `fit`):")
+                          f"(mean inner F1 {mean[best]:.3f}; {names[0]} {mean[base]:.3f})"]
+        # Cleanup between labels: the Gram matrices of settings no later label uses.
+        later = {baseline[other][0][0] for other in TOPICAL[TOPICAL.index(label) + 1:]}
+        later |= {s[0] for other in TOPICAL[TOPICAL.index(label) + 1:] for s in settings_of(other)}
+        for name in [n for n in cache if n not in later]:
+            del cache[name]
+    print(f"\nPer label, the choice with the best mean inner F1 on {sets} (for `fit`):")
     for label, lines in summary.items():
         print(f"  {label}: {lines[0]}")
-    print("\nRules alone (in-sample on dev and sets 1-2; out of sample on sets 3-5):")
+    print(f"\nRules alone (in-sample on dev and sets 1-2; out of sample on {sets}):")
     for label in TOPICAL:
         p, r, _ = f1(rules[label], gold[label])
         cp, cr, _ = f1(rules[label][clean], gold[label][clean])
-        print(f"  {label}: all P {p:.3f} R {r:.3f}; sets 3-5 P {cp:.3f} R {cr:.3f}")
+        print(f"  {label}: all P {p:.3f} R {r:.3f}; {sets} P {cp:.3f} R {cr:.3f}")
 
 
 #: Frozen for `fit` from `cv`'s run of 2026-11-29 (cv_rules+lr-2026.11.6.txt): per label, the
@@ -455,16 +491,26 @@ CHOSEN_2026_11_6 = {"coding": ("chars+shape", 100.0), "math": ("words+chars+shap
 #: (setting, precision floor, mode). Where 2026.11.7's selection had the better nested-CV F1
 #: (coding, math, creative_writing), its choice with the best mean inner F1 (the "Per label"
 #: lines); where 2026.11.6's setup had (instruction_following, hard_prompt), that setup.
-CHOSEN: dict[str, Choice] = {
+CHOSEN_2026_11_7: dict[str, Choice] = {
     "coding": (("chars+shape+context", 100.0), 0.95, "or"),
     "math": (("words+chars+shape+context", 100.0), 0.9, "model"),
     "creative_writing": (("words+chars", 100.0), 0.95, "or"),
     "instruction_following": (CHOSEN_2026_11_6["instruction_following"], 0.9, "or"),
     "hard_prompt": (CHOSEN_2026_11_6["hard_prompt"], 0.9, "or")}
+#: Frozen for `fit` from `cv8`'s run of 2026-11-30 (cv_rules+lr-2026.11.8.txt), as for
+#: 2026.11.7: where 2026.11.8's selection had the better nested-CV F1 (math, creative_writing,
+#: instruction_following), its choice with the best mean inner F1 (the "Per label" lines, all
+#: with the cue block); where 2026.11.7's setup had (coding, hard_prompt), that setup.
+CHOSEN: dict[str, Choice] = {
+    "coding": CHOSEN_2026_11_7["coding"],
+    "math": (("words+chars+shape+context+cues", 100.0), 0.9, "model"),
+    "creative_writing": (("words+chars+cues", 100.0), 0.95, "or"),
+    "instruction_following": (("chars+shape+cues", 10.0), 0.95, "or"),
+    "hard_prompt": CHOSEN_2026_11_7["hard_prompt"]}
 #: Weights smaller than this are dropped from the shipped file (the change it makes to any
 #: training item's probability is printed by `fit`).
 PRUNE = 1e-3
-VERSION = "rules+lr-2026.11.7"
+VERSION = "rules+lr-2026.11.8"
 
 
 def fit_all(path: Path = WEIGHTS_FILE) -> None:
@@ -488,7 +534,8 @@ def fit_all(path: Path = WEIGHTS_FILE) -> None:
                                    words=VARIANTS[name].get("words", True),
                                    chars=VARIANTS[name].get("chars", True),
                                    shape=VARIANTS[name].get("shape", False),
-                                   context=VARIANTS[name].get("context", False), mode=mode)
+                                   context=VARIANTS[name].get("context", False),
+                                   cues=VARIANTS[name].get("cues", False), mode=mode)
         print(f"{label}: {name}, C {c:g}, floor {floor}, {mode}, threshold {t:.3f}, "
               f"{len(keep)} weights kept of "
               f"{int(np.count_nonzero(w))}, largest probability change from pruning {drift:.1e}")
@@ -500,5 +547,7 @@ if __name__ == "__main__":
     command = sys.argv[1] if len(sys.argv) > 1 else "cv"
     if command == "cv7":
         cv7(wide=sys.argv[2:] == ["wide"])
+    elif command == "cv8":
+        cv8()
     else:
         {"cv": cv, "fit": fit_all}[command]()

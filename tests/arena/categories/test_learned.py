@@ -233,3 +233,45 @@ def test_math_follows_its_model_not_the_rule() -> None:
     assert "math" not in classify([case])
     assert "math" in classify(["Tom has 3 times as many apples as Sara. Together they have 48. "
                                "How many has Sara?"])
+
+
+@pytest.mark.parametrize(("text", "cues"), [
+    # 2026.11.8's cue block: one feature per kind of request, in many languages and scripts.
+    ("Napisz wiersz o morzu", {"creative_form", "imperative_write"}),
+    ("Bir kedi hakkında masal yaz", {"creative_form", "imperative_write"}),
+    ("Viết một câu chuyện về con mèo", {"creative_form", "imperative_write"}),
+    ("اكتب قصة عن القمر", {"creative_form", "imperative_write"}),
+    ("समुद्र पर एक कविता लिखो", {"creative_form", "imperative_write"}),
+    ("Ein Zug fährt 80 km pro Stunde. Wie lange braucht er für 200 km?",
+     {"calculation_ask", "quantity_word"}),
+    ("Vypočítej obsah čtverce o straně 4 cm.", {"calculation_verb", "quantity_word"}),
+    ("jak w pythonie posortować listę", {"code_word"}),
+    ("как в питоне открыть файл", {"code_word"}),
+    ("Podaj 3 miasta w formie listy numerowanej, bez komentarza",
+     {"format_ask", "no_explanation"}),
+])
+def test_cues_are_found_across_languages(text: str, cues: set[str]) -> None:
+    found = {name for name, pattern in learned.CUES.items() if pattern.search(text)}
+    assert cues <= found
+
+
+def test_cue_near_misses() -> None:
+    # Words that name tools only sometimes are no code cue; a trip in spring is not code.
+    for text in ("What are some good places to visit in Portugal in spring?",
+                 "How do pythons kill their prey?", "Merge the two paragraphs into one."):
+        assert not learned.CUES["code_word"].search(text), text
+        assert not learned.CONTEXT["tool_word"].search(text), text
+    assert "coding" not in classify(["Where should I go in Portugal in spring?"])
+    plain, _ = learned.features("napisz wiersz", cues=False)
+    with_cues, _ = learned.features("napisz wiersz", cues=True)
+    assert set(plain.tolist()) < set(with_cues.tolist())
+
+
+def test_block_cache_gives_the_same_vectors() -> None:
+    text = "Napisz wiersz o jesieni. def f(x): return x + 1"
+    cache: dict = {}
+    for flags in ({"shape": True}, {"shape": True, "context": True, "cues": True},
+                  {"words": False, "cues": True}):
+        index, value = learned.features(text, **flags)
+        cached_index, cached_value = learned.features(text, cache=cache, **flags)
+        assert np.array_equal(index, cached_index) and np.array_equal(value, cached_value)
