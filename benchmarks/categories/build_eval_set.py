@@ -141,19 +141,22 @@ def main() -> None:
     heldout5 = written(HERE / "written_heldout5.txt", "heldout5", answers)
     heldout6 = written(HERE / "written_heldout6.txt", "heldout6", answers)
     heldout7 = written(HERE / "written_heldout7.txt", "heldout7", answers)
-    # Sets 5, 6 and 7 were written to have no near-duplicate of any older set, so they have no
+    heldout8 = written(HERE / "written_heldout8.txt", "heldout8", answers)
+    # Sets 5, 6, 7 and 8 were written to have no near-duplicate of any older set, so they have no
     # "novel" subset.
     check_novel(heldout5, dev + heldout + heldout2 + heldout3 + heldout4)
     check_novel(heldout6, dev + heldout + heldout2 + heldout3 + heldout4 + heldout5)
     check_novel(heldout7,
                 dev + heldout + heldout2 + heldout3 + heldout4 + heldout5 + heldout6)
+    check_novel(heldout8, dev + heldout + heldout2 + heldout3 + heldout4 + heldout5 + heldout6
+                + heldout7)
     for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
                         ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3),
                         ("heldout4_set.jsonl", heldout4),
                         ("heldout4_novel_set.jsonl",
                          novel(heldout4, dev + heldout + heldout2 + heldout3)),
                         ("heldout5_set.jsonl", heldout5), ("heldout6_set.jsonl", heldout6),
-                        ("heldout7_set.jsonl", heldout7)):
+                        ("heldout7_set.jsonl", heldout7), ("heldout8_set.jsonl", heldout8)):
         if not items:
             continue
         with open(HERE / name, "w") as fh:
