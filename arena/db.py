@@ -7,12 +7,13 @@ unit of work commits. A request that raised is rolled back at teardown.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Engine, Integer, String, any_, bindparam, create_engine, event, exc
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
 from arena.errors import ConfigError
@@ -147,3 +148,26 @@ def _close_session(exc: BaseException | None) -> None:
         if exc is not None:
             db.rollback()
         db.close()
+
+
+#: Values per ``IN (…)`` list elsewhere (SQLite's default limit is 32,766 parameters).
+IN_CHUNK = 500
+#: Values per array parameter on PostgreSQL.
+ARRAY_CHUNK = 20_000
+
+
+def id_chunks(db: Session, column: Any, values: Sequence[Any]) -> Iterator[Any]:
+    """``column`` among ``values``, as one condition per chunk of ``values``.
+
+    PostgreSQL gets ``column = ANY(:values)``: one array parameter, so the SQL text is the same
+    for every chunk (prepared once, no per-value placeholders to expand and parse); other
+    databases get ``IN (…)`` lists of :data:`IN_CHUNK` values.
+    """
+    if db.get_bind().dialect.name == "postgresql":
+        kind = String if values and isinstance(values[0], str) else Integer
+        for start in range(0, len(values), ARRAY_CHUNK):
+            yield column == any_(bindparam("values", list(values[start:start + ARRAY_CHUNK]),
+                                           type_=ARRAY(kind), unique=True))
+        return
+    for start in range(0, len(values), IN_CHUNK):
+        yield column.in_(values[start:start + IN_CHUNK])

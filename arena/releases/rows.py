@@ -26,14 +26,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 import ratings
+from arena.db import id_chunks
 from arena.leaderboard.data import RatedBattle
 from arena.models import Answer, Battle, Turn, Voter
 from arena.releases.scrubbed import ScrubReport, scrub_turns
@@ -42,7 +43,6 @@ from arena.releases.scrubbed import ScrubReport, scrub_turns
 EXCLUSION_REASONS = ("unreleased_contender", "voter_opted_out", "voter_deleted")
 #: Per-side answer metadata columns, summed over the turns of the battle.
 ANSWER_COLUMNS = ("completion_tokens", "prompt_tokens", "latency_ms", "n_sources")
-_CHUNK = 500
 _HOUR = 3600
 
 
@@ -70,16 +70,10 @@ def pseudonym(key: bytes, release: str, kind: str, value: str, *, linkable: bool
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
 
 
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i:i + _CHUNK]
-
-
 def _voters(db: Session, ids: set[str]) -> dict[str, Voter]:
     found: dict[str, Voter] = {}
-    ordered = sorted(ids)
-    for chunk in _chunks(ordered):
-        for voter in db.scalars(select(Voter).where(Voter.id.in_(chunk))):
+    for where in id_chunks(db, Voter.id, sorted(ids)):
+        for voter in db.scalars(select(Voter).where(where)):
             found[voter.id] = voter
     return found
 
@@ -87,9 +81,8 @@ def _voters(db: Session, ids: set[str]) -> dict[str, Voter]:
 def _consented_battles(db: Session, battle_ids: list[int]) -> set[int]:
     """The battles whose voter consented to releasing texts when the battle was created."""
     found: set[int] = set()
-    for chunk in _chunks(battle_ids):
-        found.update(db.scalars(select(Battle.id).where(Battle.id.in_(chunk),
-                                                        Battle.release_consent.is_(True))))
+    for where in id_chunks(db, Battle.id, battle_ids):
+        found.update(db.scalars(select(Battle.id).where(where, Battle.release_consent.is_(True))))
     return found
 
 
@@ -100,7 +93,7 @@ class _Answer:
     completion_tokens: int | None
     prompt_tokens: int | None
     latency_ms: int | None
-    citations: list[Any] | None
+    n_sources: int
 
 
 @dataclass
@@ -110,23 +103,33 @@ class _Turn:
     answers: list[_Answer] = field(default_factory=list)
 
 
+def _n_sources(db: Session) -> Any:
+    """SQL for the number of an answer's citations (0 where not a JSON array): counted by the
+    database, not decoded into Python lists."""
+    typeof = "json_typeof" if db.get_bind().dialect.name == "postgresql" else "json_type"
+    return case((getattr(func, typeof)(Answer.citations) == "array",
+                 func.json_array_length(Answer.citations)), else_=0)
+
+
 def _turns(db: Session, battle_ids: list[int]) -> dict[int, list[_Turn]]:
     """Turns with their answers, per battle: two plain queries per chunk, no ORM objects."""
     out: dict[int, list[_Turn]] = {}
-    for chunk in _chunks(battle_ids):
+    n_sources = _n_sources(db)
+    for where in id_chunks(db, Turn.battle_id, battle_ids):
         by_id: dict[int, _Turn] = {}
         for battle_id, turn_id, prompt in db.execute(
-                select(Turn.battle_id, Turn.id, Turn.prompt).where(Turn.battle_id.in_(chunk))
+                select(Turn.battle_id, Turn.id, Turn.prompt).where(where)
                 .order_by(Turn.battle_id, Turn.position)):
             by_id[turn_id] = turn = _Turn(id=turn_id, prompt=prompt)
             out.setdefault(battle_id, []).append(turn)
         if not by_id:
             continue
-        for row in db.execute(
-                select(Answer.turn_id, Answer.side, Answer.text, Answer.completion_tokens,
-                       Answer.prompt_tokens, Answer.latency_ms, Answer.citations)
-                .where(Answer.turn_id.in_(list(by_id))).order_by(Answer.turn_id, Answer.side)):
-            by_id[row[0]].answers.append(_Answer(*row[1:]))
+        for answers in id_chunks(db, Answer.turn_id, list(by_id)):
+            for row in db.execute(
+                    select(Answer.turn_id, Answer.side, Answer.text, Answer.completion_tokens,
+                           Answer.prompt_tokens, Answer.latency_ms, n_sources)
+                    .where(answers).order_by(Answer.turn_id, Answer.side)):
+                by_id[row[0]].answers.append(_Answer(*row[1:]))
     return out
 
 
@@ -138,7 +141,7 @@ def _side_totals(turns: list[_Turn], side: str) -> dict[str, int | None]:
                            ("latency_ms", lambda a: a.latency_ms)):
         values = [getter(a) for a in answers if getter(a) is not None]
         totals[column] = int(sum(values)) if values else None
-    totals["n_sources"] = sum(len(a.citations or []) for a in answers) if answers else None
+    totals["n_sources"] = sum(a.n_sources for a in answers) if answers else None
     return totals
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from arena.db import id_chunks
 from arena.models import Battle, ScrubbedTurn, Turn
 from arena.releases.scrub import SCRUBBER_VERSION, scrub_many, scrub_pool
 
@@ -31,13 +32,11 @@ BATCH = 2000
 
 
 def texts_digest(texts: Sequence[str]) -> bytes:
-    """BLAKE2b-128 of a turn's raw texts (prompt, answer a, answer b), unambiguous."""
-    digest = hashlib.blake2b(digest_size=16)
-    for text in texts:
-        data = text.encode("utf-8", "surrogatepass")
-        digest.update(len(data).to_bytes(8, "big"))
-        digest.update(data)
-    return digest.digest()
+    """BLAKE2b-128 of a turn's raw texts (prompt, answer a, answer b): their lengths, then the
+    texts themselves, so no two different triples give the same input."""
+    head = ",".join(str(len(text)) for text in texts) + "\x00"
+    return hashlib.blake2b((head + "".join(texts)).encode("utf-8", "surrogatepass"),
+                           digest_size=16).digest()
 
 
 @dataclass
@@ -57,12 +56,11 @@ def scrub_turns(db: Session, turns: Sequence[tuple[int, Sequence[str]]],
     """
     report = report if report is not None else ScrubReport()
     stored: dict[int, tuple[str, bytes, str, str, str]] = {}
-    ids = [turn_id for turn_id, _ in turns]
-    for start in range(0, len(ids), _CHUNK):
+    for where in id_chunks(db, ScrubbedTurn.turn_id, [turn_id for turn_id, _ in turns]):
         for row in db.execute(
                 select(ScrubbedTurn.turn_id, ScrubbedTurn.version, ScrubbedTurn.digest,
                        ScrubbedTurn.prompt, ScrubbedTurn.answer_a, ScrubbedTurn.answer_b)
-                .where(ScrubbedTurn.turn_id.in_(ids[start:start + _CHUNK]))):
+                .where(where)):
             stored[row[0]] = (row[1], bytes(row[2]), row[3], row[4], row[5])
     out: list[list[str]] = []
     missing: list[tuple[int, int, bytes]] = []  # (position in out, turn id, digest)
@@ -88,10 +86,9 @@ def scrub_turns(db: Session, turns: Sequence[tuple[int, Sequence[str]]],
         out[at] = flat[3 * k:3 * k + 3]
         rows.append({"turn_id": turn_id, "version": SCRUBBER_VERSION, "digest": digest,
                      "prompt": out[at][0], "answer_a": out[at][1], "answer_b": out[at][2]})
-    stale = [turn_id for _, turn_id, _ in missing if turn_id in stored]
-    for start in range(0, len(stale), _CHUNK):
-        db.execute(delete(ScrubbedTurn).where(
-            ScrubbedTurn.turn_id.in_(stale[start:start + _CHUNK])))
+    for where in id_chunks(db, ScrubbedTurn.turn_id,
+                           [turn_id for _, turn_id, _ in missing if turn_id in stored]):
+        db.execute(delete(ScrubbedTurn).where(where))
     for start in range(0, len(rows), _CHUNK):
         db.execute(insert(ScrubbedTurn), rows[start:start + _CHUNK])
     return out
