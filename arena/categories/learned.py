@@ -268,6 +268,145 @@ CUES = {
 }
 
 
+Vector = tuple[np.ndarray, np.ndarray]
+_NUM = (r"(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|fifty|hundred|"
+        r"single|zwei|drei|vier|fünf|zehn|deux|trois|quatre|cinq|dix|dos|tres|cuatro|cinco|"
+        r"diez|due|tre|quattro|dieci|dois|duas|três|quatro|dwa|dwie|dwóch|trzy|trzech|"
+        r"cztery|pięć|два|двух|две|три|трёх|трех|четыр\w*|пять|пяти|дв\w*|hai|ba|bốn|năm|"
+        r"dua|tiga|empat|lima|iki|üç|dört|beş|twee|drie|vier|vijf|dvě|dva|tři|čtyři|pět|"
+        r"δύο|τρία|اثنين|اثنتين|ثلاث\w*|أربع|خمس|सात|दो|तीन|चार|पांच|पाँच)")
+#: Signals (2026.11.9, the optional ``signals`` block): constraints on the answer's form in
+#: many languages and scripts (a length or count limit, "exactly N", "in N sentences",
+#: "only answer with", "without explanation / without the word", one per line, no numbering,
+#: "in the form …", a single integer), a request for a data format whose content is not code,
+#: a tool's name beside everyday words or beside code words, and the length and list shape
+#: of a long planning request in an unsegmented script. Families of stems and shapes, each
+#: one feature, not the wordings of any item.
+SIGNALS: dict[str, re.Pattern[str]] = {
+    "limit": re.compile(
+        r"\b(?:at most|no more than|not more than|fewer than|less than|under|within|up to|"
+        r"maximum|max\.?|höchstens|maximal|nicht mehr als|weniger als|au plus|pas plus de|"
+        r"moins de|maximum|máximo|máx\.?|no más de|menos de|como máximo|massimo|al massimo|"
+        r"non più di|meno di|no máximo|não mais de|menos de|maksymalnie|najwyżej|nie więcej "
+        r"niż|maximaal|hooguit|niet meer dan|nejvýše|maximálně|maksimal|paling banyak|"
+        r"tidak lebih dari|tối đa|không quá|en fazla|en çok|не более|не больше|не длиннее|"
+        r"максимум|до|не більше|максимум|μέχρι|το πολύ|لا تتجاوز|لا يتجاوز|لا يزيد|بحد أقصى|"
+        r"حداکثر)\s*\(?" + _NUM + r"\b"
+        r"|(?:अधिकतम|ज़्यादा से ज़्यादा)\s*\d+|" + _NUM + r"\s*(?:\w+\s)?(?:से अधिक नहीं|से ज़्यादा नहीं)"
+        r"|不超过|不要超过|最多|以内|以下で|以内で|이내|이하로|넘지 않", _F),
+    "exact_count": re.compile(
+        r"\b(?:exactly|precisely|genau|exakt|exactement|précisément|exactamente|justo|"
+        r"esattamente|exatamente|dokładnie|precies|přesně|pontosan|tepat|persis|"
+        r"chính xác|đúng|tam olarak|tam|ровно|точно|рівно|ακριβώς|بالضبط|دقیقا)\s+" + _NUM
+        + r"\b|ठीक\s*\d+|恰好|正好|刚好|ちょうど|きっかり|정확히", _F),
+    "count_unit": re.compile(
+        r"\b" + _NUM + r"\s+(?:\w+\s+)?(?:words?|sentences?|lines?|bullets?|bullet points?|"
+        r"paragraphs?|points?|stanzas?|syllables?|characters?|"
+        r"wörter\w*|worte\w*|sätze\w*|satz|zeilen?|strophen?|absätze\w*|stichpunkte\w*|"
+        r"mots?|phrases?|lignes?|strophes?|paragraphes?|palabras?|frases?|líneas?|estrofas?|"
+        r"párrafos?|parole|frasi|righe|strofe|paragrafi|palavras?|linhas?|parágrafos?|"
+        r"słow\w*|zdani\w*|linij\w*|wiersz\w*|akapit\w*|woorden|zinnen|regels?|slov\w*|vět\w*|"
+        r"řádk\w*|kata|kalimat|baris|paragraf|từ|câu|dòng|đoạn|kelime\w*|cümle\w*|satır\w*|"
+        r"слов\w*|предложени\w*|строк\w*|абзац\w*|пункт\w*|речен\w*|рядк\w*|λέξεις|προτάσεις|"
+        r"كلمات|كلمة|جمل|جملة|أسطر|نقاط)\b"
+        r"|\d+\s*(?:个?字|句|行|段|条|つの文|文字|語|文で|단어|문장|줄|글자|자)"
+        r"|[一二三四五六七八九十两]\s*(?:句话|句|行|段|条|个字|つの文|文で)"
+        r"|(?:두|세|네|다섯|한)\s*(?:문장|줄|단어)"
+        r"|(?:दो|तीन|चार|पांच|पाँच|\d+)\s*(?:वाक्य|शब्द|पंक्ति)", _F),
+    "only_answer": re.compile(
+        r"\b(?:(?:only|just) (?:answer|reply|respond|output|return|give|write|say|the (?:answer|"
+        r"number|code|result|name|word|list))|(?:answer|reply|respond) (?:only|just|with only)|"
+        r"nothing else|single (?:integer|number|word|line|value|letter)|"
+        r"nur (?:mit|die|den|das|der|eine?n?)|ausschließlich|antworte (?:nur|mit)|"
+        r"uniquement|seulement (?:le|la|les|par|avec)|réponds? (?:par|uniquement|seulement)|"
+        r"solo (?:el|la|los|las|con|un|una|il|lo|i|le|con)|sólo (?:el|la|con)|únicamente|"
+        r"responde (?:solo|sólo|únicamente|con)|rispondi (?:solo|soltanto|con)|soltanto|"
+        r"apenas (?:o|a|os|as|com|um|uma)|somente|responda (?:apenas|somente|com)|"
+        r"tylko|wyłącznie|odpowiedz (?:tylko|jednym)|alleen (?:de|het|met)|jen|pouze|"
+        r"hanya|saja|chỉ (?:trả lời|ghi|viết|đưa|liệt)|sadece|yalnızca|"
+        r"только|лишь|ответь (?:только|одним)|лише|тільки|μόνο|فقط|केवल|सिर्फ|"
+        r"одним словом|one word)\b"
+        r"|只(?:输出|回答|给|写|要|说|列)|仅(?:输出|回答|给)|だけ(?:を|で|答|書|出)|のみ"
+        r"|만\s*(?:출력|답|써|작성)", _F),
+    "without": re.compile(
+        r"\b(?:no (?:explanation|commentary|comments?|working|preamble|intro\w*|numbering|"
+        r"bullet|markdown|emojis?)|without (?:any |the |using |explain\w* )?\w+|don'?t (?:use|"
+        r"include|explain|add)|do not (?:use|include|explain|add)|"
+        r"ohne \w+|keine (?:erklärung|einleitung|nummerierung)|sans \w+|n'utilise pas|"
+        r"sin \w+|no (?:uses|incluyas|añadas|expliques)|senza \w+|non (?:usare|aggiungere)|"
+        r"sem \w+|não (?:use|usar|inclua)|bez \w+|nie (?:używaj|dodawaj)|zonder \w+|"
+        r"tanpa \w+|không (?:dùng|giải thích|có|kèm|sử dụng|đánh số)|"
+        r"\w+(?:meden|madan)|açıklama ekleme|kullanma\w*|"
+        r"без \w+|не (?:используй|добавляй|пиши)|не використов\w*|χωρίς \w+|"
+        r"بدون \w+|دون \w+|لا تستخدم)\b|बिना|"
+        r"不要|不用|无需|不需要|别|なしで|せずに|使わず|不要で|없이|말고|하지 ?마", _F),
+    "layout": re.compile(
+        r"\b(?:one per line|each on (?:its own|a new|a separate) line|comma[- ]separated|"
+        r"alphabetical|numbered|bullet(?:ed)? list|eine? pro zeile|je zeile|alphabetisch|"
+        r"nummer\w*|une? par ligne|ordre alphabétique|numérot\w*|uno por (?:línea|renglón)|"
+        r"una por (?:línea|linha)|uma por linha|um por linha|orden alfabético|ordem alfabética|"
+        r"numeraci[oó]n|numeração|uno per riga|una per riga|ordine alfabetico|numerazione|"
+        r"po jednym|alfabetyczn\w*|numeracj\w*|по одному|в алфавитном|нумерац\w*|"
+        r"mỗi (?:dòng|cái)|bảng chữ cái|đánh số|alfabetik|her satır\w*|numaral\w*|"
+        r"per baris|abjad|alfabetisch|per regel|abecedn\w*|číslován\w*|أبجدي\w*|ترقيم)\b"
+        r"|每行一个|一行一个|按字母|编号|番号|1行に1つ|五十音|한 줄에|가나다|번호", _F),
+    "answer_form": re.compile(
+        r"\b(?:in the form|in the format|as a (?:single )?(?:integer|fraction|decimal|number|"
+        r"percentage)|rounded to|to \d+ decimal|final answer|sous (?:la )?forme|au format|"
+        r"in der form|im format|als (?:zahl|bruch|liste|tabelle)|en (?:la )?forma|en formato|"
+        r"na forma|no formato|nella forma|nel formato|in formato|w (?:formacie|postaci)|"
+        r"в (?:виде|формате)|у (?:вигляді|форматі)|dưới dạng|theo định dạng|dalam (?:bentuk|"
+        r"format)|şeklinde|formatında|biçiminde|in de vorm|ve formátu|με μορφή|بصيغة|"
+        r"على شكل|بتنسيق|के रूप में|प्रारूप)\b|形式で|の形で|格式|形式|형식으로|형태로", _F),
+    "data_format_everyday": re.compile(r"\b(?:json|yaml|yml|csv|xml|markdown|table|tabelle|"
+                                       r"tableau|tabla|tabella|tabela|таблиц\w*)\b", _F),
+    "tool_name": re.compile(r"\b(?:python|java|ruby|pandas|git|shell|rust|swift|perl|go)\b", _F),
+    "everyday_word": re.compile(
+        r"\b(?:eat\w*|feed\w*|food|bamboo|zoo|snakes?|pets?|animals?|bears?|cage|terrarium|"
+        r"vet|species|islands?|visit(?:s|ing|ed)?|trip|travel\w*|beach\w*|holidays?|vacation|"
+        r"season|weather|rings?|necklace|jewel\w*|gems?|gemstones?|slang|british|coffee|"
+        r"countries|capitals|fruits?|recipes?|foods?|planets|animals|cities|books|movies|"
+        r"facts|tips|names|packing)\b", _F),
+    "cjk_planning": re.compile(
+        r"设计|方案|策略|规划|架构|迁移|评估|权衡|風險|风险|合规|計画|設計|移行|戦略|検討|"
+        r"アーキテクチャ|リスク|설계|전략|아키텍처|마이그레이션|검토|리스크|"
+        r"спроектир\w*|архитектур\w*|стратеги\w*|миграц\w*", _F),
+    "enumeration": re.compile(r"[、；;]|\(\d\)|（\d）|[①②③④⑤]|^\s*\d[.)]\s", re.M),
+}
+_CODE_HINT = re.compile(r"[{}();=<>]|\b(?:code|function|script|program\w*|class|api|sql|"
+                        r"regex|compile\w*|debug\w*|error|bug|install|library|module|"
+                        r"terminal|command|import|variable|loop|array|dataframe|csv file)\b"
+                        r"|代码|函数|コード|코드|код|функци", _F)
+
+
+def _signal_features(text: str) -> Vector:
+    """The :data:`SIGNALS` counts of ``text`` (as :func:`_shape_features`), with three
+    conjunctions a linear model cannot form: a data format or a tool's name beside no code
+    word ("everyday_format", "tool_everyday"), a tool's name beside code words
+    ("tool_code"), and a long text in an unsegmented script ("long_cjk")."""
+    names, values = [], []
+
+    def add(name: str, count: int) -> None:
+        if count:
+            names.append(zlib.crc32(f"g {name}".encode()) % DIMENSIONS)
+            values.append(min(1.0, np.log1p(count) / np.log(8.0)))
+
+    counts = {name: len(pattern.findall(text)) for name, pattern in SIGNALS.items()}
+    for name, count in counts.items():
+        add(name, count)
+    code = bool(_CODE_HINT.search(text))
+    add("everyday_format", int(counts["data_format_everyday"] > 0 and not code))
+    add("tool_everyday", int(counts["tool_name"] > 0 and counts["everyday_word"] > 0
+                             and not code))
+    add("tool_code", int(counts["tool_name"] > 0 and code))
+    wide = sum(1 for ch in text if "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
+    add("long_cjk", int(wide >= 120) + int(wide >= 250))
+    add("long_text", int(len(text) >= 400) + int(len(text) >= 800))
+    names_a = np.array(names, dtype=np.int64)
+    order = np.argsort(names_a)
+    return names_a[order], np.array(values)[order]
+
+
 def _shape_features(text: str, shapes: dict[str, re.Pattern[str]] | None = None,
                     ) -> tuple[np.ndarray, np.ndarray]:
     """The :data:`SHAPES` (or ``shapes``) counts of ``text``, damped (``log1p``, capped at 1)
@@ -282,8 +421,7 @@ def _shape_features(text: str, shapes: dict[str, re.Pattern[str]] | None = None,
 
 
 #: The feature blocks, in the order their buckets are concatenated.
-BLOCKS = ("words", "chars", "shape", "context", "cues")
-Vector = tuple[np.ndarray, np.ndarray]
+BLOCKS = ("words", "chars", "shape", "context", "cues", "signals")
 
 
 def _block(raw: str, name: str) -> Vector:
@@ -296,23 +434,25 @@ def _block(raw: str, name: str) -> Vector:
         buckets, counts = np.unique(hashes % np.uint64(DIMENSIONS), return_counts=True)
         weight = np.log1p(counts.astype(np.float64))
         return buckets.astype(np.int64), weight / np.linalg.norm(weight)
+    if name == "signals":
+        return _signal_features(raw)
     return _shape_features(raw, {"shape": SHAPES, "context": CONTEXT, "cues": CUES}[name])
 
 
 def features(text: str, *, words: bool = True, chars: bool = True, shape: bool = False,
-             context: bool = False, cues: bool = False,
+             context: bool = False, cues: bool = False, signals: bool = False,
              cache: dict[str, Vector] | None = None) -> Vector:
     """Sparse feature vector of ``text``: sorted bucket indices and their values.
 
     Each n-gram block (words and word pairs; character n-grams) is counted, damped with
     ``log1p`` and scaled to unit length, so a long prompt does not outweigh a short one; the
-    shape, context and cue blocks (:data:`SHAPES`, :data:`CONTEXT`, :data:`CUES`) are one
-    damped count per pattern. ``cache`` (one per text) keeps each block computed once when
-    several models read the same text with different blocks.
+    shape, context, cue and signal blocks (:data:`SHAPES`, :data:`CONTEXT`, :data:`CUES`,
+    :data:`SIGNALS`) are one damped count per pattern. ``cache`` (one per text) keeps each
+    block computed once when several models read the same text with different blocks.
     """
     raw = text[:MAX_CHARS]
     indices, values = [], []
-    for name, wanted in zip(BLOCKS, (words, chars, shape, context, cues), strict=True):
+    for name, wanted in zip(BLOCKS, (words, chars, shape, context, cues, signals), strict=True):
         if not wanted:
             continue
         if cache is None:
@@ -351,6 +491,7 @@ class LabelModel:
     shape: bool = False
     context: bool = False
     cues: bool = False
+    signals: bool = False
     #: How the model and the label's rule combine: "or" (either says yes), "and" (both),
     #: "model" (the model alone) or "rules" (the rule alone).
     mode: str = "or"
@@ -375,7 +516,7 @@ def save(path: Path, models: dict[str, LabelModel], *, version: str) -> None:
         arrays[f"{label}.intercept"] = np.array(model.intercept, dtype=np.float64)
         arrays[f"{label}.threshold"] = np.array(model.threshold, dtype=np.float64)
         arrays[f"{label}.blocks"] = np.array([model.words, model.chars, model.shape,
-                                              model.context, model.cues])
+                                              model.context, model.cues, model.signals])
         arrays[f"{label}.mode"] = np.array(model.mode)
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
@@ -394,6 +535,7 @@ def load(path: Path = WEIGHTS_FILE) -> tuple[str, dict[str, LabelModel]]:
                 shape=len(data[f"{label}.blocks"]) > 2 and bool(data[f"{label}.blocks"][2]),
                 context=len(data[f"{label}.blocks"]) > 3 and bool(data[f"{label}.blocks"][3]),
                 cues=len(data[f"{label}.blocks"]) > 4 and bool(data[f"{label}.blocks"][4]),
+                signals=len(data[f"{label}.blocks"]) > 5 and bool(data[f"{label}.blocks"][5]),
                 mode=str(data[f"{label}.mode"]) if f"{label}.mode" in data else "or")
             for label in data["labels"]}
         unknown = {m.mode for m in models.values()} - set(MODES)
@@ -421,11 +563,11 @@ def probabilities(text: str) -> dict[str, float]:
     blocks: dict[str, Vector] = {}
     out = {}
     for label, model in models()[1].items():
-        key = (model.words, model.chars, model.shape, model.context, model.cues)
+        key = (model.words, model.chars, model.shape, model.context, model.cues, model.signals)
         if key not in vectors:
             vectors[key] = features(text, words=model.words, chars=model.chars,
                                     shape=model.shape, context=model.context,
-                                    cues=model.cues, cache=blocks)
+                                    cues=model.cues, signals=model.signals, cache=blocks)
         out[label] = model.probability(*vectors[key])
     return out
 

@@ -82,7 +82,8 @@ _PROGRAMMING = _words(
     r"arquivo", r"fichier", r"base de datos", r"Datenbank", r"リスト", r"리스트", r"列表",
     r"딕셔너리", r"辞書", r"字典", r"массив\w*", r"tableau", r"arreglo", r"files?",
     r"Datei\w*", r"archivos?", r"файл\w*", r"построчно", r"bucle", r"diccionario",
-    r"словар\w*", r"tuples?", r"strings?", r"integers?", r"stack", r"queue", r"heap",
+    r"словар\w*", r"dataframes?", r"tuples?", r"strings?", r"integers?", r"stack", r"queue",
+    r"heap",
     r"line by line", r"Zeile für Zeile", r"ligne par ligne", r"línea por línea",
     r"dictionar(?:y|ies)", r"keywords?", r"components?", r"installed", r"versions?",
     r"packages?", r"dependenc(?:y|ies)", r"modules?", r"Paket\w*", r"paquetes?", r"пакет\w*",
@@ -114,7 +115,34 @@ _CODE_VERBS = _words(
 
 _AMBIGUOUS = {"c", "r", "go", "unity", "java", "swift", "ruby", "rust", "shell", "app", "api",
               "python", "python3", "git", "linux", "unix", "json", "latex", "assembly",
-              "react", "flask", "node", "play"}
+              "react", "flask", "node", "play", "yaml", "xml"}
+#: 2026.11.9: a request for everyday content in a data format ("list 5 countries as a JSON
+#: array of objects", "au format JSON", "YAML formatında", "dưới dạng JSON", "JSON形式で") is
+#: instruction following, not coding (the labelling guide). The format's name and the words
+#: of its structure (array, list, objects, keys) are read out before the coding rule; anything
+#: else in the request (a language, code syntax, a programming verb with code words) still
+#: counts.
+_DATA_FORMAT = _words(
+    r"(?:json|yaml|yml|xml|csv|toml|markdown)(?:[\s-]+(?:format\w*|formato|formatu|"
+    r"array|arrays|list|lists|object|objects|document|of objects|with keys|schema-free))*")
+_FORMAT_ASK = re.compile(
+    r"(?:\b(?:as|in|into|au|en|em|im|nel|nello|no|na|sous|в|у|dưới dạng|dalam|olarak|als)"
+    r"\s+(?:(?:a|an|the|un|une|el|la|o|um|uma|de|форма\w*|format\w*|formato|forme)\s+)*"
+    r"(?:json|yaml|yml|xml|csv|toml)\b|\b(?:json|yaml|yml|xml|csv)[\s-]*(?:format\w*|formato|"
+    r"形式|格式|형식)|(?:用|以)\s*(?:json|yaml|csv)|respond in json|return (?:a |the )?json)", _F)
+_EVERYDAY_NAMES = {"python", "python3", "java", "ruby", "pandas", "git", "shell", "rust",
+                   "swift", "go", "perl"}
+_EVERYDAY = _words(
+    r"eat\w*", r"feed\w*", r"food", r"bamboo", r"zoo", r"snakes?", r"pets?", r"animals?",
+    r"bears?", r"cages?", r"terrarium", r"enclosure", r"shed\w*", r"vet", r"wild", r"species",
+    r"islands?", r"visit(?:s|ing|ed)?", r"trip", r"travel\w*", r"beach\w*", r"holidays?",
+    r"vacation",
+    r"season", r"weather", r"rings?", r"necklace", r"jewel\w*", r"gems?", r"gemstones?",
+    r"stones?", r"slang", r"british", r"meaning", r"coffee", r"tea", r"island",
+    r"Schlange\w*", r"Insel\w*", r"serpent\w*", r"île\w*", r"serpiente\w*", r"isla\w*",
+    r"змея\w*", r"остров\w*", r"蛇", r"岛", r"島", r"뱀", r"섬")
+_FORMAT_STRUCTURE = _words(r"arrays?", r"lists?", r"liste", r"lista", r"список\w*", r"keys?",
+                           r"objects?", r"dictionar(?:y|ies)", r"files?", r"strings?")
 
 
 def is_coding(text: str) -> bool:
@@ -124,8 +152,18 @@ def is_coding(text: str) -> bool:
     cleaned = _NOT_CODE.sub(" ", text)
     if _CJK_CODE.search(cleaned):
         return True
+    if _FORMAT_ASK.search(cleaned):
+        stripped = _FORMAT_STRUCTURE.sub(" ", _DATA_FORMAT.sub(" ", cleaned))
+        if not _LANGUAGES.search(stripped):
+            cleaned = stripped
     languages = {m.lower() for m in _LANGUAGES.findall(cleaned)}
     programming = len(_PROGRAMMING.findall(cleaned))
+    # A tool's name that is also an animal, a place, a gem or a word ("my ball python won't
+    # eat", "Java and Bali", "a ruby ring", "what do pandas eat", "git" in slang) beside
+    # everyday words and no code word is not a coding question.
+    if (languages and languages <= _EVERYDAY_NAMES and not programming
+            and _EVERYDAY.search(cleaned) and not _CODE_TERMS.search(cleaned)):
+        return False
     # Ambiguous names (a letter, a verb, an island, a snake, a gem) count only beside code
     # words; the others are programming on their own.
     if languages - _AMBIGUOUS or len(languages) >= 2 or _CODE_TERMS.search(cleaned):

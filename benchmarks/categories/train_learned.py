@@ -1,13 +1,14 @@
 """Train the learned component of the prompt classifier, and choose its settings.
 
-    python benchmarks/categories/train_learned.py cv8     # 2026.11.8's selection: nested CV
+    python benchmarks/categories/train_learned.py cv9     # 2026.11.9's selection: nested CV
+    python benchmarks/categories/train_learned.py cv8     # 2026.11.8's selection
     python benchmarks/categories/train_learned.py cv7     # 2026.11.7's selection
     python benchmarks/categories/train_learned.py cv7 wide  # the same over a wider grid
     python benchmarks/categories/train_learned.py cv      # 2026.11.6's selection
     python benchmarks/categories/train_learned.py fit  # → arena/categories/learned_weights.npz
 
-Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout6_set``;
-1,743 items; the older selections now run on these too). Sets written later are the clean
+Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout7_set``;
+2,345 items; the older selections now run on these too). Sets written later are the clean
 tests of what this script produces and are never read here.
 
 Per topical label, an L2-regularised logistic regression over hashed word uni/bi-grams,
@@ -48,8 +49,8 @@ from arena.categories.learned import (  # noqa: E402
 )
 
 SETS = ("eval_set.jsonl", "heldout_set.jsonl", "heldout2_set.jsonl", "heldout3_set.jsonl",
-        "heldout4_set.jsonl", "heldout5_set.jsonl", "heldout6_set.jsonl")
-#: Sets no rule was written on (held-out 3 to 6; the index of set 3 in SETS): there the rules'
+        "heldout4_set.jsonl", "heldout5_set.jsonl", "heldout6_set.jsonl", "heldout7_set.jsonl")
+#: Sets no rule was written on (held-out 3 to 7; the index of set 3 in SETS): there the rules'
 #: verdicts are out of sample, so the selections of 2026.11.7 and later compare combinations
 #: of rule and model on them only.
 RULE_CLEAN_SETS = 3
@@ -68,11 +69,12 @@ def load() -> tuple[list[dict], np.ndarray]:
 
 
 def matrix(texts: list[str], *, words: bool = True, chars: bool = True,
-           shape: bool = False, context: bool = False, cues: bool = False) -> sparse.csr_matrix:
+           shape: bool = False, context: bool = False, cues: bool = False,
+           signals: bool = False) -> sparse.csr_matrix:
     rows, cols, vals = [], [], []
     for i, text in enumerate(texts):
         index, value = features(text, words=words, chars=chars, shape=shape, context=context,
-                                cues=cues)
+                                cues=cues, signals=signals)
         rows.append(np.full(len(index), i))
         cols.append(index)
         vals.append(value)
@@ -222,6 +224,9 @@ VARIANTS: dict[str, dict[str, bool]] = {
     "words+chars+context": {"context": True}, "chars+context": {"words": False, "context": True}}
 # 2026.11.8: each of the above with the cue block (learned.CUES) too.
 VARIANTS.update({f"{name}+cues": {**opts, "cues": True} for name, opts in list(VARIANTS.items())})
+# 2026.11.9: each of the above with the signal block (learned.SIGNALS) too.
+VARIANTS.update({f"{name}+signals": {**opts, "signals": True}
+                 for name, opts in list(VARIANTS.items())})
 #: 2026.11.5's settings (chosen by its CV on the 657 older items), the baseline of `cv`.
 CHOSEN_2026_11_5 = {"coding": ("words+chars", 10.0), "math": ("chars", 100.0),
                     "creative_writing": ("words+chars", 100.0),
@@ -408,13 +413,71 @@ def cv8() -> None:
               ("2026.11.7 setup", "2026.11.8 selection"), FLOORS)
 
 
+def rules_at(commit: str, items: list[dict]) -> dict[str, np.ndarray]:
+    """The topical rules' verdicts on ``items`` as ``arena/categories/rules.py`` of ``commit``
+    gives them (read with git; the same combination as :func:`classify.rule_labels`), so that a
+    baseline is scored with the rules it shipped with."""
+    import importlib.util
+    import subprocess
+    import tempfile
+
+    source = subprocess.run(["git", "show", f"{commit}:arena/categories/rules.py"],
+                            cwd=HERE, check=True, capture_output=True, text=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"rules_{commit[:8]}.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+    out: dict[str, list[bool]] = {label: [] for label in TOPICAL}
+    for item in items:
+        prompts = item["turns"]
+        full, text = "\n".join(p for p in prompts if p), request_text(prompts)
+        coding = module.is_coding(text) or bool(module.CODE_SYNTAX.search(full))
+        math = module.is_math(text, coding=coding)
+        creative = module.is_creative(text, coding=coding)
+        constrained = module.is_instruction_following(text)
+        hard = module.is_hard(text, coding=coding, math=math, creative=creative,
+                              constrained=constrained)
+        for label, value in zip(TOPICAL, (coding, math, creative, constrained, hard),
+                                strict=True):
+            out[label].append(bool(value))
+    return {label: np.array(values) for label, values in out.items()}
+
+
+#: The commit whose rules 2026.11.8 shipped with (its rules are unchanged from its freeze,
+#: e5f8367, to this commit): `cv9` scores 2026.11.8's choice with them.
+RULES_2026_11_8 = "a10f421ddd647aecebc9fcd2230d7378591fb0cc"
+
+
+def cv9() -> None:
+    """Nested CV of 2026.11.8's frozen choice (setting, floor and mode, retrained on the same
+    items, with 2026.11.8's rules) against 2026.11.9's selection (with this checkout's rules),
+    on the same outer folds: per outer fold, the (setting, floor, mode) with the best inner
+    out-of-fold F1 on sets 3-7, among 2026.11.8's setting with or without the signal block
+    (:data:`arena.categories.learned.SIGNALS`; for hard_prompt also with the cue block), the
+    floors and the modes; ties go to 2026.11.8's choice."""
+    def settings_of(label: str) -> list[tuple[str, float]]:
+        (name, c) = CHOSEN_2026_11_8[label][0]
+        extra = [(name + "+cues+signals", c)] if label == "hard_prompt" else []
+        return [(name, c), (name + "+signals", c), *extra]
+
+    items, _ = load()
+    selection(CHOSEN_2026_11_8, settings_of, ("2026.11.8 setup", "2026.11.9 selection"),
+              FLOORS, baseline_rules=rules_at(RULES_2026_11_8, items))
+
+
 def selection(baseline: dict[str, Choice], settings_of: Callable[[str], list[tuple[str, float]]],
-              names: tuple[str, str], floors: tuple[float | str, ...]) -> None:
+              names: tuple[str, str], floors: tuple[float | str, ...],
+              baseline_rules: dict[str, np.ndarray] | None = None) -> None:
     """Nested CV of a fixed choice per label (``baseline``, retrained on the same items)
     against a selection, on the same outer folds: in each outer fold, the (setting, floor,
     mode) among ``settings_of(label)`` × ``floors`` × :data:`MODES` with the best F1 on the
     inner out-of-fold predictions of the items of the sets no rule was written on (from
-    ``SETS[RULE_CLEAN_SETS]`` on); ties go to the baseline."""
+    ``SETS[RULE_CLEAN_SETS]`` on); ties go to the baseline. ``baseline_rules``: the rule
+    verdicts the baseline is scored with (default: this checkout's, as the selection's)."""
     items, groups = load()
     texts, rules = texts_and_rules(items)
     gold = {label: np.array([label in item["labels"] for item in items], dtype=int)
@@ -451,10 +514,12 @@ def selection(baseline: dict[str, Choice], settings_of: Callable[[str], list[tup
                                if (s, f, m) != base and (m != "rules" or (s, f) == base[:2])]
 
         lab = LabelRuns(y, rule, clean, outer, runs)
+        old = lab if baseline_rules is None else LabelRuns(y, baseline_rules[label], clean,
+                                                           outer, runs)
         picks = [max(candidates, key=lambda c, k=k: lab.inner_score(c, k)[0])
                  for k in range(FOLDS)]
-        for name, choices in ((names[0], [base] * FOLDS), (names[1], picks)):
-            pred, notes = lab.outer_pred(choices)
+        for name, choices, scored in ((names[0], [base] * FOLDS, old), (names[1], picks, lab)):
+            pred, notes = scored.outer_pred(choices)
             p, r, _ = f1(pred, y)
             cp, cr, _ = f1(pred[clean], y[clean])
             print(f"| {label} | {name} | {p:.3f} | {r:.3f} | {cp:.3f} | {cr:.3f} | "
@@ -477,6 +542,12 @@ def selection(baseline: dict[str, Choice], settings_of: Callable[[str], list[tup
         p, r, _ = f1(rules[label], gold[label])
         cp, cr, _ = f1(rules[label][clean], gold[label][clean])
         print(f"  {label}: all P {p:.3f} R {r:.3f}; {sets} P {cp:.3f} R {cr:.3f}")
+        if baseline_rules is not None:
+            old_rule = baseline_rules[label]
+            p, r, _ = f1(old_rule, gold[label])
+            cp, cr, _ = f1(old_rule[clean], gold[label][clean])
+            print(f"    ({names[0]}'s rules: all P {p:.3f} R {r:.3f}; {sets} P {cp:.3f} "
+                  f"R {cr:.3f})")
 
 
 #: Frozen for `fit` from `cv`'s run of 2026-11-29 (cv_rules+lr-2026.11.6.txt): per label, the
@@ -501,16 +572,27 @@ CHOSEN_2026_11_7: dict[str, Choice] = {
 #: 2026.11.7: where 2026.11.8's selection had the better nested-CV F1 (math, creative_writing,
 #: instruction_following), its choice with the best mean inner F1 (the "Per label" lines, all
 #: with the cue block); where 2026.11.7's setup had (coding, hard_prompt), that setup.
-CHOSEN: dict[str, Choice] = {
+CHOSEN_2026_11_8: dict[str, Choice] = {
     "coding": CHOSEN_2026_11_7["coding"],
     "math": (("words+chars+shape+context+cues", 100.0), 0.9, "model"),
     "creative_writing": (("words+chars+cues", 100.0), 0.95, "or"),
     "instruction_following": (("chars+shape+cues", 10.0), 0.95, "or"),
     "hard_prompt": CHOSEN_2026_11_7["hard_prompt"]}
+#: Frozen for `fit` from `cv9`'s run of 2026-11-30 (cv_rules+lr-2026.11.9.txt), as before:
+#: where 2026.11.9's selection had the better nested-CV F1 (coding, math,
+#: instruction_following, hard_prompt), its choice with the best mean inner F1 (the "Per
+#: label" lines, all with the signal block); where 2026.11.8's setup had (creative_writing),
+#: that setup.
+CHOSEN: dict[str, Choice] = {
+    "coding": (("chars+shape+context+signals", 100.0), 0.95, "or"),
+    "math": (("words+chars+shape+context+cues+signals", 100.0), 0.95, "model"),
+    "creative_writing": CHOSEN_2026_11_8["creative_writing"],
+    "instruction_following": (("chars+shape+cues+signals", 10.0), 0.95, "or"),
+    "hard_prompt": (("chars+signals", 10.0), 0.85, "model")}
 #: Weights smaller than this are dropped from the shipped file (the change it makes to any
 #: training item's probability is printed by `fit`).
 PRUNE = 1e-3
-VERSION = "rules+lr-2026.11.8"
+VERSION = "rules+lr-2026.11.9"
 
 
 def fit_all(path: Path = WEIGHTS_FILE) -> None:
@@ -535,7 +617,8 @@ def fit_all(path: Path = WEIGHTS_FILE) -> None:
                                    chars=VARIANTS[name].get("chars", True),
                                    shape=VARIANTS[name].get("shape", False),
                                    context=VARIANTS[name].get("context", False),
-                                   cues=VARIANTS[name].get("cues", False), mode=mode)
+                                   cues=VARIANTS[name].get("cues", False),
+                                   signals=VARIANTS[name].get("signals", False), mode=mode)
         print(f"{label}: {name}, C {c:g}, floor {floor}, {mode}, threshold {t:.3f}, "
               f"{len(keep)} weights kept of "
               f"{int(np.count_nonzero(w))}, largest probability change from pruning {drift:.1e}")
@@ -549,5 +632,7 @@ if __name__ == "__main__":
         cv7(wide=sys.argv[2:] == ["wide"])
     elif command == "cv8":
         cv8()
+    elif command == "cv9":
+        cv9()
     else:
         {"cv": cv, "fit": fit_all}[command]()

@@ -35,6 +35,9 @@ def _labels(*prompts: str, answers: list[tuple[str, str]] | None = None) -> froz
     ("instruction_following", "Give me three bakery names in JSON format."),
     ("instruction_following", "Answer with only yes or no: is the Earth round?"),
     ("instruction_following", "Erkläre die Photosynthese in genau drei Sätzen."),
+    ("instruction_following", "Liste 6 frutas tropicais em ordem alfabética, uma por linha, "
+                              "sem numeração."),
+    ("instruction_following", "Réponds uniquement par oui ou non : le soleil est-il une étoile ?"),
     ("hard_prompt", "Our Postgres query SELECT * FROM events WHERE user_id = $1 ORDER BY "
                     "created_at DESC LIMIT 50 takes 4 seconds on a 200M-row table even though "
                     "user_id is indexed. Explain what the planner is probably doing and propose "
@@ -48,6 +51,7 @@ def test_clear_examples_get_their_label(label: str, prompt: str) -> None:
     ("coding", "What is the best python species to keep as a pet for a beginner?"),
     ("coding", "I visited Java last summer; what are the must-see temples there?"),
     ("coding", "Who is the author of The Da Vinci Code?"),
+    ("coding", "my ball python won't eat, should I worry?"),
     ("coding", "Can you explain the code of conduct for members of parliament?"),
     ("math", "Who invented calculus, Newton or Leibniz?"),
     ("math", "What is the history of the number zero?"),
@@ -153,3 +157,22 @@ def test_pathological_prompts_do_not_backtrack_for_ever() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=60,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("prompt, coding", [
+    # 2026.11.9's coding rule: a data format of everyday content is not code, nor a tool's
+    # name beside everyday words; a format beside a programming language, or a tool's name
+    # beside code words, still is.
+    ("Name four rivers of Europe as a JSON array of objects with keys name and length.", False),
+    ("Donne-moi trois recettes au format YAML.", False),
+    ("my ball python won't eat, is that normal?", False),
+    ("Do giant pandas eat anything besides bamboo?", False),
+    ("Is it worth visiting Java in the rainy season?", False),
+    ("Write a Go HTTP handler that returns the current time as JSON.", True),
+    ("Parse this JSON in Python and print every key.", True),
+    ("how do I drop empty rows in pandas", True),
+    ("my python script won't run: ModuleNotFoundError: No module named 'requests'", True),
+])
+def test_coding_rule_on_formats_and_everyday_tool_names(prompt: str, coding: bool) -> None:
+    from arena.categories.classify import rule_labels
+    assert rule_labels([prompt])["coding"] is coding

@@ -275,3 +275,62 @@ def test_block_cache_gives_the_same_vectors() -> None:
         index, value = learned.features(text, **flags)
         cached_index, cached_value = learned.features(text, cache=cache, **flags)
         assert np.array_equal(index, cached_index) and np.array_equal(value, cached_value)
+
+
+@pytest.mark.parametrize("text, signals", [
+    # 2026.11.9's signal block: constraints on the answer's form in many languages and
+    # scripts, inflected forms included (wordings written here, not taken from a set).
+    ("Describe Lisbon in at most 40 words.", {"limit", "count_unit"}),
+    ("Beschreibe Lissabon in höchstens 40 Wörtern.", {"limit", "count_unit"}),
+    ("Décris Lisbonne en pas plus de 40 mots.", {"limit", "count_unit"}),
+    ("Опиши Лиссабон не более чем в 40 словах, в трёх предложениях.", {"count_unit"}),
+    ("Mô tả Hà Nội trong đúng ba câu.", {"count_unit", "exact_count"}),
+    ("Jelaskan gravitasi dalam tepat tiga kalimat.", {"count_unit", "exact_count"}),
+    ("用不超过100字介绍一下西安。", {"limit", "count_unit"}),
+    ("Antworte nur mit Ja oder Nein: ist Wasser nass?", {"only_answer"}),
+    ("Réponds uniquement par un chiffre.", {"only_answer"}),
+    ("只回答是或否：月亮是行星吗？", {"only_answer"}),
+    ("Escribe una función que sume dos números, sin comentarios.", {"without"}),
+    ("Nenne 5 Gemüse, eins pro Zeile, ohne Nummerierung.", {"without", "layout"}),
+    ("Liste 6 frutas tropicais em ordem alfabética, uma por linha, sem numeração.",
+     {"without", "layout"}),
+    ("Compute 17 * 23 and give the answer as a single integer, no working.",
+     {"only_answer", "answer_form", "without"}),
+    ("Podaj wynik w postaci ułamka.", {"answer_form"}),
+])
+def test_signals_are_found_across_languages(text: str, signals: set[str]) -> None:
+    found = {name for name, pattern in learned.SIGNALS.items() if pattern.search(text)}
+    assert signals <= found
+
+
+def _signal_names(text: str) -> set[int]:
+    return set(learned._signal_features(text)[0].tolist())
+
+
+def _bucket(name: str) -> int:
+    import zlib
+    return zlib.crc32(f"g {name}".encode()) % learned.DIMENSIONS
+
+
+def test_signal_conjunctions() -> None:
+    # A data format of everyday content, and a tool's name beside everyday words, without
+    # code words; the same names beside code words are the other conjunction.
+    assert _bucket("everyday_format") in _signal_names("List 4 rivers of Europe as a YAML list.")
+    assert _bucket("everyday_format") not in _signal_names(
+        "Write a Python function that returns the rivers as a JSON array.")
+    assert _bucket("tool_everyday") in _signal_names("my ball python won't eat its mice")
+    assert _bucket("tool_everyday") not in _signal_names("my python script won't run")
+    assert _bucket("tool_code") in _signal_names("my python script won't run")
+    assert _bucket("long_cjk") in _signal_names("我们公司计划" * 30)
+    assert _bucket("long_cjk") not in _signal_names("北京有哪些值得参观的地方？")
+
+
+def test_signal_near_misses() -> None:
+    # A number is no count constraint without a unit, and "only" in passing is no "only
+    # answer with".
+    for text in ("I have 3 cats and 2 dogs.", "The only problem is the weather."):
+        found = {name for name, pattern in learned.SIGNALS.items() if pattern.search(text)}
+        assert not found & {"count_unit", "limit", "exact_count", "only_answer"}, (text, found)
+    plain, _ = learned.features("tepat dua kalimat", signals=False)
+    with_signals, _ = learned.features("tepat dua kalimat", signals=True)
+    assert set(plain.tolist()) < set(with_signals.tolist())
