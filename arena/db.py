@@ -12,7 +12,17 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, Integer, String, any_, bindparam, create_engine, event, exc
+from sqlalchemy import (
+    BigInteger,
+    Engine,
+    String,
+    any_,
+    bindparam,
+    cast,
+    create_engine,
+    event,
+    exc,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -164,10 +174,16 @@ def id_chunks(db: Session, column: Any, values: Sequence[Any]) -> Iterator[Any]:
     databases get ``IN (…)`` lists of :data:`IN_CHUNK` values.
     """
     if db.get_bind().dialect.name == "postgresql":
-        kind = String if values and isinstance(values[0], str) else Integer
+        strings = bool(values) and isinstance(values[0], str)
         for start in range(0, len(values), ARRAY_CHUNK):
-            yield column == any_(bindparam("values", list(values[start:start + ARRAY_CHUNK]),
-                                           type_=ARRAY(kind), unique=True))
+            chunk = list(values[start:start + ARRAY_CHUNK])
+            if strings:
+                yield column == any_(bindparam("values", chunk, type_=ARRAY(String),
+                                               unique=True))
+            else:  # integers as one array literal: psycopg dumps long lists item by item
+                literal = "{" + ",".join(str(int(v)) for v in chunk) + "}"
+                yield column == any_(cast(bindparam("values", literal, type_=String,
+                                                    unique=True), ARRAY(BigInteger)))
         return
     for start in range(0, len(values), IN_CHUNK):
         yield column.in_(values[start:start + IN_CHUNK])

@@ -197,6 +197,15 @@ def _read_parquet(
     return cols, coded, schema.names
 
 
+def _parquet_columns(path: str | Path) -> set[str] | None:
+    """The column names of a Parquet file (its footer only); None for other formats."""
+    if Path(path).suffix.lower() != ".parquet":
+        return None
+    import pyarrow.parquet as pq  # lazy: only Parquet input needs pyarrow
+
+    return set(pq.read_schema(path).names)
+
+
 def _read_columns(path: Path) -> dict[str, Any]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -317,7 +326,9 @@ def fit_file(
     if cluster:
         wanted |= {"voter", "judge"}
     wanted |= {c for c in (outcome_column, bootstrap_cluster) if c is not None}
-    if names:  # built-in features may come from metadata or answer texts
+    present = _parquet_columns(path)
+    if names and (present is None or any(f"{c}_{s}" not in present for c in names for s in "ab")):
+        # built-in features without their own columns come from metadata or answer texts
         wanted |= {
             "conv_metadata",
             *(f"{c}_{s}" for c in ("conversation", "response") for s in "ab"),

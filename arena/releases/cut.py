@@ -42,6 +42,7 @@ from arena.leaderboard.data import (
     VIEWS,
     RatedBattle,
     ViewSpec,
+    as_facts,
     configured_reg,
     eligible_battles,
     first_eligible_vote,
@@ -228,9 +229,10 @@ def _views(folder: Path, kept: Sequence[RatedBattle], settings: ReleaseSettings,
            specs: Sequence[ViewSpec] = RELEASE_VIEWS, data: str = PARQUET,
            columns: bool = False) -> dict[str, Any]:
     views: dict[str, Any] = {}
+    facts = as_facts(kept)  # once: each view below selects from these columns
     for spec in specs:
         # The leaderboard's recipe: the view's battles, controlling the features that vary.
-        chosen = view_battles(kept, spec)
+        chosen = view_battles(facts, spec)
         control = varying_features(chosen, spec) if chosen else spec.features
         argv = view_command(control, reg=settings.reg, n_bootstrap=settings.n_bootstrap,
                             seed=settings.seed, filtered=len(chosen) != len(kept),

@@ -23,6 +23,7 @@ Decisions (also stated in every dataset card, see :mod:`arena.releases.card`):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from collections import Counter
@@ -134,15 +135,20 @@ def _turns(db: Session, battle_ids: list[int]) -> dict[int, list[_Turn]]:
 
 
 def _side_totals(turns: list[_Turn], side: str) -> dict[str, int | None]:
-    answers = [a for t in turns for a in t.answers if a.side == side]
-    totals: dict[str, int | None] = {}
-    for column, getter in (("completion_tokens", lambda a: a.completion_tokens),
-                           ("prompt_tokens", lambda a: a.prompt_tokens),
-                           ("latency_ms", lambda a: a.latency_ms)):
-        values = [getter(a) for a in answers if getter(a) is not None]
-        totals[column] = int(sum(values)) if values else None
-    totals["n_sources"] = sum(a.n_sources for a in answers) if answers else None
-    return totals
+    """Per-side sums over the battle's turns (None where no answer reported the column)."""
+    sums: list[int | None] = [None, None, None]
+    n_sources: int | None = None
+    for turn in turns:
+        for answer in turn.answers:
+            if answer.side != side:
+                continue
+            n_sources = (n_sources or 0) + answer.n_sources
+            for k, value in enumerate((answer.completion_tokens, answer.prompt_tokens,
+                                       answer.latency_ms)):
+                if value is not None:
+                    sums[k] = (sums[k] or 0) + int(value)
+    return {"completion_tokens": sums[0], "prompt_tokens": sums[1], "latency_ms": sums[2],
+            "n_sources": n_sources}
 
 
 def _raw_texts(turn: _Turn) -> list[str]:
@@ -220,6 +226,10 @@ def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
         scrubbed[battle_id] = [text for texts in flat[at:at + n] for text in texts]
         at += n
     del flat
+    @functools.cache
+    def voter_pseudonym(voter_id: str) -> str:  # once per voter, not once per battle
+        return pseudonym(key, release, "voter", voter_id, linkable=linkable)
+
     for battle in kept:
         battle_turns = turns.get(battle.battle_id, [])
         row: dict[str, Any] = {
@@ -234,8 +244,7 @@ def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
             "language": battle.language,
             "anony": True,
             "source": battle.source,
-            "voter": (pseudonym(key, release, "voter", battle.voter_id, linkable=linkable)
-                      if battle.voter_id else None),
+            "voter": voter_pseudonym(battle.voter_id) if battle.voter_id else None,
             # Prompt categories (arena.categories) and the classifier version that gave them.
             "labels": sorted(battle.labels),
             "category_version": battle.category_version,

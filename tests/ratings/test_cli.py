@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -191,6 +192,44 @@ def test_cli_control_from_texts_and_conv_metadata(tmp_path: Path) -> None:
     np.testing.assert_array_equal(loaded.features(["length"])["length"][0], meta_len)
     text_len = loaded._from_texts("length")[0]
     np.testing.assert_array_equal(text_len, meta_len)
+
+
+def test_a_parquet_with_feature_columns_is_fitted_without_reading_its_texts(
+        sim: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Regression: with built-in features to control, every conversation column was read in
+    # case the features had to come from the texts, even where the file has their columns
+    # (a data release: the texts are most of its bytes and of the fit's reading time).
+    pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    records = _records(sim)
+    for rec in records:
+        rec["conversation_a"] = [{"role": "assistant", "content": "text " * 50}]
+        rec["conversation_b"] = [{"role": "assistant", "content": "more " * 50}]
+    path = _write(records, tmp_path / "release.parquet")
+    names = tuple(sim["features"])
+    read: list[list[str]] = []
+    real_read = pq.ParquetFile.read
+
+    def recording_read(self: Any, *args: Any, **kwargs: Any) -> Any:
+        read.append(list(kwargs.get("columns") or []))
+        return real_read(self, *args, **kwargs)
+
+    monkeypatch.setattr(pq.ParquetFile, "read", recording_read)
+    with_texts = ratings.fit_file(path, control=names, **OPTIONS)
+    assert read and not any(c.startswith("conversation") for cols in read for c in cols)
+    plain = ratings.fit_file(_write(_records(sim), tmp_path / "plain.parquet"), control=names,
+                             **OPTIONS)
+    assert with_texts.models == plain.models and with_texts.style == plain.style
+    # Without the feature columns the texts are still where the features come from.
+    for rec in records:
+        for name in names:
+            del rec[f"{name}_a"], rec[f"{name}_b"]
+    read.clear()
+    with pytest.raises(ratings.InputError):
+        ratings.fit_file(_write(records, tmp_path / "texts.parquet"), control=("bold",),
+                         **OPTIONS)
+    assert any(c == "conversation_a" for cols in read for c in cols)
 
 
 def test_cli_anchor_min_votes_and_bad_anchor(
