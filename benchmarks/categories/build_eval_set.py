@@ -142,7 +142,8 @@ def main() -> None:
     heldout6 = written(HERE / "written_heldout6.txt", "heldout6", answers)
     heldout7 = written(HERE / "written_heldout7.txt", "heldout7", answers)
     heldout8 = written(HERE / "written_heldout8.txt", "heldout8", answers)
-    # Sets 5, 6, 7 and 8 were written to have no near-duplicate of any older set, so they have no
+    heldout9 = written(HERE / "written_heldout9.txt", "heldout9", answers)
+    # Sets 5 to 9 were written to have no near-duplicate of any older set, so they have no
     # "novel" subset.
     check_novel(heldout5, dev + heldout + heldout2 + heldout3 + heldout4)
     check_novel(heldout6, dev + heldout + heldout2 + heldout3 + heldout4 + heldout5)
@@ -150,13 +151,16 @@ def main() -> None:
                 dev + heldout + heldout2 + heldout3 + heldout4 + heldout5 + heldout6)
     check_novel(heldout8, dev + heldout + heldout2 + heldout3 + heldout4 + heldout5 + heldout6
                 + heldout7)
+    check_novel(heldout9, dev + heldout + heldout2 + heldout3 + heldout4 + heldout5 + heldout6
+                + heldout7 + heldout8)
     for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
                         ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3),
                         ("heldout4_set.jsonl", heldout4),
                         ("heldout4_novel_set.jsonl",
                          novel(heldout4, dev + heldout + heldout2 + heldout3)),
                         ("heldout5_set.jsonl", heldout5), ("heldout6_set.jsonl", heldout6),
-                        ("heldout7_set.jsonl", heldout7), ("heldout8_set.jsonl", heldout8)):
+                        ("heldout7_set.jsonl", heldout7), ("heldout8_set.jsonl", heldout8),
+                        ("heldout9_set.jsonl", heldout9)):
         if not items:
             continue
         with open(HERE / name, "w") as fh:
