@@ -176,12 +176,16 @@ def _read_parquet(
     # ParquetFile, not read_table: read_table goes through pyarrow.dataset, which imports
     # pandas (about a second of start-up). String columns are read as their dictionary pages
     # and decoded by one take per column, sharing one Python string per distinct value.
+    import pyarrow as pa
     import pyarrow.parquet as pq  # lazy: only Parquet input needs pyarrow
 
-    schema = pq.read_schema(path)
-    read = [c for c in schema.names if columns is None or c in columns]
-    strings = [f.name for f in schema if str(f.type) in ("string", "large_string")]
-    table = pq.ParquetFile(path, read_dictionary=strings).read(columns=read)
+    try:
+        schema = pq.read_schema(path)
+        read = [c for c in schema.names if columns is None or c in columns]
+        strings = [f.name for f in schema if str(f.type) in ("string", "large_string")]
+        table = pq.ParquetFile(path, read_dictionary=strings).read(columns=read)
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{path}: not a readable Parquet file ({exc})") from None
     cols: dict[str, Any] = {}
     coded: dict[str, CodedLabels] = {}
     for name in table.column_names:
@@ -198,12 +202,17 @@ def _read_parquet(
 
 
 def _parquet_columns(path: str | Path) -> set[str] | None:
-    """The column names of a Parquet file (its footer only); None for other formats."""
+    """The column names of a Parquet file (its footer only); None for other formats and for
+    a file that cannot be read (:func:`load_battles` then says why)."""
     if Path(path).suffix.lower() != ".parquet":
         return None
+    import pyarrow as pa
     import pyarrow.parquet as pq  # lazy: only Parquet input needs pyarrow
 
-    return set(pq.read_schema(path).names)
+    try:
+        return set(pq.read_schema(path).names)
+    except (OSError, pa.ArrowException):
+        return None
 
 
 def _read_columns(path: Path) -> dict[str, Any]:
@@ -326,7 +335,7 @@ def fit_file(
     if cluster:
         wanted |= {"voter", "judge"}
     wanted |= {c for c in (outcome_column, bootstrap_cluster) if c is not None}
-    present = _parquet_columns(path)
+    present = _parquet_columns(path) if names else None
     if names and (present is None or any(f"{c}_{s}" not in present for c in names for s in "ab")):
         # built-in features without their own columns come from metadata or answer texts
         wanted |= {

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from arena.categories.classify import CLASSIFIER_VERSION, classify
 from arena.categories.groups import group_id, near_duplicate_groups
-from arena.models import Battle, BattleFact, BattleLabel, Turn
+from arena.models import Battle, BattleFact, BattleLabel, Turn, utcnow
 
 #: Battles re-labelled per transaction-sized batch (the caller commits between batches).
 BATCH = 500
@@ -101,6 +101,10 @@ def relabel(db: Session, *, everything: bool = False, batch: int = BATCH,
         for battle in rows:
             _write(db, battle, battle_labels(battle))
         db.flush()
+        # Publications read the labels of voted battles: their facts move forward, so the
+        # next publish refits (as for label_voted).
+        db.execute(update(BattleFact).where(BattleFact.battle_id.in_([b.id for b in rows]))
+                   .values(synced_at=utcnow()))
         done += len(rows)
         last_id = rows[-1].id
         if commit is not None:

@@ -291,11 +291,14 @@ def fact_state(db: Session, *, cutoff: datetime) -> dict[str, Any]:
     other change of the facts (:func:`refresh_facts`) appends a :class:`FactChange`. Only a
     publication cut off before the newest vote counts its facts.
     """
-    newest, synced, top, change = db.execute(select(
+    newest, synced, top, change, changes = db.execute(select(
         _newest(BattleFact.voted_at), _newest(BattleFact.synced_at),
-        _newest(BattleFact.battle_id), _newest(FactChange.id))).one()
+        _newest(BattleFact.battle_id), _newest(FactChange.id),
+        # a small log (one row per sync that changed facts); its count also moves when an
+        # earlier id commits after a later one
+        select(func.count()).select_from(FactChange).scalar_subquery())).one()
     state: dict[str, Any] = {"synced_at": None if synced is None else synced.isoformat(),
-                             "top": top, "change": change}
+                             "top": top, "change": [change, changes]}
     if newest is not None and newest > cutoff:
         state["facts"] = int(db.scalar(select(func.count()).select_from(BattleFact)
                                        .where(BattleFact.voted_at <= cutoff)) or 0)

@@ -214,8 +214,8 @@ def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
                                       voters.get(b.voter_id) if b.voter_id else None)}
     result.kept = kept
     turns = _turns(db, [b.battle_id for b in kept])
-    # Texts come from their scrubbed copies where current; the rest are scrubbed in one batch
-    # (spread over processes when large) and their copies stored.
+    # Texts come from their scrubbed copies where current (`releases scrub`); the rest are
+    # scrubbed here in one batch, spread over processes when large.
     texted = [b.battle_id for b in kept if b.battle_id in consenting and turns.get(b.battle_id)]
     flat = scrub_turns(db, [(turn.id, _raw_texts(turn)) for battle_id in texted
                             for turn in turns[battle_id]], result.scrubbing)

@@ -34,6 +34,7 @@ import ipaddress
 import math
 import os
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
@@ -41,9 +42,17 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-#: Stored with every scrubbed copy (:class:`arena.models.ScrubbedTurn`); bump it whenever a change
-#: here can change any output, so that copies scrubbed before are scrubbed again.
-SCRUBBER_VERSION = "2026.11.1"
+#: The detectors' own version: bump it whenever a change here can change any output.
+SCRUBBER_RULES = "2026.11.1"
+
+
+def scrubber_version() -> str:
+    """What a scrubbed copy (:class:`arena.models.ScrubbedTurn`) was made with: these rules,
+    libphonenumber's data (it decides which numbers are valid) and the Unicode tables behind
+    ``\\w`` and ``\\d``. A copy made with anything else is scrubbed again."""
+    return f"{SCRUBBER_RULES}+pn{phonenumbers.__version__}+ucd{unicodedata.unidata_version}"
+
+
 #: Placeholder kinds, in priority order for overlapping detections.
 KINDS: tuple[str, ...] = ("KEY", "EMAIL", "CARD", "IP", "PHONE", "ADDRESS")
 #: Regions whose national phone formats are recognised (``+`` numbers are found in any).

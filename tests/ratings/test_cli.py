@@ -232,6 +232,20 @@ def test_a_parquet_with_feature_columns_is_fitted_without_reading_its_texts(
     assert any(c == "conversation_a" for cols in read for c in cols)
 
 
+@pytest.mark.parametrize("control", [(), ("length",)])
+def test_cli_missing_or_broken_parquet_is_a_clear_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], control: tuple) -> None:
+    # Regression: looking for a Parquet file's feature columns first raised the file's own
+    # error as a traceback instead of the usual message.
+    pytest.importorskip("pyarrow")
+    broken = tmp_path / "broken.parquet"
+    broken.write_text("not parquet")
+    for path in (tmp_path / "missing.parquet", broken):
+        argv = ["fit", str(path)] + (["--control", ",".join(control)] if control else [])
+        assert main(argv) == 2
+        assert f"error: {path}" in capsys.readouterr().err
+
+
 def test_cli_anchor_min_votes_and_bad_anchor(
     sim: dict, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

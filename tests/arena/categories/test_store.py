@@ -96,6 +96,35 @@ def test_relabel_replaces_labels_of_other_versions_only_and_is_idempotent(
     assert _labels(db, current) == {"creative_writing", "language:en"}
 
 
+def test_relabelling_voted_battles_makes_the_next_publication_refit(
+        db: Session, runner: FlaskCliRunner, contender: Callable, battle: Callable) -> None:
+    # Regression: relabel rewrote the labels the category views count without moving any
+    # fact, so the next publish answered "nothing new" and kept the old category boards.
+    from arena.leaderboard.publish import publish
+
+    a, b = contender(), contender()
+    topics = ("a Python function that reverses a string", "a haiku about rain",
+              "the causes of the French Revolution", "how vaccines train the immune system",
+              "a SQL query for monthly revenue", "the rules of chess castling",
+              "a limerick about a cat", "why the sky is blue", "how to bake sourdough bread",
+              "the derivative of x squared", "a cover letter for a nurse",
+              "the plot of Hamlet")
+    for k, topic in enumerate(topics):  # no two near-duplicates: regrouping changes nothing
+        prompt = f"Tell me about {topic}."
+        row = battle(a, b, "model_a" if k % 3 else "model_b", prompts=(prompt,))
+        row.prompt_group = group_id(prompt)  # relabel changes the labels, nothing else
+    db.commit()
+    first = publish(db, n_bootstrap=5, seed=1, min_votes=0, min_battles=5)
+    db.commit()
+    assert publish(db, n_bootstrap=5, seed=1, min_votes=0, min_battles=5).up_to_date
+    db.rollback()
+    result = runner.invoke(args=["categories", "relabel", "--all"])
+    assert result.exit_code == 0 and "labelled 12 battles" in result.output
+    db.expire_all()
+    again = publish(db, n_bootstrap=5, seed=1, min_votes=0, min_battles=5)
+    assert not again.up_to_date and again.publication.id != first.publication.id
+
+
 def test_near_duplicates_share_the_group_of_the_earliest_prompt() -> None:
     prompts = ["What are the main causes of the French Revolution in 1789?",
                "what are the main causes of the french revolution in 1789??",
