@@ -73,11 +73,11 @@ def load() -> tuple[list[dict], np.ndarray]:
 
 def matrix(texts: list[str], *, words: bool = True, chars: bool = True,
            shape: bool = False, context: bool = False, cues: bool = False,
-           signals: bool = False) -> sparse.csr_matrix:
+           signals: bool = False, forms: bool = False) -> sparse.csr_matrix:
     rows, cols, vals = [], [], []
     for i, text in enumerate(texts):
         index, value = features(text, words=words, chars=chars, shape=shape, context=context,
-                                cues=cues, signals=signals)
+                                cues=cues, signals=signals, forms=forms)
         rows.append(np.full(len(index), i))
         cols.append(index)
         vals.append(value)
