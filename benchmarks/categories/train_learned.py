@@ -616,8 +616,17 @@ CHOSEN_2026_11_9: dict[str, Choice] = {
     "creative_writing": CHOSEN_2026_11_8["creative_writing"],
     "instruction_following": (("chars+shape+cues+signals", 10.0), 0.95, "or"),
     "hard_prompt": (("chars+signals", 10.0), 0.85, "model")}
-#: Frozen for `fit` from `cv10`'s run (cv_rules+lr-2026.11.10.txt): to be decided.
-CHOSEN: dict[str, Choice] = dict(CHOSEN_2026_11_9)
+#: Frozen for `fit` from `cv10`'s run of 2026-11-30 (cv_rules+lr-2026.11.10.txt), as before:
+#: where 2026.11.10's selection had the better nested-CV F1 (coding, math,
+#: instruction_following), its choice with the best mean inner F1 (the "Per label" lines:
+#: 2026.11.9's setting with the new rules for coding and instruction_following, the form
+#: block for math); where 2026.11.9's setup had (creative_writing, hard_prompt), that setup.
+CHOSEN: dict[str, Choice] = {
+    "coding": CHOSEN_2026_11_9["coding"],
+    "math": (("words+chars+shape+context+cues+signals+forms", 100.0), 0.95, "model"),
+    "creative_writing": CHOSEN_2026_11_9["creative_writing"],
+    "instruction_following": CHOSEN_2026_11_9["instruction_following"],
+    "hard_prompt": CHOSEN_2026_11_9["hard_prompt"]}
 #: Weights smaller than this are dropped from the shipped file (the change it makes to any
 #: training item's probability is printed by `fit`).
 PRUNE = 1e-3
