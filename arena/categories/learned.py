@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from arena.categories import rules
+
 #: Buckets of the hashed feature space (a power of two).
 DIMENSIONS = 1 << 18
 #: Lengths of the character n-grams, read over the lower-cased text with runs of whitespace
@@ -407,6 +409,45 @@ def _signal_features(text: str) -> Vector:
     return names_a[order], np.array(values)[order]
 
 
+#: Machine-learning and software words beside which figures are a system's, not a
+#: calculation's (2026.11.10, the ``forms`` block's "figures_in_software").
+_SOFTWARE_CONTEXT = re.compile(
+    r"\b(?:model|training|trained|dataset|tokens?|gpus?|a100|h100|parameters|epochs?|"
+    r"inference|latency|api|server|dependency|npm|regex|pipeline|transformer|llm|"
+    r"embedding|batch|xgboost|auc|precision|recall|classifier|saas|aws|cluster|query|"
+    r"database|throughput|requests?)\b|模型|训练|参数|モデル|学習|모델|학습|модел\w*|"
+    r"обучени\w*", _F)
+
+
+def _form_features(text: str) -> Vector:
+    """The ``forms`` block (2026.11.10): the rules' multilingual answer-form constraints
+    (:data:`arena.categories.rules._ANSWER_ONLY`), code terms of short tool questions, the
+    everyday senses of tool names, a mathematical function in CJK text, and figures beside
+    software and machine-learning words (a system's numbers, not a calculation)."""
+    names, values = [], []
+
+    def add(name: str, count: int) -> None:
+        if count:
+            names.append(zlib.crc32(f"f {name}".encode()) % DIMENSIONS)
+            values.append(min(1.0, np.log1p(count) / np.log(8.0)))
+
+    add("answer_only", len(rules._ANSWER_ONLY.findall(text)))
+    add("code_term", len(rules._CODE_TERMS.findall(text)))
+    add("not_code", len(rules._NOT_CODE.findall(text)))
+    languages = {m.lower() for m in rules._LANGUAGES.findall(text)}
+    add("tool_name_everyday", int(bool(languages) and languages <= rules._EVERYDAY_NAMES
+                                  and bool(rules._EVERYDAY.search(text))
+                                  and not rules._PROGRAMMING.search(text)))
+    add("tool_name", len(languages - rules._AMBIGUOUS))
+    add("cjk_math_function", len(rules._CJK_MATH_FUNCTION.findall(text)))
+    figures = len(rules._NUMBER.findall(text))
+    software = len(_SOFTWARE_CONTEXT.findall(text))
+    add("figures_in_software", int(figures > 0 and software > 0) + int(software >= 3))
+    names_a = np.array(names, dtype=np.int64)
+    order = np.argsort(names_a)
+    return names_a[order], np.array(values)[order]
+
+
 def _shape_features(text: str, shapes: dict[str, re.Pattern[str]] | None = None,
                     ) -> tuple[np.ndarray, np.ndarray]:
     """The :data:`SHAPES` (or ``shapes``) counts of ``text``, damped (``log1p``, capped at 1)
@@ -421,7 +462,7 @@ def _shape_features(text: str, shapes: dict[str, re.Pattern[str]] | None = None,
 
 
 #: The feature blocks, in the order their buckets are concatenated.
-BLOCKS = ("words", "chars", "shape", "context", "cues", "signals")
+BLOCKS = ("words", "chars", "shape", "context", "cues", "signals", "forms")
 
 
 def _block(raw: str, name: str) -> Vector:
@@ -436,23 +477,27 @@ def _block(raw: str, name: str) -> Vector:
         return buckets.astype(np.int64), weight / np.linalg.norm(weight)
     if name == "signals":
         return _signal_features(raw)
+    if name == "forms":
+        return _form_features(raw)
     return _shape_features(raw, {"shape": SHAPES, "context": CONTEXT, "cues": CUES}[name])
 
 
 def features(text: str, *, words: bool = True, chars: bool = True, shape: bool = False,
              context: bool = False, cues: bool = False, signals: bool = False,
-             cache: dict[str, Vector] | None = None) -> Vector:
+             forms: bool = False, cache: dict[str, Vector] | None = None) -> Vector:
     """Sparse feature vector of ``text``: sorted bucket indices and their values.
 
     Each n-gram block (words and word pairs; character n-grams) is counted, damped with
     ``log1p`` and scaled to unit length, so a long prompt does not outweigh a short one; the
-    shape, context, cue and signal blocks (:data:`SHAPES`, :data:`CONTEXT`, :data:`CUES`,
-    :data:`SIGNALS`) are one damped count per pattern. ``cache`` (one per text) keeps each
-    block computed once when several models read the same text with different blocks.
+    shape, context, cue, signal and form blocks (:data:`SHAPES`, :data:`CONTEXT`,
+    :data:`CUES`, :data:`SIGNALS`, :func:`_form_features`) are one damped count per pattern.
+    ``cache`` (one per text) keeps each block computed once when several models read the
+    same text with different blocks.
     """
     raw = text[:MAX_CHARS]
     indices, values = [], []
-    for name, wanted in zip(BLOCKS, (words, chars, shape, context, cues, signals), strict=True):
+    for name, wanted in zip(BLOCKS, (words, chars, shape, context, cues, signals, forms),
+                             strict=True):
         if not wanted:
             continue
         if cache is None:
@@ -492,6 +537,7 @@ class LabelModel:
     context: bool = False
     cues: bool = False
     signals: bool = False
+    forms: bool = False
     #: How the model and the label's rule combine: "or" (either says yes), "and" (both),
     #: "model" (the model alone) or "rules" (the rule alone).
     mode: str = "or"
@@ -516,7 +562,8 @@ def save(path: Path, models: dict[str, LabelModel], *, version: str) -> None:
         arrays[f"{label}.intercept"] = np.array(model.intercept, dtype=np.float64)
         arrays[f"{label}.threshold"] = np.array(model.threshold, dtype=np.float64)
         arrays[f"{label}.blocks"] = np.array([model.words, model.chars, model.shape,
-                                              model.context, model.cues, model.signals])
+                                              model.context, model.cues, model.signals,
+                                              model.forms])
         arrays[f"{label}.mode"] = np.array(model.mode)
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
@@ -536,6 +583,7 @@ def load(path: Path = WEIGHTS_FILE) -> tuple[str, dict[str, LabelModel]]:
                 context=len(data[f"{label}.blocks"]) > 3 and bool(data[f"{label}.blocks"][3]),
                 cues=len(data[f"{label}.blocks"]) > 4 and bool(data[f"{label}.blocks"][4]),
                 signals=len(data[f"{label}.blocks"]) > 5 and bool(data[f"{label}.blocks"][5]),
+                forms=len(data[f"{label}.blocks"]) > 6 and bool(data[f"{label}.blocks"][6]),
                 mode=str(data[f"{label}.mode"]) if f"{label}.mode" in data else "or")
             for label in data["labels"]}
         unknown = {m.mode for m in models.values()} - set(MODES)
@@ -563,11 +611,13 @@ def probabilities(text: str) -> dict[str, float]:
     blocks: dict[str, Vector] = {}
     out = {}
     for label, model in models()[1].items():
-        key = (model.words, model.chars, model.shape, model.context, model.cues, model.signals)
+        key = (model.words, model.chars, model.shape, model.context, model.cues, model.signals,
+               model.forms)
         if key not in vectors:
             vectors[key] = features(text, words=model.words, chars=model.chars,
                                     shape=model.shape, context=model.context,
-                                    cues=model.cues, signals=model.signals, cache=blocks)
+                                    cues=model.cues, signals=model.signals,
+                                    forms=model.forms, cache=blocks)
         out[label] = model.probability(*vectors[key])
     return out
 

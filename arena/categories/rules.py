@@ -58,7 +58,13 @@ _LANGUAGES = _words(
     r"rest(?:ful)? apis?", r"virtual environment", r"venv", r"conda", r"pip", r"npm", r"yarn",
     r"maven", r"gradle", r"homebrew", r"apt-get", r"kafka", r"rabbitmq", r"hadoop",
     r"elasticsearch", r"aws", r"ec2", r"gcp", r"objective-c", r"jupyter", r"vscode",
-    r"visual studio", r"intellij", r"github", r"gitlab", r"json schema", r"xml")
+    r"visual studio", r"intellij", r"github", r"gitlab", r"json schema", r"xml",
+    # 2026.11.10: tools of short tool questions, a frequent misspelling, inflected names.
+    r"ffmpeg", r"tikz", r"overleaf", r"jenkins", r"gcloud", r"k8s", r"helm", r"apps script",
+    r"swiftui", r"jetpack compose", r"pyhton", r"pyton", r"python\w{0,3}\s?[23](?:\.\d+)?",
+    r"pythonem", r"pythonie", r"pythonu", r"pythona", r"linuxu", r"linuxie", r"linuxe",
+    r"github actions", r"gitlab ci", r"bigquery", r"google sheets", r"vim", r"tmux",
+    r"systemd", r"cron(?:tab)?", r"grep", r"awk", r"sed", r"curl", r"wget", r"ssh")
 _PROGRAMMING = _words(
     r"code", r"coding", r"codes", r"program", r"programs", r"programming", r"programmer",
     r"script", r"scripts", r"function", r"functions", r"method", r"methods", r"class",
@@ -87,7 +93,17 @@ _PROGRAMMING = _words(
     r"line by line", r"Zeile für Zeile", r"ligne par ligne", r"línea por línea",
     r"dictionar(?:y|ies)", r"keywords?", r"components?", r"installed", r"versions?",
     r"packages?", r"dependenc(?:y|ies)", r"modules?", r"Paket\w*", r"paquetes?", r"пакет\w*",
-    r"consumers?", r"partitions?")
+    r"consumers?", r"partitions?",
+    # 2026.11.10: the programming words of short tool questions and of questions in more
+    # languages (Czech, Hindi, Arabic, Persian, Japanese).
+    r"branch(?:es)?", r"commits", r"pipelines?", r"spreadsheets?", r"programmation",
+    r"programación",
+    r"soubor\w*", r"adresář\w*", r"příkaz\w*", r"skript\w*", r"funkc\w*", r"celdas?",
+    r"fórmulas?", r"columna", r"colonne", r"Spalte\w*", r"Zelle\w*",
+    r"लिस्ट", r"फ़ाइल", r"फाइल", r"कोड", r"फंक्शन", r"प्रोग्राम\S*",
+    r"برنامج\w*", r"برمج\w*", r"ملف\w*", r"دالة", r"كود", r"برنامه\S*", r"فایل\S*", r"کد",
+    r"ファイル", r"ディレクトリ", r"フォルダ", r"コマンド", r"ブランチ", r"コミット",
+    r"リポジトリ", r"文件", r"目录", r"命令")
 # Terms that are programming on their own, without a language's name or a verb.
 _CODE_TERMS = _words(
     r"hash ?tables?", r"hash ?maps?", r"linked lists?", r"binary (?:search )?trees?",
@@ -97,13 +113,28 @@ _CODE_TERMS = _words(
     r"deadlock", r"mutex", r"api endpoints?", r"http requests?", r"sql injection",
     r"(?:inner|left|right|outer|cross) joins?", r"(?:get|post) requests?", r"time complexity",
     r"binary heap", r"re-?render\w*", r"requests library", r"bubble sort", r"quick ?sort",
-    r"merge ?sort", r"sorting algorithms?", r"冒泡排序", r"排序算法", r"ソート")
+    r"merge ?sort", r"sorting algorithms?", r"冒泡排序", r"排序算法", r"ソート",
+    r"cherry-?pick\w*", r"feature branch", r"merge conflicts?", r"pull requests?",
+    r"git (?:push|pull|stash|reset|revert|log|diff|checkout|switch|branch|tag|bisect)",
+    r"(?:liveness|readiness|startup) probes?", r"helm charts?", r"ci/cd", r"dockerfiles?",
+    r"regular expressions?", r"регулярк\w*", r"регулярн\w* выражени\w*",
+    r"récursivité", r"recursividad", r"ricorsione", r"Rekursion", r"рекурси\w*",
+    r"closures?", r"クロージャ", r"클로저", r"闭包")
 _CJK_CODE = _any(r"代码", r"函数", r"编程", r"脚本", r"コード", r"関数", r"プログラム",
-                 r"코드", r"함수", r"프로그램")
+                 r"코드", r"함수", r"프로그램", r"자바스크립트", r"파이썬",
+                 r"पायथन", r"بايثون", r"پایتون", r"جاوااسکریپت")
+#: A mathematical function ("求函数 f(x) = …的极值", "関数 f(x)") is not code: read out
+#: before the CJK code words (2026.11.10).
+_CJK_MATH_FUNCTION = _any(r"(?:函数|関数|함수)\s*[a-zA-Z]\s*[(（]", r"求函数", r"函数的(?:极值|"
+                          r"最值|导数|单调)", r"関数の(?:最大|最小|極値|導関数|微分)")
 _NOT_CODE = _words(
     r"code of conduct", r"da vinci code", r"morse code", r"dress code", r"zip code",
     r"postal code", r"genetic code", r"area code", r"tax code", r"bar code", r"penal code",
-    r"cheat codes?", r"civil code", r"building code", r"code switching", r"code-switching")
+    r"cheat codes?", r"civil code", r"building code", r"code switching", r"code-switching",
+    # 2026.11.10: the everyday senses of a tool's or programming word.
+    r"monty python", r"(?:airport|bus|ferry|cruise|container|train|passenger) terminals?",
+    r"terminals? \d+", r"terminal (?:illness|cancer|velocity|station)", r"terminally",
+    r"dock workers?", r"java (?:coffee|beans?|island)", r"caf[eé] java")
 _CODE_VERBS = _words(
     r"write", r"writes", r"implement", r"debug", r"fix", r"refactor", r"optimi[sz]e",
     r"convert", r"translate", r"explain", r"review", r"build", r"create", r"make",
@@ -115,7 +146,9 @@ _CODE_VERBS = _words(
 
 _AMBIGUOUS = {"c", "r", "go", "unity", "java", "swift", "ruby", "rust", "shell", "app", "api",
               "python", "python3", "git", "linux", "unix", "json", "latex", "assembly",
-              "react", "flask", "node", "play", "yaml", "xml"}
+              "react", "flask", "node", "play", "yaml", "xml", "helm", "google sheets", "vim",
+              "sed", "pythonem", "pythonie", "pythonu", "pythona", "linuxu", "linuxie",
+              "linuxe"}
 #: 2026.11.9: a request for everyday content in a data format ("list 5 countries as a JSON
 #: array of objects", "au format JSON", "YAML formatında", "dưới dạng JSON", "JSON形式で") is
 #: instruction following, not coding (the labelling guide). The format's name and the words
@@ -131,7 +164,7 @@ _FORMAT_ASK = re.compile(
     r"(?:json|yaml|yml|xml|csv|toml)\b|\b(?:json|yaml|yml|xml|csv)[\s-]*(?:format\w*|formato|"
     r"形式|格式|형식)|(?:用|以)\s*(?:json|yaml|csv)|respond in json|return (?:a |the )?json)", _F)
 _EVERYDAY_NAMES = {"python", "python3", "java", "ruby", "pandas", "git", "shell", "rust",
-                   "swift", "go", "perl"}
+                   "swift", "go", "perl", "docker"}
 _EVERYDAY = _words(
     r"eat\w*", r"feed\w*", r"food", r"bamboo", r"zoo", r"snakes?", r"pets?", r"animals?",
     r"bears?", r"cages?", r"terrarium", r"enclosure", r"shed\w*", r"vet", r"wild", r"species",
@@ -140,7 +173,13 @@ _EVERYDAY = _words(
     r"season", r"weather", r"rings?", r"necklace", r"jewel\w*", r"gems?", r"gemstones?",
     r"stones?", r"slang", r"british", r"meaning", r"coffee", r"tea", r"island",
     r"Schlange\w*", r"Insel\w*", r"serpent\w*", r"île\w*", r"serpiente\w*", r"isla\w*",
-    r"змея\w*", r"остров\w*", r"蛇", r"岛", r"島", r"뱀", r"섬")
+    r"змея\w*", r"остров\w*", r"蛇", r"岛", r"島", r"뱀", r"섬",
+    # 2026.11.10
+    r"swallow\w*", r"bites?", r"venom\w*", r"biggest", r"longest", r"record(?:ed)?",
+    r"Haustier\w*", r"café", r"kaffee", r"caffè", r"кофе", r"咖啡", r"コーヒー",
+    r"french press", r"espresso", r"beans?", r"earn\w*", r"salary", r"wages?",
+    r"shift work", r"harbou?r", r"port of", r"sketch\w*", r"comedy", r"comedians?",
+    r"airport", r"gates?", r"flights?")
 _FORMAT_STRUCTURE = _words(r"arrays?", r"lists?", r"liste", r"lista", r"список\w*", r"keys?",
                            r"objects?", r"dictionar(?:y|ies)", r"files?", r"strings?")
 
@@ -150,7 +189,7 @@ def is_coding(text: str) -> bool:
     if CODE_SYNTAX.search(text):
         return True
     cleaned = _NOT_CODE.sub(" ", text)
-    if _CJK_CODE.search(cleaned):
+    if _CJK_CODE.search(_CJK_MATH_FUNCTION.sub(" ", cleaned)):
         return True
     if _FORMAT_ASK.search(cleaned):
         stripped = _FORMAT_STRUCTURE.sub(" ", _DATA_FORMAT.sub(" ", cleaned))
@@ -372,9 +411,86 @@ _WEAK_FORMAT = _words(r"exactly", r"headings?", r"sections?", r"title in", r"wit
                       r"P\.?S\.?", r"must (?:include|contain|be)", r"each sentence")
 
 
+#: 2026.11.10: constraints on the answer's form written in other languages and scripts,
+#: each strong on its own: "answer only with the number / the name / yes or no", "no other
+#: text", "without explanation", separators, one per line, "in one sentence", letter case,
+#: words to avoid, a fixed first letter or last sentence. Every family names the constrained
+#: thing (a number, a name, a word, the code, a line), so a bare "only" or "just" stays out.
+_ANSWER_ONLY = re.compile(
+    r"(?<![\w])(?:"
+    # en
+    r"(?:answer|reply|respond)(?: me)? (?:only |just )?with (?:just |only )?(?:the |a |one |"
+    r"a single )?(?:number|name|word|letter|code|command|result|digit|integer|yes|no)\b|"
+    r"(?:just|only) (?:the|a|one) (?:number|name|word|letter|command|final answer|digits?)\b|"
+    r"no other (?:text|words|output|content|commentary)|avoid (?:the words?|using the words?)|"
+    r"ends? with the (?:exact )?(?:sentence|line|phrase|words?)|"
+    r"(?:every|each) line (?:must |should )?(?:start|begin|end|rhyme)|"
+    r"(?:in )?all lower ?case|(?:in )?all upper ?case|"
+    # de
+    r"antworte\w* (?:bitte )?(?:nur|ausschließlich|lediglich) mit|"
+    r"nur (?:mit )?(?:der|dem|einer|einem|einem einzigen) (?:zahl|namen|wort|ergebnis|code|"
+    r"befehl)|nur (?:mit )?(?:ja oder nein|code)\b|ohne (?:jede |weitere |jegliche )?"
+    r"(?:erklärung|erläuterung|kommentar|text)|in (?:einem|einem einzigen) (?:satz|wort)\b|"
+    r"(?:durch|mit) (?:kommas?|semikolon) getrennt|(?:eins|eine?) pro zeile|jede zeile "
+    r"(?:beginnt|endet|fängt)|(?:alles |komplett )?(?:in )?(?:kleinbuchstaben|großbuchstaben)|"
+    # fr
+    r"réponds?(?:-moi)? (?:uniquement|seulement) (?:par|avec)|répondez (?:uniquement|"
+    r"seulement) (?:par|avec)|uniquement (?:par|le nombre|le nom|la réponse|le code)|"
+    r"sans (?:aucune )?(?:explication|commentaire|autre texte)|en une (?:seule )?(?:phrase|"
+    r"ligne|mot)|en un (?:seul )?mot|séparés? par des (?:virgules|points-virgules)|"
+    r"une? par ligne|chaque (?:ligne|vers) (?:commence|doit)|en (?:lettres )?minuscules|"
+    r"en (?:lettres )?majuscules|moins de \d+ mots|"
+    # es, pt, it, ro
+    r"responde\w* (?:solo|sólo|solamente|únicamente) con|(?:solo|sólo|solamente|únicamente) "
+    r"(?:con )?(?:el número|el nombre|la respuesta|sí o no|el código)|sin (?:ninguna )?"
+    r"(?:explicación|explicaciones|texto adicional|más texto|comentarios?)|sin usar (?:la|las) "
+    r"palabras?|en una (?:sola )?(?:frase|línea|palabra|oración)|separad[oa]s por comas|"
+    r"un[oa] por línea|cada (?:línea|verso) (?:empiece|empieza|comience|comienza|termine)|"
+    r"en minúsculas|en mayúsculas|"
+    r"responda\w* (?:apenas|somente|só) com|(?:apenas|somente) (?:com )?(?:o número|o nome|"
+    r"a resposta|sim ou não|o código)|sem (?:nenhuma )?(?:explicação|explicações|texto|"
+    r"comentários?)|em uma (?:só |única )?(?:frase|linha|palavra)|separad[oa]s por vírgulas|"
+    r"uma por linha|em (?:letras )?(?:minúsculas|maiúsculas)|"
+    r"rispondi (?:solo|soltanto|unicamente) con|(?:solo|soltanto) (?:con )?(?:il numero|il "
+    r"nome|sì o no)|senza (?:alcuna )?(?:spiegazion\w+|commento|altro testo)|in una (?:sola )?"
+    r"(?:frase|riga|parola)|(?:tutt[oa] )?in (?:minuscolo|maiuscolo)|separat[ie] da virgol\w+|"
+    r"răspunde\w* (?:doar|numai) cu|fără (?:alte )?(?:comentarii|explicații)|sub formă de listă|"
+    # ru, uk
+    r"(?:ответь|ответьте|ответ дай|дай ответ|ответ)\w* (?:только |лишь )?(?:одним|одно|"
+    r"только)|одним (?:числом|словом|предложением|реченням)|без (?:каких-либо )?(?:пояснени\w*|"
+    r"объяснени\w*|коментар\w*|комментари\w*)|через запятую|каждая строка начинается|"
+    r"кожен рядок починається|строчными буквами|заглавными буквами|не довш\w* за \d+|"
+    r"не длиннее \d+|лише (?:число|назву|відповідь)|тільки (?:число|назву|відповідь)|"
+    # pl, cs, sv, nl, fi, id, vi, tr
+    r"odpowiedz\w* (?:tylko|wyłącznie|jednym)|jednym (?:słowem|zdaniem)|każd\w+ (?:punkt|"
+    r"lini\w+|wers|zdanie)\w* (?:zacznij|zaczyna|rozpocznij|kończ)\w*|w punktach|"
+    r"odpověz\w* (?:jen|pouze|jedním)|jedním (?:slovem|číslem|slovem)|v odrážkách|"
+    r"velkými písmeny|malými písmeny|"
+    r"svara (?:bara|endast|enbart) med|med ett (?:enda )?(?:ord|tal)\b|"
+    r"antwoord (?:alleen|enkel|uitsluitend) met|"
+    r"vastaa (?:vain|ainoastaan)|yhdellä (?:sanalla|lauseella|numerolla)|"
+    r"jawab\w* (?:hanya|cukup) dengan|tanpa (?:penjelasan|komentar|keterangan)|"
+    r"dipisahkan (?:dengan )?koma|"
+    r"chỉ (?:trả lời|ghi|viết|đưa ra|cần) |không (?:giải thích|bình luận)|mỗi \w+ một dòng|"
+    r"sadece (?:sayı|rakam|cevap|isim|evet ya da hayır)\w*|açıklama yapmadan|"
+    r"virgülle ayır\w*"
+    r")(?![\w])"
+    # Scripts without spaces (no word boundaries).
+    r"|只(?:写|回答|输出|给出|需要?|要)(?:最终)?|仅(?:回答|输出|给出)|不要(?:写)?(?:任何)?"
+    r"(?:其他|其它|多余|别的)(?:内容|文字|解释)?|不要(?:写)?(?:任何)?(?:注释|解释|过程|说明)|"
+    r"用(?:顿号|逗号|分号)(?:分隔|隔开)|每行一个|"
+    r"(?:数字|数値|答え|名前|コード|コマンド|単語|一言)だけ|のみ(?:で|を)?(?:答え|回答|出力)|"
+    r"説明(?:は)?(?:不要|いりません|なし)|一言で|1行で|"
+    r"(?:숫자|답|이름|코드|명령어|한 단어)만|형식\S{0,12}으로만|설명 없이|한 문장으로|"
+    r"한 줄에 하나|쉼표로 구분"
+    r"|أجب فقط|فقط (?:بالرقم|بالاسم|بكلمة|برقم)|(?:بدون|دون) (?:شرح|تفسير)"
+    r"|(?:केवल|सिर्फ) (?:संख्या|नाम|उत्तर|एक शब्द)"
+    r"|فقط (?:عدد|نام|جواب)", _F)
+
+
 def is_instruction_following(text: str) -> bool:
     """Explicit, checkable constraints on the answer's form: length, format, words, layout."""
-    if _LENGTH.search(text):
+    if _LENGTH.search(text) or _ANSWER_ONLY.search(text):
         return True
     found = [m.lower() for m in _FORMAT.findall(text)]
     strong = [f for f in found if not _WEAK_FORMAT.fullmatch(f)]

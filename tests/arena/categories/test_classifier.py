@@ -176,3 +176,56 @@ def test_pathological_prompts_do_not_backtrack_for_ever() -> None:
 def test_coding_rule_on_formats_and_everyday_tool_names(prompt: str, coding: bool) -> None:
     from arena.categories.classify import rule_labels
     assert rule_labels([prompt])["coding"] is coding
+
+
+@pytest.mark.parametrize("prompt, constrained", [
+    # 2026.11.10's answer-form rule: "answer only with the number / the name / yes or no",
+    # "no other text", separators, one per line, one sentence, letter case, words to avoid,
+    # across languages and scripts (wordings written here, not taken from a set).
+    ("Wie alt wurde Goethe? Antworte nur mit der Zahl.", True),
+    ("Welcher Fluss fließt durch Wien? Antworte bitte nur mit dem Namen.", True),
+    ("¿Cuál es la capital de Perú? Responde solo con el nombre.", True),
+    ("Quantos lados tem um hexágono? Responda somente com o número.", True),
+    ("Le soleil est-il une étoile ? Réponds uniquement par oui ou non.", True),
+    ("Сколько будет 7 на 8? Ответь одним числом.", True),
+    ("Hur många ben har en spindel? Svara bara med ett tal.", True),
+    ("Sebutkan tiga warna bendera Prancis, tanpa penjelasan.", True),
+    ("写出三种水果，用逗号分隔，不要其他内容。", True),
+    ("富士山の高さは？数字だけで答えて。", True),
+    ("한국의 수도는? 이름만 답해 주세요.", True),
+    ("Write a limerick about a cat, all lower case, and avoid the words 'hat' and 'mat'.",
+     True),
+    ("Write a story that ends with the exact sentence \"Nobody noticed.\"", True),
+    # Near misses: "only", "nur", "just" and "без" in passing constrain nothing.
+    ("Wie alt wurde Goethe? Ich weiß nur, dass er in Weimar lebte.", False),
+    ("Just a quick question: is Pluto still a planet?", False),
+    ("Расскажи про жизнь без интернета в деревне.", False),
+    ("我只想知道明天会不会下雨。", False),
+])
+def test_answer_form_rule_across_languages(prompt: str, constrained: bool) -> None:
+    from arena.categories.classify import rule_labels
+    assert rule_labels([prompt])["instruction_following"] is constrained
+
+
+@pytest.mark.parametrize("prompt, coding", [
+    # 2026.11.10's coding rule: short tool questions and programming questions in more
+    # languages; the everyday senses of python, java, terminal and docker; a mathematical
+    # function written in Chinese.
+    ("ffmpeg: convert a folder of wav files to flac", True),
+    ("jenkins: run a stage only on the main branch", True),
+    ("how do I undo a cherry-pick that conflicted", True),
+    ("helm chart values for a readiness probe on port 8080", True),
+    ("tikz: draw two circles joined by an arrow", True),
+    ("पायथन में डिक्शनरी को कैसे सॉर्ट करें?", True),
+    ("كيف أكتب برنامج بايثون يحسب المتوسط؟", True),
+    ("Jak v Linuxu zjistím velikost adresáře?", True),
+    ("Linuxでプロセスを終了するコマンドは？", True),
+    ("Which is the longest python species and what does it eat?", False),
+    ("Who were the members of Monty Python?", False),
+    ("Is the bus terminal far from the airport terminal 1?", False),
+    ("Do you like java coffee beans from Indonesia?", False),
+    ("求函数 f(x) = x² - 2x 的最小值", False),
+])
+def test_coding_rule_on_tool_questions_and_everyday_senses(prompt: str, coding: bool) -> None:
+    from arena.categories.classify import rule_labels
+    assert rule_labels([prompt])["coding"] is coding

@@ -334,3 +334,25 @@ def test_signal_near_misses() -> None:
     plain, _ = learned.features("tepat dua kalimat", signals=False)
     with_signals, _ = learned.features("tepat dua kalimat", signals=True)
     assert set(plain.tolist()) < set(with_signals.tolist())
+
+
+def test_form_block() -> None:
+    # 2026.11.10's form block: the rules' answer-form constraints, code terms, everyday
+    # senses of tool names and figures beside software words, each its own feature.
+    import zlib
+
+    def names(text: str) -> set[int]:
+        return set(learned._form_features(text)[0].tolist())
+
+    def bucket(name: str) -> int:
+        return zlib.crc32(f"f {name}".encode()) % learned.DIMENSIONS
+
+    assert bucket("answer_only") in names("Antworte nur mit der Zahl.")
+    assert bucket("answer_only") not in names("Ich weiß nur, dass es regnet.")
+    assert bucket("code_term") in names("cherry-pick two commits onto main")
+    assert bucket("tool_name_everyday") in names("how long is the biggest python ever found")
+    assert bucket("figures_in_software") in names("our model trains on 8 GPUs for 3 days")
+    assert bucket("figures_in_software") not in names("A train leaves at 3 pm at 80 km/h.")
+    plain, _ = learned.features("Antworte nur mit der Zahl.", forms=False)
+    with_forms, _ = learned.features("Antworte nur mit der Zahl.", forms=True)
+    assert set(plain.tolist()) < set(with_forms.tolist())
