@@ -263,17 +263,20 @@ def write_release(folder: Path, window: Window, data: WindowRows,
     ``media``: the media arenas' files already written under ``folder`` (see
     :mod:`arena.releases.media`).
     """
-    rows = data.rows
-    pq.write_table(pa.Table.from_pylist(rows, schema=SCHEMA), folder / PARQUET)
-    with (folder / JSONL).open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    # Batch by batch (a row group each): only one batch's texts are in memory at a time.
+    n_rows = 0
+    with pq.ParquetWriter(folder / PARQUET, SCHEMA) as parquet, \
+            (folder / JSONL).open("w", encoding="utf-8") as fh:
+        for batch in data.batches():
+            parquet.write_table(pa.Table.from_pylist(batch, schema=SCHEMA))
+            fh.write("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in batch))
+            n_rows += len(batch)
     media = media or MediaRelease()
     snapshot = _snapshot(folder, window.name, data.kept, settings, media)
     _write_json(folder / SNAPSHOT, snapshot)
     excluded = {k: data.excluded.get(k, 0) for k in EXCLUSION_REASONS}
     card = dataset_card(
-        name=window.name, window_start=window.start, window_end=window.end, n_rows=len(rows),
+        name=window.name, window_start=window.start, window_end=window.end, n_rows=n_rows,
         with_text=data.with_text, excluded=excluded, snapshot=snapshot,
         linkable=settings.linkable, public_url=settings.public_url)
     card += (
@@ -285,7 +288,7 @@ def write_release(folder: Path, window: Window, data: WindowRows,
     with (folder / LEDGER).open("w", encoding="utf-8") as fh:
         for entry in ledger_entries:
             fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
-    files = [file_entry(folder / PARQUET, len(rows)), file_entry(folder / JSONL, len(rows)),
+    files = [file_entry(folder / PARQUET, n_rows), file_entry(folder / JSONL, n_rows),
              file_entry(folder / SNAPSHOT, None), file_entry(folder / CARD, None),
              file_entry(folder / LEDGER, len(ledger_entries))]
     for path in media.files:
@@ -297,7 +300,7 @@ def write_release(folder: Path, window: Window, data: WindowRows,
         "name": window.name,
         "window_start": window.start.isoformat(),
         "window_end": window.end.isoformat(),
-        "rows": len(rows),
+        "rows": n_rows,
         "rows_with_text": data.with_text,
         "excluded": excluded,
         "pseudonyms": "linkable across releases" if settings.linkable else "per release",
@@ -321,10 +324,7 @@ def cut_release(db: Session, window: Window, settings: ReleaseSettings) -> DataR
     media_battles = [b for b in every if b.arena != "text"]
     data = release_rows(db, battles, release=window.name, secret_key=settings.secret_key,
                         linkable=settings.linkable)
-    log.info("window %s: texts of %d turns from stored scrubbed copies, %d scrubbed now "
-             "(%d characters)", window.name, data.scrubbing.reused, data.scrubbing.turns,
-             data.scrubbing.chars)
-    if not data.rows and (settings.media_dir is None or not media_battles):
+    if not data.kept and (settings.media_dir is None or not media_battles):
         log.info("window %s has no releasable battles (%d eligible, excluded %s)",
                  window.name, len(battles), dict(data.excluded))
         return None
@@ -339,12 +339,15 @@ def cut_release(db: Session, window: Window, settings: ReleaseSettings) -> DataR
             write_media_release(db, tmp, media_battles, release=window.name,
                                 secret_key=settings.secret_key, linkable=settings.linkable,
                                 store=LocalMediaStore(settings.media_dir))
-        if not data.rows and not media.counts:  # every media battle was excluded too
+        if not data.kept and not media.counts:  # every media battle was excluded too
             shutil.rmtree(tmp, ignore_errors=True)
             log.info("window %s has no releasable battles (%d eligible, excluded %s)",
                      window.name, len(every), dict(data.excluded))
             return None
         files, snapshot = write_release(tmp, window, data, settings, entries, media=media)
+        log.info("window %s: texts of %d turns from stored scrubbed copies, %d scrubbed now "
+                 "(%d characters)", window.name, data.scrubbing.reused, data.scrubbing.turns,
+                 data.scrubbing.chars)
         final = root / window.name
         if final.exists():
             # No row names it (the caller checked), so it is what a crash left behind.
@@ -356,7 +359,7 @@ def cut_release(db: Session, window: Window, settings: ReleaseSettings) -> DataR
         raise
     release = DataRelease(
         name=window.name, window_start=window.start, window_end=window.end,
-        created_at=utcnow(), n_battles=len(data.rows) + sum(media.counts.values()),
+        created_at=utcnow(), n_battles=len(data.kept) + sum(media.counts.values()),
         files=files,
         manifest_sha256=next(f["sha256"] for f in files if f["name"] == MANIFEST),
         snapshot=snapshot,

@@ -27,7 +27,8 @@ import functools
 import hashlib
 import hmac
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ import ratings
 from arena.db import id_chunks
 from arena.leaderboard.data import RatedBattle
 from arena.models import Answer, Battle, Turn, Voter
+from arena.releases.scrub import scrub_pool
 from arena.releases.scrubbed import ScrubReport, scrub_turns
 
 #: Reasons a battle of a window is left out of its release (counted in the manifest).
@@ -47,15 +49,42 @@ ANSWER_COLUMNS = ("completion_tokens", "prompt_tokens", "latency_ms", "n_sources
 _HOUR = 3600
 
 
+#: Battles whose rows are built at a time: their texts are read, scrubbed and held only while
+#: their batch is written, so a cut's memory does not grow with its window.
+ROW_BATCH = 10_000
+
+
 @dataclass
 class WindowRows:
-    """The rows of one release and what was left out of it."""
+    """The rows of one release and what was left out of it.
 
-    rows: list[dict[str, Any]]
+    ``kept`` (one battle per row) and ``excluded`` are known at once; the rows themselves are
+    built batch by batch as :meth:`batches` is read (once), which also counts ``with_text`` and
+    ``scrubbing``. :attr:`rows` holds them all in a list instead (tests, small windows).
+    """
+
     kept: list[RatedBattle] = field(default_factory=list)
     excluded: Counter[str] = field(default_factory=Counter)
     with_text: int = 0
     scrubbing: ScrubReport = field(default_factory=ScrubReport)
+    make: Callable[[], Iterator[list[dict[str, Any]]]] | None = field(default=None, repr=False)
+    _rows: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    def batches(self) -> Iterator[list[dict[str, Any]]]:
+        """The rows in release order, a batch at a time."""
+        if self._rows is not None:
+            yield self._rows
+            return
+        if self.make is None:
+            raise RuntimeError("the rows of this window were already read")
+        make, self.make = self.make, None
+        yield from make()
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        if self._rows is None:
+            self._rows = [row for batch in self.batches() for row in batch]
+        return self._rows
 
 
 def release_key(secret_key: str) -> bytes:
@@ -196,7 +225,7 @@ def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
     """
     key = release_key(secret_key)
     voters = _voters(db, {b.voter_id for b in battles if b.voter_id})
-    result = WindowRows(rows=[])
+    result = WindowRows()
     kept: list[RatedBattle] = []
     for battle in battles:
         voter = voters.get(battle.voter_id) if battle.voter_id else None
@@ -213,12 +242,33 @@ def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
                   if texts_releasable(b.battle_id in consented,
                                       voters.get(b.voter_id) if b.voter_id else None)}
     result.kept = kept
-    turns = _turns(db, [b.battle_id for b in kept])
-    # Texts come from their scrubbed copies where current (`releases scrub`); the rest are
-    # scrubbed here in one batch, spread over processes when large.
-    texted = [b.battle_id for b in kept if b.battle_id in consenting and turns.get(b.battle_id)]
+
+    @functools.cache
+    def voter_pseudonym(voter_id: str) -> str:  # once per voter, not once per battle
+        return pseudonym(key, release, "voter", voter_id, linkable=linkable)
+
+    def make() -> Iterator[list[dict[str, Any]]]:
+        with scrub_pool() as pool:  # one set of workers for every batch that needs them
+            for start in range(0, len(kept), ROW_BATCH):
+                chunk = kept[start:start + ROW_BATCH]
+                yield _batch_rows(db, chunk, consenting, result, pool=pool, row=functools.partial(
+                    _row, key=key, release=release, linkable=linkable,
+                    voter_pseudonym=voter_pseudonym))
+
+    result.make = make
+    return result
+
+
+def _batch_rows(db: Session, chunk: Sequence[RatedBattle], consenting: set[int],
+                result: WindowRows, *, pool: Executor | None,
+                row: Callable[[RatedBattle, list[_Turn]], dict[str, Any]]
+                ) -> list[dict[str, Any]]:
+    """The rows of one batch of kept battles: their turns, their texts from the scrubbed
+    copies where current (`releases scrub`), the rest scrubbed here."""
+    turns = _turns(db, [b.battle_id for b in chunk])
+    texted = [b.battle_id for b in chunk if b.battle_id in consenting and turns.get(b.battle_id)]
     flat = scrub_turns(db, [(turn.id, _raw_texts(turn)) for battle_id in texted
-                            for turn in turns[battle_id]], result.scrubbing)
+                            for turn in turns[battle_id]], result.scrubbing, pool=pool)
     scrubbed: dict[int, list[str]] = {}
     at = 0
     for battle_id in texted:
@@ -226,44 +276,46 @@ def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
         scrubbed[battle_id] = [text for texts in flat[at:at + n] for text in texts]
         at += n
     del flat
-    @functools.cache
-    def voter_pseudonym(voter_id: str) -> str:  # once per voter, not once per battle
-        return pseudonym(key, release, "voter", voter_id, linkable=linkable)
-
-    for battle in kept:
-        battle_turns = turns.get(battle.battle_id, [])
-        row: dict[str, Any] = {
-            "question_id": pseudonym(key, release, "battle", str(battle.battle_id),
-                                     linkable=linkable),
-            "model_a": battle.model_a,
-            "model_b": battle.model_b,
-            "winner": battle.winner,
-            "weight": float(battle.weight),
-            "tstamp": float(int(battle.voted_at.timestamp()) // _HOUR * _HOUR),
-            "turn": int(battle.turn_count),
-            "language": battle.language,
-            "anony": True,
-            "source": battle.source,
-            "voter": voter_pseudonym(battle.voter_id) if battle.voter_id else None,
-            # Prompt categories (arena.categories) and the classifier version that gave them.
-            "labels": sorted(battle.labels),
-            "category_version": battle.category_version,
-        }
-        for name in ratings.FEATURE_NAMES:
-            for side in "ab":
-                value = battle.features.get(f"{name}_{side}")
-                row[f"{name}_{side}"] = None if value is None else float(value)
-        row["features_complete"] = all(row[f"{name}_{side}"] is not None
-                                       for name in ratings.FEATURE_NAMES for side in "ab")
-        for side in "ab":
-            for column, value in _side_totals(battle_turns, side).items():
-                row[f"{column}_{side}"] = value
+    rows = []
+    for battle in chunk:
+        out = row(battle, turns.get(battle.battle_id, []))
         if battle.battle_id in scrubbed:
-            row["conversation_a"] = _conversation(scrubbed[battle.battle_id], "a")
-            row["conversation_b"] = _conversation(scrubbed[battle.battle_id], "b")
+            out["conversation_a"] = _conversation(scrubbed[battle.battle_id], "a")
+            out["conversation_b"] = _conversation(scrubbed[battle.battle_id], "b")
             result.with_text += 1
-        else:
-            row["conversation_a"] = None
-            row["conversation_b"] = None
-        result.rows.append(row)
-    return result
+        rows.append(out)
+    return rows
+
+
+def _row(battle: RatedBattle, battle_turns: list[_Turn], *, key: bytes, release: str,
+         linkable: bool, voter_pseudonym: Callable[[str], str]) -> dict[str, Any]:
+    """A battle's row without its texts (``conversation_a``/``_b`` None)."""
+    row: dict[str, Any] = {
+        "question_id": pseudonym(key, release, "battle", str(battle.battle_id),
+                                 linkable=linkable),
+        "model_a": battle.model_a,
+        "model_b": battle.model_b,
+        "winner": battle.winner,
+        "weight": float(battle.weight),
+        "tstamp": float(int(battle.voted_at.timestamp()) // _HOUR * _HOUR),
+        "turn": int(battle.turn_count),
+        "language": battle.language,
+        "anony": True,
+        "source": battle.source,
+        "voter": voter_pseudonym(battle.voter_id) if battle.voter_id else None,
+        # Prompt categories (arena.categories) and the classifier version that gave them.
+        "labels": sorted(battle.labels),
+        "category_version": battle.category_version,
+    }
+    for name in ratings.FEATURE_NAMES:
+        for side in "ab":
+            value = battle.features.get(f"{name}_{side}")
+            row[f"{name}_{side}"] = None if value is None else float(value)
+    row["features_complete"] = all(row[f"{name}_{side}"] is not None
+                                   for name in ratings.FEATURE_NAMES for side in "ab")
+    for side in "ab":
+        for column, value in _side_totals(battle_turns, side).items():
+            row[f"{column}_{side}"] = value
+    row["conversation_a"] = None
+    row["conversation_b"] = None
+    return row

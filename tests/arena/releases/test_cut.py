@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 from flask.testing import FlaskCliRunner
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from arena.models import Battle, Contender, DataRelease, Vote, Voter
@@ -270,3 +270,27 @@ def test_release_carries_the_ledger_up_to_the_window_end(
     assert [e["kind"] for e in lines] == ["policy_changed", "weight_changed"]
     assert lines[1]["details"] == {"from": 1, "to": 2}
     assert "ledger.jsonl" in (folder / "README.md").read_text()
+
+
+def test_rows_are_written_batch_by_batch_with_the_same_content(
+        runner: FlaskCliRunner, db: Session, seed_votes: Any, releases_dir: Path,
+        tmp_path: Path, app: Any, monkeypatch: Any) -> None:
+    # Regression (memory): every text of a window was held at once, several times over
+    # (~2.8 GB at 100k battles, ~25 GB at 1M); rows are now built and written in batches.
+    import arena.releases.rows as rows_module
+
+    seed_votes(limit=300)
+    _cut(runner, "2026-02-16T00:00:00Z")
+    [whole] = _releases(db)
+    db.execute(delete(DataRelease))
+    db.commit()
+    monkeypatch.setattr(rows_module, "ROW_BATCH", 7)
+    app.config["RELEASES_DIR"] = str(tmp_path / "batched")
+    _cut(runner, "2026-02-16T00:00:00Z")
+    batched = tmp_path / "batched" / whole.name
+    assert pq.ParquetFile(batched / "battles.parquet").metadata.num_row_groups > 10
+    assert pq.ParquetFile(releases_dir / whole.name / "battles.parquet").metadata \
+        .num_row_groups == 1
+    assert _rows(tmp_path / "batched", whole.name) == _rows(releases_dir, whole.name)
+    for name in ("battles.jsonl", "leaderboard.json", "README.md"):
+        assert (batched / name).read_bytes() == (releases_dir / whole.name / name).read_bytes()
