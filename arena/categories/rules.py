@@ -241,7 +241,17 @@ _MATH_STRONG = _words(
     r"probabilité", r"ecuación", r"calcula\w*", r"probabilidad", r"equazione", r"calcola\w*",
     r"уравнени\w*", r"вычисл\w*", r"реши\w*", r"вероятност\w*", r"интеграл\w*", r"сколько",
     r"방정식", r"계산", r"확률", r"方程式", r"計算", r"確率", r"方程", r"计算", r"概率",
-    r"积分", r"求解", r"几何", r"数学", r"数学题")
+    r"积分", r"求解", r"几何", r"数学", r"数学题",
+    # 2026.11.11: proofs and counting questions in more languages, powers of a number.
+    r"zeige,? dass", r"zeigen sie,? dass", r"beweise\w*", r"montre[rz]? que",
+    r"d[ée]montre[rz]?(?: que)?", r"demuestr\w* que", r"demostrar que", r"dimostra\w* che",
+    r"prove que", r"provar que", r"mostre que", r"udowodnij\w*", r"wykaż,? że",
+    r"kanıtla\w*", r"chứng minh", r"докаж\w*", r"доведіть", r"довести,? що",
+    r"how many (?:different |distinct )?(?:ways|arrangements|combinations)",
+    r"in how many ways", r"wie viele Möglichkeiten", r"combien de (?:façons|manières)",
+    r"de cu[aá]ntas (?:formas|maneras)", r"na ile sposobów", r"сколькими способами",
+    r"сколько существует", r"скількома способами", r"скільки існує", r"kaç farklı",
+    r"\d+\s+(?:squared|cubed)", r"to the power of", r"多少种", r"何通り", r"몇 가지 방법")
 _CJK_MATH = _any(r"方程", r"计算", r"概率", r"积分", r"求解", r"計算", r"確率", r"방정식", r"계산",
                  r"확률", r"数学题", r"導関数", r"导数", r"微分", r"証明", r"证明")
 _PERCENT_OF = re.compile(r"\d+(?:[.,]\d+)?\s*%\s+(?:of|de|von|di|от)\s+\$?\d", _F)
@@ -270,6 +280,17 @@ _RELATION = _words(r"times as (?:many|much)", r"together", r"in total", r"altoge
                    r"each", r"left", r"remaining", r"average")
 
 
+#: 2026.11.11: everyday questions with figures (height and weight, flight times, a TV's size,
+#: living costs, sports results) are not word problems: the two word-problem branches of
+#: :func:`is_math` skip them.
+_EVERYDAY_FIGURES = _words(
+    r"overweight", r"underweight", r"healthy (?:weight|target)", r"bmi", r"flights?",
+    r"airport", r"terminal \d", r"boarding", r"layover", r"tv", r"sofa",
+    r"salary", r"stipendio", r"salario", r"Gehalt", r"salaire", r"зарплат\w*",
+    r"cost of living", r"vivere a", r"vivir en", r"olympics?", r"medals?", r"Alkohol",
+    r"alcohol", r"beers?", r"Bier", r"Promille", r"wiege", r"groß und")
+
+
 def is_math(text: str, *, coding: bool = False) -> bool:
     """Problems whose answer needs mathematical reasoning or calculation."""
     formula = bool(_FORMULA.search(text))
@@ -291,12 +312,13 @@ def is_math(text: str, *, coding: bool = False) -> bool:
     if soft and len(numbers) >= 2 and not about:
         return True
     # An arithmetic word problem: numbers, a relation between quantities, and a question.
+    everyday = bool(_EVERYDAY_FIGURES.search(text))
     if (len(numbers) >= 2 and _RELATION.search(text) and _WORD_PROBLEM.search(text)
-            and ("?" in text or _SOFT_MATH_VERBS.search(text))):
+            and ("?" in text or _SOFT_MATH_VERBS.search(text)) and not everyday):
         return not about
     # Word problems are short questions; a long brief full of figures is a business case.
     return (len(numbers) >= 3 and bool(_WORD_PROBLEM.search(text)) and not about
-            and "?" in text and len(text) < 400)
+            and not everyday and "?" in text and len(text) < 400)
 
 
 # ------------------------------------------------------------------------------ creative writing
@@ -537,6 +559,30 @@ _REAL_WORLD = _words(
     r"customers?", r"clients?", r"users", r"budget", r"deadline", r"we have", r"i have",
     r"i'm building", r"i am building", r"we are building", r"i need", r"we need",
     r"currently", r"real-world", r"in practice", r"at work", r"our", r"my")
+#: 2026.11.11: a stated professional role ("I am the CFO of …", "Я финансовый директор",
+#: "我是…的供应链总监", "저는 … 인사팀장입니다", "Jestem inżynierem …", "… operasyon
+#: müdürüyüm"): a real-world situation in any of these languages (the learned ``tasks`` block
+#: reads it too).
+_ROLE = re.compile(
+    r"\b(?:i(?:'m| am) (?:the |a |an )?(?:\w+ ){0,3}(?:director|manager|head|lead|"
+    r"officer|cfo|cto|ceo|coo|engineer|pharmacist|physician|doctor|nurse|consultant|"
+    r"analyst|architect|controller|founder|lawyer|attorney)|as (?:the|a|an) "
+    r"(?:\w+ ){0,2}(?:director|manager|head|lead|officer|engineer)|"
+    r"ich bin (?:\w+ ){0,3}(?:leiter\w*|direktor\w*|geschäftsführer\w*|ingenieur\w*|"
+    r"arzt|ärztin|apotheker\w*|manager\w*)|je suis (?:\w+ ){0,3}(?:directeur\w*|"
+    r"directrice|responsable|ingénieur\w*|médecin|pharmacien\w*|chef)|"
+    r"soy (?:\w+ ){0,3}(?:director\w*|gerente|ingenier\w*|médic\w*|responsable|jefe|"
+    r"farmacéutic\w*)|sono (?:\w+ ){0,3}(?:direttore|direttrice|responsabile|ingegnere|"
+    r"medico|farmacista)|sou (?:\w+ ){0,3}(?:diretor\w*|gerente|engenheir\w*|médic\w*)|"
+    r"jestem (?:\w+ ){0,3}(?:dyrektor\w*|kierownik\w*|inżynier\w*|menedżer\w*|lekarz\w*|"
+    r"farmaceut\w*|szef\w*)|"
+    r"\w*(?:müdürüyüm|yöneticisiyim|mühendisiyim|direktörüyüm|sorumlusuyum|uzmanıyım|"
+    r"doktorum|eczacıyım)|"
+    r"я (?:\w+ ){0,3}(?:директор\w*|руководител\w*|инженер\w*|менеджер\w*|врач|"
+    r"начальник\w*|фармацевт\w*|юрист\w*|керівник\w*|інженер\w*))\b"
+    r"|我是.{0,20}?(?:总监|经理|主管|负责人|工程师|总经理|医生|药剂师|CFO|CTO)"
+    r"|私は.{0,20}?(?:部長|課長|マネージャー|エンジニア|薬剤師|医師|責任者|担当者)"
+    r"|저는 .{0,20}?(?:팀장|부장|이사|매니저|엔지니어|담당자|책임자|약사|의사)", _F)
 _CONSTRAINT = _words(r"must", r"should", r"without", r"only", r"at least", r"at most",
                      r"given", r"assume", r"assuming", r"such that", r"ensure", r"while",
                      r"constraints?", r"requirements?", r"handle", r"including", r"excluding")
@@ -606,7 +652,7 @@ def hard_score(text: str, *, coding: bool, math: bool, creative: bool,
         and len(directives) >= 2,
         creativity=creative and constrained and request >= 150,
         technical_accuracy=coding or math or technical >= 3,
-        real_world=bool(_REAL_WORLD.search(text)) and request >= 120,
+        real_world=bool(_REAL_WORLD.search(text) or _ROLE.search(text)) and request >= 120,
     )
 
 

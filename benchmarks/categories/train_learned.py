@@ -1,6 +1,7 @@
 """Train the learned component of the prompt classifier, and choose its settings.
 
-    python benchmarks/categories/train_learned.py cv10    # 2026.11.10's selection: nested CV
+    python benchmarks/categories/train_learned.py cv11    # 2026.11.11's selection: nested CV
+    python benchmarks/categories/train_learned.py cv10    # 2026.11.10's selection
     python benchmarks/categories/train_learned.py cv9     # 2026.11.9's selection
     python benchmarks/categories/train_learned.py cv8     # 2026.11.8's selection
     python benchmarks/categories/train_learned.py cv7     # 2026.11.7's selection
@@ -8,8 +9,8 @@
     python benchmarks/categories/train_learned.py cv      # 2026.11.6's selection
     python benchmarks/categories/train_learned.py fit  # → arena/categories/learned_weights.npz
 
-Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout8_set``;
-3,063 items; the older selections now run on these too). Sets written later are the clean
+Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout9_set``;
+3,918 items; the older selections now run on these too). Sets written later are the clean
 tests of what this script produces and are never read here.
 
 Per topical label, an L2-regularised logistic regression over hashed word uni/bi-grams,
@@ -51,11 +52,12 @@ from arena.categories.learned import (  # noqa: E402
 
 SETS = ("eval_set.jsonl", "heldout_set.jsonl", "heldout2_set.jsonl", "heldout3_set.jsonl",
         "heldout4_set.jsonl", "heldout5_set.jsonl", "heldout6_set.jsonl", "heldout7_set.jsonl",
-        "heldout8_set.jsonl")
-#: Sets no rule was written on before 2026.11.9 (held-out 3 to 8; the index of set 3 in
+        "heldout8_set.jsonl", "heldout9_set.jsonl")
+#: Sets no rule was written on before 2026.11.9 (held-out 3 to 9; the index of set 3 in
 #: SETS): there the rules' verdicts were out of sample, so the selections of 2026.11.7 and
 #: later compare combinations of rule and model on them only (2026.11.9's and 2026.11.10's
-#: rules were written after reading sets 7 and 8's errors: disclosed in the README).
+#: rules were written after reading sets 7 and 8's errors, 2026.11.11's after set 9's:
+#: disclosed in the README).
 RULE_CLEAN_SETS = 3
 SEED = 20261129
 FOLDS = 5
@@ -73,11 +75,12 @@ def load() -> tuple[list[dict], np.ndarray]:
 
 def matrix(texts: list[str], *, words: bool = True, chars: bool = True,
            shape: bool = False, context: bool = False, cues: bool = False,
-           signals: bool = False, forms: bool = False) -> sparse.csr_matrix:
+           signals: bool = False, forms: bool = False,
+           tasks: bool = False) -> sparse.csr_matrix:
     rows, cols, vals = [], [], []
     for i, text in enumerate(texts):
         index, value = features(text, words=words, chars=chars, shape=shape, context=context,
-                                cues=cues, signals=signals, forms=forms)
+                                cues=cues, signals=signals, forms=forms, tasks=tasks)
         rows.append(np.full(len(index), i))
         cols.append(index)
         vals.append(value)
@@ -232,6 +235,9 @@ VARIANTS.update({f"{name}+signals": {**opts, "signals": True}
                  for name, opts in list(VARIANTS.items())})
 # 2026.11.10: each of the above with the form block (learned._form_features) too.
 VARIANTS.update({f"{name}+forms": {**opts, "forms": True}
+                 for name, opts in list(VARIANTS.items())})
+# 2026.11.11: each of the above with the task block (learned._task_features) too.
+VARIANTS.update({f"{name}+tasks": {**opts, "tasks": True}
                  for name, opts in list(VARIANTS.items())})
 #: 2026.11.5's settings (chosen by its CV on the 657 older items), the baseline of `cv`.
 CHOSEN_2026_11_5 = {"coding": ("words+chars", 10.0), "math": ("chars", 100.0),
@@ -496,15 +502,41 @@ def cv10() -> None:
               FLOORS, baseline_rules=rules_at(RULES_2026_11_9, items))
 
 
+#: The commit whose rules 2026.11.10 shipped with (main at the start of 2026.11.11; its rules
+#: unchanged since its freeze, a333a40): `cv11` scores 2026.11.10's choice with them.
+RULES_2026_11_10 = "aa3891f6e2c750ee275d451b78dd9d5605e66be0"
+#: The labels 2026.11.11 set out to change (set 9's misses); the others keep 2026.11.10's
+#: setup and rules unchanged, and `cv11` does not re-run them.
+CV11_LABELS = ("math", "hard_prompt")
+
+
+def cv11() -> None:
+    """Nested CV of 2026.11.10's frozen choice (setting, floor and mode, retrained on the same
+    items, with 2026.11.10's rules) against 2026.11.11's selection (with this checkout's
+    rules), on the same outer folds, for math and hard_prompt: per outer fold, the (setting,
+    floor, mode) with the best inner out-of-fold F1 on sets 3-9, among 2026.11.10's setting
+    with or without the task block (:func:`arena.categories.learned._task_features`), the
+    floors and the modes; ties go to 2026.11.10's choice."""
+    def settings_of(label: str) -> list[tuple[str, float]]:
+        (name, c) = CHOSEN_2026_11_10[label][0]
+        return [(name, c), (name + "+tasks", c)]
+
+    items, _ = load()
+    selection(CHOSEN_2026_11_10, settings_of, ("2026.11.10 setup", "2026.11.11 selection"),
+              FLOORS, baseline_rules=rules_at(RULES_2026_11_10, items), labels=CV11_LABELS)
+
+
 def selection(baseline: dict[str, Choice], settings_of: Callable[[str], list[tuple[str, float]]],
               names: tuple[str, str], floors: tuple[float | str, ...],
-              baseline_rules: dict[str, np.ndarray] | None = None) -> None:
+              baseline_rules: dict[str, np.ndarray] | None = None,
+              labels: tuple[str, ...] = TOPICAL) -> None:
     """Nested CV of a fixed choice per label (``baseline``, retrained on the same items)
     against a selection, on the same outer folds: in each outer fold, the (setting, floor,
     mode) among ``settings_of(label)`` × ``floors`` × :data:`MODES` with the best F1 on the
     inner out-of-fold predictions of the items of the sets no rule was written on (from
     ``SETS[RULE_CLEAN_SETS]`` on); ties go to the baseline. ``baseline_rules``: the rule
-    verdicts the baseline is scored with (default: this checkout's, as the selection's)."""
+    verdicts the baseline is scored with (default: this checkout's, as the selection's);
+    ``labels``: the labels compared (default: all topical ones)."""
     items, groups = load()
     texts, rules = texts_and_rules(items)
     gold = {label: np.array([label in item["labels"] for item in items], dtype=int)
@@ -517,7 +549,7 @@ def selection(baseline: dict[str, Choice], settings_of: Callable[[str], list[tup
           "|---|---|---|---|---|---|---|")
     cache: dict[str, tuple[sparse.csr_matrix, np.ndarray]] = {}
     summary: dict[str, list[str]] = {}
-    for label in TOPICAL:
+    for label in labels:
         y, rule = gold[label], rules[label]
         base = baseline[label]
         settings = list(dict.fromkeys([base[0], *settings_of(label)]))
@@ -557,15 +589,16 @@ def selection(baseline: dict[str, Choice], settings_of: Callable[[str], list[tup
         summary[label] = [f"{best[0][0]}, C {best[0][1]:g}, floor {best[1]}, {best[2]} "
                           f"(mean inner F1 {mean[best]:.3f}; {names[0]} {mean[base]:.3f})"]
         # Cleanup between labels: the Gram matrices of settings no later label uses.
-        later = {baseline[other][0][0] for other in TOPICAL[TOPICAL.index(label) + 1:]}
-        later |= {s[0] for other in TOPICAL[TOPICAL.index(label) + 1:] for s in settings_of(other)}
+        rest = labels[labels.index(label) + 1:]
+        later = {baseline[other][0][0] for other in rest}
+        later |= {s[0] for other in rest for s in settings_of(other)}
         for name in [n for n in cache if n not in later]:
             del cache[name]
     print(f"\nPer label, the choice with the best mean inner F1 on {sets} (for `fit`):")
     for label, lines in summary.items():
         print(f"  {label}: {lines[0]}")
     print(f"\nRules alone (in-sample on dev and sets 1-2; out of sample on {sets}):")
-    for label in TOPICAL:
+    for label in labels:
         p, r, _ = f1(rules[label], gold[label])
         cp, cr, _ = f1(rules[label][clean], gold[label][clean])
         print(f"  {label}: all P {p:.3f} R {r:.3f}; {sets} P {cp:.3f} R {cr:.3f}")
@@ -621,16 +654,26 @@ CHOSEN_2026_11_9: dict[str, Choice] = {
 #: instruction_following), its choice with the best mean inner F1 (the "Per label" lines:
 #: 2026.11.9's setting with the new rules for coding and instruction_following, the form
 #: block for math); where 2026.11.9's setup had (creative_writing, hard_prompt), that setup.
-CHOSEN: dict[str, Choice] = {
+CHOSEN_2026_11_10: dict[str, Choice] = {
     "coding": CHOSEN_2026_11_9["coding"],
     "math": (("words+chars+shape+context+cues+signals+forms", 100.0), 0.95, "model"),
     "creative_writing": CHOSEN_2026_11_9["creative_writing"],
     "instruction_following": CHOSEN_2026_11_9["instruction_following"],
     "hard_prompt": CHOSEN_2026_11_9["hard_prompt"]}
+#: Frozen for `fit` from `cv11`'s run of 2026-11-30 (cv_rules+lr-2026.11.11.txt): for math
+#: and hard_prompt, where 2026.11.11's selection had the better nested-CV F1, its choice with
+#: the best mean inner F1 (the "Per label" lines, both with the task block); coding,
+#: creative_writing and instruction_following keep 2026.11.10's setup (not re-run).
+CHOSEN: dict[str, Choice] = {
+    "coding": CHOSEN_2026_11_10["coding"],
+    "math": (("words+chars+shape+context+cues+signals+forms+tasks", 100.0), 0.95, "model"),
+    "creative_writing": CHOSEN_2026_11_10["creative_writing"],
+    "instruction_following": CHOSEN_2026_11_10["instruction_following"],
+    "hard_prompt": (("chars+signals+tasks", 10.0), 0.9, "model")}
 #: Weights smaller than this are dropped from the shipped file (the change it makes to any
 #: training item's probability is printed by `fit`).
 PRUNE = 1e-3
-VERSION = "rules+lr-2026.11.10"
+VERSION = "rules+lr-2026.11.11"
 
 
 def fit_all(path: Path = WEIGHTS_FILE) -> None:
@@ -657,7 +700,8 @@ def fit_all(path: Path = WEIGHTS_FILE) -> None:
                                    context=VARIANTS[name].get("context", False),
                                    cues=VARIANTS[name].get("cues", False),
                                    signals=VARIANTS[name].get("signals", False),
-                                   forms=VARIANTS[name].get("forms", False), mode=mode)
+                                   forms=VARIANTS[name].get("forms", False),
+                                   tasks=VARIANTS[name].get("tasks", False), mode=mode)
         print(f"{label}: {name}, C {c:g}, floor {floor}, {mode}, threshold {t:.3f}, "
               f"{len(keep)} weights kept of "
               f"{int(np.count_nonzero(w))}, largest probability change from pruning {drift:.1e}")
@@ -675,5 +719,7 @@ if __name__ == "__main__":
         cv9()
     elif command == "cv10":
         cv10()
+    elif command == "cv11":
+        cv11()
     else:
         {"cv": cv, "fit": fit_all}[command]()

@@ -229,3 +229,39 @@ def test_answer_form_rule_across_languages(prompt: str, constrained: bool) -> No
 def test_coding_rule_on_tool_questions_and_everyday_senses(prompt: str, coding: bool) -> None:
     from arena.categories.classify import rule_labels
     assert rule_labels([prompt])["coding"] is coding
+
+
+@pytest.mark.parametrize("prompt, math", [
+    # 2026.11.11's math rule: proofs and counting questions in more languages, a power of a
+    # number with an answer-form constraint (wordings written here, not taken from a set).
+    ("Zeige, dass die Summe zweier ungerader Zahlen gerade ist.", True),
+    ("Montrez que la racine carrée de 3 est irrationnelle.", True),
+    ("Докажите, что сумма углов треугольника равна 180 градусам.", True),
+    ("Скільки існує трицифрових чисел, у яких усі цифри різні?", True),
+    ("In how many ways can 6 people sit around a round table?", True),
+    ("What is 17 squared? Answer with just the number.", True),
+    # Near misses: "zeige" as "show me", an everyday question with figures.
+    ("Zeige mir ein Rezept für Apfelkuchen.", False),
+    ("I'm 1.75 m and 82 kg, is that overweight? How much should I lose?", False),
+    ("Our flight lands at 14:20 and the train leaves at 15:05, how long is the layover?", False),
+])
+def test_math_rule_proofs_counting_and_everyday_figures(prompt: str, math: bool) -> None:
+    from arena.categories.classify import rule_labels
+    assert rule_labels([prompt])["math"] is math
+
+
+@pytest.mark.parametrize("prompt, role", [
+    # 2026.11.11: a stated professional role counts as a real-world situation in hard_score.
+    ("Я коммерческий директор дистрибьютора электроники.", True),
+    ("我是一家物流公司的运营总监。", True),
+    ("저는 병원 구매팀장입니다.", True),
+    ("Jestem kierownikiem magazynu w firmie spożywczej.", True),
+    ("Bir hastanede satın alma müdürüyüm.", True),
+    ("I'm the head of operations at a 40-person bakery chain.", True),
+    # Near misses: a role in passing, someone else's role.
+    ("My sister is a director of a small theatre.", False),
+    ("Я люблю гулять в парке.", False),
+])
+def test_professional_role_across_languages(prompt: str, role: bool) -> None:
+    from arena.categories import rules
+    assert bool(rules._ROLE.search(prompt)) is role

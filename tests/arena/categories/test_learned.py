@@ -356,3 +356,29 @@ def test_form_block() -> None:
     plain, _ = learned.features("Antworte nur mit der Zahl.", forms=False)
     with_forms, _ = learned.features("Antworte nur mit der Zahl.", forms=True)
     assert set(plain.tolist()) < set(with_forms.tolist())
+
+
+def test_task_block() -> None:
+    # 2026.11.11's task block: proofs, counting, quantity questions beside figures in more
+    # languages, a stated professional role beside a planning request, everyday figures.
+    import zlib
+
+    def names(text: str) -> set[int]:
+        return set(learned._task_features(text)[0].tolist())
+
+    def bucket(name: str) -> int:
+        return zlib.crc32(f"t {name}".encode()) % learned.DIMENSIONS
+
+    assert bucket("proof") in names("Udowodnij, że liczb pierwszych jest nieskończenie wiele.")
+    assert bucket("proof") not in names("Pokaż mi zdjęcia z wakacji.")
+    assert bucket("counting") in names("Сколькими способами можно рассадить 5 гостей?")
+    assert bucket("short_quantity") in names("agar 4 log 12 din me kaam karte hain to kitne din")
+    assert bucket("answer_form_arith") in names("What is 12 squared? Reply with only the number.")
+    assert bucket("everyday_figures") in names("is a 65 inch TV too big for a 3 m room")
+    assert bucket("everyday_figures") not in names("Solve 3x + 5 = 20 for x.")
+    assert bucket("role_plan") in names("我是一家零售企业的供应链总监，"
+                                        "请帮我制定一个分阶段的库存方案。")
+    assert bucket("role_plan") not in names("My sister and I need to plan a birthday party.")
+    plain, _ = learned.features("Докажите теорему.", tasks=False)
+    with_tasks, _ = learned.features("Докажите теорему.", tasks=True)
+    assert set(plain.tolist()) < set(with_tasks.tolist())
