@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import threading
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -381,17 +382,29 @@ _CODE_HINT = re.compile(r"[{}();=<>]|\b(?:code|function|script|program\w*|class|
                         r"|代码|函数|コード|코드|код|функци", _F)
 
 
+def _damped(prefix: str, counted: Iterable[tuple[str, int]], *, sort: bool = True) -> Vector:
+    """The non-zero ``(name, count)`` pairs as buckets of their own names (hashed with the
+    block's ``prefix``), each count damped (``log1p``, capped at 1 from 7 on); sorted by
+    bucket unless ``sort`` is False."""
+    names, values = [], []
+    for name, count in counted:
+        if count:
+            names.append(zlib.crc32(f"{prefix} {name}".encode()) % DIMENSIONS)
+            values.append(min(1.0, np.log1p(count) / np.log(8.0)))
+    buckets = np.array(names, dtype=np.int64)
+    if not sort:
+        return buckets, np.array(values)
+    order = np.argsort(buckets)
+    return buckets[order], np.array(values)[order]
+
+
 def _signal_features(text: str) -> Vector:
     """The :data:`SIGNALS` counts of ``text`` (as :func:`_shape_features`), with three
     conjunctions a linear model cannot form: a data format or a tool's name beside no code
     word ("everyday_format", "tool_everyday"), a tool's name beside code words
     ("tool_code"), and a long text in an unsegmented script ("long_cjk")."""
-    names, values = [], []
-
-    def add(name: str, count: int) -> None:
-        if count:
-            names.append(zlib.crc32(f"g {name}".encode()) % DIMENSIONS)
-            values.append(min(1.0, np.log1p(count) / np.log(8.0)))
+    counted: dict[str, int] = {}  # name -> count, in the order added
+    add = counted.__setitem__
 
     counts = {name: len(pattern.findall(text)) for name, pattern in SIGNALS.items()}
     for name, count in counts.items():
@@ -404,9 +417,7 @@ def _signal_features(text: str) -> Vector:
     wide = sum(1 for ch in text if "\u3040" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af")
     add("long_cjk", int(wide >= 120) + int(wide >= 250))
     add("long_text", int(len(text) >= 400) + int(len(text) >= 800))
-    names_a = np.array(names, dtype=np.int64)
-    order = np.argsort(names_a)
-    return names_a[order], np.array(values)[order]
+    return _damped("g", counted.items())
 
 
 #: Machine-learning and software words beside which figures are a system's, not a
@@ -424,12 +435,8 @@ def _form_features(text: str) -> Vector:
     (:data:`arena.categories.rules._ANSWER_ONLY`), code terms of short tool questions, the
     everyday senses of tool names, a mathematical function in CJK text, and figures beside
     software and machine-learning words (a system's numbers, not a calculation)."""
-    names, values = [], []
-
-    def add(name: str, count: int) -> None:
-        if count:
-            names.append(zlib.crc32(f"f {name}".encode()) % DIMENSIONS)
-            values.append(min(1.0, np.log1p(count) / np.log(8.0)))
+    counted: dict[str, int] = {}  # name -> count, in the order added
+    add = counted.__setitem__
 
     add("answer_only", len(rules._ANSWER_ONLY.findall(text)))
     add("code_term", len(rules._CODE_TERMS.findall(text)))
@@ -443,9 +450,7 @@ def _form_features(text: str) -> Vector:
     figures = len(rules._NUMBER.findall(text))
     software = len(_SOFTWARE_CONTEXT.findall(text))
     add("figures_in_software", int(figures > 0 and software > 0) + int(software >= 3))
-    names_a = np.array(names, dtype=np.int64)
-    order = np.argsort(names_a)
-    return names_a[order], np.array(values)[order]
+    return _damped("f", counted.items())
 
 
 #: 2026.11.11, the optional ``tasks`` block: what kind of task a request is, across languages
@@ -522,12 +527,8 @@ def _task_features(text: str) -> Vector:
     constraint on the answer's form ("answer_form_arith"), figures beside everyday words and
     no calculation verb ("everyday_figures"), and a stated professional role beside a
     planning request in a long text ("role_plan")."""
-    names, values = [], []
-
-    def add(name: str, count: int) -> None:
-        if count:
-            names.append(zlib.crc32(f"t {name}".encode()) % DIMENSIONS)
-            values.append(min(1.0, np.log1p(count) / np.log(8.0)))
+    counted: dict[str, int] = {}  # name -> count, in the order added
+    add = counted.__setitem__
 
     counts = {name: len(pattern.findall(text)) for name, pattern in TASKS.items()}
     for name, count in counts.items():
@@ -543,22 +544,16 @@ def _task_features(text: str) -> Vector:
                                 and not rules._MATH_STRONG.search(text)))
     add("role_plan", int(counts["role"] > 0 and counts["planning_ask"] > 0)
         + int(counts["role"] > 0 and len(text) >= 250))
-    names_a = np.array(names, dtype=np.int64)
-    order = np.argsort(names_a)
-    return names_a[order], np.array(values)[order]
+    return _damped("t", counted.items())
 
 
 def _shape_features(text: str, shapes: dict[str, re.Pattern[str]] | None = None,
                     ) -> tuple[np.ndarray, np.ndarray]:
     """The :data:`SHAPES` (or ``shapes``) counts of ``text``, damped (``log1p``, capped at 1)
     and hashed into buckets of their own names."""
-    names, values = [], []
-    for name, pattern in (SHAPES if shapes is None else shapes).items():
-        count = len(pattern.findall(text))
-        if count:
-            names.append(zlib.crc32(f"s {name}".encode()) % DIMENSIONS)
-            values.append(min(1.0, np.log1p(count) / np.log(8.0)))
-    return np.array(names, dtype=np.int64), np.array(values)
+    return _damped("s", ((name, len(pattern.findall(text)))
+                         for name, pattern in (SHAPES if shapes is None else shapes).items()),
+                   sort=False)
 
 
 #: The feature blocks, in the order their buckets are concatenated.
