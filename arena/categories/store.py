@@ -8,7 +8,7 @@ rows as a whole.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, func, or_, select, update
@@ -49,6 +49,13 @@ def label_battle(db: Session, battle: Battle) -> frozenset[str]:
     return labels
 
 
+def _touch_facts(db: Session, battles: Sequence[Battle], now: datetime) -> None:
+    """Move the facts of re-labelled battles forward: publications read the labels of voted
+    battles, so the next publish must not take the old ones as up to date."""
+    db.execute(update(BattleFact).where(BattleFact.battle_id.in_([b.id for b in battles]))
+               .values(synced_at=now))
+
+
 def label_voted(db: Session, *, now: datetime, batch: int = BATCH) -> int:
     """Label the voted battles that await their labels; returns how many (never commits).
 
@@ -74,8 +81,7 @@ def label_voted(db: Session, *, now: datetime, batch: int = BATCH) -> int:
         for battle in rows:
             _write(db, battle, battle_labels(battle))
         db.flush()
-        db.execute(update(BattleFact).where(BattleFact.battle_id.in_([b.id for b in rows]))
-                   .values(synced_at=now))
+        _touch_facts(db, rows, now)
         done += len(rows)
         last_id = rows[-1].id
 
@@ -101,10 +107,7 @@ def relabel(db: Session, *, everything: bool = False, batch: int = BATCH,
         for battle in rows:
             _write(db, battle, battle_labels(battle))
         db.flush()
-        # Publications read the labels of voted battles: their facts move forward, so the
-        # next publish refits (as for label_voted).
-        db.execute(update(BattleFact).where(BattleFact.battle_id.in_([b.id for b in rows]))
-                   .values(synced_at=utcnow()))
+        _touch_facts(db, rows, utcnow())
         done += len(rows)
         last_id = rows[-1].id
         if commit is not None:
