@@ -189,11 +189,16 @@ def _raw_texts(turn: _Turn) -> list[str]:
     return out
 
 
-def turn_texts(db: Session, battle_ids: list[int]) -> list[tuple[int, list[str]]]:
+def _texts_of(turns: dict[int, list[_Turn]],
+              battle_ids: Sequence[int]) -> list[tuple[int, list[str]]]:
     """``(turn id, [prompt, answer a, answer b])`` of every turn of these battles, in order."""
-    turns = _turns(db, battle_ids)
     return [(turn.id, _raw_texts(turn)) for battle_id in battle_ids
             for turn in turns.get(battle_id, [])]
+
+
+def turn_texts(db: Session, battle_ids: list[int]) -> list[tuple[int, list[str]]]:
+    """:func:`_texts_of` these battles, read from the database."""
+    return _texts_of(_turns(db, battle_ids), battle_ids)
 
 
 def _conversation(texts: list[str], side: str) -> list[dict[str, str]]:
@@ -247,13 +252,14 @@ def release_rows(db: Session, battles: Sequence[RatedBattle], *, release: str,
     def voter_pseudonym(voter_id: str) -> str:  # once per voter, not once per battle
         return pseudonym(key, release, "voter", voter_id, linkable=linkable)
 
+    row = functools.partial(_row, key=key, release=release, linkable=linkable,
+                            voter_pseudonym=voter_pseudonym)
+
     def make() -> Iterator[list[dict[str, Any]]]:
         with scrub_pool() as pool:  # one set of workers for every batch that needs them
             for start in range(0, len(kept), ROW_BATCH):
-                chunk = kept[start:start + ROW_BATCH]
-                yield _batch_rows(db, chunk, consenting, result, pool=pool, row=functools.partial(
-                    _row, key=key, release=release, linkable=linkable,
-                    voter_pseudonym=voter_pseudonym))
+                yield _batch_rows(db, kept[start:start + ROW_BATCH], consenting, result,
+                                  pool=pool, row=row)
 
     result.make = make
     return result
@@ -267,8 +273,7 @@ def _batch_rows(db: Session, chunk: Sequence[RatedBattle], consenting: set[int],
     copies where current (`releases scrub`), the rest scrubbed here."""
     turns = _turns(db, [b.battle_id for b in chunk])
     texted = [b.battle_id for b in chunk if b.battle_id in consenting and turns.get(b.battle_id)]
-    flat = scrub_turns(db, [(turn.id, _raw_texts(turn)) for battle_id in texted
-                            for turn in turns[battle_id]], result.scrubbing, pool=pool)
+    flat = scrub_turns(db, _texts_of(turns, texted), result.scrubbing, pool=pool)
     scrubbed: dict[int, list[str]] = {}
     at = 0
     for battle_id in texted:
