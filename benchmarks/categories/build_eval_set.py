@@ -144,7 +144,8 @@ def main() -> None:
     heldout8 = written(HERE / "written_heldout8.txt", "heldout8", answers)
     heldout9 = written(HERE / "written_heldout9.txt", "heldout9", answers)
     heldout10 = written(HERE / "written_heldout10.txt", "heldout10", answers)
-    # Sets 5 to 10 were written to have no near-duplicate of any older set, so they have no
+    heldout12 = written(HERE / "written_heldout12.txt", "heldout12", answers)
+    # Sets 5 to 10 and 12 were written to have no near-duplicate of any older set, so they have no
     # "novel" subset.
     check_novel(heldout5, dev + heldout + heldout2 + heldout3 + heldout4)
     check_novel(heldout6, dev + heldout + heldout2 + heldout3 + heldout4 + heldout5)
@@ -156,6 +157,8 @@ def main() -> None:
                 + heldout7 + heldout8)
     check_novel(heldout10, dev + heldout + heldout2 + heldout3 + heldout4 + heldout5 + heldout6
                 + heldout7 + heldout8 + heldout9)
+    check_novel(heldout12, dev + heldout + heldout2 + heldout3 + heldout4 + heldout5 + heldout6
+                + heldout7 + heldout8 + heldout9 + heldout10)
     for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
                         ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3),
                         ("heldout4_set.jsonl", heldout4),
@@ -164,7 +167,8 @@ def main() -> None:
                         ("heldout5_set.jsonl", heldout5), ("heldout6_set.jsonl", heldout6),
                         ("heldout7_set.jsonl", heldout7), ("heldout8_set.jsonl", heldout8),
                         ("heldout9_set.jsonl", heldout9),
-                        ("heldout10_set.jsonl", heldout10)):
+                        ("heldout10_set.jsonl", heldout10),
+                        ("heldout12_set.jsonl", heldout12)):
         if not items:
             continue
         with open(HERE / name, "w") as fh:
