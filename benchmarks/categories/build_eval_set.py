@@ -145,8 +145,10 @@ def main() -> None:
     heldout9 = written(HERE / "written_heldout9.txt", "heldout9", answers)
     heldout10 = written(HERE / "written_heldout10.txt", "heldout10", answers)
     heldout11 = written(HERE / "written_heldout11.txt", "heldout11", answers)
-    # Sets 5 to 11 were written to have no near-duplicate of any older set, so they have no
-    # "novel" subset.
+    heldout12 = written(HERE / "written_heldout12.txt", "heldout12", answers)
+    # Sets 5 to 12 were written to have no near-duplicate of any older set, so they have no
+    # "novel" subset. Sets 11 and 12 were written at the same time, each checked against sets
+    # 1-10 only.
     check_novel(heldout5, dev + heldout + heldout2 + heldout3 + heldout4)
     check_novel(heldout6, dev + heldout + heldout2 + heldout3 + heldout4 + heldout5)
     check_novel(heldout7,
@@ -157,8 +159,10 @@ def main() -> None:
                 + heldout7 + heldout8)
     check_novel(heldout10, dev + heldout + heldout2 + heldout3 + heldout4 + heldout5 + heldout6
                 + heldout7 + heldout8 + heldout9)
-    check_novel(heldout11, dev + heldout + heldout2 + heldout3 + heldout4 + heldout5 + heldout6
-                + heldout7 + heldout8 + heldout9 + heldout10)
+    older = (dev + heldout + heldout2 + heldout3 + heldout4 + heldout5 + heldout6 + heldout7
+             + heldout8 + heldout9 + heldout10)
+    check_novel(heldout11, older)
+    check_novel(heldout12, older)
     for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
                         ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3),
                         ("heldout4_set.jsonl", heldout4),
@@ -168,7 +172,8 @@ def main() -> None:
                         ("heldout7_set.jsonl", heldout7), ("heldout8_set.jsonl", heldout8),
                         ("heldout9_set.jsonl", heldout9),
                         ("heldout10_set.jsonl", heldout10),
-                        ("heldout11_set.jsonl", heldout11)):
+                        ("heldout11_set.jsonl", heldout11),
+                        ("heldout12_set.jsonl", heldout12)):
         if not items:
             continue
         with open(HERE / name, "w") as fh:
