@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,13 +18,8 @@ from .problem import Problem, build_problem, fit_rows
 from .result import ContenderRating, LeaderboardResult, StyleCoefficient
 from .solver import NewtonResult, newton
 from .tables import _reorder, _vote_counts, _win_matrix
+from .units import FASTCHAT_REG, SCALE
 
-#: Elo points per unit of theta: rating = offset + SCALE * theta.
-SCALE = 400.0 / math.log(10.0)
-#: ``reg`` equivalent to FastChat's ``compute_elo_mle_with_tie`` (scikit-learn L2, C=1, every
-#: battle duplicated, features +-ln10): penalty ||coef||^2/2 with coef = theta/ln10 against a
-#: loss counted twice, i.e. ``reg = 1 / (2 ln(10)^2)`` on our once-counted loss.
-FASTCHAT_REG = 1.0 / (2.0 * math.log(10.0) ** 2)
 _Z95 = 1.959963984540054
 
 

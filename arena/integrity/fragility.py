@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from scipy import linalg
 
 import ratings
 
@@ -88,6 +87,8 @@ def gap_direction(h: np.ndarray, upper: int, lower: int, *, reg: float) -> np.nd
     e = np.zeros(h.shape[0])
     e[upper], e[lower] = 1.0, -1.0
     if reg > 0:
+        from scipy import linalg  # here, not at import: the app's start-up does not need scipy
+
         return np.asarray(linalg.solve(h, e, assume_a="pos"))
     # unpenalised, H is singular along a common shift of θ, to which e is orthogonal
     return np.linalg.pinv(h, hermitian=True) @ e

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from arena.integrity import stats
 
@@ -105,6 +104,8 @@ def _dispersion(gr: _Groups, n_items: int) -> Dispersion:
     sd = np.sqrt(np.bincount(item, gr.var, minlength=n_items))
     cnt = np.bincount(item, gr.counted.astype(float), minlength=n_items).astype(np.int64)
     z = np.divide(t, sd, out=np.zeros(n_items), where=sd > 0)
+    from scipy import special  # here, not at import: the app's start-up does not need scipy
+
     p = np.where(cnt > 0, special.ndtr(-z), 1.0)
     return Dispersion(voters=cnt, statistic=t, sd=sd, z=z, p=p,
                       skew=np.bincount(item, gr.cube, minlength=n_items))
@@ -144,6 +145,8 @@ def two_stage(probs: np.ndarray, a: np.ndarray, b: np.ndarray, outcome: np.ndarr
     disp = _dispersion(gr, n_items)
     chosen = stats.benjamini_hochberg(disp.p, alpha)
     n_sel = int(chosen.sum())
+    from scipy import special
+
     z_cut = float(special.ndtri(1.0 - alpha * n_sel / n_items)) if n_sel else np.inf
     item = gr.keys % n_items
     # leave-one-voter-out: the contender's stage-1 z and skew without this voter's term

@@ -55,7 +55,6 @@ from arena.models import DataRelease, utcnow
 from arena.releases.card import dataset_card
 from arena.releases.media import MediaRelease, card_section, rows_file, write_media_release
 from arena.releases.rows import ANSWER_COLUMNS, EXCLUSION_REASONS, WindowRows, release_rows
-from ratings import cli as ratings_cli
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +203,8 @@ def _run_ratings(argv: list[str], folder: Path) -> tuple[dict[str, Any] | None, 
     errors = io.StringIO()
     args = [argv[0], folder / argv[1], *argv[2:]]
     with contextlib.redirect_stderr(errors):
+        from ratings import cli as ratings_cli  # here: the app's start-up does not fit
+
         status = ratings_cli.main([str(a) for a in args] + ["--output", str(out)])
     if status != 0:
         return None, errors.getvalue().strip().removeprefix("error: ")

@@ -40,8 +40,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
-import phonenumbers
-
 #: The detectors' own version: bump it whenever a change here can change any output.
 SCRUBBER_RULES = "2026.11.1"
 
@@ -50,6 +48,8 @@ def scrubber_version() -> str:
     """What a scrubbed copy (:class:`arena.models.ScrubbedTurn`) was made with: these rules,
     libphonenumber's data (it decides which numbers are valid) and the Unicode tables behind
     ``\\w`` and ``\\d``. A copy made with anything else is scrubbed again."""
+    import phonenumbers  # here, not at import (0.2 s): the app's start-up does not scrub
+
     return f"{SCRUBBER_RULES}+pn{phonenumbers.__version__}+ucd{unicodedata.unidata_version}"
 
 
@@ -227,6 +227,8 @@ def _phone_spans(text: str, regions: Sequence[str], digits_in_text: int) -> Iter
             m.group().startswith("+") or _digit_count(m.group()) >= _PHONE_MIN_DIGITS
             for m in _PHONE_HINT.finditer(text)):
         return
+    import phonenumbers
+
     for region in regions:
         matcher = phonenumbers.PhoneNumberMatcher(text, region,
                                                   leniency=phonenumbers.Leniency.VALID)
