@@ -634,6 +634,10 @@ _RATE = re.compile(
     r"\b(?:times as|twice as|half as|\d+(?:[.,]\d+)? times)\b", _F)
 
 
+#: Square and cubic units ("45 m²", "2 km²"): a flat's or a field's size, not a power.
+_UNIT_POWER = re.compile(r"(?<![A-Za-z])(?:k|c|m)?m[²³2](?![\w])")
+
+
 def _figure_features(text: str) -> Vector:
     """The ``figures`` block (2026.11.12): :data:`FIGURES` counts, damped as the other
     blocks, with four conjunctions: figures beside everyday words and none of the maths
@@ -647,13 +651,16 @@ def _figure_features(text: str) -> Vector:
     for name, count in counts.items():
         add(name, count)
     figures = len(rules._NUMBER.findall(text))
-    maths = (counts["proof_more"] + counts["chance"] + counts["counting_more"]
+    # Maths words and formulas; then also operations, percentages and rates, which a
+    # business brief has too.
+    terms = (counts["proof_more"] + counts["chance"] + counts["counting_more"]
              + counts["geometry_more"] + counts["number_theory"]
-             + len(rules._MATH_STRONG.findall(text)) + len(rules._FORMULA.findall(text))
-             + len(TASKS["arith_op"].findall(text)) + len(_RATE.findall(text)))
+             + len(rules._MATH_STRONG.findall(text))
+             + len(rules._FORMULA.findall(_UNIT_POWER.sub(" ", text))))
+    maths = terms + len(TASKS["arith_op"].findall(text)) + len(_RATE.findall(text))
     short = len(text) < 300
     add("everyday_only", int(figures > 0 and counts["everyday_more"] > 0 and not maths))
-    add("long_brief_figures", int(len(text) >= 250 and figures >= 2 and not maths))
+    add("long_brief_figures", int(len(text) >= 250 and figures >= 2 and not terms))
     add("short_maths", int(short and maths > 0))
     add("answer_form", int(short and bool(rules._ANSWER_FORM.search(text))
                            and (maths > 0 or figures > 0)))
