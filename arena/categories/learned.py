@@ -710,8 +710,9 @@ def features(text: str, *, words: bool = True, chars: bool = True, shape: bool =
 
     Each n-gram block (words and word pairs; character n-grams) is counted, damped with
     ``log1p`` and scaled to unit length, so a long prompt does not outweigh a short one; the
-    shape, context, cue, signal and form blocks (:data:`SHAPES`, :data:`CONTEXT`,
-    :data:`CUES`, :data:`SIGNALS`, :func:`_form_features`) are one damped count per pattern.
+    shape, context, cue, signal, form, task and figure blocks (:data:`SHAPES`,
+    :data:`CONTEXT`, :data:`CUES`, :data:`SIGNALS`, :func:`_form_features`,
+    :func:`_task_features`, :func:`_figure_features`) are one damped count per pattern.
     ``cache`` (one per text) keeps each block computed once when several models read the
     same text with different blocks.
     """

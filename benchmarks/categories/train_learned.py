@@ -1,6 +1,7 @@
 """Train the learned component of the prompt classifier, and choose its settings.
 
-    python benchmarks/categories/train_learned.py cv11    # 2026.11.11's selection: nested CV
+    python benchmarks/categories/train_learned.py cv12    # 2026.11.12's selection: nested CV
+    python benchmarks/categories/train_learned.py cv11    # 2026.11.11's selection
     python benchmarks/categories/train_learned.py cv10    # 2026.11.10's selection
     python benchmarks/categories/train_learned.py cv9     # 2026.11.9's selection
     python benchmarks/categories/train_learned.py cv8     # 2026.11.8's selection
@@ -9,8 +10,8 @@
     python benchmarks/categories/train_learned.py cv      # 2026.11.6's selection
     python benchmarks/categories/train_learned.py fit  # → arena/categories/learned_weights.npz
 
-Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout9_set``;
-3,918 items; the older selections now run on these too). Sets written later are the clean
+Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout10_set``;
+4,573 items; the older selections now run on these too). Sets written later are the clean
 tests of what this script produces and are never read here.
 
 Per topical label, an L2-regularised logistic regression over hashed word uni/bi-grams,
@@ -53,10 +54,11 @@ from arena.categories.learned import (  # noqa: E402
 SETS = ("eval_set.jsonl", "heldout_set.jsonl", "heldout2_set.jsonl", "heldout3_set.jsonl",
         "heldout4_set.jsonl", "heldout5_set.jsonl", "heldout6_set.jsonl", "heldout7_set.jsonl",
         "heldout8_set.jsonl", "heldout9_set.jsonl", "heldout10_set.jsonl")
-#: Sets no rule was written on before 2026.11.9 (held-out 3 to 9; the index of set 3 in
+#: Sets no rule was written on before 2026.11.9 (held-out 3 to 10; the index of set 3 in
 #: SETS): there the rules' verdicts were out of sample, so the selections of 2026.11.7 and
 #: later compare combinations of rule and model on them only (2026.11.9's and 2026.11.10's
-#: rules were written after reading sets 7 and 8's errors, 2026.11.11's after set 9's:
+#: rules were written after reading sets 7 and 8's errors, 2026.11.11's after set 9's,
+#: 2026.11.12's after set 10's:
 #: disclosed in the README).
 RULE_CLEAN_SETS = 3
 SEED = 20261129
@@ -689,7 +691,7 @@ CHOSEN_2026_11_10: dict[str, Choice] = {
     "creative_writing": CHOSEN_2026_11_9["creative_writing"],
     "instruction_following": CHOSEN_2026_11_9["instruction_following"],
     "hard_prompt": CHOSEN_2026_11_9["hard_prompt"]}
-#: Frozen for `fit` from `cv11`'s run of 2026-11-30 (cv_rules+lr-2026.11.11.txt): for math
+#: Frozen for 2026.11.11 from `cv11`'s run of 2026-11-30 (cv_rules+lr-2026.11.11.txt): for math
 #: and hard_prompt, where 2026.11.11's selection had the better nested-CV F1, its choice with
 #: the best mean inner F1 (the "Per label" lines, both with the task block); coding,
 #: creative_writing and instruction_following keep 2026.11.10's setup (not re-run).
@@ -699,11 +701,22 @@ CHOSEN_2026_11_11: dict[str, Choice] = {
     "creative_writing": CHOSEN_2026_11_10["creative_writing"],
     "instruction_following": CHOSEN_2026_11_10["instruction_following"],
     "hard_prompt": (("chars+signals+tasks", 10.0), 0.9, "model")}
-CHOSEN = CHOSEN_2026_11_11
+#: Frozen for `fit` from `cv12`'s run of 2026-11-30 (cv_rules+lr-2026.11.12.txt): for math
+#: and instruction_following, where 2026.11.12's selection had the better nested-CV F1, its
+#: choice with the best mean inner F1 (the "Per label" lines: the figure block for math;
+#: 2026.11.11's setting, now beside the new answer-form rule, for instruction_following);
+#: coding, creative_writing and hard_prompt keep 2026.11.11's setup (not re-run).
+CHOSEN: dict[str, Choice] = {
+    "coding": CHOSEN_2026_11_11["coding"],
+    "math": (("words+chars+shape+context+cues+signals+forms+tasks+figures", 100.0), 0.95,
+             "model"),
+    "creative_writing": CHOSEN_2026_11_11["creative_writing"],
+    "instruction_following": CHOSEN_2026_11_11["instruction_following"],
+    "hard_prompt": CHOSEN_2026_11_11["hard_prompt"]}
 #: Weights smaller than this are dropped from the shipped file (the change it makes to any
 #: training item's probability is printed by `fit`).
 PRUNE = 1e-3
-VERSION = "rules+lr-2026.11.11"
+VERSION = "rules+lr-2026.11.12"
 
 
 def fit_all(path: Path = WEIGHTS_FILE) -> None:
