@@ -547,6 +547,126 @@ def _task_features(text: str) -> Vector:
     return _damped("t", counted.items())
 
 
+#: 2026.11.12, the optional ``figures`` block: whether figures in a request are a problem to
+#: solve or facts of everyday life, across languages (set 10's math misses were proofs,
+#: counting and probability questions in nl, sv, fi, da, hu, he, hi, bn, id and short
+#: computations with an answer-form constraint; its false positives everyday questions with
+#: figures: a drive, sleep hours, a car's price, blood pressure, a season's races, fares,
+#: rent per square metre, a match's score, and long professional briefs with figures).
+#: Families of stems, each one feature, not the wordings of any item.
+FIGURES: dict[str, re.Pattern[str]] = {
+    "proof_more": re.compile(
+        r"\b(?:bewijs|bevis\w*|todista\w*|buktikan|bizonyítsd|igazold|dokaži\w*|dokažte|"
+        r"αποδείξτε|απόδειξη|thibitisha|prove|proof|beweis\w*|preuve|prueba|dimostrazione|"
+        r"доказательств\w*|доведення|dowód)\b|הוכח|הוכיחו|প্রমাণ|सिद्ध क|साबित क|พิสูจน์|"
+        r"اثبت|أثبت|برهن|ثابت کنید|证明|証明|증명", _F),
+    "chance": re.compile(
+        r"\b(?:probabilit\w*|wahrscheinlichkeit\w*|probabilidad\w*|probabilidade\w*|"
+        r"вероятност\w*|ймовірн\w*|імовірн\w*|prawdopodobieństw\w*|olasılı\w*|"
+        r"sandsynlighed\w*|sannolikhet\w*|sannsynlighet\w*|waarschijnlijkheid|"
+        r"todennäköisyy\w*|valószínűség\w*|pravděpodobnost\w*|peluang|xác suất|"
+        r"πιθανότητα|uwezekano|odds|dice|die is rolled|coins?|würfel\w*|dés?|dado|dados|"
+        r"moedas?|monet\w*|кубик\w*|монет\w*|terning\w*|tärning\w*|kocka\w*)\b"
+        r"|概率|機率|確率|확률|הסתברות|संभावना|प्रायिकता|احتمال|ความน่าจะเป็น|"
+        r"骰子|サイコロ|주사위", _F),
+    "counting_more": re.compile(
+        r"\b(?:hányféle\w*|hány különböző|på hur många (?:sätt|olika)|hur många olika|"
+        r"på hvor mange måder|hvor mange forskellige|op hoeveel manieren|hoeveel verschillende|"
+        r"kuinka mon(?:ella|ta) (?:tavalla|eri)|berapa banyak cara|bao nhiêu cách|"
+        r"πόσους τρόπους|kwa njia ngapi|arrange\w*|permutation\w*|combination\w*|"
+        r"anagram\w*|letters of the word|buchstaben des wortes|lettres du mot|"
+        r"letras de la palabra|букв слова)\b|כמה דרכים|कितने तरीक|何通り|몇 가지|多少种|"
+        r"並べ方|排列|组合", _F),
+    "geometry_more": re.compile(
+        r"\b(?:area|perimeter|radius|diameter|circumference|inscribed|площ\w*|периметр\w*|"
+        r"радиус\w*|радіус\w*|вписан\w*|вписан\w*|вписано\w*|круг\w*|квадрат\w*|"
+        r"fläche\w*|umfang|kreis\w*|aire|périmètre|rayon|cercle|área|perímetro|radio|"
+        r"pole|obwód|promień|koła|alan\w*|çevre\w*|yarıçap\w*|oppervlakte|omtrek|straal|"
+        r"omkrets|pinta-ala|ympyrä\w*|kerület\w*|terület\w*|luas|keliling|jari-jari|"
+        r"diện tích|chu vi|bán kính|εμβαδ\w*|κύκλ\w*)\b|面积|面積|半径|周长|넓이|반지름|"
+        r"शेत्रफल|क्षेत्रफल|त्रिज्या|שטח|רדיוס", _F),
+    "number_theory": re.compile(
+        r"\b(?:gcd|lcm|hcf|euclid\w*|primes?|prime numbers?|primzahl\w*|nombres? premiers?|"
+        r"números? primos?|numeri primi|простых|простые|простое число|простих|liczb\w* pierwsz\w*|"
+        r"asal sayı\w*|số nguyên tố|bilangan prima|priemgetal\w*|primtal\w*|alkuluku\w*|"
+        r"prímszám\w*|irrational|irrationnel\w*|irracional|irrazionale|иррациональн\w*|"
+        r"ірраціональн\w*|niewymiern\w*|irasyonel|irasional|vô tỉ|divisible|teilbar|"
+        r"divisible par|делится|ділиться|podzieln\w*|deelbaar|jaollinen|osztható|"
+        r"habis dibagi|chia hết|even|odd|gerade|ungerade|pair|impair|genap|ganjil|"
+        r"чётн\w*|четн\w*|нечётн\w*|нечетн\w*|парн\w*|непарн\w*|parzyst\w*|"
+        r"nieparzyst\w*|çift|tek sayı\w*|jämn\w*|udda|lige|ulige|parillinen|pariton|"
+        r"páros|páratlan|consecutive|consecutivos|consécutifs|aufeinanderfolgend\w*|"
+        r"последовательн\w*|послідовн\w*|kolejn\w*|ardışık|berurutan|liên tiếp)\b"
+        r"|素数|质数|質数|소수|最大公约数|最小公倍数|अभाज्य|अपरिमेय|מספרים? ראשוני\w*|עוקבים|"
+        r"מתחלק|বিজোড়|জোড়|মৌলিক", _F),
+    "everyday_more": re.compile(
+        r"\b(?:drive|driving|drove|road trip|sleep|sleeping|nap|blood pressure|heart rate|"
+        r"pulse|cholesterol|year[- ]old|years old|age|price|priced|paid|pay|overpa\w*|"
+        r"bought|buy|worth|deal|used car|mileage|menu|restaurant|tip|ticket|fare|train|bus|"
+        r"metro|taxi|uber|rent|rental|landlord|deposit|apartment|flat|won|win|wins|"
+        r"goals?|scored|season|races|match|game|points? per game|boil|bake|oven|recipe|"
+        r"cook|egg|calories|steps|marathon|weather|temperature|degrees outside|"
+        r"roughly|approximately|about how|is it normal|is that (?:normal|good|bad|ok|"
+        r"enough|too)|worth it|should i|would you|which one|fahren|fahrt|schlafen|"
+        r"blutdruck|preis|kostet|miete|zug|bus|spiel|tore|loyer|prix|trajet|train|"
+        r"sommeil|tension|c'est cher|match|buts?|conduire|alquiler|precio|cuesta|cuánto "
+        r"cuesta|menú|goles|marcó|ganó|partido|tren|autobús|dormir|presión|aluguel|preço|"
+        r"custa|trem|ônibus|jogo|affitto|prezzo|costa|treno|partita|"
+        r"рост|вес|цен\w*|стоит|аренд\w*|поезд\w*|автобус\w*|матч\w*|гол\w*|"
+        r"давлени\w*|сна|спать|лет|возраст\w*|czynsz|cena|pociąg\w*|mecz\w*|"
+        r"kira|fiyat\w*|tren|otobüs|maç|gol\w*|kazandı|uyku|tansiyon|yaş\w*|"
+        r"giá|thuê|vé|tàu|ngủ|huyết áp|harga|sewa|tiket|kereta|tidur|"
+        r"bei|kodi|treni|basi|lala|usingizi)\b"
+        r"|身高|体重|多少钱|价格|房租|租金|火车|高铁|公交|比赛|进球|睡眠|血压|岁|"
+        r"身長|体重|値段|家賃|電車|試合|睡眠|血圧|歳|"
+        r"키|몸무게|가격|월세|기차|버스|경기|수면|혈압|살|"
+        r"कितनी दूर|समय लगता|किराया|कीमत|ट्रेन|बस|नींद|रक्तचाप|उम्र|"
+        r"מחיר|שכר דירה|רכבת|אוטובוס|משחק|שינה|לחץ דם", _F),
+}
+
+
+#: A rate between two quantities ("120 km/h", "1,79 € pro Liter", "45.000 đồng/kg", "twice as
+#: old"): figures in a relation, the mark of a word problem even among everyday words.
+_RATE = re.compile(
+    r"\d\s*(?:km|m|€|\$|đồng|rp|l|kg|g)?\s*/\s*(?:h|kg|l|m²|m2|min|km|hour|day)\b|\bkm/h|mph|"
+    r"\b(?:per|pro|par|por|al|за|на|за один|each|a|an) (?:hour|minute|day|week|month|year|"
+    r"litre|liter|kg|person|stunde|liter|heure|litre|hora|litro|час|литр|кг)\b|"
+    r"\b(?:times as|twice as|half as|\d+(?:[.,]\d+)? times)\b", _F)
+
+
+#: Square and cubic units ("45 m²", "2 km²"): a flat's or a field's size, not a power.
+_UNIT_POWER = re.compile(r"(?<![A-Za-z])(?:k|c|m)?m[²³2](?![\w])")
+
+
+def _figure_features(text: str) -> Vector:
+    """The ``figures`` block (2026.11.12): :data:`FIGURES` counts, damped as the other
+    blocks, with four conjunctions: figures beside everyday words and none of the maths
+    families ("everyday_only"), figures in a long request with none of them
+    ("long_brief_figures", a business or clinical case), a maths family in a short request
+    ("short_maths"), and a computation with a constraint on the answer's form in a short
+    request, in any of the rules' languages ("answer_form")."""
+    counted: dict[str, int] = {}
+    add = counted.__setitem__
+    counts = {name: len(pattern.findall(text)) for name, pattern in FIGURES.items()}
+    for name, count in counts.items():
+        add(name, count)
+    figures = len(rules._NUMBER.findall(text))
+    # Maths words and formulas; then also operations, percentages and rates, which a
+    # business brief has too.
+    terms = (counts["proof_more"] + counts["chance"] + counts["counting_more"]
+             + counts["geometry_more"] + counts["number_theory"]
+             + len(rules._MATH_STRONG.findall(text))
+             + len(rules._FORMULA.findall(_UNIT_POWER.sub(" ", text))))
+    maths = terms + len(TASKS["arith_op"].findall(text)) + len(_RATE.findall(text))
+    short = len(text) < 300
+    add("everyday_only", int(figures > 0 and counts["everyday_more"] > 0 and not maths))
+    add("long_brief_figures", int(len(text) >= 250 and figures >= 2 and not terms))
+    add("short_maths", int(short and maths > 0))
+    add("answer_form", int(short and bool(rules._ANSWER_FORM.search(text))
+                           and (maths > 0 or figures > 0)))
+    return _damped("n", counted.items())
+
+
 def _shape_features(text: str, shapes: dict[str, re.Pattern[str]] | None = None,
                     ) -> tuple[np.ndarray, np.ndarray]:
     """The :data:`SHAPES` (or ``shapes``) counts of ``text``, damped (``log1p``, capped at 1)
@@ -557,7 +677,8 @@ def _shape_features(text: str, shapes: dict[str, re.Pattern[str]] | None = None,
 
 
 #: The feature blocks, in the order their buckets are concatenated.
-BLOCKS = ("words", "chars", "shape", "context", "cues", "signals", "forms", "tasks")
+BLOCKS = ("words", "chars", "shape", "context", "cues", "signals", "forms", "tasks",
+          "figures")
 
 
 def _block(raw: str, name: str) -> Vector:
@@ -576,26 +697,29 @@ def _block(raw: str, name: str) -> Vector:
         return _form_features(raw)
     if name == "tasks":
         return _task_features(raw)
+    if name == "figures":
+        return _figure_features(raw)
     return _shape_features(raw, {"shape": SHAPES, "context": CONTEXT, "cues": CUES}[name])
 
 
 def features(text: str, *, words: bool = True, chars: bool = True, shape: bool = False,
              context: bool = False, cues: bool = False, signals: bool = False,
-             forms: bool = False, tasks: bool = False,
+             forms: bool = False, tasks: bool = False, figures: bool = False,
              cache: dict[str, Vector] | None = None) -> Vector:
     """Sparse feature vector of ``text``: sorted bucket indices and their values.
 
     Each n-gram block (words and word pairs; character n-grams) is counted, damped with
     ``log1p`` and scaled to unit length, so a long prompt does not outweigh a short one; the
-    shape, context, cue, signal and form blocks (:data:`SHAPES`, :data:`CONTEXT`,
-    :data:`CUES`, :data:`SIGNALS`, :func:`_form_features`) are one damped count per pattern.
+    shape, context, cue, signal, form, task and figure blocks (:data:`SHAPES`,
+    :data:`CONTEXT`, :data:`CUES`, :data:`SIGNALS`, :func:`_form_features`,
+    :func:`_task_features`, :func:`_figure_features`) are one damped count per pattern.
     ``cache`` (one per text) keeps each block computed once when several models read the
     same text with different blocks.
     """
     raw = text[:MAX_CHARS]
     indices, values = [], []
     for name, wanted in zip(BLOCKS, (words, chars, shape, context, cues, signals, forms,
-                                     tasks), strict=True):
+                                     tasks, figures), strict=True):
         if not wanted:
             continue
         if cache is None:
@@ -637,6 +761,7 @@ class LabelModel:
     signals: bool = False
     forms: bool = False
     tasks: bool = False
+    figures: bool = False
     #: How the model and the label's rule combine: "or" (either says yes), "and" (both),
     #: "model" (the model alone) or "rules" (the rule alone).
     mode: str = "or"
@@ -662,7 +787,7 @@ def save(path: Path, models: dict[str, LabelModel], *, version: str) -> None:
         arrays[f"{label}.threshold"] = np.array(model.threshold, dtype=np.float64)
         arrays[f"{label}.blocks"] = np.array([model.words, model.chars, model.shape,
                                               model.context, model.cues, model.signals,
-                                              model.forms, model.tasks])
+                                              model.forms, model.tasks, model.figures])
         arrays[f"{label}.mode"] = np.array(model.mode)
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
@@ -684,6 +809,7 @@ def load(path: Path = WEIGHTS_FILE) -> tuple[str, dict[str, LabelModel]]:
                 signals=len(data[f"{label}.blocks"]) > 5 and bool(data[f"{label}.blocks"][5]),
                 forms=len(data[f"{label}.blocks"]) > 6 and bool(data[f"{label}.blocks"][6]),
                 tasks=len(data[f"{label}.blocks"]) > 7 and bool(data[f"{label}.blocks"][7]),
+                figures=len(data[f"{label}.blocks"]) > 8 and bool(data[f"{label}.blocks"][8]),
                 mode=str(data[f"{label}.mode"]) if f"{label}.mode" in data else "or")
             for label in data["labels"]}
         unknown = {m.mode for m in models.values()} - set(MODES)
@@ -712,12 +838,13 @@ def probabilities(text: str) -> dict[str, float]:
     out = {}
     for label, model in models()[1].items():
         key = (model.words, model.chars, model.shape, model.context, model.cues, model.signals,
-               model.forms, model.tasks)
+               model.forms, model.tasks, model.figures)
         if key not in vectors:
             vectors[key] = features(text, words=model.words, chars=model.chars,
                                     shape=model.shape, context=model.context,
                                     cues=model.cues, signals=model.signals,
-                                    forms=model.forms, tasks=model.tasks, cache=blocks)
+                                    forms=model.forms, tasks=model.tasks,
+                                    figures=model.figures, cache=blocks)
         out[label] = model.probability(*vectors[key])
     return out
 

@@ -510,9 +510,86 @@ _ANSWER_ONLY = re.compile(
     r"|فقط (?:عدد|نام|جواب)", _F)
 
 
+#: 2026.11.12: constraints on the answer's form that set 10's misses showed across languages,
+#: each naming the constrained thing: how a computed answer is written (rounded to N
+#: places, boxed, as a reduced fraction, with its unit, "only the result"), a word or letter
+#: to leave out, a line ending, a separator, one item per line, a list's order or style, a
+#: cap on sentences or words, the answer's language, a table.
+_ANSWER_FORM = re.compile(
+    r"(?<![\w])(?:"
+    # en
+    r"round(?:ed)? (?:it |the (?:final )?answer |your answer |the result )?to (?:the nearest|"
+    r"\d+|one|two|three|four) ?(?:decimal|dp\b|significant|sig\.? fig|whole|integer|cent|"
+    r"tenth|hundredth|thousandth|percent)|\\boxed|(?:answer|result)\w* (?:in|inside) a box\b|"
+    r"(?:give|express|write|leave|state|answer)\w* (?:it |the answer |your answer |the result )?"
+    r"(?:as|in) (?:a |an )?(?:reduced|simplified|improper|mixed|common|exact|single)"
+    r" ?(?:fraction|decimal|number|form|surd|radical)|in (?:its )?simplest form|"
+    r"include (?:the )?units?(?![\w ])|answer as(?= [\"'“«])|separated by(?= (?:a |the )?"
+    r"[\"'“«])|separated by (?:a |the )?(?:commas?|semicolons?|slash\w*|pipes?|dash\w*|"
+    r"spaces|new ?lines|line breaks)|"
+    r"(?:one|an item|each) per line|on (?:its|their) own line|in reverse alphabetical order|"
+    r"(?:list|name)\w* [^.?!\n]{0,60} in reverse order|"
+    r"(?:using|with|under) (?:the )?headings?(?= [\"'“«])|without (?:using|mentioning|saying) "
+    r"(?:the (?:word|letter|words)|the name)|never (?:use|say|mention) the word|"
+    r"with (?:the |its |their )?\w+ (?:in|between) parenthes[ie]s|"
+    # fr, de, es, pt, it, ro
+    r"(?:donne|donnez|écris|écrivez|indique)(?:-moi)? (?:seulement|uniquement|juste) "
+    r"(?:le résultat|la réponse|le nombre)|arrondi\w* (?:à|au) |sous forme de fraction|"
+    r"sans (?:utiliser|employer|dire|écrire) (?:le mot|les mots|la lettre)|"
+    r"(?:l'|le |la )\w+ entre parenthèses|(?:par|dans l')ordre alphabétique|"
+    r"nur das (?:ergebnis|endergebnis)|(?:auf|mit) (?:\w+ )?(?:nachkommastellen|dezimalstellen)|"
+    r"gerundet auf|als (?:gekürzter )?bruch|ohne (?:die wörter|das wort \w+ zu)|"
+    r"in alphabetischer reihenfolge|getrennt durch|"
+    r"(?<!no )solo el resultado|redonde\w* a|como fracci[oó]n|(?:el|la|su) \w+ entre paréntesis|"
+    r"(?:por|en) orden alfabético|separad[oa]s por (?:punto y coma|(?=[\"'“«]))|"
+    r"apenas o resultado|arredond\w* (?:a|para)|(?:o|a|seu|sua) \w+ entre parênteses|"
+    r"(?:em|por) ordem alfabética|um por linha|uma por linha|sem usar (?:a|as) palavras?|"
+    r"(?<!non )solo il risultato|arrotond\w* a|senza usare (?:la|le) parol\w+|"
+    r"in ordine alfabetico|separate prin|în ordine alfabetică|"
+    # ru, uk, pl, cs
+    r"округли\w* до|(?<!не )только (?:ответ|результат|число)|в (?:виде|форме) дроби|"
+    r"без (?:слова|слов|буквы|букв|использования слова)(?= [«\"“])|"
+    r"не (?:используя|употребляя) слов\w*|"
+    r"кажд\w+ строк\w+ (?:заканчива|оканчива|начина)\w*|в алфавитном порядке|"
+    r"по одному на строк\w*|каждый с новой строки|"
+    r"заокругл\w* до|тільки (?:результат|відповідь)|в алфавітному порядку|"
+    r"(?:oddzielon|rozdzielon)\w* (?:przecinkami|średnikami)|w kolejności alfabetycznej|"
+    r"(?:tylko|wyłącznie) wynik|zaokrągl\w* do|bez (?:słowa|używania słowa|użycia słowa)|"
+    r"jeden (?:na|w) (?:linię|linii)|pouze výsledek|zaokrouhl\w* na|"
+    r"abecedně|v abecedním pořadí|"
+    # nl, sv, da, fi, hu, el, id, tr, sw, he
+    r"alleen het (?:resultaat|antwoord|getal)|afgerond op \w+ (?:decimal\w*|cijfers?)|"
+    r"in alfabetische volgorde|zonder (?:uitleg|het woord)|"
+    r"(?:endast|bara) (?:resultatet|svaret|talet)|i punktform|utan (?:inledning|förklaring\w*|"
+    r"ordet)|i alfabetisk ordning|kun (?:resultatet|svaret|tallet)|uden (?:forklaring|ordet)|"
+    r"numeroitu\w* listan\w*|aakkosjärjestyksessä|ilman (?:selityksiä|sanaa)|"
+    r"alle \d+ sanaa|enintään \d+ (?:sanaa|lausetta|riviä)|"
+    r"legfeljebb (?:\d+|egy|két|kettő|három|négy|öt) (?:mondat|szó|sor)\w*|"
+    r"ábécérendben|csak (?:az eredményt|a számot|a választ)|"
+    r"μόνο (?:με )?(?:έναν |ένα )?(?:αριθμό|λέξη|το αποτέλεσμα)|απάντησε μόνο|"
+    r"hanya hasil\w*|dibulatkan|urutan abjad|tanpa (?:kata|menggunakan kata)|"
+    r"sadece sonu[cç]\w*|yuvarlayın\w*|yuvarlayarak|alfabetik sıra\w*|kelimesini kullanmadan|"
+    r"kila (?:mmoja|moja) kwenye mstari|kwa mpangilio wa alfabeti|bila (?:maelezo|neno)|"
+    r"בלי הסברים|ללא הסברים|לפי סדר אלפביתי|בלי (?:להשתמש ב|המילה)|רק (?:את )?התשובה|"
+    r"(?:מופרד|מופרדים) ב"
+    r")(?![\w])"
+    # Scripts without spaces.
+    r"|(?:请|請)?用(?:英文|英语|英語|中文|日文|日语|法语|德语)(?:回答|回复|作答)|"
+    r"(?:给我|列|做|画|制作|生成|整理)(?:一个|一张|成)?表格|保留(?:两|一|三|\d)位小数|"
+    r"四舍五入(?:到|保留|取整)|精确到|"
+    r"不(?:要)?(?:使用|用|出现)[「“\"][^」”\"]{1,8}[」”\"]|每行(?:一|1)个|按字母顺序|"
+    r"[「『][^」』]{1,8}[」』]を使わず|(?:英語|日本語|中国語)で(?:答え|回答)|"
+    r"小数第[一二三\d]位|四捨五入して|答えだけ|結果だけ|1行に1つ|"
+    r"(?:영어|한국어|중국어)로 (?:답|대답)|반올림(?:해|하여|한)|소수점 (?:아래 )?(?:둘|첫|셋|\d)|"
+    r"(?:단어|말)(?:을|를)? (?:사용하지|쓰지) (?:말고|않고)|결과만|"
+    r"เป็นข้อ ?ๆ|ไม่ต้องอธิบาย|"
+    r"(?:केवल|सिर्फ) (?:परिणाम|अंक)|"
+    r"فقط النتيجة|بدون استخدام كلمة", _F)
+
+
 def is_instruction_following(text: str) -> bool:
     """Explicit, checkable constraints on the answer's form: length, format, words, layout."""
-    if _LENGTH.search(text) or _ANSWER_ONLY.search(text):
+    if _LENGTH.search(text) or _ANSWER_ONLY.search(text) or _ANSWER_FORM.search(text):
         return True
     found = [m.lower() for m in _FORMAT.findall(text)]
     strong = [f for f in found if not _WEAK_FORMAT.fullmatch(f)]

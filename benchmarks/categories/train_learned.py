@@ -1,6 +1,7 @@
 """Train the learned component of the prompt classifier, and choose its settings.
 
-    python benchmarks/categories/train_learned.py cv11    # 2026.11.11's selection: nested CV
+    python benchmarks/categories/train_learned.py cv12    # 2026.11.12's selection: nested CV
+    python benchmarks/categories/train_learned.py cv11    # 2026.11.11's selection
     python benchmarks/categories/train_learned.py cv10    # 2026.11.10's selection
     python benchmarks/categories/train_learned.py cv9     # 2026.11.9's selection
     python benchmarks/categories/train_learned.py cv8     # 2026.11.8's selection
@@ -9,8 +10,8 @@
     python benchmarks/categories/train_learned.py cv      # 2026.11.6's selection
     python benchmarks/categories/train_learned.py fit  # → arena/categories/learned_weights.npz
 
-Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout9_set``;
-3,918 items; the older selections now run on these too). Sets written later are the clean
+Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout10_set``;
+4,573 items; the older selections now run on these too). Sets written later are the clean
 tests of what this script produces and are never read here.
 
 Per topical label, an L2-regularised logistic regression over hashed word uni/bi-grams,
@@ -52,11 +53,12 @@ from arena.categories.learned import (  # noqa: E402
 
 SETS = ("eval_set.jsonl", "heldout_set.jsonl", "heldout2_set.jsonl", "heldout3_set.jsonl",
         "heldout4_set.jsonl", "heldout5_set.jsonl", "heldout6_set.jsonl", "heldout7_set.jsonl",
-        "heldout8_set.jsonl", "heldout9_set.jsonl")
-#: Sets no rule was written on before 2026.11.9 (held-out 3 to 9; the index of set 3 in
+        "heldout8_set.jsonl", "heldout9_set.jsonl", "heldout10_set.jsonl")
+#: Sets no rule was written on before 2026.11.9 (held-out 3 to 10; the index of set 3 in
 #: SETS): there the rules' verdicts were out of sample, so the selections of 2026.11.7 and
 #: later compare combinations of rule and model on them only (2026.11.9's and 2026.11.10's
-#: rules were written after reading sets 7 and 8's errors, 2026.11.11's after set 9's:
+#: rules were written after reading sets 7 and 8's errors, 2026.11.11's after set 9's,
+#: 2026.11.12's after set 10's:
 #: disclosed in the README).
 RULE_CLEAN_SETS = 3
 SEED = 20261129
@@ -76,11 +78,12 @@ def load() -> tuple[list[dict], np.ndarray]:
 def matrix(texts: list[str], *, words: bool = True, chars: bool = True,
            shape: bool = False, context: bool = False, cues: bool = False,
            signals: bool = False, forms: bool = False,
-           tasks: bool = False) -> sparse.csr_matrix:
+           tasks: bool = False, figures: bool = False) -> sparse.csr_matrix:
     rows, cols, vals = [], [], []
     for i, text in enumerate(texts):
         index, value = features(text, words=words, chars=chars, shape=shape, context=context,
-                                cues=cues, signals=signals, forms=forms, tasks=tasks)
+                                cues=cues, signals=signals, forms=forms, tasks=tasks,
+                                figures=figures)
         rows.append(np.full(len(index), i))
         cols.append(index)
         vals.append(value)
@@ -238,6 +241,9 @@ VARIANTS.update({f"{name}+forms": {**opts, "forms": True}
                  for name, opts in list(VARIANTS.items())})
 # 2026.11.11: each of the above with the task block (learned._task_features) too.
 VARIANTS.update({f"{name}+tasks": {**opts, "tasks": True}
+                 for name, opts in list(VARIANTS.items())})
+# 2026.11.12: each of the above with the figure block (learned._figure_features) too.
+VARIANTS.update({f"{name}+figures": {**opts, "figures": True}
                  for name, opts in list(VARIANTS.items())})
 #: 2026.11.5's settings (chosen by its CV on the 657 older items), the baseline of `cv`.
 CHOSEN_2026_11_5 = {"coding": ("words+chars", 10.0), "math": ("chars", 100.0),
@@ -526,6 +532,31 @@ def cv11() -> None:
               FLOORS, baseline_rules=rules_at(RULES_2026_11_10, items), labels=CV11_LABELS)
 
 
+#: The commit whose rules 2026.11.11 shipped with (main at the start of 2026.11.12; its rules
+#: unchanged since its freeze, 05ddaa7): `cv12` scores 2026.11.11's choice with them.
+RULES_2026_11_11 = "3b83ac6aa8e4997e183ab8630721ebac1669f2c0"
+#: The labels 2026.11.12 set out to change (set 10's misses); the others keep 2026.11.11's
+#: setup and rules unchanged, and `cv12` does not re-run them.
+CV12_LABELS = ("math", "instruction_following")
+
+
+def cv12() -> None:
+    """Nested CV of 2026.11.11's frozen choice (setting, floor and mode, retrained on the same
+    items, with 2026.11.11's rules) against 2026.11.12's selection (with this checkout's
+    rules), on the same outer folds, for math and instruction_following: per outer fold, the
+    (setting, floor, mode) with the best inner out-of-fold F1 on sets 3-10, among
+    2026.11.11's setting with or without the figure block
+    (:func:`arena.categories.learned._figure_features`), the floors and the modes; ties go to
+    2026.11.11's choice."""
+    def settings_of(label: str) -> list[tuple[str, float]]:
+        (name, c) = CHOSEN_2026_11_11[label][0]
+        return [(name, c), (name + "+figures", c)]
+
+    items, _ = load()
+    selection(CHOSEN_2026_11_11, settings_of, ("2026.11.11 setup", "2026.11.12 selection"),
+              FLOORS, baseline_rules=rules_at(RULES_2026_11_11, items), labels=CV12_LABELS)
+
+
 def selection(baseline: dict[str, Choice], settings_of: Callable[[str], list[tuple[str, float]]],
               names: tuple[str, str], floors: tuple[float | str, ...],
               baseline_rules: dict[str, np.ndarray] | None = None,
@@ -660,20 +691,32 @@ CHOSEN_2026_11_10: dict[str, Choice] = {
     "creative_writing": CHOSEN_2026_11_9["creative_writing"],
     "instruction_following": CHOSEN_2026_11_9["instruction_following"],
     "hard_prompt": CHOSEN_2026_11_9["hard_prompt"]}
-#: Frozen for `fit` from `cv11`'s run of 2026-11-30 (cv_rules+lr-2026.11.11.txt): for math
+#: Frozen for 2026.11.11 from `cv11`'s run of 2026-11-30 (cv_rules+lr-2026.11.11.txt): for math
 #: and hard_prompt, where 2026.11.11's selection had the better nested-CV F1, its choice with
 #: the best mean inner F1 (the "Per label" lines, both with the task block); coding,
 #: creative_writing and instruction_following keep 2026.11.10's setup (not re-run).
-CHOSEN: dict[str, Choice] = {
+CHOSEN_2026_11_11: dict[str, Choice] = {
     "coding": CHOSEN_2026_11_10["coding"],
     "math": (("words+chars+shape+context+cues+signals+forms+tasks", 100.0), 0.95, "model"),
     "creative_writing": CHOSEN_2026_11_10["creative_writing"],
     "instruction_following": CHOSEN_2026_11_10["instruction_following"],
     "hard_prompt": (("chars+signals+tasks", 10.0), 0.9, "model")}
+#: Frozen for `fit` from `cv12`'s run of 2026-11-30 (cv_rules+lr-2026.11.12.txt): for math
+#: and instruction_following, where 2026.11.12's selection had the better nested-CV F1, its
+#: choice with the best mean inner F1 (the "Per label" lines: the figure block for math;
+#: 2026.11.11's setting, now beside the new answer-form rule, for instruction_following);
+#: coding, creative_writing and hard_prompt keep 2026.11.11's setup (not re-run).
+CHOSEN: dict[str, Choice] = {
+    "coding": CHOSEN_2026_11_11["coding"],
+    "math": (("words+chars+shape+context+cues+signals+forms+tasks+figures", 100.0), 0.95,
+             "model"),
+    "creative_writing": CHOSEN_2026_11_11["creative_writing"],
+    "instruction_following": CHOSEN_2026_11_11["instruction_following"],
+    "hard_prompt": CHOSEN_2026_11_11["hard_prompt"]}
 #: Weights smaller than this are dropped from the shipped file (the change it makes to any
 #: training item's probability is printed by `fit`).
 PRUNE = 1e-3
-VERSION = "rules+lr-2026.11.11"
+VERSION = "rules+lr-2026.11.12"
 
 
 def fit_all(path: Path = WEIGHTS_FILE) -> None:
@@ -701,7 +744,8 @@ def fit_all(path: Path = WEIGHTS_FILE) -> None:
                                    cues=VARIANTS[name].get("cues", False),
                                    signals=VARIANTS[name].get("signals", False),
                                    forms=VARIANTS[name].get("forms", False),
-                                   tasks=VARIANTS[name].get("tasks", False), mode=mode)
+                                   tasks=VARIANTS[name].get("tasks", False),
+                                   figures=VARIANTS[name].get("figures", False), mode=mode)
         print(f"{label}: {name}, C {c:g}, floor {floor}, {mode}, threshold {t:.3f}, "
               f"{len(keep)} weights kept of "
               f"{int(np.count_nonzero(w))}, largest probability change from pruning {drift:.1e}")
@@ -721,5 +765,7 @@ if __name__ == "__main__":
         cv10()
     elif command == "cv11":
         cv11()
+    elif command == "cv12":
+        cv12()
     else:
         {"cv": cv, "fit": fit_all}[command]()

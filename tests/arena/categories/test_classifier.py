@@ -207,6 +207,40 @@ def test_answer_form_rule_across_languages(prompt: str, constrained: bool) -> No
     assert rule_labels([prompt])["instruction_following"] is constrained
 
 
+@pytest.mark.parametrize("prompt, constrained", [
+    # 2026.11.12's answer-form rule (rules._ANSWER_FORM): how a computed answer is written,
+    # words to leave out, line endings, separators, one item per line, a list's order, a cap
+    # on sentences, the answer's language, a table (wordings written here, not from a set).
+    ("What is the mean of 3, 8 and 10? Round to one decimal place.", True),
+    ("Solve x^2 = 50 and put your answer inside a box.", True),
+    ("Simplify 18/24 and express it as a reduced fraction.", True),
+    ("Wie viel sind 7 mal 13? Gib nur das Ergebnis an.", True),
+    ("Calcule 15 % de 240 et donne seulement le résultat.", True),
+    ("Вычисли 3/8 от 64 и округли до целых.", True),
+    ("Écris un poème sur la mer sans utiliser le mot « bleu ».", True),
+    ("Напиши стихотворение о зиме без слова «снег».", True),
+    ("「空」を使わずに秋の俳句を書いてください。", True),
+    ("Name the colours of the rainbow separated by \" / \".", True),
+    ("Nombra cinco ríos de Europa por orden alfabético.", True),
+    ("Podaj cztery owoce oddzielone przecinkami.", True),
+    ("Beskriv Stockholm i punktform, utan inledning.", True),
+    ("请用英文回答：上海有什么好吃的？", True),
+    ("Recommend three novels with the year in parentheses.", True),
+    # Near misses: the same words in an ordinary question.
+    ("Why do calculators round numbers?", False),
+    ("My cat likes to sleep in a box.", False),
+    ("Sans le mot de passe je ne peux plus me connecter, que faire ?", False),
+    ("Это можно понять без слов.", False),
+    ("電卓を使わずに暗算を速くするコツは？", False),
+    ("What does the text in parentheses mean in a citation?", False),
+    ("我想用英文写简历，有什么建议？", False),
+    ("Het project is afgerond op 1 juni.", False),
+])
+def test_answer_form_rule_for_results_words_and_layout(prompt: str, constrained: bool) -> None:
+    from arena.categories.classify import rule_labels
+    assert rule_labels([prompt])["instruction_following"] is constrained
+
+
 @pytest.mark.parametrize("prompt, coding", [
     # 2026.11.10's coding rule: short tool questions and programming questions in more
     # languages; the everyday senses of python, java, terminal and docker; a mathematical
