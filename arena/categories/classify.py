@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
 
-from arena.categories import learned
-from arena.categories.refusal import is_refusal
-from arena.categories.rules import (
-    CODE_SYNTAX,
-    is_coding,
-    is_creative,
-    is_hard,
-    is_instruction_following,
-    is_math,
-)
+if TYPE_CHECKING:
+    from arena.categories.learned import LabelModel
+
+# The rules and the learned models (hundreds of regular expressions, ~0.5 s to compile) are
+# imported by the functions that use them: the app and every command import this module for
+# CLASSIFIER_VERSION, and most of them never label anything.
 
 #: Bump whenever a rule, a threshold, a keyword list or the learned weights change: battles
 #: labelled by another version are re-labelled by `flask categories relabel`, and snapshots
@@ -87,8 +84,10 @@ def request_text(prompts: Sequence[str]) -> str:
     return "\n".join(_head(p) for p in prompts if p)
 
 
-def learned_models() -> dict[str, learned.LabelModel]:
+def learned_models() -> dict[str, LabelModel]:
     """The shipped learned models, checked to belong to this version."""
+    from arena.categories import learned
+
     version, models = learned.models()
     if version != CLASSIFIER_VERSION:
         raise RuntimeError(f"{learned.WEIGHTS_FILE.name} was trained for {version}, not "
@@ -99,6 +98,15 @@ def learned_models() -> dict[str, learned.LabelModel]:
 def rule_labels(prompts: Sequence[str]) -> dict[str, bool]:
     """The hand-written rules' verdict on each topical label (the learned component's
     partner; see :func:`classify`)."""
+    from arena.categories.rules import (
+        CODE_SYNTAX,
+        is_coding,
+        is_creative,
+        is_hard,
+        is_instruction_following,
+        is_math,
+    )
+
     full = "\n".join(p for p in prompts if p)
     text = request_text(prompts)
     coding = is_coding(text) or bool(CODE_SYNTAX.search(full))
@@ -121,6 +129,9 @@ def classify(prompts: Sequence[str],
     least the model's threshold) as the model's ``mode`` says: rule OR model, rule AND model,
     or the model alone, chosen per label by cross-validation (see the benchmark README).
     """
+    from arena.categories import learned
+    from arena.categories.refusal import is_refusal
+
     labels: set[str] = set()
     full = "\n".join(p for p in prompts if p)
     if not full.strip():

@@ -1,5 +1,5 @@
-"""Start-up cost of the app and its commands: "nothing new" must not wait for the solver or the
-scrubber to load (issue 10: ``leaderboard publish`` with nothing new answers
+"""Start-up cost of the app and its commands: "nothing new" must not wait for the solver, the
+classifier or the scrubber to load (issue 10: ``leaderboard publish`` with nothing new answers
 in 2 s at any size, and most of a command's time was start-up)."""
 
 import json
@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 #: Modules only a fit, a labelling or a scrub needs; each costs 0.2-0.5 s of start-up.
-HEAVY = ("scipy", "phonenumbers")
+HEAVY = ("scipy", "phonenumbers", "arena.categories.rules", "arena.categories.learned")
 
 PUBLISH_AND_LIST = f"""
 import json, sys
