@@ -26,7 +26,7 @@ from arena.battles.lifecycle import HEARTBEAT_S, beat, conversation
 from arena.battles.sampling import record_failure, record_success
 from arena.errors import InferenceError, StreamBroken
 from arena.identity import identity_leak
-from arena.inference import Delta, Endpoint, Finished, Tick, stream_pair
+from arena.inference import Delta, Endpoint, Finished, Frame, Tick, stream_pair
 from arena.models import Answer, Battle, Contender, Turn, utcnow
 from arena.render import render_markdown
 from ratings.features import extract_features
@@ -144,6 +144,12 @@ def run_generation(app: Flask, plan: GenerationPlan, lease: datetime, *,
             lease = renewed
             if isinstance(event, Tick):
                 yield "keepalive", {}
+            elif isinstance(event, Frame):
+                # Both sides' text of one frame leaves in one write (see arena.api._sse).
+                for s, text in event.texts.items():
+                    texts[s].append(text)
+                yield "deltas", {"deltas": [{"side": s, "text": text}
+                                            for s, text in event.texts.items()]}
             elif isinstance(event, Delta):
                 texts[side].append(event.text)
                 yield "delta", {"side": side, "text": event.text}
