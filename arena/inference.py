@@ -429,6 +429,7 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
     finish_reason: str | None = None
     usage: Any = None
     cited: list[str] = []
+    seen_citations: Any = None
     try:
         # The client builds, authorises and sends the request and checks the status; its
         # per-chunk dataclass parsing is skipped (it was ~44% of a stream's CPU): the body is
@@ -465,8 +466,10 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
                 if chunk.get("error") is not None:
                     raise ValueError("the endpoint sent an error event")
                 usage = chunk.get("usage") or usage
-                if "citations" in chunk:
-                    cited = _as_urls(chunk["citations"]) or cited
+                if "citations" in chunk and chunk["citations"] != seen_citations:
+                    # Endpoints repeat the same list in every chunk: parse each list once.
+                    seen_citations = chunk["citations"]
+                    cited = _as_urls(seen_citations) or cited
                 for choice in chunk.get("choices") or ():
                     if not isinstance(choice, dict) or choice.get("index") not in (0, None):
                         continue
