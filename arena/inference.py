@@ -126,7 +126,7 @@ class Frame:
 
 
 PairEvent = Delta | Finished | InferenceError | Tick | Frame
-_Queued = tuple[str, Delta | Finished | InferenceError | None]
+_Queued = tuple[str, Delta | Finished | InferenceError | Tick | None]
 
 
 def stream_pair(
@@ -143,14 +143,13 @@ def stream_pair(
     wake-up and one system call), and the text both sides handed over together is yielded as
     one ``("", Frame)``, so the consumer writes once per frame, not once per token and side.
     A side's text always precedes its final event. With ``tick_s``, ``("", TICK)`` is yielded
-    whenever nothing was yielded for that long.
+    whenever nothing was yielded for that long (at most half as long again).
     """
     events: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
     calls = {"a": _Call(), "b": _Call()}
-    origin = time.monotonic()
     threads = [
         threading.Thread(target=_pair_worker,
-                         args=(side, ep, msgs, calls[side], events, frame_s, origin),
+                         args=(side, ep, msgs, calls[side], events, frame_s),
                          name=f"arena-inference-{side}", daemon=True)
         for side, (ep, msgs) in (("a", a), ("b", b))
     ]
@@ -164,22 +163,36 @@ def _pair_events(threads: list[threading.Thread], calls: dict[str, _Call],
     for thread in threads:
         thread.start()
     running = len(threads)
+    stop = threading.Event()
+    if tick_s is not None:
+        # A clock thread instead of a timeout on every wait: arming and disarming a timer
+        # per frame cost ~10% of a stream's CPU. A Tick goes out after tick_s to 1.5 tick_s
+        # of silence.
+        ticker = threading.Thread(target=_ticker, args=(events, stop, tick_s / 2),
+                                  name="arena-inference-tick", daemon=True)
+        ticker.start()
+        threads = [*threads, ticker]
     pending: dict[str, list[str]] = {}
     streaming: set[str] = set()  # sides that have handed over text and not finished
     last_out = time.monotonic()
     try:
         while running:
-            timeout = None if tick_s is None else max(0.0, last_out + tick_s - time.monotonic())
-            try:
-                arrived = [events.get(timeout=timeout)]
-            except queue.Empty:
-                yield "", TICK
-                last_out = time.monotonic()
-                continue
+            arrived = [events.get()]
             # Whatever else is already queued (the other side woke at the same boundary)
             # leaves with it.
             while not events.empty():
                 arrived.append(events.get())
+            delivered = {side for side, event in arrived if not isinstance(event, Tick)}
+            if frame_s > 0 and any(isinstance(e, Delta) for _, e in arrived) and (
+                    streaming - delivered):
+                # A side that is streaming has not handed over yet: under gevent it woke in
+                # the same loop iteration and is queued already; with threads it may be a
+                # moment behind. Waiting a little for it saves a second write per frame.
+                try:
+                    arrived.append(events.get(timeout=frame_s / 5))
+                except queue.Empty:
+                    pass
+            sent = False
             for side, event in arrived:
                 if event is None:
                     running -= 1
@@ -187,31 +200,22 @@ def _pair_events(threads: list[threading.Thread], calls: dict[str, _Call],
                 elif isinstance(event, Delta):
                     pending.setdefault(side, []).append(event.text)
                     streaming.add(side)
-                else:
+                elif not isinstance(event, Tick):
                     streaming.discard(side)
                     yield from _flush(pending, frame_s)
                     yield side, event
-            if pending and frame_s > 0 and not streaming.issubset(pending):
-                # A side that is streaming has not handed over yet: under gevent it woke in
-                # the same loop iteration and is queued already; with threads it may be a
-                # moment behind. Waiting a little for it saves a second write per frame.
-                try:
-                    side, event = events.get(timeout=frame_s / 5)
-                except queue.Empty:
-                    pass
-                else:
-                    if isinstance(event, Delta):
-                        pending.setdefault(side, []).append(event.text)
-                    else:
-                        yield from _flush(pending, frame_s)
-                        if event is None:
-                            running -= 1
-                        else:
-                            yield side, event
-                        streaming.discard(side)
-            yield from _flush(pending, frame_s)
-            last_out = time.monotonic()
+                    sent = True
+            if pending:
+                yield from _flush(pending, frame_s)
+                sent = True
+            now = time.monotonic()
+            if sent:
+                last_out = now
+            elif tick_s is not None and now - last_out >= tick_s:
+                yield "", TICK
+                last_out = now
     finally:
+        stop.set()
         for call in calls.values():
             call.cancel()
         # Aborted reads end at once; only a worker still connecting can outlive this wait,
@@ -219,6 +223,11 @@ def _pair_events(threads: list[threading.Thread], calls: dict[str, _Call],
         deadline = time.monotonic() + _PAIR_JOIN_S
         for thread in threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+def _ticker(events: queue.SimpleQueue[_Queued], stop: threading.Event, every: float) -> None:
+    while not stop.wait(every):
+        events.put(("", TICK))
 
 
 def _flush(pending: dict[str, list[str]], frame_s: float,
@@ -236,9 +245,9 @@ def _flush(pending: dict[str, list[str]], frame_s: float,
 
 def _pair_worker(side: str, endpoint: Endpoint, messages: list[dict[str, str]], call: _Call,
                  events: queue.SimpleQueue[_Queued],
-                 pace_s: float = 0.0, origin: float = 0.0) -> None:
+                 pace_s: float = 0.0) -> None:
     try:
-        for event in _stream(endpoint, messages, call, pace_s, origin):
+        for event in _stream(endpoint, messages, call, pace_s):
             events.put((side, event))
     except InferenceError as exc:
         events.put((side, exc))
@@ -400,8 +409,7 @@ def _sse_data(chunks: Iterator[bytes]) -> Iterator[list[bytes]]:
 
 
 def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
-            call: _Call, pace_s: float = 0.0, origin: float = 0.0,
-            ) -> Iterator[Delta | Finished]:
+            call: _Call, pace_s: float = 0.0) -> Iterator[Delta | Finished]:
     url = chat_completions_url(endpoint.base_url)
     _ensure_pool()
     # A read timeout above the total budget could only overshoot it.
@@ -491,9 +499,11 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
                 yield Delta("".join(held))
                 held.clear()
                 if pace_s and not ended:
-                    # To the next frame boundary counted from ``origin``: both sides of a pair
-                    # wake together, so their text leaves in one write.
-                    time.sleep(pace_s - (time.monotonic() - origin) % pace_s)
+                    # To the next frame boundary of this process's clock: both sides of a
+                    # pair wake together (their text leaves in one write), and so do all
+                    # other streams of the worker, which then wakes once per frame for all
+                    # of them; waking the process costs more than a frame's work.
+                    time.sleep(pace_s - time.monotonic() % pace_s)
         if held and not (call.cancelled.is_set() or call.expired.is_set()):
             yield Delta("".join(held))
         if call.cancelled.is_set():
