@@ -38,8 +38,9 @@ SIDES = ("a", "b")
 # Text is sent in frames at most this often: one SSE event per frame, not per token, keeps a
 # stream's CPU low, and 50 ms is below what a reader perceives as stutter.
 FRAME_S = 0.05
-# With nothing to send for this long the stream sends an SSE comment: writing it is how the
-# server notices a client that went away while the endpoints are silent.
+# With nothing to send for this long (up to half as long again: stream_pair's clock ticks
+# every KEEPALIVE_S / 2) the stream sends an SSE comment: writing it is how the server notices
+# a client that went away while the endpoints are silent.
 KEEPALIVE_S = 2.0
 # How long a final write keeps retrying through a database outage (restart, fail-over).
 WRITE_RETRY_S = 12.0
