@@ -17,8 +17,9 @@ received, is its CPU per token. Modes, all against the same endpoint in the same
 Then huggingface_hub's share of the remaining stream CPU is profiled in-process (cProfile
 over ``arena.inference.stream_pair`` with the same endpoint and framing).
 
-    python benchmarks/web/stream_cpu.py --baseline b04b6de \
-        --database postgresql://postgres@127.0.0.1:5499/postgres
+    python benchmarks/web/stream_cpu.py --battles 16 --rounds 2 --delay 0.01 \
+        --modes relay,today,ours,today-instant,ours-instant \
+        --database postgresql://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
