@@ -441,8 +441,9 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
     try:
         # The client builds, authorises and sends the request and checks the status; its
         # per-chunk dataclass parsing is skipped (it was ~44% of a stream's CPU): the body is
-        # read straight from the response the trap caught, parsed with json alone, and each
-        # network read becomes at most one Delta however many tokens it carried.
+        # read from the response the trap caught, past httpx2 where it can (arena.http_body),
+        # parsed with one json.loads per network read, and each read becomes at most one
+        # Delta however many tokens it carried.
         # Only while the request is sent and its status awaited (nothing yields meanwhile):
         # the connection's reads tell ``call`` the socket to shut down on cancel or expiry.
         _current.call = call

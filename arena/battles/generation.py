@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 Event = tuple[str, dict[str, Any]]
 SIDES = ("a", "b")
-# Text is sent in frames at most this often: one SSE event per frame, not per token, keeps a
-# stream's CPU low, and 50 ms is below what a reader perceives as stutter.
+# Text is sent in frames this often: one SSE write per frame for both sides, not one event per
+# token and side, keeps a stream's CPU low, and 50 ms is below what a reader perceives as
+# stutter (benchmarks/web/README.md, stream_cpu.py).
 FRAME_S = 0.05
 # With nothing to send for this long (up to half as long again: stream_pair's clock ticks
 # every KEEPALIVE_S / 2) the stream sends an SSE comment: writing it is how the server notices
