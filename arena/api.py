@@ -260,6 +260,10 @@ def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
             elif name == "keepalive":
                 # Writing it is how a vanished client is noticed while endpoints are silent.
                 yield ": keep-alive\n\n"
+            elif name == "deltas":
+                # One frame of both sides: one write, one delta event per side.
+                yield "".join(f"event: delta\ndata: {json.dumps(d, ensure_ascii=False)}\n\n"
+                              for d in payload["deltas"])
             else:
                 yield f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
     finally:

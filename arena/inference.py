@@ -44,6 +44,7 @@ from arena.errors import (
     InferenceError,
     StreamBroken,
 )
+from arena.http_body import raw_body
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,17 @@ class Tick:
 
 
 TICK = Tick()
-PairEvent = Delta | Finished | InferenceError | Tick
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The text both sides handed over together: side (``"a"``, ``"b"``) to text."""
+
+    texts: dict[str, str]
+
+
+PairEvent = Delta | Finished | InferenceError | Tick | Frame
+_Queued = tuple[str, Delta | Finished | InferenceError | Tick | None]
 
 
 def stream_pair(
@@ -127,13 +138,14 @@ def stream_pair(
     A side that fails yields its :class:`InferenceError` as its last event while the other
     side goes on. Closing the generator early aborts both connections and ends both threads.
 
-    With ``frame_s > 0`` text is coalesced: each side's deltas are merged into at most one
-    :class:`Delta` per ``frame_s`` seconds (a side's pending text always precedes its final
-    event), so the consumer's per-event cost is paid per frame, not per token. With
-    ``tick_s``, ``("", TICK)`` is yielded whenever nothing was yielded for that long.
+    With ``frame_s > 0`` text travels in frames: each side reads its connection at most once
+    per frame (boundaries shared by both sides, so the tokens of a frame are read with one
+    wake-up and one system call), and the text both sides handed over together is yielded as
+    one ``("", Frame)``, so the consumer writes once per frame, not once per token and side.
+    A side's text always precedes its final event. With ``tick_s``, ``("", TICK)`` is yielded
+    whenever nothing was yielded for that long (at most half as long again).
     """
-    events: queue.SimpleQueue[tuple[str, Delta | Finished | InferenceError | None]] = (
-        queue.SimpleQueue())
+    events: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
     calls = {"a": _Call(), "b": _Call()}
     threads = [
         threading.Thread(target=_pair_worker,
@@ -145,46 +157,65 @@ def stream_pair(
 
 
 def _pair_events(threads: list[threading.Thread], calls: dict[str, _Call],
-                 events: queue.SimpleQueue[tuple[str, Delta | Finished | InferenceError | None]],
-                 frame_s: float, tick_s: float | None,
+                 events: queue.SimpleQueue[_Queued], frame_s: float, tick_s: float | None,
                  ) -> Iterator[tuple[str, PairEvent]]:
     # Threads start on the first next(), so a pair that is never iterated costs nothing.
     for thread in threads:
         thread.start()
     running = len(threads)
+    stop = threading.Event()
+    if tick_s is not None:
+        # A clock thread instead of a timeout on every wait: arming and disarming a timer
+        # per frame cost ~10% of a stream's CPU. A Tick goes out after tick_s to 1.5 tick_s
+        # of silence.
+        ticker = threading.Thread(target=_ticker, args=(events, stop, tick_s / 2),
+                                  name="arena-inference-tick", daemon=True)
+        ticker.start()
+        threads = [*threads, ticker]
     pending: dict[str, list[str]] = {}
-    flush_at = 0.0
+    streaming: set[str] = set()  # sides that have handed over text and not finished
     last_out = time.monotonic()
     try:
         while running:
-            now = time.monotonic()
+            arrived = [events.get()]
+            # Whatever else is already queued (the other side woke at the same boundary)
+            # leaves with it.
+            while not events.empty():
+                arrived.append(events.get())
+            delivered = {side for side, event in arrived if not isinstance(event, Tick)}
+            if frame_s > 0 and any(isinstance(e, Delta) for _, e in arrived) and (
+                    streaming - delivered):
+                # A side that is streaming has not handed over yet: under gevent it woke in
+                # the same loop iteration and is queued already; with threads it may be a
+                # moment behind. Waiting a little for it saves a second write per frame.
+                try:
+                    arrived.append(events.get(timeout=frame_s / 5))
+                except queue.Empty:
+                    pass
+            sent = False
+            for side, event in arrived:
+                if event is None:
+                    running -= 1
+                    streaming.discard(side)
+                elif isinstance(event, Delta):
+                    pending.setdefault(side, []).append(event.text)
+                    streaming.add(side)
+                elif not isinstance(event, Tick):
+                    streaming.discard(side)
+                    yield from _flush(pending, frame_s)
+                    yield side, event
+                    sent = True
             if pending:
-                timeout: float | None = max(0.0, flush_at - now)
-            elif tick_s is not None:
-                timeout = max(0.0, last_out + tick_s - now)
-            else:
-                timeout = None
-            try:
-                side, event = events.get(timeout=timeout)
-            except queue.Empty:
-                if pending:
-                    yield from _flush(pending)
-                else:
-                    yield "", TICK
-                last_out = time.monotonic()
-                continue
-            if event is None:
-                running -= 1
-            elif frame_s > 0 and isinstance(event, Delta):
-                if not pending:
-                    flush_at = time.monotonic() + frame_s
-                pending.setdefault(side, []).append(event.text)
-            else:
-                yield from _flush(pending)
-                yield side, event
-                last_out = time.monotonic()
-        yield from _flush(pending)
+                yield from _flush(pending, frame_s)
+                sent = True
+            now = time.monotonic()
+            if sent:
+                last_out = now
+            elif tick_s is not None and now - last_out >= tick_s:
+                yield "", TICK
+                last_out = now
     finally:
+        stop.set()
         for call in calls.values():
             call.cancel()
         # Aborted reads end at once; only a worker still connecting can outlive this wait,
@@ -194,15 +225,26 @@ def _pair_events(threads: list[threading.Thread], calls: dict[str, _Call],
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
-def _flush(pending: dict[str, list[str]]) -> Iterator[tuple[str, Delta]]:
-    items = list(pending.items())
+def _ticker(events: queue.SimpleQueue[_Queued], stop: threading.Event, every: float) -> None:
+    while not stop.wait(every):
+        events.put(("", TICK))
+
+
+def _flush(pending: dict[str, list[str]], frame_s: float,
+           ) -> Iterator[tuple[str, Delta | Frame]]:
+    if not pending:
+        return
+    texts = {side: "".join(parts) for side, parts in pending.items()}
     pending.clear()
-    for side, texts in items:
-        yield side, Delta("".join(texts))
+    if frame_s > 0:
+        yield "", Frame(texts)
+    else:
+        for side, text in texts.items():
+            yield side, Delta(text)
 
 
 def _pair_worker(side: str, endpoint: Endpoint, messages: list[dict[str, str]], call: _Call,
-                 events: queue.SimpleQueue[tuple[str, Delta | Finished | InferenceError | None]],
+                 events: queue.SimpleQueue[_Queued],
                  pace_s: float = 0.0) -> None:
     try:
         for event in _stream(endpoint, messages, call, pace_s):
@@ -395,11 +437,13 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
     finish_reason: str | None = None
     usage: Any = None
     cited: list[str] = []
+    seen_citations: Any = None
     try:
         # The client builds, authorises and sends the request and checks the status; its
         # per-chunk dataclass parsing is skipped (it was ~44% of a stream's CPU): the body is
-        # read straight from the response the trap caught, parsed with json alone, and each
-        # network read becomes at most one Delta however many tokens it carried.
+        # read from the response the trap caught, past httpx2 where it can (arena.http_body),
+        # parsed with one json.loads per network read, and each read becomes at most one
+        # Delta however many tokens it carried.
         # Only while the request is sent and its status awaited (nothing yields meanwhile):
         # the connection's reads tell ``call`` the socket to shut down on cancel or expiry.
         _current.call = call
@@ -414,23 +458,27 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
         phase = "stream"
         network = response.extensions.get("network_stream")
         sock = network.get_extra_info("socket") if network is not None else None
+        body = raw_body(response, timeout.read) or response.iter_bytes()
         ended = False
-        for batch in _sse_data(response.iter_bytes()):
+        for batch in _sse_data(body):
             if ended or call.cancelled.is_set() or call.expired.is_set():
                 break
             last_chunk = time.monotonic()
             texts: list[str] = []
-            for payload in batch:
-                if payload == b"[DONE]":
-                    ended = True
-                    break
-                chunk = json.loads(payload)
+            if b"[DONE]" in batch:
+                ended = True
+                del batch[batch.index(b"[DONE]"):]
+            # One parse per read, however many tokens it carried.
+            for chunk in json.loads(b"[" + b",".join(batch) + b"]") if batch else ():
                 if not isinstance(chunk, dict):
                     raise ValueError("chunk is not a JSON object")
                 if chunk.get("error") is not None:
                     raise ValueError("the endpoint sent an error event")
                 usage = chunk.get("usage") or usage
-                cited = _as_urls(chunk.get("citations")) or cited
+                if "citations" in chunk and chunk["citations"] != seen_citations:
+                    # Endpoints repeat the same list in every chunk: parse each list once.
+                    seen_citations = chunk["citations"]
+                    cited = _as_urls(seen_citations) or cited
                 for choice in chunk.get("choices") or ():
                     if not isinstance(choice, dict) or choice.get("index") not in (0, None):
                         continue
@@ -452,7 +500,11 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
                 yield Delta("".join(held))
                 held.clear()
                 if pace_s and not ended:
-                    time.sleep(pace_s)
+                    # To the next frame boundary of this process's clock: both sides of a
+                    # pair wake together (their text leaves in one write), and so do all
+                    # other streams of the worker, which then wakes once per frame for all
+                    # of them; waking the process costs more than a frame's work.
+                    time.sleep(pace_s - time.monotonic() % pace_s)
         if held and not (call.cancelled.is_set() or call.expired.is_set()):
             yield Delta("".join(held))
         if call.cancelled.is_set():
@@ -536,7 +588,7 @@ def translate_error(exc: Exception, phase: str, endpoint: Endpoint,
         cause = exc.__cause__
         return timeout_error("connect" if isinstance(cause, httpx2.ConnectTimeout) else "read",
                         endpoint, url)
-    if isinstance(exc, httpx2.TimeoutException):
+    if isinstance(exc, httpx2.TimeoutException | httpcore2.TimeoutException | TimeoutError):
         return timeout_error("connect" if isinstance(exc, httpx2.ConnectTimeout) else "read",
                         endpoint, url)
     if isinstance(exc, HfHubHTTPError):
@@ -546,8 +598,10 @@ def translate_error(exc: Exception, phase: str, endpoint: Endpoint,
     if phase == "connect" and isinstance(exc, httpx2.TransportError | OfflineModeIsEnabled):
         log.warning("model %s at %s unreachable: %r", endpoint.model, url, exc)
         return EndpointUnreachable()
-    if isinstance(exc, httpx2.TransportError | ValueError):
-        # ValueError covers malformed JSON chunks and in-stream {"error": ...} events.
+    if isinstance(exc, httpx2.TransportError | httpcore2.NetworkError | OSError | ValueError):
+        # A body read past httpx2 (arena.http_body) fails with OSError or, for broken chunked
+        # framing, ValueError; ValueError also covers malformed JSON chunks and in-stream
+        # {"error": ...} events.
         log.warning("stream from model %s at %s broke: %r", endpoint.model, url, exc)
         return StreamBroken(details={"reason": type(exc).__name__})
     log.error("unexpected %r from model %s at %s", exc, endpoint.model, url)
@@ -581,4 +635,5 @@ def _ms(seconds: float) -> int:
     return int(round(seconds * 1000))
 
 
-__all__ = ["Delta", "Endpoint", "Finished", "chat_completions_url", "stream_chat", "stream_pair"]
+__all__ = ["Delta", "Endpoint", "Finished", "Frame", "chat_completions_url", "stream_chat",
+           "stream_pair"]

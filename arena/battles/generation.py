@@ -26,7 +26,7 @@ from arena.battles.lifecycle import HEARTBEAT_S, beat, conversation
 from arena.battles.sampling import record_failure, record_success
 from arena.errors import InferenceError, StreamBroken
 from arena.identity import identity_leak
-from arena.inference import Delta, Endpoint, Finished, Tick, stream_pair
+from arena.inference import Delta, Endpoint, Finished, Frame, Tick, stream_pair
 from arena.models import Answer, Battle, Contender, Turn, utcnow
 from arena.render import render_markdown
 from ratings.features import extract_features
@@ -35,11 +35,13 @@ log = logging.getLogger(__name__)
 
 Event = tuple[str, dict[str, Any]]
 SIDES = ("a", "b")
-# Text is sent in frames at most this often: one SSE event per frame, not per token, keeps a
-# stream's CPU low, and 50 ms is below what a reader perceives as stutter.
+# Text is sent in frames this often: one SSE write per frame for both sides, not one event per
+# token and side, keeps a stream's CPU low, and 50 ms is below what a reader perceives as
+# stutter (benchmarks/web/README.md, stream_cpu.py).
 FRAME_S = 0.05
-# With nothing to send for this long the stream sends an SSE comment: writing it is how the
-# server notices a client that went away while the endpoints are silent.
+# With nothing to send for this long (up to half as long again: stream_pair's clock ticks
+# every KEEPALIVE_S / 2) the stream sends an SSE comment: writing it is how the server notices
+# a client that went away while the endpoints are silent.
 KEEPALIVE_S = 2.0
 # How long a final write keeps retrying through a database outage (restart, fail-over).
 WRITE_RETRY_S = 12.0
@@ -144,6 +146,12 @@ def run_generation(app: Flask, plan: GenerationPlan, lease: datetime, *,
             lease = renewed
             if isinstance(event, Tick):
                 yield "keepalive", {}
+            elif isinstance(event, Frame):
+                # Both sides' text of one frame leaves in one write (see arena.api._sse).
+                for s, text in event.texts.items():
+                    texts[s].append(text)
+                yield "deltas", {"deltas": [{"side": s, "text": text}
+                                            for s, text in event.texts.items()]}
             elif isinstance(event, Delta):
                 texts[side].append(event.text)
                 yield "delta", {"side": side, "text": event.text}

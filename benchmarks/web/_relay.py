@@ -54,3 +54,8 @@ def _relay(out: queue.SimpleQueue[bytes | None]) -> Iterator[bytes]:
             running -= 1
         else:
             yield chunk
+
+
+# gunicorn.conf.py's post_worker_init reads the app's config (rate-limit storage); the relay
+# has no limits.
+app.config = {}  # type: ignore[attr-defined]

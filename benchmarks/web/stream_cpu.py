@@ -9,13 +9,17 @@ received, is its CPU per token. Modes, all against the same endpoint in the same
 * ``relay``  - ``_relay.py``: the same two upstream streams forwarded byte for byte (floor);
 * ``today``  - the code at ``--baseline`` (git revision) with its own gunicorn.conf.py;
 * ``ours``   - this tree as shipped (gevent worker);
-* ``ours-gthread`` - this tree on gthread workers (separates framing from the worker class).
+* ``ours-gthread`` - this tree on gthread workers (separates framing from the worker class);
+* ``today-instant``, ``ours-instant`` - the same battles from an endpoint that answers at once
+  (no delay): what a battle costs besides streaming over time (creating it, the requests,
+  parsing, storing and rendering the answers), so ``mode - mode-instant`` is the streaming.
 
 Then huggingface_hub's share of the remaining stream CPU is profiled in-process (cProfile
 over ``arena.inference.stream_pair`` with the same endpoint and framing).
 
-    python benchmarks/web/stream_cpu.py --baseline b04b6de \
-        --database postgresql://postgres@127.0.0.1:5499/postgres
+    python benchmarks/web/stream_cpu.py --battles 16 --rounds 2 --delay 0.01 \
+        --modes relay,today,ours,today-instant,ours-instant \
+        --database postgresql://postgres@127.0.0.1:5432/postgres
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ def _relay_round(port: int, rounds: int, demo_url: str) -> int:
 def measure(mode: str, args: argparse.Namespace, demo_url: str, workdir: Path,
             baseline: Path) -> dict[str, Any]:
     port = h.free_port()
-    cwd = baseline if mode == "today" else h.REPO
+    cwd = baseline if mode.startswith("today") else h.REPO
     env: dict[str, str]
     if mode == "relay":
         env = h.app_env("sqlite://", PYTHONPATH=str(h.REPO / "benchmarks/web"))
@@ -125,9 +129,9 @@ def hub_share(demo_url: str, answers: int) -> dict[str, float]:
         total += tottime
         if "huggingface_hub" in filename:
             hub += tottime
-        elif any(name in filename for name in ("httpx2", "httpcore", "h11")):
+        elif any(name in filename for name in ("httpx2", "httpcore2", "/h11/")):
             httpx += tottime
-    return {"huggingface_hub": hub / total, "httpx2/httpcore/h11": httpx / total}
+    return {"huggingface_hub": hub / total, "httpx2/httpcore2/h11": httpx / total}
 
 
 def main() -> None:
@@ -148,7 +152,13 @@ def main() -> None:
                                  capture_output=True).stdout
         subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive, check=True)
         for mode in [m for m in args.modes.split(",") if m]:
-            row = measure(mode, args, demo_url, Path(tmp), baseline)
+            if mode.endswith("-instant"):
+                with h.demo_server(delay=0.0) as (instant_url, _):
+                    row = measure(mode.removesuffix("-instant"), args, instant_url, Path(tmp),
+                                  baseline)
+                row["mode"] = mode
+            else:
+                row = measure(mode, args, demo_url, Path(tmp), baseline)
             print(json.dumps(row), flush=True)
             rows.append(row)
         share = hub_share(demo_url, 4)
@@ -165,12 +175,20 @@ def main() -> None:
               f" {r['us_per_token']:.0f} | {r['us_per_token'] / relay:.2f}x |"
               f" {today / r['us_per_token']:.1f}x lower |")
     print(f"huggingface_hub share of in-process stream CPU: {100 * share['huggingface_hub']:.1f}%"
-          f"; httpx2/httpcore: {100 * share['httpx2/httpcore']:.1f}%")
+          f"; httpx2/httpcore2/h11: {100 * share['httpx2/httpcore2/h11']:.1f}%")
+    for name in ("today", "ours"):
+        if name in by_mode and f"{name}-instant" in by_mode:
+            streaming = by_mode[name]["us_per_token"] - by_mode[f"{name}-instant"]["us_per_token"]
+            print(f"{name}: streaming over time {streaming:.0f} µs/token, the rest of a battle "
+                  f"{by_mode[f'{name}-instant']['us_per_token']:.0f} µs/token")
     if "ours" in by_mode:
-        per_battle = 100 * by_mode["ours"]["us_per_token"] / 1e6  # CPU s per s at 2x50 tok/s
-        print(f"CPU-bound capacity at 50 tokens/s per side: {1 / per_battle:.0f} concurrent "
-              "battles per core")
-
+        ours = by_mode["ours"]
+        # Measured, not assumed: the demo's real pace (its delay plus its own overhead).
+        rate = ours["tokens"] / ours["wall_s"] / args.battles / 2
+        per_battle = ours["cpu_share"] / args.battles  # cores one answering battle keeps busy
+        print(f"CPU-bound capacity at {rate:.0f} tokens/s per side: {1 / per_battle:.0f} "
+              f"concurrent answering battles ({2 / per_battle:.0f} streams) per core; at 50 "
+              f"tokens/s per side at least {1e6 / (100 * ours['us_per_token']):.0f} per core")
 
 if __name__ == "__main__":
     main()
