@@ -86,10 +86,14 @@ def when_ready(server):  # type: ignore[no-untyped-def]
 
 
 def post_worker_init(worker):  # type: ignore[no-untyped-def]
-    """Refuse per-process rate-limit counters when several workers share the traffic."""
+    """Refuse per-process rate-limit counters when several workers share the traffic; load the
+    inference client."""
     from arena.limits import unshared_storage_problem
 
     problem = unshared_storage_problem(worker.wsgi.config, worker.cfg.workers)
     if problem:
         worker.log.error("%s", problem)
         sys.exit(3)  # gunicorn's WORKER_BOOT_ERROR: the arbiter stops instead of respawning.
+    # The app imports the inference client lazily (commands never stream); a worker loads it
+    # now rather than in its first battle, which would stall every other stream for ~0.3 s.
+    from huggingface_hub import InferenceClient  # noqa: F401

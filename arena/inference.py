@@ -34,7 +34,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpcore2
 import httpx2
-from huggingface_hub import InferenceClient, set_client_factory
 from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, OfflineModeIsEnabled
 
 from arena.errors import (
@@ -410,6 +409,9 @@ def _sse_data(chunks: Iterator[bytes]) -> Iterator[list[bytes]]:
 
 def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
             call: _Call, pace_s: float = 0.0) -> Iterator[Delta | Finished]:
+    # Imported here, not at import: ~0.3 s that the app's start-up need not pay.
+    from huggingface_hub import InferenceClient
+
     url = chat_completions_url(endpoint.base_url)
     _ensure_pool()
     # A read timeout above the total budget could only overshoot it.
@@ -567,6 +569,8 @@ def _ensure_pool() -> None:
     if not _pool_ready:
         with _pool_lock:
             if not _pool_ready:
+                from huggingface_hub import set_client_factory
+
                 set_client_factory(_http_client)
                 _pool_ready = True
 

@@ -16,15 +16,16 @@ import os
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError
-from huggingface_hub.hf_api import RepoFile
 
 from arena.errors import ArenaError
 from arena.models import DataRelease
 from arena.releases.card import hub_card
+
+if TYPE_CHECKING:
+    from huggingface_hub import HfApi
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ def hub_api(token: str | None = None, endpoint: str | None = None) -> HfApi:
         raise PushError("No Hugging Face token: set HF_TOKEN to a token with write access to "
                         "the dataset repo. The local release is intact; push it later with "
                         "`flask releases push`.", code="no_token")
+    from huggingface_hub import HfApi  # here: ~0.3 s the app's start-up need not pay
+
     return HfApi(endpoint=endpoint or os.environ.get("HF_ENDPOINT") or None, token=token)
 
 
@@ -57,6 +60,8 @@ def _on_hub(api: HfApi, repo_id: str, name: str, manifest: bytes) -> bool:
         if exc.response is not None and exc.response.status_code == 404:
             return False
         raise
+    from huggingface_hub.hf_api import RepoFile
+
     want = git_blob_id(manifest)
     return any(isinstance(e, RepoFile) and e.path == f"releases/{name}/manifest.json"
                and e.blob_id == want for e in entries)
@@ -83,6 +88,8 @@ def push_release(api: HfApi, repo_id: str, release: DataRelease, folder: Path,
         listed = [_card_entry(r) for r in all_releases if r.pushed_at is not None
                   and r.hub_repo == repo_id and r.name != release.name]
         card = hub_card(repo_id, [*listed, _card_entry(release)], public_url)
+        from huggingface_hub import CommitOperationAdd
+
         operations = [CommitOperationAdd(path_in_repo=f"releases/{release.name}/{n}",
                                          path_or_fileobj=str(folder / n)) for n in names]
         operations.append(CommitOperationAdd(path_in_repo="README.md",

@@ -10,8 +10,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-#: Modules only a fit, a labelling or a scrub needs; each costs 0.2-0.5 s of start-up.
-HEAVY = ("scipy", "phonenumbers", "arena.categories.rules", "arena.categories.learned")
+#: Modules only a fit, a labelling, a scrub, a stream or a push needs; each costs 0.2-0.5 s of
+#: start-up.
+HEAVY = ("scipy", "phonenumbers", "arena.categories.rules", "arena.categories.learned",
+         "huggingface_hub.inference._client", "huggingface_hub.hf_api")
 
 PUBLISH_AND_LIST = f"""
 import json, sys
