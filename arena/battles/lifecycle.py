@@ -8,7 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Text, and_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, joinedload
@@ -257,9 +269,14 @@ def _vote_target_query() -> Any:
 _VOTE_TARGET = _vote_target_query()
 
 
-def vote_target(db: Session, public_id: str) -> VoteTarget:
+def connection_of(db: Session | Connection) -> Connection:
+    """``db`` itself, or the connection of a ``Session`` (which begins its transaction)."""
+    return db if isinstance(db, Connection) else db.connection()
+
+
+def vote_target(db: Session | Connection, public_id: str) -> VoteTarget:
     """What a vote needs of a battle, in one Core query (no ORM objects). Raises 404."""
-    row = db.connection().execute(_VOTE_TARGET, {"public_id": public_id}).first()
+    row = connection_of(db).execute(_VOTE_TARGET, {"public_id": public_id}).first()
     if row is None:
         raise BattleNotFound()
     fields = (*row[:17], Identity(*row[17:22]), Identity(*row[22:27]), row[27] is not None)
@@ -360,7 +377,7 @@ def recover_stale(db: Session, battle: Battle, now: datetime,
     return True
 
 
-def current_state(db: Session, battle_id: int) -> str:
+def current_state(db: Session | Connection, battle_id: int) -> str:
     return str(db.scalar(select(Battle.state).where(Battle.id == battle_id)))
 
 
