@@ -136,14 +136,25 @@ def _new_turn() -> str:
 @_generation_limit
 def create() -> tuple[Response, int]:
     prompt, consent, arena = g.body
-    db = arena_db.session()
-    vid = str(voter_id())
+    sampler = current_app.extensions["arena.sampler"]
+    # PostgreSQL, a known voter whose stored consent this request leaves alone, and a sampler
+    # that has recorded its policy: the battle with its first turn is the only write, one
+    # statement (arena.battles.create_battle), so it runs on an autocommit connection with no
+    # Session and no BEGIN/COMMIT. Otherwise (a browser's first battle, a consent change, a
+    # process's first draw) the request is a Session's transaction, as before.
+    conn = arena_db.statement_connection() if sampler.ledger_checked else None
+    vid = str(voter_id(conn=conn))
+    stored = stored_consent(vid)
+    if conn is not None and (stored is None or consent not in (None, stored)):
+        arena_db.release_statement_connection()
+        conn = None
+    db = conn if conn is not None else arena_db.session()
     battle = battles.create_battle(
         db, voter_id=vid, ip_hash=ip_hash(), prompt=prompt, rng=_rng,
         now=utcnow(), language=detect_language(prompt), release_consent=consent,
-        sampler=current_app.extensions["arena.sampler"], arena=arena,
-        stored_consent=stored_consent(vid))
-    db.commit()
+        sampler=sampler, arena=arena, stored_consent=stored)
+    if conn is None:
+        db.commit()
     return _turn_created(battle.public_id, 0, prompt)
 
 

@@ -128,6 +128,16 @@ def session() -> Session:
     return g.db_session
 
 
+#: What domain functions that only read, or write one statement, accept: the request's
+#: ``Session`` or (PostgreSQL) its autocommit connection (:func:`statement_connection`).
+Database = Session | Connection
+
+
+def connection_of(db: Database) -> Connection:
+    """``db`` itself, or the connection of a ``Session`` (which begins its transaction)."""
+    return db if isinstance(db, Connection) else db.connection()
+
+
 def statement_connection() -> Connection | None:
     """On PostgreSQL, the request's connection in autocommit, outside any ``Session``; None
     elsewhere. Closed at teardown.
@@ -146,6 +156,14 @@ def statement_connection() -> Connection | None:
     return conn
 
 
+def release_statement_connection() -> None:
+    """Hand the request's autocommit connection back to the pool now (before the request
+    goes on in a Session: a request never holds two pooled connections at once)."""
+    conn = g.pop("db_statements", None)
+    if conn is not None:
+        conn.close()
+
+
 @contextmanager
 def new_session(app: Flask | None = None) -> Iterator[Session]:
     """A session outside the request's one (background work, streaming generators)."""
@@ -161,9 +179,7 @@ def new_session(app: Flask | None = None) -> Iterator[Session]:
 
 
 def _close_session(exc: BaseException | None) -> None:
-    conn = g.pop("db_statements", None)
-    if conn is not None:
-        conn.close()
+    release_statement_connection()
     db = g.pop("db_session", None)
     if db is not None:
         if exc is not None:

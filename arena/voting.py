@@ -10,20 +10,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, exists, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from arena.battles.lifecycle import (
     AlreadyVoted,
     VoteTarget,
-    connection_of,
     current_state,
     require_owner,
     reveal,
     state_error,
     vote_target,
 )
+from arena.db import Database, connection_of
 from arena.errors import ValidationError
 from arena.integrity.gates import record_gate
 from arena.leaderboard.facts import INSERT_VOTE_FACT, vote_fact_insert, vote_fact_params
@@ -101,7 +101,7 @@ _CAST_VOTE = _vote_statement()
 VOTE_ATTEMPTS = 3
 
 
-def _store_vote(db: Session | Connection, battle: VoteTarget, *, voter_id: str | None, winner: str,
+def _store_vote(db: Database, battle: VoteTarget, *, voter_id: str | None, winner: str,
                 feedback: str | None, now: datetime) -> bool:
     """The vote's statements; False if the battle was not ``ready`` as read (nothing written).
     A second vote that got this far fails on UNIQUE: rolled back, 409."""
@@ -128,7 +128,7 @@ def _store_vote(db: Session | Connection, battle: VoteTarget, *, voter_id: str |
         raise AlreadyVoted() from None
 
 
-def cast_vote(db: Session | Connection, battle: Battle | VoteTarget, *, voter_id: str | None,
+def cast_vote(db: Database, battle: Battle | VoteTarget, *, voter_id: str | None,
               winner: str, feedback: str | None, now: datetime,
               gates: Sequence[tuple[str, str, str]] = ()) -> dict[str, Any]:
     """Store the vote and mark the battle ``voted``; return the reveal for the response.

@@ -60,6 +60,26 @@ def _call(app: Any, environ: dict[str, Any]) -> str:
     return status[0]
 
 
+def _by_package(stats: pstats.Stats) -> str:
+    """Own CPU time per top-level package (site-packages name, ``arena``, stdlib, builtins)."""
+    own: dict[str, float] = {}
+    for (filename, _line, _name), row in stats.stats.items():  # type: ignore[attr-defined]
+        if "site-packages/" in filename:
+            package = filename.split("site-packages/", 1)[1].split("/", 1)[0]
+        elif filename.startswith(str(REPO)):
+            package = filename[len(str(REPO)) + 1:].split("/", 1)[0]
+        elif filename == "~":
+            package = "builtins"
+        else:
+            package = "stdlib"
+        own[package] = own.get(package, 0.0) + row[2]
+    total = sum(own.values())
+    lines = ["| package | own CPU share |", "|---|---|"]
+    lines += [f"| {name} | {t / total:.1%} |"
+              for name, t in sorted(own.items(), key=lambda item: -item[1]) if t / total >= 0.005]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -124,10 +144,12 @@ def main(argv: list[str] | None = None) -> int:
             for environ in environs:
                 _call(wsgi, environ)
             profiler.disable()
+            stats = pstats.Stats(profiler, stream=io.StringIO())
             for order in ("cumulative", "tottime"):
                 out = io.StringIO()
                 pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
                 print(out.getvalue())
+            print(_by_package(stats))
             return 0
         cpu: dict[str, list[float]] = {name: [] for name in paths}
         per_batch = args.requests // args.batches
