@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request, session, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from arena import battles, modalities
 from arena import db as arena_db
@@ -26,7 +27,7 @@ from arena.errors import BadRequest, ServiceUnavailable, ValidationError
 from arena.integrity.gates import evaluate_gates, gates_enabled
 from arena.integrity.oauth import HF_STATE_KEY
 from arena.language import detect_language
-from arena.limits import battles_limit, limiter, votes_limit
+from arena.limits import battles_limit, limited, limiter, votes_limit
 from arena.media import MediaNotFound, media_store
 from arena.models import Answer, Turn, utcnow
 from arena.privacy import ip_hash, owner_voter_id, stored_consent, voter_id
@@ -38,7 +39,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # The system's entropy source: which pair meets must not be predictable from outside.
 _rng = random.SystemRandom()
 # Creating battles and adding turns both start generation, so they share one budget.
-_generation_limit = limiter.shared_limit(battles_limit, scope="battles")
+_generation_limit = limited(limiter.shared_limit(battles_limit, scope="battles"))
 
 
 class InvalidJSON(BadRequest):
@@ -130,24 +131,30 @@ def _new_turn() -> str:
     return _prompt(_json_object())
 
 
-def _vote_request() -> tuple[str, str | None]:
-    body = _json_object()
-    return validate_vote(body.get("winner"), body.get("feedback"))
-
-
 @bp.post("/battles")
 @validated_first(_new_battle)
 @_generation_limit
 def create() -> tuple[Response, int]:
     prompt, consent, arena = g.body
-    db = arena_db.session()
-    vid = str(voter_id())
+    sampler = current_app.extensions["arena.sampler"]
+    # PostgreSQL, a known voter whose stored consent this request leaves alone, and a sampler
+    # that has recorded its policy: the battle with its first turn is the only write, one
+    # statement (arena.battles.create_battle), so it runs on an autocommit connection with no
+    # Session and no BEGIN/COMMIT. Otherwise (a browser's first battle, a consent change, a
+    # process's first draw) the request is a Session's transaction, as before.
+    conn = arena_db.statement_connection() if sampler.ledger_checked else None
+    vid = str(voter_id(conn=conn))
+    stored = stored_consent(vid)
+    if conn is not None and (stored is None or consent not in (None, stored)):
+        arena_db.release_statement_connection()
+        conn = None
+    db = conn if conn is not None else arena_db.session()
     battle = battles.create_battle(
         db, voter_id=vid, ip_hash=ip_hash(), prompt=prompt, rng=_rng,
         now=utcnow(), language=detect_language(prompt), release_consent=consent,
-        sampler=current_app.extensions["arena.sampler"], arena=arena,
-        stored_consent=stored_consent(vid))
-    db.commit()
+        sampler=sampler, arena=arena, stored_consent=stored)
+    if conn is None:
+        db.commit()
     return _turn_created(battle.public_id, 0, prompt)
 
 
@@ -272,27 +279,36 @@ def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
             close()
 
 
+def _vote_request() -> tuple[str, str | None, Any]:
+    body = _json_object()
+    return (*validate_vote(body.get("winner"), body.get("feedback")), body.get("pow"))
+
+
 @bp.post("/battles/<public_id>/vote")
 @validated_first(_vote_request)
-@limiter.limit(votes_limit)
+@limited(limiter.limit(votes_limit))
 def vote(public_id: str) -> Response:
-    winner, feedback = g.body
-    db = arena_db.session()
+    winner, feedback, pow_nonce = g.body
     config = current_app.config
-    if not gates_enabled(config):
-        # A read, then one write statement (PostgreSQL, arena.voting): no BEGIN/COMMIT needed.
-        # Recording gate verdicts takes more statements, so then the vote is a transaction.
-        arena_db.statement_transactions(db)
+    gated = gates_enabled(config)
+    # Without gates the vote is a read and one write statement (PostgreSQL, arena.voting): on
+    # an autocommit connection, with no Session and no BEGIN/COMMIT. Gate verdicts take more
+    # statements, so then the vote is a Session's transaction.
+    conn = None if gated else arena_db.statement_connection()
+    db = conn if conn is not None else arena_db.session()
     battle = battles.vote_target(db, public_id)
     now = utcnow()
     voter = owner_voter_id(battle.voter_id, battle.owner_revoked)
-    gates = evaluate_gates(db, config, voter_id=voter, challenge=public_id,
-                           pow_nonce=_json_object().get("pow"),
-                           hf_state=session.get(HF_STATE_KEY),
-                           now=now)
+    gates = []
+    if gated:
+        assert isinstance(db, Session)
+        gates = evaluate_gates(db, config, voter_id=voter, challenge=public_id,
+                               pow_nonce=pow_nonce, hf_state=session.get(HF_STATE_KEY),
+                               now=now)
     result = cast_vote(db, battle, voter_id=voter, winner=winner, feedback=feedback, now=now,
                        gates=gates)
-    db.commit()
+    if conn is None:
+        db.commit()
     return jsonify(result)
 
 

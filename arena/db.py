@@ -14,6 +14,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import (
     BigInteger,
+    Connection,
     Engine,
     String,
     any_,
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from arena.errors import ConfigError
 
 _EXT = "arena_db"
+_AUTOCOMMIT = "arena_db_autocommit"
 #: Seconds a request waits for a free pooled connection before it fails; with the pool sized
 #: to the thread count this happens only if connections leak or the database stalls.
 POOL_TIMEOUT_S = 10
@@ -108,6 +110,9 @@ def init_app(app: Flask) -> None:
                      workers=int(c["WORKERS"]), threads=int(c["THREADS"]))
     engine = make_engine(c["DATABASE_URL"], pool=pool)
     app.extensions[_EXT] = sessionmaker(bind=engine, expire_on_commit=False)
+    if engine.dialect.name == "postgresql":
+        # Same pool; a connection checked out through it is in autocommit until returned.
+        app.extensions[_AUTOCOMMIT] = engine.execution_options(isolation_level="AUTOCOMMIT")
     app.teardown_appcontext(_close_session)
 
 
@@ -123,19 +128,40 @@ def session() -> Session:
     return g.db_session
 
 
-def statement_transactions(db: Session) -> bool:
-    """On PostgreSQL, let each of this session's statements commit on its own (autocommit);
-    True if done. Elsewhere, or once the session has a connection, nothing changes (False).
+#: What domain functions that only read, or write one statement, accept: the request's
+#: ``Session`` or (PostgreSQL) its autocommit connection (:func:`statement_connection`).
+Database = Session | Connection
 
-    For a request whose writes are one statement (a vote): psycopg otherwise sends ``BEGIN``
-    before the first statement and ``COMMIT`` after the last, two of its round trips. The
-    setting ends with the session (SQLAlchemy resets a pooled connection's isolation level
-    when it is returned); ``db.commit()`` then has nothing to send.
+
+def connection_of(db: Database) -> Connection:
+    """``db`` itself, or the connection of a ``Session`` (which begins its transaction)."""
+    return db if isinstance(db, Connection) else db.connection()
+
+
+def statement_connection() -> Connection | None:
+    """On PostgreSQL, the request's connection in autocommit, outside any ``Session``; None
+    elsewhere. Closed at teardown.
+
+    For a request whose writes are one statement (a vote): each statement commits on its own,
+    so psycopg sends neither ``BEGIN`` nor ``COMMIT``, and the ``Session``'s bookkeeping
+    (transaction objects, a ``commit()`` with nothing to send, close) is not paid for either.
+    The pool hands the connection back with its isolation level reset.
     """
-    if db.get_bind().dialect.name != "postgresql" or db.in_transaction():
-        return False
-    db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    return True
+    conn: Connection | None = g.get("db_statements")
+    if conn is None:
+        engine = current_app.extensions.get(_AUTOCOMMIT)
+        if engine is None:
+            return None
+        conn = g.db_statements = engine.connect()
+    return conn
+
+
+def release_statement_connection() -> None:
+    """Hand the request's autocommit connection back to the pool now (before the request
+    goes on in a Session: a request never holds two pooled connections at once)."""
+    conn = g.pop("db_statements", None)
+    if conn is not None:
+        conn.close()
 
 
 @contextmanager
@@ -153,6 +179,7 @@ def new_session(app: Flask | None = None) -> Iterator[Session]:
 
 
 def _close_session(exc: BaseException | None) -> None:
+    release_statement_connection()
     db = g.pop("db_session", None)
     if db is not None:
         if exc is not None:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from arena import db as arena_db
 from arena.errors import ArenaError, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,13 @@ def database_unavailable(exc: BaseException) -> bool:
 def _rollback_request_session() -> None:
     """End the failed transaction now: the session may outlive this request (an app context
     held open around several requests), and a broken transaction left in it would turn the
-    next request's outage into a PendingRollbackError (500) instead of a 503."""
+    next request's outage into a PendingRollbackError (500) instead of a 503. The request's
+    autocommit connection (arena.db.statement_connection), if any, goes back to the pool
+    for the same reason: the next request checks out a working one."""
+    try:
+        arena_db.release_statement_connection()
+    except Exception:  # noqa: BLE001 - the connection is gone; the pool replaces it
+        log.debug("closing the statement connection after an outage failed", exc_info=True)
     db = g.get("db_session")
     if db is None:
         return

@@ -7,7 +7,7 @@ import hmac
 import secrets
 
 from flask import current_app, g, request, session
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from arena.models import Voter
 
@@ -19,7 +19,7 @@ _VOTER_ROW = (select(Voter.deletion_requested_at, Voter.release_consent)
               .where(Voter.id == bindparam("voter_id")))
 
 
-def _revoked(vid: str) -> bool:
+def _revoked(vid: str, conn: Connection | None) -> bool:
     """Has this pseudonym asked for deletion? Its cookie then no longer stands for anybody.
 
     The cookie is signed, not stored, so a copy made before "delete my data" stays valid
@@ -28,22 +28,24 @@ def _revoked(vid: str) -> bool:
     """
     from arena import db as arena_db
 
-    row = arena_db.session().connection().execute(_VOTER_ROW, {"voter_id": vid}).first()
+    conn = conn if conn is not None else arena_db.session().connection()
+    row = conn.execute(_VOTER_ROW, {"voter_id": vid}).first()
     # Kept for the request: creating a battle needs this row's consent (stored_consent).
     g.voter_seen = (vid, None if row is None else bool(row[1]))
     deleted_at = None if row is None else row[0]
     return deleted_at is not None
 
 
-def voter_id(create: bool = True) -> str | None:
+def voter_id(create: bool = True, conn: Connection | None = None) -> str | None:
     """The browser's voter pseudonym, kept in the signed session cookie.
 
     A new random id is issued on first use; it links a browser's battles to its votes and to
     its opt-out and deletion requests, and to nothing else. A pseudonym whose owner asked for
     deletion is revoked: the request is treated as coming from a new browser.
+    ``conn``: read the voter row there instead of in the request's Session.
     """
     vid = session.get(_VOTER_KEY)
-    if vid is not None and _revoked(str(vid)):
+    if vid is not None and _revoked(str(vid), conn):
         session.pop(_VOTER_KEY, None)
         vid = None
     if vid is None and create:

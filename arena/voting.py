@@ -23,6 +23,7 @@ from arena.battles.lifecycle import (
     state_error,
     vote_target,
 )
+from arena.db import Database, connection_of
 from arena.errors import ValidationError
 from arena.integrity.gates import record_gate
 from arena.leaderboard.facts import INSERT_VOTE_FACT, vote_fact_insert, vote_fact_params
@@ -100,14 +101,14 @@ _CAST_VOTE = _vote_statement()
 VOTE_ATTEMPTS = 3
 
 
-def _store_vote(db: Session, battle: VoteTarget, *, voter_id: str | None, winner: str,
+def _store_vote(db: Database, battle: VoteTarget, *, voter_id: str | None, winner: str,
                 feedback: str | None, now: datetime) -> bool:
     """The vote's statements; False if the battle was not ``ready`` as read (nothing written).
     A second vote that got this far fails on UNIQUE: rolled back, 409."""
     ready_at = battle.ready_at
     seconds = (now - ready_at).total_seconds() if ready_at is not None else None
     fact = vote_fact_params(db, battle, winner=winner, voter_id=voter_id, now=now)
-    conn = db.connection()
+    conn = connection_of(db)
     seen = {"battle_id": battle.id, "now": now, "seen": battle.updated_at}
     try:
         if conn.dialect.name == "postgresql":
@@ -123,16 +124,18 @@ def _store_vote(db: Session, battle: VoteTarget, *, voter_id: str | None, winner
         conn.execute(INSERT_VOTE_FACT, fact)
         return True
     except IntegrityError:
-        db.rollback()
+        db.rollback()  # an autocommit Connection: the failed statement left nothing to undo
         raise AlreadyVoted() from None
 
 
-def cast_vote(db: Session, battle: Battle | VoteTarget, *, voter_id: str | None, winner: str,
-              feedback: str | None, now: datetime,
+def cast_vote(db: Database, battle: Battle | VoteTarget, *, voter_id: str | None,
+              winner: str, feedback: str | None, now: datetime,
               gates: Sequence[tuple[str, str, str]] = ()) -> dict[str, Any]:
     """Store the vote and mark the battle ``voted``; return the reveal for the response.
 
     ``battle`` is what :func:`arena.battles.vote_target` read (the API), or an ORM battle.
+    ``db`` is a ``Session``, or (PostgreSQL, no gates: one write statement) a Connection in
+    autocommit (:func:`arena.db.statement_connection`).
     ``gates`` are the voter gates' verdicts ``(gate, status, detail)``: stored with the vote,
     never a reason to refuse it. The caller commits. On a lost race the session is rolled
     back and a 409 raised, so nothing of a rejected vote remains; a battle changed since it was
@@ -142,6 +145,7 @@ def cast_vote(db: Session, battle: Battle | VoteTarget, *, voter_id: str | None,
     the state change, the vote and its fact.
     """
     if isinstance(battle, Battle):
+        assert isinstance(db, Session), "an ORM battle is voted through its Session"
         db.flush()
         orm, battle = battle, VoteTarget.of(battle)
         # The statements below bypass the ORM: reload the object's columns when next read.
@@ -160,6 +164,8 @@ def cast_vote(db: Session, battle: Battle | VoteTarget, *, voter_id: str | None,
         if state != "ready" or attempt == VOTE_ATTEMPTS - 1:
             raise state_error(state)
         battle = vote_target(db, battle.public_id)
-    for gate, status, detail in gates:
-        record_gate(db, battle.id, gate, status, now=now, detail=detail)
+    if gates:
+        assert isinstance(db, Session), "gate verdicts are written in the vote's transaction"
+        for gate, status, detail in gates:
+            record_gate(db, battle.id, gate, status, now=now, detail=detail)
     return {"winner": winner, **reveal(battle)}

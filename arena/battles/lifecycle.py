@@ -8,12 +8,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Text, and_, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from arena.battles.sampling import NoContenders, require_offered
+from arena.db import Database, connection_of
 from arena.errors import Conflict, Forbidden, NotFound
 from arena.leaderboard.facts import prompt_group_of
 from arena.models import Answer, Battle, Contender, Turn, Voter, utcnow
@@ -121,20 +133,22 @@ _SET_CONSENT = (update(Voter).where(Voter.id == bindparam("voter_id"))
                 .values(release_consent=bindparam("consent")))
 
 
-def consent_in_force(db: Session, voter_id: str, release_consent: bool | None,
+def consent_in_force(db: Database, voter_id: str, release_consent: bool | None,
                      stored: bool | None) -> bool:
     """The voter's release consent after this request: ``release_consent`` when given (and
     stored), else the stored one. ``stored`` is the value already read for this request
-    (None: not known), which saves reading the voter row again."""
+    (None: not known), which saves reading the voter row again. Only an unchanged, known
+    consent writes nothing (the one case a Connection in autocommit may be passed)."""
+    if stored is not None and release_consent in (None, stored):
+        return stored
+    assert isinstance(db, Session), "a new voter row or consent is written in a Session"
     if stored is None:
         return bool(ensure_voter(db, voter_id, release_consent).release_consent)
-    if release_consent is None or release_consent == stored:
-        return stored
     db.connection().execute(_SET_CONSENT, {"voter_id": voter_id, "consent": release_consent})
-    return release_consent
+    return bool(release_consent)
 
 
-def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng: random.Random,
+def create_battle(db: Database, *, voter_id: str, ip_hash: str, prompt: str, rng: random.Random,
                   now: datetime, language: str | None = None,
                   release_consent: bool | None = None,
                   sampler: Sampler | None = None, stored_consent: bool | None = None,
@@ -149,6 +163,10 @@ def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng:
     weights alone decide, with no exploration or caps. Only contenders of ``arena`` meet.
     ``stored_consent``: the voter row's consent as already read in this request (see
     :func:`arena.privacy.stored_consent`).
+
+    ``db`` is a ``Session``, or (PostgreSQL) an autocommit Connection when the battle and its
+    turn are the only write: a known voter whose consent stays as stored, and a sampler that
+    has recorded its policy (:attr:`arena.sampling.Sampler.ledger_checked`).
     """
     try:
         pair = (sampler or _PLAIN).draw(db, rng, now, arena)
@@ -157,9 +175,10 @@ def create_battle(db: Session, *, voter_id: str, ip_hash: str, prompt: str, rng:
         require_offered(db, arena)
         raise
     consent = consent_in_force(db, voter_id, release_consent, stored_consent)
-    db.flush()  # a new voter row (ORM) before the battle that refers to it
+    if isinstance(db, Session):
+        db.flush()  # a new voter row (ORM) before the battle that refers to it
     public_id = secrets.token_urlsafe(24)
-    conn = db.connection()
+    conn = connection_of(db)
     values = {
         "public_id": public_id, "voter_id": voter_id, "contender_a_id": pair.a.id,
         "contender_b_id": pair.b.id, "state": "pending", "propensity": pair.propensity,
@@ -257,9 +276,9 @@ def _vote_target_query() -> Any:
 _VOTE_TARGET = _vote_target_query()
 
 
-def vote_target(db: Session, public_id: str) -> VoteTarget:
+def vote_target(db: Database, public_id: str) -> VoteTarget:
     """What a vote needs of a battle, in one Core query (no ORM objects). Raises 404."""
-    row = db.connection().execute(_VOTE_TARGET, {"public_id": public_id}).first()
+    row = connection_of(db).execute(_VOTE_TARGET, {"public_id": public_id}).first()
     if row is None:
         raise BattleNotFound()
     fields = (*row[:17], Identity(*row[17:22]), Identity(*row[22:27]), row[27] is not None)
@@ -360,7 +379,7 @@ def recover_stale(db: Session, battle: Battle, now: datetime,
     return True
 
 
-def current_state(db: Session, battle_id: int) -> str:
+def current_state(db: Database, battle_id: int) -> str:
     return str(db.scalar(select(Battle.state).where(Battle.id == battle_id)))
 
 

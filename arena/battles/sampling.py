@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from arena.db import Database
 from arena.errors import NotFound, ServiceUnavailable
 from arena.models import Contender
 from arena.sampling.policies import Candidate, PolicySettings, draw, pair_probabilities
@@ -28,7 +29,7 @@ class ArenaNotOffered(NotFound):
     message = "This site runs no such arena: none of its contenders compete in it."
 
 
-def offered_arenas(db: Session) -> list[str]:
+def offered_arenas(db: Database) -> list[str]:
     """The arenas this site runs: ``text`` always, and every arena with an active contender
     (declared by the contenders file, ``arena: image``), in registry order."""
     from arena import modalities
@@ -37,7 +38,7 @@ def offered_arenas(db: Session) -> list[str]:
     return [n for n in modalities.names() if n == "text" or n in live]
 
 
-def require_offered(db: Session, arena: str) -> None:
+def require_offered(db: Database, arena: str) -> None:
     """Raise :class:`ArenaNotOffered` (404) unless this site runs ``arena``."""
     if arena != "text" and arena not in offered_arenas(db):
         raise ArenaNotOffered()

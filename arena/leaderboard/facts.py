@@ -38,7 +38,7 @@ from operator import getitem
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, bindparam, case, cast, delete, func, insert, select
+from sqlalchemy import BigInteger, Connection, bindparam, case, cast, delete, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from arena.models import (
@@ -149,7 +149,7 @@ def vote_fact_insert(only_if: Any = None) -> Any:
 INSERT_VOTE_FACT = vote_fact_insert()
 
 
-def vote_fact_params(db: Session, battle: Any, *, winner: str, voter_id: str | None,
+def vote_fact_params(db: Session | Connection, battle: Any, *, winner: str, voter_id: str | None,
                      now: datetime) -> dict[str, Any]:
     """The parameters of :func:`vote_fact_insert` for a battle being voted now.
 

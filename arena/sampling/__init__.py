@@ -32,6 +32,7 @@ from sqlalchemy import bindparam, event, func, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
+from arena.db import Database, connection_of
 from arena.models import (
     Battle,
     Contender,
@@ -73,8 +74,8 @@ _POOL = (select(Contender.id, Contender.name, Contender.is_public, Contender.wei
          .order_by(Contender.id))
 
 
-def _pool_rows(db: Session, arena: str) -> list[tuple[Pick, datetime | None]]:
-    return [(Pick(*row[:5]), row[5]) for row in db.connection().execute(_POOL, {"arena": arena})]
+def _pool_rows(db: Database, arena: str) -> list[tuple[Pick, datetime | None]]:
+    return [(Pick(*row[:5]), row[5]) for row in connection_of(db).execute(_POOL, {"arena": arena})]
 
 
 def healthy(rows: list[tuple[Pick, datetime | None]], now: datetime) -> list[Pick]:
@@ -82,7 +83,7 @@ def healthy(rows: list[tuple[Pick, datetime | None]], now: datetime) -> list[Pic
     return [pick for pick, until in rows if until is None or until <= now]
 
 
-def eligible(db: Session, now: datetime, arena: str = "text") -> list[Pick]:
+def eligible(db: Database, now: datetime, arena: str = "text") -> list[Pick]:
     """The eligible contenders of ``arena``, in id order."""
     return healthy(_pool_rows(db, arena), now)
 
@@ -157,7 +158,7 @@ class Sampler:
         if record.info.pop(_WROTE_CONTENDER, False):
             self.contender_writes += 1
 
-    def pool(self, db: Session, now: datetime, arena: str = "text") -> list[Pick]:
+    def pool(self, db: Database, now: datetime, arena: str = "text") -> list[Pick]:
         """:func:`eligible`, from rows read at most ``pool_ttl_s`` ago (and after this
         process's last write to ``contender``); health is judged at ``now``."""
         mono = time.monotonic()
@@ -173,7 +174,7 @@ class Sampler:
     def _needs_board(self) -> bool:
         return self.settings.name in ("boost-new", "adaptive")
 
-    def board(self, db: Session) -> _Board:
+    def board(self, db: Database) -> _Board:
         """Latest overall snapshots: ``{contender_id: (rating, half_width, votes, rank)}``,
         from ``overall`` and each media arena's ``<arena>-overall`` (a contender is in one)."""
         now = time.monotonic()
@@ -200,7 +201,7 @@ class Sampler:
             self._board = fresh
         return fresh
 
-    def hour_counts(self, db: Session, now: datetime,
+    def hour_counts(self, db: Database, now: datetime,
                     arena: str = "text") -> tuple[dict[int, int], int]:
         """Battles created in the last hour: per contender, and in all of ``arena`` (a share
         cap is a share of the contender's own arena)."""
@@ -226,7 +227,7 @@ class Sampler:
             self._hour = (mono, counts, totals)
         return counts, totals.get(arena, 0)
 
-    def new_votes(self, db: Session, since: datetime | None) -> dict[int, int]:
+    def new_votes(self, db: Database, since: datetime | None) -> dict[int, int]:
         """Votes per contender since the snapshot's cutoff (cached like the hourly counts)."""
         mono = time.monotonic()
         with self._lock:
@@ -247,7 +248,7 @@ class Sampler:
             self._new = (mono, since, counts)
         return counts
 
-    def candidates(self, db: Session, now: datetime,
+    def candidates(self, db: Database, now: datetime,
                    pool: list[Pick] | None = None) -> tuple[list[Pick], list[Candidate]]:
         """The eligible contenders and their sampler view."""
         pool = eligible(db, now) if pool is None else pool
@@ -271,7 +272,7 @@ class Sampler:
 
     # -- drawing ---------------------------------------------------------------------------
 
-    def probabilities(self, db: Session, now: datetime, *, caps: bool = True,
+    def probabilities(self, db: Database, now: datetime, *, caps: bool = True,
                       arena: str = "text") -> tuple[list[Pick], Any]:
         """The eligible pool and its pair probabilities.
 
@@ -298,13 +299,16 @@ class Sampler:
             self._probs[arena] = (key, probs)
         return pool, probs
 
-    def draw(self, db: Session, rng: random.Random, now: datetime,
+    def draw(self, db: Database, rng: random.Random, now: datetime,
              arena: str = "text") -> Draw:
         """Draw one battle pair of ``arena``; raises :class:`NoContenders` (503) when none can
         meet."""
         from arena.battles.sampling import NoContenders
 
-        self.record_policy(db, now)
+        if not self._ledger_checked:
+            # Written through the ORM, in the caller's transaction (see ledger_checked).
+            assert isinstance(db, Session), "the first draw records the policy in a Session"
+            self.record_policy(db, now)
         pool, probs = self.probabilities(db, now, arena=arena)
         if not len(pool) or probs.sum() <= 0:
             # The caller rolls back: the policy entry (if any) must be written again.
@@ -313,7 +317,7 @@ class Sampler:
         i, j, propensity = draw(probs, rng)
         return Draw(pool[i], pool[j], propensity, self.settings.version)
 
-    def declared_shares(self, db: Session, now: datetime,
+    def declared_shares(self, db: Database, now: datetime,
                         arena: str = "text") -> dict[int, float]:
         """Each eligible contender's expected share of ``arena``'s battles under the declared
         policy."""
@@ -322,6 +326,12 @@ class Sampler:
             return {}
         shares = expected_shares(probs)
         return {c.id: float(s) for c, s in zip(pool, shares, strict=True)}
+
+    @property
+    def ledger_checked(self) -> bool:
+        """Has this process recorded (or found) the declared policy in the ledger? Until then
+        a draw writes, and needs a ``Session``; afterwards it only reads."""
+        return self._ledger_checked
 
     def record_policy(self, db: Session, now: datetime) -> None:
         """Append a ``policy_changed`` ledger entry if the declared policy differs (once)."""

@@ -139,9 +139,14 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(setting)
 
 
+_STATIC_LOWER = tuple((name.lower(), name, value) for name, value in _STATIC_HEADERS.items())
+
+
 def _add_headers(response: Response) -> Response:
-    for name, value in _STATIC_HEADERS.items():
-        response.headers.setdefault(name, value)
+    # One pass over the response's headers instead of one per header to add (setdefault).
+    present = {key.lower() for key in response.headers.keys()}
+    response.headers.extend([(name, value) for lower, name, value in _STATIC_LOWER
+                             if lower not in present])
     max_age = int(current_app.config["HSTS_MAX_AGE"])
     # Browsers ignore HSTS sent over plain HTTP; sending it there would only mislead readers.
     if max_age and served_over_https():

@@ -80,6 +80,56 @@ end
 """
 
 
+def create_tables(engine: Any) -> None:
+    """The arena's tables, the floor's table and 8 active contenders."""
+    from sqlalchemy import text
+
+    from arena.models import Base
+
+    Base.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE floor_row (id serial PRIMARY KEY, payload varchar(64), "
+                          "created_at timestamptz)"))
+        conn.execute(text(
+            "INSERT INTO contender (name, organization, license, link, base_url, "
+            "upstream_model, params, connect_timeout, read_timeout, total_timeout, weight, "
+            "is_public, active, consecutive_failures, created_at, updated_at) "
+            "SELECT 'model-' || i, 'org', 'MIT', '', 'http://127.0.0.1:9/v1', 'm', '{}', 5, "
+            "60, 300, 1, true, true, 0, now(), now() FROM generate_series(1, 8) i"))
+
+
+def seed_ready_battles(engine: Any, n: int) -> list[str]:
+    """``n`` ready battles owned by the voter of the first battle (created through the app);
+    their public ids in order."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        voter = conn.execute(text("SELECT voter_id FROM battle LIMIT 1")).scalar_one()
+        conn.execute(text("""
+            INSERT INTO battle (public_id, voter_id, contender_a_id, contender_b_id, state,
+                anony, source, flagged, language, release_consent, prompt_group,
+                created_at, updated_at, ready_at)
+            SELECT 'bench-' || i || '-' || left(md5(i::text), 24), :voter, 1 + i % 8,
+                   1 + (i + 1) % 8, 'ready', true, 'arena', false, 'en', false,
+                   md5('p' || i), now(), now(), now()
+            FROM generate_series(1, :n) i"""), {"voter": voter, "n": n})
+        conn.execute(text("""
+            INSERT INTO turn (battle_id, position, prompt, created_at)
+            SELECT id, 0, 'Explain why the sky is blue.', now() FROM battle
+            WHERE public_id LIKE 'bench-%'"""))
+        # Both answers, ~1,200 characters each: the vote labels the whole conversation.
+        conn.execute(text("""
+            INSERT INTO answer (turn_id, side, text, citations, created_at)
+            SELECT t.id, s.side, repeat(s.sentence, 12), '[]', now()
+            FROM turn t CROSS JOIN (VALUES
+              ('a', 'Sunlight is scattered by air molecules; blue light scatters most. '),
+              ('b', 'Rayleigh scattering favours short wavelengths, so the sky is blue. ')
+            ) AS s(side, sentence)"""))
+        ids = [r[0] for r in conn.execute(text(
+            "SELECT public_id FROM battle WHERE public_id LIKE 'bench-%' ORDER BY id"))]
+    return ids
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -195,23 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     from sqlalchemy import text
 
     from arena.db import make_engine
-    from arena.models import Base
 
     url = args.admin_url.rsplit("/", 1)[0] + "/" + DB_NAME
     with psycopg.connect(args.admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}"')
         conn.execute(f'CREATE DATABASE "{DB_NAME}"')
     engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE floor_row (id serial PRIMARY KEY, payload varchar(64), "
-                          "created_at timestamptz)"))
-        conn.execute(text(
-            "INSERT INTO contender (name, organization, license, link, base_url, "
-            "upstream_model, params, connect_timeout, read_timeout, total_timeout, weight, "
-            "is_public, active, consecutive_failures, created_at, updated_at) "
-            "SELECT 'model-' || i, 'org', 'MIT', '', 'http://127.0.0.1:9/v1', 'm', '{}', 5, "
-            "60, 300, 1, true, true, 0, now(), now() FROM generate_series(1, 8) i"))
+    create_tables(engine)
     tmp = Path(tempfile.mkdtemp(prefix="hotpaths-"))
     servers: list[Server] = []
     per_round: list[dict[str, Any]] = []
@@ -243,30 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             headers={"Content-Type": "application/json"}, method="POST")
         with urllib.request.urlopen(request, timeout=120) as response:
             cookie = response.headers["Set-Cookie"].split(";", 1)[0]
-        with engine.begin() as conn:
-            voter = conn.execute(text("SELECT voter_id FROM battle LIMIT 1")).scalar_one()
-            conn.execute(text("""
-                INSERT INTO battle (public_id, voter_id, contender_a_id, contender_b_id, state,
-                    anony, source, flagged, language, release_consent, prompt_group,
-                    created_at, updated_at, ready_at)
-                SELECT 'bench-' || i || '-' || left(md5(i::text), 24), :voter, 1 + i % 8,
-                       1 + (i + 1) % 8, 'ready', true, 'arena', false, 'en', false,
-                       md5('p' || i), now(), now(), now()
-                FROM generate_series(1, :n) i"""), {"voter": voter, "n": args.battles})
-            conn.execute(text("""
-                INSERT INTO turn (battle_id, position, prompt, created_at)
-                SELECT id, 0, 'Explain why the sky is blue.', now() FROM battle
-                WHERE public_id LIKE 'bench-%'"""))
-            # Both answers, ~1,200 characters each: the vote labels the whole conversation.
-            conn.execute(text("""
-                INSERT INTO answer (turn_id, side, text, citations, created_at)
-                SELECT t.id, s.side, repeat(s.sentence, 12), '[]', now()
-                FROM turn t CROSS JOIN (VALUES
-                  ('a', 'Sunlight is scattered by air molecules; blue light scatters most. '),
-                  ('b', 'Rayleigh scattering favours short wavelengths, so the sky is blue. ')
-                ) AS s(side, sentence)"""))
-            ids = [r[0] for r in conn.execute(text(
-                "SELECT public_id FROM battle WHERE public_id LIKE 'bench-%' ORDER BY id"))]
+        ids = seed_ready_battles(engine, args.battles)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
         rest = ids[3000:]

@@ -112,3 +112,27 @@ def test_images_become_links_not_img() -> None:
 
 def test_raw_html_is_shown_as_text() -> None:
     assert render_markdown("<b>hi</b>") == "<p>&lt;b&gt;hi&lt;/b&gt;</p>\n"
+
+
+def test_plain_one_line_prompts_render_as_the_full_renderer_would() -> None:
+    """The shortcut for plain lines (one paragraph of the text itself) gives exactly what
+    markdown-it and the sanitiser give, on random lines of its alphabet and on near misses."""
+    import random
+
+    from arena.render import _PLAIN_LINE, _render
+
+    rng = random.Random(10)
+    alphabet = "abcXYZ019 ,.?!:;()/'-"
+    lines = ["Explain, briefly, why the sky is blue. Variant 12", "a", "Who wrote Hamlet?",
+             "Is 1/3 (one third) less than 0.5? Yes: it's 0.333...; right!"]
+    lines += [rng.choice("aZ") + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+              for _ in range(3000)]
+    shortcut = 0
+    for line in lines:
+        assert render_markdown(line) == _render(line), line
+        shortcut += bool(_PLAIN_LINE.fullmatch(line)) and not line.endswith(" ")
+    assert shortcut > 2000  # the comparison above exercised the shortcut
+    # Lines outside it still take the full path: markup, escapes, blocks, other scripts.
+    for line in ["a *b*", "a <b>", "a & b", "1. item", "# head", "a\nb", "a  ", "é", "a `b`",
+                 'say "hi"', "    code", "- item", "a_b_", "a [b](https://x.example)"]:
+        assert render_markdown(line) == _render(line), line

@@ -98,3 +98,51 @@ def test_arena_page_consent_box_shows_the_stored_choice(client: FlaskClient) -> 
     assert "checked" in _consent_box(client.get("/").get_data(as_text=True))
     client.post("/api/v1/me", json={"release_consent": False})
     assert "checked" not in _consent_box(client.get("/").get_data(as_text=True))
+
+
+def test_battles_of_a_known_voter_skip_the_session_but_consent_changes_do_not(
+        app: Any, client: FlaskClient, make_contender: Any, db: Session) -> None:
+    """PostgreSQL: a known voter's battle whose consent stays as stored is one statement on an
+    autocommit connection (no Session); a browser's first battle and a consent change are a
+    Session transaction. Either way the battle records the consent in force."""
+    import threading
+
+    from sqlalchemy import event, select
+
+    from arena.models import Battle
+
+    make_contender()
+    make_contender()
+    begun: list[object] = []
+
+    def on_begin(session: Any, _transaction: Any, _connection: Any) -> None:
+        begun.append(session)
+
+    def create(body: dict[str, Any]) -> int:
+        # A thread of its own: the request gets (and tears down) its own app context.
+        done: list[int] = []
+        worker = threading.Thread(target=lambda: done.append(
+            client.post("/api/v1/battles", json=body).status_code))
+        worker.start()
+        worker.join(timeout=30)
+        return done[0]
+
+    event.listen(Session, "after_begin", on_begin)
+    try:
+        sessions = []
+        for body in ({"prompt": "First.", "release_consent": False}, {"prompt": "Second."},
+                     {"prompt": "Third.", "release_consent": False},
+                     {"prompt": "Fourth.", "release_consent": True}):
+            before = len(begun)
+            assert create(body) == 201
+            sessions.append(len(begun) - before)
+    finally:
+        event.remove(Session, "after_begin", on_begin)
+    if db.get_bind().dialect.name == "postgresql":
+        assert sessions == [1, 0, 0, 1], sessions
+    else:
+        assert sessions == [1, 1, 1, 1], sessions
+    db.expire_all()
+    consents = db.scalars(select(Battle.release_consent).order_by(Battle.id)).all()
+    assert consents == [False, False, False, True]
+    assert db.scalar(select(Voter.release_consent)) is True

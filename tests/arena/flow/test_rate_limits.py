@@ -53,3 +53,26 @@ def test_votes_beyond_the_limit_are_429(tight_limits: None, client: FlaskClient,
     response = client.post(f"/api/v1/battles/{other['id']}/vote", json={"winner": "tie"})
     assert response.status_code == 429
     assert response.get_json()["error"]["code"] == "rate_limited"
+
+
+def test_an_app_with_limits_off_leaves_another_apps_limits_on(
+        tight_limits: None, app_config: dict[str, Any], client: FlaskClient,
+        make_contender: Any, tmp_path: Any) -> None:
+    """The limiter is one object per process; creating an app with limits off (a second app
+    in a test run, a CLI process) must not switch off the limits of an app that has them."""
+    from arena import create_app
+    from arena.db import engine_for
+
+    make_contender()
+    make_contender()
+    unlimited = create_app({**app_config, "RATELIMIT_ENABLED": False},
+                           instance_path=str(tmp_path / "unlimited"))
+    try:
+        free = unlimited.test_client()
+        for _ in range(3):
+            assert free.post("/api/v1/battles", json={"prompt": "Free."}).status_code == 201
+        for _ in range(2):
+            assert client.post("/api/v1/battles", json={"prompt": "Go!"}).status_code == 201
+        assert client.post("/api/v1/battles", json={"prompt": "Again!"}).status_code == 429
+    finally:
+        engine_for(unlimited).dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -208,6 +209,48 @@ def test_vote_reads_battle_and_contenders_in_one_query_and_writes_its_fact(
     fact = db.get(BattleFact, battle.id)
     assert fact is not None and fact.winner == "model_a" and fact.turn_count == 1
     assert battle.category_version is None  # labelled by the next facts sync
+
+
+def test_vote_without_gates_runs_outside_a_session_on_postgresql(
+        app: Flask, client: FlaskClient, ready_battle: str, db: Session) -> None:
+    """PostgreSQL: the vote's read and its one write run on an autocommit connection, with no
+    Session transaction around them; the connection goes back to the pool out of autocommit.
+    SQLite: the three writes stay one Session transaction."""
+    from sqlalchemy import event
+
+    from arena.db import engine_for
+
+    begun: list[object] = []
+    checked_in: list[bool] = []
+
+    def on_begin(session: Any, _transaction: Any, _connection: Any) -> None:
+        begun.append(session)
+
+    def on_checkin(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None:
+            checked_in.append(bool(getattr(dbapi_connection, "autocommit", False)))
+
+    engine = engine_for(app)
+    event.listen(Session, "after_begin", on_begin)
+    event.listen(engine, "checkin", on_checkin)
+    statuses: list[int] = []
+    # In a thread of its own, as a server runs it: the request has its own app context (this
+    # test's fixtures hold one), torn down when it ends.
+    voter = threading.Thread(target=lambda: statuses.append(
+        _vote(client, ready_battle, winner="model_b").status_code))
+    try:
+        voter.start()
+        voter.join(timeout=30)
+    finally:
+        event.remove(Session, "after_begin", on_begin)
+        event.remove(engine, "checkin", on_checkin)
+    assert statuses == [200]
+    if db.get_bind().dialect.name == "postgresql":
+        assert begun == []
+    else:
+        assert len(begun) == 1
+    assert checked_in and not any(checked_in), checked_in
+    assert db.scalar(select(Vote.winner)) == "model_b"
 
 
 def _writes(db: Session) -> tuple[int, int, str]:
