@@ -305,14 +305,19 @@ class Sampler:
         meet."""
         from arena.battles.sampling import NoContenders
 
-        if not self._ledger_checked:
-            # Written through the ORM, in the caller's transaction (see ledger_checked).
-            assert isinstance(db, Session), "the first draw records the policy in a Session"
+        recorded = False
+        if not self._ledger_checked and isinstance(db, Session):
+            # Written through the ORM, in the caller's transaction (see ledger_checked). A
+            # Connection gets here unrecorded only when a concurrent first draw failed after the
+            # caller saw the policy recorded: it only reads, and a later Session draw records.
             self.record_policy(db, now)
+            recorded = True
         pool, probs = self.probabilities(db, now, arena=arena)
         if not len(pool) or probs.sum() <= 0:
-            # The caller rolls back: the policy entry (if any) must be written again.
-            self._ledger_checked = False
+            if recorded:
+                # The caller rolls back: the policy entry (if any) must be written again. A
+                # draw that wrote nothing leaves the flag alone (the fast creation path reads it).
+                self._ledger_checked = False
             raise NoContenders()
         i, j, propensity = draw(probs, rng)
         return Draw(pool[i], pool[j], propensity, self.settings.version)

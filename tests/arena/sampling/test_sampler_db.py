@@ -209,3 +209,40 @@ def test_the_cached_pool_judges_health_at_each_draw(
     later = sampler.pool(db, now + timedelta(minutes=6))
     assert [c.id for c in later] == [*(c.id for c in ok), resting.id]
     assert sampler._pools["text"] is reads  # the same rows, judged at a later time
+
+
+def test_a_draw_with_no_one_to_meet_leaves_a_recorded_policy_recorded(
+        db: Session, make_contender: Any) -> None:
+    """Once this process has the policy in the ledger, a draw that finds nobody to meet (any
+    client can ask for an arena the site does not run; every contender may be cooling down)
+    must not mark it unrecorded: a creation that already took the autocommit path on
+    ``ledger_checked`` would then draw on a Connection and fail (500)."""
+    from arena.battles.sampling import NoContenders
+
+    make_contender()
+    make_contender()
+    sampler = Sampler(PolicySettings("weighted"))
+    sampler.draw(db, random.Random(0), utcnow())
+    db.commit()
+    with pytest.raises(NoContenders):
+        sampler.draw(db, random.Random(0), utcnow(), arena="image")
+    assert sampler.ledger_checked
+
+
+def test_a_draw_on_a_connection_before_the_policy_is_recorded_only_reads(
+        app: Flask, db: Session, make_contender: Any) -> None:
+    """A creation that saw the policy recorded, while a concurrent first draw failed and
+    marked it unrecorded again, draws on its autocommit connection: it reads, and the next
+    draw in a Session records the policy."""
+    from arena.db import engine_for
+
+    make_contender()
+    make_contender()
+    sampler = Sampler(PolicySettings("weighted"))
+    with engine_for(app).connect() as conn:
+        pair = sampler.draw(conn, random.Random(0), utcnow())
+    assert pair.a.id != pair.b.id and not sampler.ledger_checked
+    sampler.draw(db, random.Random(0), utcnow())
+    db.commit()
+    assert sampler.ledger_checked
+    assert db.scalars(select(LedgerEntry).where(LedgerEntry.kind == "policy_changed")).one()
