@@ -249,7 +249,7 @@ class ScrubbedTurn(Base):
     """A turn's texts as a release publishes them: PII-scrubbed, kept so that a release cut does
     not scrub again what ``flask releases scrub`` (or an earlier cut) already scrubbed.
 
-    Valid only while ``version`` is the scrubber's (:data:`arena.releases.scrub.SCRUBBER_VERSION`)
+    Valid only while ``version`` is the scrubber's (:func:`arena.releases.scrub.scrubber_version`)
     and ``digest`` that of the turn's current raw texts; anything else is scrubbed afresh.
     Deleting the turn (a voter's deletion request) deletes this copy with it.
     """
