@@ -146,6 +146,7 @@ def main() -> None:
     heldout10 = written(HERE / "written_heldout10.txt", "heldout10", answers)
     heldout11 = written(HERE / "written_heldout11.txt", "heldout11", answers)
     heldout12 = written(HERE / "written_heldout12.txt", "heldout12", answers)
+    heldout13 = written(HERE / "written_heldout13.txt", "heldout13", answers)
     # Sets 5 to 12 were written to have no near-duplicate of any older set, so they have no
     # "novel" subset. Sets 11 and 12 were written at the same time, each checked against sets
     # 1-10 only.
@@ -163,6 +164,8 @@ def main() -> None:
              + heldout8 + heldout9 + heldout10)
     check_novel(heldout11, older)
     check_novel(heldout12, older)
+    # Set 13 was written after sets 11 and 12 were scored, so it is checked against them too.
+    check_novel(heldout13, older + heldout11 + heldout12)
     for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
                         ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3),
                         ("heldout4_set.jsonl", heldout4),
@@ -173,7 +176,8 @@ def main() -> None:
                         ("heldout9_set.jsonl", heldout9),
                         ("heldout10_set.jsonl", heldout10),
                         ("heldout11_set.jsonl", heldout11),
-                        ("heldout12_set.jsonl", heldout12)):
+                        ("heldout12_set.jsonl", heldout12),
+                        ("heldout13_set.jsonl", heldout13)):
         if not items:
             continue
         with open(HERE / name, "w") as fh:
