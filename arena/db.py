@@ -230,8 +230,10 @@ class Prebuilt:
     layers around them: the cache key, the execution context, the result object, and
     ``cursor.description`` (psycopg builds one ``Column`` object per result column for it,
     on every statement). Engine ``before_cursor_execute`` listeners still see the statement;
-    a driver error is raised as SQLAlchemy's (``IntegrityError``, ``OperationalError``, …)
-    and a lost connection is invalidated, as ``Connection.execute`` does.
+    ``before_execute`` ones do not (the sampler's watch for writes to ``contender``: so no
+    Prebuilt statement writes that table). A driver error is raised as SQLAlchemy's
+    (``IntegrityError``, ``OperationalError``, …) and a lost connection is invalidated, as
+    ``Connection.execute`` does.
     """
 
     def __init__(self, statement: Any) -> None:
