@@ -214,3 +214,84 @@ def id_chunks(db: Session, column: Any, values: Sequence[Any]) -> Iterator[Any]:
         return
     for start in range(0, len(values), IN_CHUNK):
         yield column.in_(values[start:start + IN_CHUNK])
+
+
+#: A statement compiled for one dialect: the compiled form, its SQL, bind processors and
+#: constant column defaults.
+_Compiled = tuple[Any, str, list[tuple[str, Any]], dict[str, Any]]
+
+
+class Prebuilt:
+    """A Core statement of a hot path, compiled once per dialect and run on the DBAPI cursor
+    of a :class:`~sqlalchemy.Connection` (its pooled connection, its transaction state).
+
+    The SQL text, bind and result processing are SQLAlchemy's (the statement's types still
+    convert values, e.g. :class:`arena.models.UTCDateTime`); skipped are the per-execution
+    layers around them: the cache key, the execution context, the result object, and
+    ``cursor.description`` (psycopg builds one ``Column`` object per result column for it,
+    on every statement). Engine ``before_cursor_execute`` listeners still see the statement;
+    ``before_execute`` ones do not (the sampler's watch for writes to ``contender``: so no
+    Prebuilt statement writes that table). A driver error is raised as SQLAlchemy's
+    (``IntegrityError``, ``OperationalError``, …) and a lost connection is invalidated, as
+    ``Connection.execute`` does.
+    """
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _Compiled] = {}
+        #: Result processors per dialect, from the first run's ``cursor.description`` (some
+        #: depend on the driver's type code, e.g. PostgreSQL's numerics).
+        self._results: dict[str, list[Any]] = {}
+
+    def _for(self, dialect: Any) -> _Compiled:
+        done = self._compiled.get(dialect.name)
+        if done is None:
+            compiled = self.statement.compile(dialect=dialect)
+            binds = [(key, proc) for key, proc in compiled._bind_processors.items()
+                     if proc is not None]
+            # Column defaults an INSERT/UPDATE leaves to SQLAlchemy (the execution context
+            # fills them): constants only, which is all the hot paths' tables have.
+            defaults = {}
+            for column, default in [*((c, c.default) for c in compiled.insert_prefetch),
+                                    *((c, c.onupdate) for c in compiled.update_prefetch)]:
+                if not getattr(default, "is_scalar", False):
+                    raise TypeError(f"Prebuilt: {column} has a default that is not a constant")
+                defaults[compiled._within_exec_param_key_getter(column)] = default.arg
+            done = (compiled, compiled.string, binds, defaults)
+            self._compiled[dialect.name] = done
+        return done
+
+    def first(self, conn: Connection, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row of the statement (one that returns rows) run with ``params``; None
+        if it returned none."""
+        compiled, sql, binds, defaults = self._for(conn.dialect)
+        values = compiled.construct_params({**defaults, **params} if defaults else params)
+        for key, process in binds:
+            values[key] = process(values[key])
+        if compiled.positional:  # SQLite's qmark style
+            values = tuple(values[key] for key in compiled.positiontup)
+        dbapi_connection = conn.connection.dbapi_connection
+        assert dbapi_connection is not None
+        cursor = dbapi_connection.cursor()
+        try:
+            if conn._has_events or conn.engine._has_events:
+                conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, False)
+            cursor.execute(sql, values)
+            row = cursor.fetchone()
+            results = self._results.get(conn.dialect.name)
+            if results is None:  # once: cursor.description builds a Column per column
+                results = self._results[conn.dialect.name] = [
+                    column.type._cached_result_processor(conn.dialect, described[1])
+                    for column, described in zip(compiled._result_columns,
+                                                 cursor.description, strict=True)]
+        except conn.dialect.loaded_dbapi.Error as error:
+            if conn.dialect.is_disconnect(error, dbapi_connection, cursor):
+                conn.invalidate(error)
+            raise exc.DBAPIError.instance(sql, values, error,
+                                          conn.dialect.loaded_dbapi.Error) from error
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return tuple(value if process is None else process(value)
+                     for value, process in zip(row, results, strict=True))

@@ -9,14 +9,15 @@ import secrets
 from flask import current_app, g, request, session
 from sqlalchemy import Connection, bindparam, select
 
+from arena.db import Prebuilt
 from arena.models import Voter
 
 _VOTER_KEY = "voter"
 
 
 # Built once: constructing a statement costs more than running it.
-_VOTER_ROW = (select(Voter.deletion_requested_at, Voter.release_consent)
-              .where(Voter.id == bindparam("voter_id")))
+_VOTER_ROW = Prebuilt(select(Voter.deletion_requested_at, Voter.release_consent)
+                      .where(Voter.id == bindparam("voter_id")))
 
 
 def _revoked(vid: str, conn: Connection | None) -> bool:
@@ -29,7 +30,7 @@ def _revoked(vid: str, conn: Connection | None) -> bool:
     from arena import db as arena_db
 
     conn = conn if conn is not None else arena_db.session().connection()
-    row = conn.execute(_VOTER_ROW, {"voter_id": vid}).first()
+    row = _VOTER_ROW.first(conn, {"voter_id": vid})
     # Kept for the request: creating a battle needs this row's consent (stored_consent).
     g.voter_seen = (vid, None if row is None else bool(row[1]))
     deleted_at = None if row is None else row[0]

@@ -23,7 +23,7 @@ from arena.battles.lifecycle import (
     state_error,
     vote_target,
 )
-from arena.db import Database, connection_of
+from arena.db import Database, Prebuilt, connection_of
 from arena.errors import ValidationError
 from arena.integrity.gates import record_gate
 from arena.leaderboard.facts import INSERT_VOTE_FACT, vote_fact_insert, vote_fact_params
@@ -94,7 +94,7 @@ def _vote_statement() -> Any:
     return select(moved.c.id).add_cte(cast, fact)
 
 
-_CAST_VOTE = _vote_statement()
+_CAST_VOTE = Prebuilt(_vote_statement())
 
 
 #: Reads of a battle that changed under the vote before it is refused (never in practice).
@@ -112,10 +112,10 @@ def _store_vote(db: Database, battle: VoteTarget, *, voter_id: str | None, winne
     seen = {"battle_id": battle.id, "now": now, "seen": battle.updated_at}
     try:
         if conn.dialect.name == "postgresql":
-            return conn.execute(_CAST_VOTE, {
+            return _CAST_VOTE.first(conn, {
                 **fact, **seen, "vote_voter_id": voter_id, "vote_winner": winner,
                 "vote_feedback": feedback, "vote_seconds_to_vote": seconds,
-                "vote_created_at": now}).first() is not None
+                "vote_created_at": now}) is not None
         if conn.execute(_MARK_VOTED, seen).rowcount != 1:
             return False
         conn.execute(_INSERT_VOTE, {"battle_id": battle.id, "voter_id": voter_id,

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from arena.battles.sampling import NoContenders, require_offered
-from arena.db import Database, connection_of
+from arena.db import Database, Prebuilt, connection_of
 from arena.errors import Conflict, Forbidden, NotFound
 from arena.leaderboard.facts import prompt_group_of
 from arena.models import Answer, Battle, Contender, Turn, Voter, utcnow
@@ -128,7 +128,7 @@ def _battle_and_turn() -> Any:
             .returning(Turn.battle_id))
 
 
-_INSERT_BATTLE_AND_TURN = _battle_and_turn()
+_INSERT_BATTLE_AND_TURN = Prebuilt(_battle_and_turn())
 _SET_CONSENT = (update(Voter).where(Voter.id == bindparam("voter_id"))
                 .values(release_consent=bindparam("consent")))
 
@@ -186,8 +186,9 @@ def create_battle(db: Database, *, voter_id: str, ip_hash: str, prompt: str, rng
         "created_at": now, "updated_at": now, "release_consent": consent,
         "prompt_group": prompt_group_of(prompt), "arena": arena}
     if conn.dialect.name == "postgresql":
-        battle_id = conn.execute(_INSERT_BATTLE_AND_TURN,
-                                 {**values, "turn_prompt": prompt}).scalar_one()
+        row = _INSERT_BATTLE_AND_TURN.first(conn, {**values, "turn_prompt": prompt})
+        assert row is not None
+        battle_id = row[0]
     else:
         battle_id = conn.execute(_INSERT_BATTLE, values).scalar_one()
         conn.execute(_INSERT_TURN, {"battle_id": battle_id, "position": 0, "prompt": prompt,
@@ -273,12 +274,12 @@ def _vote_target_query() -> Any:
 
 
 # Built once: constructing the statement costs more than running it.
-_VOTE_TARGET = _vote_target_query()
+_VOTE_TARGET = Prebuilt(_vote_target_query())
 
 
 def vote_target(db: Database, public_id: str) -> VoteTarget:
     """What a vote needs of a battle, in one Core query (no ORM objects). Raises 404."""
-    row = connection_of(db).execute(_VOTE_TARGET, {"public_id": public_id}).first()
+    row = _VOTE_TARGET.first(connection_of(db), {"public_id": public_id})
     if row is None:
         raise BattleNotFound()
     fields = (*row[:17], Identity(*row[17:22]), Identity(*row[22:27]), row[27] is not None)

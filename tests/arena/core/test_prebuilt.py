@@ -1,0 +1,99 @@
+"""`arena.db.Prebuilt`: a hot path's statement run on the DBAPI cursor gives what
+``Connection.execute`` gives (values, types, defaults, errors, events), on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, insert, select
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from arena.battles.lifecycle import _vote_target_query
+from arena.db import Prebuilt, engine_for
+from arena.models import Battle, Contender, Voter
+
+WHEN = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+
+
+def _battle(db: Session) -> Battle:
+    a = Contender(name="a", base_url="", upstream_model="m", is_public=False, alias="Dawn")
+    b = Contender(name="b", base_url="", upstream_model="m", organization="Org", license="MIT")
+    voter = Voter(id="v1", deletion_requested_at=WHEN)
+    db.add_all([a, b, voter])
+    db.flush()
+    battle = Battle(public_id="p1", voter_id="v1", contender_a_id=a.id, contender_b_id=b.id,
+                    state="ready", ready_at=WHEN, created_at=WHEN - timedelta(seconds=3),
+                    updated_at=WHEN, features={"len": 3, "x": 0.5}, language="en",
+                    propensity=0.25, prompt_group="g")
+    db.add(battle)
+    db.flush()
+    return battle
+
+
+def test_a_read_gives_the_row_connection_execute_gives(db: Session) -> None:
+    _battle(db)
+    statement = _vote_target_query()
+    conn = db.connection()
+    expected = tuple(conn.execute(statement, {"public_id": "p1"}).one())
+    prebuilt = Prebuilt(statement)
+    for _ in range(2):  # the second run uses the result processors kept from the first
+        got = prebuilt.first(conn, {"public_id": "p1"})
+        assert got == expected
+        assert got is not None and [type(v) for v in got] == [type(v) for v in expected]
+        # datetimes come back aware, in UTC (arena.models.UTCDateTime), as through SQLAlchemy
+        assert got[4] == WHEN and got[4].utcoffset() == timedelta(0)
+        assert isinstance(got[15], float) and got[15] == 0.25
+    assert prebuilt.first(conn, {"public_id": "nothing"}) is None
+
+
+def test_an_insert_gets_the_columns_constant_defaults(db: Session) -> None:
+    battle = _battle(db)
+    statement = (insert(Battle)
+                 .values(public_id=bindparam("public_id"), voter_id=bindparam("voter_id"),
+                         contender_a_id=bindparam("a"), contender_b_id=bindparam("b"),
+                         created_at=bindparam("now", type_=Battle.created_at.type),
+                         updated_at=bindparam("now", type_=Battle.updated_at.type))
+                 .returning(Battle.anony, Battle.source, Battle.flagged, Battle.state,
+                            Battle.created_at))
+    row = Prebuilt(statement).first(db.connection(), {
+        "public_id": "p2", "voter_id": "v1", "a": battle.contender_a_id,
+        "b": battle.contender_b_id, "now": WHEN})
+    assert row == (True, "arena", False, "pending", WHEN)
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys(db: Session) -> None:
+    _battle(db)
+    statement = Prebuilt(insert(Voter).values(
+        id=bindparam("id"), created_at=bindparam("now", type_=Voter.created_at.type))
+        .returning(Voter.id))
+    assert statement.first(db.connection(), {"id": "v2", "now": WHEN}) == ("v2",)
+    with pytest.raises(IntegrityError):
+        statement.first(db.connection(), {"id": "v1", "now": WHEN})
+
+
+def test_engine_listeners_see_the_statement(db: Session) -> None:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = engine_for()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        Prebuilt(select(Voter.id).where(Voter.id == bindparam("id"))).first(
+            db.connection(), {"id": "nobody"})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(seen) == 1 and seen[0].startswith("SELECT voter.id")
+
+
+def test_a_default_that_is_not_a_constant_is_refused() -> None:
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("n", Integer, default=lambda: 1))
+    prebuilt = Prebuilt(insert(table).values(id=bindparam("id")).returning(table.c.id))
+    with pytest.raises(TypeError, match="not a constant"):
+        prebuilt._for(sqlite.dialect())
