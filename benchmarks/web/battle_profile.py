@@ -26,6 +26,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from statistics import median  # noqa: E402
+from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -69,50 +70,61 @@ def main() -> int:
 
     url = h.fresh_database(args.admin_url, DB_NAME)
     env = h.app_env(url)
-    with h.demo_server(delay=0.0) as (demo_url, _), tempfile.TemporaryDirectory() as tmp:
-        h.flask(env, "db", "upgrade")
-        h.sync_contenders(env, demo_url, MODELS, {}, Path(tmp))
-        from arena import create_app
+    app: Any = None
+    try:
+        with h.demo_server(delay=0.0) as (demo_url, _), tempfile.TemporaryDirectory() as tmp:
+            h.flask(env, "db", "upgrade")
+            h.sync_contenders(env, demo_url, MODELS, {}, Path(tmp))
+            from arena import create_app
 
-        app = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 32,
-                          "RATELIMIT_ENABLED": False})
-        cookie: str | None = None
-        counter = iter(range(10**9))
+            app = create_app({"DATABASE_URL": url, "SECRET_KEY": "b" * 32,
+                              "RATELIMIT_ENABLED": False})
+            cookie: str | None = None
+            counter = iter(range(10**9))
 
-        def battle() -> tuple[float, float]:
-            nonlocal cookie
-            body = b'{"prompt": "Tell me about bridges, part %d."}' % next(counter)
-            start = time.process_time()
-            status: list[object] = []
-            result = app(_environ("/api/v1/battles", body, cookie),
-                         lambda s, hs, e=None: status.append((s, hs)) or (lambda d: None))
-            data = json.loads(b"".join(result))
-            result.close()
-            if cookie is None:
-                cookie = next(v for k, v in status[0][1] if k == "Set-Cookie").split(";")[0]
-            created = time.process_time()
-            _stream(app, data["stream_url"], cookie)
-            return created - start, time.process_time() - created
+            def battle() -> tuple[float, float]:
+                nonlocal cookie
+                body = b'{"prompt": "Tell me about bridges, part %d."}' % next(counter)
+                start = time.process_time()
+                status: list[object] = []
+                result = app(_environ("/api/v1/battles", body, cookie),
+                             lambda s, hs, e=None: status.append((s, hs)) or (lambda d: None))
+                data = json.loads(b"".join(result))
+                result.close()
+                if cookie is None:
+                    cookie = next(v for k, v in status[0][1] if k == "Set-Cookie").split(";")[0]
+                created = time.process_time()
+                _stream(app, data["stream_url"], cookie)
+                return created - start, time.process_time() - created
 
-        for _ in range(10):  # warm pools, caches and imports
-            battle()
-        if args.profile:
-            profiler = cProfile.Profile(time.process_time)
-            profiler.enable()
-            for _ in range(args.battles):
+            for _ in range(10):  # warm pools, caches and imports
                 battle()
-            profiler.disable()
-            for order in ("cumulative", "tottime"):
-                out = io.StringIO()
-                pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
-                print(out.getvalue())
-            print(_by_package(pstats.Stats(profiler, stream=io.StringIO())))
-        else:
-            phases = [battle() for _ in range(args.battles)]
-            print(f"CPU ms per battle (median of {args.battles}): create "
-                  f"{1000 * median(p[0] for p in phases):.2f}, stream "
-                  f"{1000 * median(p[1] for p in phases):.2f}, total "
-                  f"{1000 * median(p[0] + p[1] for p in phases):.2f}")
+            if args.profile:
+                profiler = cProfile.Profile(time.process_time)
+                profiler.enable()
+                for _ in range(args.battles):
+                    battle()
+                profiler.disable()
+                for order in ("cumulative", "tottime"):
+                    out = io.StringIO()
+                    pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
+                    print(out.getvalue())
+                print(_by_package(pstats.Stats(profiler, stream=io.StringIO())))
+            else:
+                phases = [battle() for _ in range(args.battles)]
+                print(f"CPU ms per battle (median of {args.battles}): create "
+                      f"{1000 * median(p[0] for p in phases):.2f}, stream "
+                      f"{1000 * median(p[1] for p in phases):.2f}, total "
+                      f"{1000 * median(p[0] + p[1] for p in phases):.2f}")
+    finally:
+        from arena.db import engine_for
+
+        if app is not None:
+            engine_for(app).dispose()
+        import psycopg
+
+        with psycopg.connect(args.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
     return 0
 
 
