@@ -116,6 +116,13 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(_close_session)
 
 
+def autocommit_engine(app: Flask | None = None) -> Engine | None:
+    """On PostgreSQL, the engine whose connections are in autocommit (same pool); None
+    elsewhere. For a write that is one statement (see :func:`statement_connection`)."""
+    engine: Engine | None = (app or current_app).extensions.get(_AUTOCOMMIT)
+    return engine
+
+
 def engine_for(app: Flask | None = None) -> Engine:
     factory = (app or current_app).extensions[_EXT]
     return factory.kw["bind"]

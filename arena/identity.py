@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 MIN_LENGTH = 3
 
@@ -57,6 +58,8 @@ def _candidates(identity: str) -> list[str]:
     return parts
 
 
+# Every battle checks its contenders' few identities: built once each, not per answer.
+@lru_cache(maxsize=4096)
 def _pattern(identity: str) -> re.Pattern[str] | None:
     # "Llama3" and "llama 3" are the same name: split at letter/digit changes as well.
     tokens = re.findall(r"[^\W\d_]+|\d+", _normalise(identity))

@@ -17,12 +17,12 @@ from functools import partial
 from typing import Any, TypeVar
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, exists, insert, or_, select, union_all, update
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from arena import db as arena_db
-from arena.battles.lifecycle import HEARTBEAT_S, beat, conversation
+from arena.battles.lifecycle import HEARTBEAT_S, beat
 from arena.battles.sampling import record_failure, record_success
 from arena.errors import InferenceError, StreamBroken
 from arena.identity import identity_leak
@@ -62,7 +62,8 @@ class GenerationPlan:
     flagged: bool = False
 
 
-def _endpoint(contender: Contender) -> Endpoint:
+def _endpoint(contender: Any) -> Endpoint:
+    """The endpoint of a contender (a ``Contender`` or a row of :data:`_CONTENDER_COLUMNS`)."""
     key = os.environ.get(contender.api_key_env) if contender.api_key_env else None
     return Endpoint(base_url=contender.base_url, model=contender.upstream_model, api_key=key,
                     connect_timeout=contender.connect_timeout,
@@ -70,27 +71,51 @@ def _endpoint(contender: Contender) -> Endpoint:
                     total_timeout=contender.total_timeout, params=dict(contender.params or {}))
 
 
+# What a plan reads, as Core statements on the session's connection (built once; the ORM's
+# entity loading cost more CPU than the queries).
+_CONTENDER_COLUMNS = (Contender.id, Contender.name, Contender.organization,
+                      Contender.upstream_model, Contender.base_url, Contender.api_key_env,
+                      Contender.connect_timeout, Contender.read_timeout,
+                      Contender.total_timeout, Contender.params)
+_PLAN_CONTENDERS = select(*_CONTENDER_COLUMNS).where(
+    Contender.id.in_([bindparam("contender_a"), bindparam("contender_b")]))
+# Turns in order with their answers (none, one or two rows per turn).
+_PLAN_CONVERSATION = (select(Turn.id, Turn.prompt, Answer.side, Answer.text)
+                      .outerjoin(Answer, Answer.turn_id == Turn.id)
+                      .where(Turn.battle_id == bindparam("battle_id"))
+                      .order_by(Turn.position))
+
+
 def plan_generation(db: Session, battle: Battle) -> GenerationPlan:
     """Read the conversation so far; the last turn is the one to answer."""
-    turns, answers = conversation(db, battle.id)
+    conn = db.connection()
+    turns: dict[int, str] = {}
+    answers: dict[tuple[int, str], str] = {}
+    for turn_id, prompt, side, text in conn.execute(_PLAN_CONVERSATION,
+                                                    {"battle_id": battle.id}):
+        turns[turn_id] = prompt
+        if side is not None:
+            answers[(turn_id, side)] = text
+    *earlier_turns, (last_id, last_prompt) = turns.items()
     messages: dict[str, list[dict[str, str]]] = {"a": [], "b": []}
     earlier: dict[str, list[str]] = {"a": [], "b": []}
-    for turn in turns[:-1]:
+    for turn_id, prompt in earlier_turns:
         for side in SIDES:
             # Each side sees only its own earlier answers: the two conversations stay apart.
-            answer = answers.get((turn.id, side))
-            text = answer.text if answer is not None else ""
-            messages[side] += [{"role": "user", "content": turn.prompt},
+            text = answers.get((turn_id, side)) or ""
+            messages[side] += [{"role": "user", "content": prompt},
                                {"role": "assistant", "content": text}]
             earlier[side].append(text)
     for side in SIDES:
-        messages[side].append({"role": "user", "content": turns[-1].prompt})
-    contenders = {"a": battle.contender_a, "b": battle.contender_b}
+        messages[side].append({"role": "user", "content": last_prompt})
+    loaded = {row.id: row for row in conn.execute(_PLAN_CONTENDERS, {
+        "contender_a": battle.contender_a_id, "contender_b": battle.contender_b_id})}
+    contenders = {"a": loaded[battle.contender_a_id], "b": loaded[battle.contender_b_id]}
     identities = tuple(dict.fromkeys(
         value for c in contenders.values()
         for value in (c.name, c.organization, c.upstream_model) if value))
     return GenerationPlan(
-        battle_id=battle.id, turn_id=turns[-1].id,
+        battle_id=battle.id, turn_id=last_id,
         contender_ids={s: c.id for s, c in contenders.items()},
         endpoints={s: _endpoint(c) for s, c in contenders.items()},
         messages=messages, earlier=earlier, identities=identities, flagged=battle.flagged)
@@ -288,12 +313,16 @@ def _mark(app: Flask, battle_id: int, lease: datetime, state: str,
         db.commit()
 
 
+def _answer_row(turn_id: int, side: str, finished: Finished) -> dict[str, Any]:
+    return {"turn_id": turn_id, "side": side, "text": finished.text,
+            "completion_tokens": finished.completion_tokens,
+            "prompt_tokens": finished.prompt_tokens, "latency_ms": finished.latency_ms,
+            "first_token_ms": finished.first_token_ms, "finish_reason": finished.finish_reason,
+            "citations": list(finished.citations)}
+
+
 def _answer(turn_id: int, side: str, finished: Finished) -> Answer:
-    return Answer(turn_id=turn_id, side=side, text=finished.text,
-                  completion_tokens=finished.completion_tokens,
-                  prompt_tokens=finished.prompt_tokens, latency_ms=finished.latency_ms,
-                  first_token_ms=finished.first_token_ms, finish_reason=finished.finish_reason,
-                  citations=list(finished.citations))
+    return Answer(**_answer_row(turn_id, side, finished))
 
 
 def style_features(answers_by_side: dict[str, list[str]]) -> dict[str, float]:
@@ -306,6 +335,59 @@ def style_features(answers_by_side: dict[str, list[str]]) -> dict[str, float]:
     return features
 
 
+# Built once (constructing a statement costs more than running it): the text battle's
+# outcome, executed on a plain connection, not through the ORM session (its unit of work and
+# in-Python evaluation of each UPDATE cost more CPU than parsing the answers;
+# benchmarks/web/battle_profile.py).
+_ANSWER_COLUMNS = ("turn_id", "side", "text", "completion_tokens", "prompt_tokens",
+                   "latency_ms", "first_token_ms", "finish_reason", "citations", "created_at")
+
+
+def _claim_ready_statement(flag: bool) -> Any:
+    values: dict[str, Any] = {
+        "state": "ready", "ready_at": bindparam("now", type_=Battle.ready_at.type),
+        "updated_at": bindparam("now"), "error_code": None,
+        "features": bindparam("features", type_=Battle.features.type)}
+    if flag:
+        values |= {"flagged": True, "flag_reason": "identity_leak"}
+    return (update(Battle)
+            .where(Battle.id == bindparam("battle_id"), Battle.state == "generating",
+                   Battle.heartbeat_at == bindparam("lease", type_=Battle.heartbeat_at.type))
+            .values(**values))
+
+
+_CLAIM_READY = {flag: _claim_ready_statement(flag) for flag in (False, True)}
+_INSERT_ANSWER = insert(Answer)
+# Both contenders in one statement; the same condition as sampling.record_success.
+_HEALTHY = (update(Contender)
+            .where(Contender.id.in_([bindparam("contender_a"), bindparam("contender_b")]),
+                   or_(Contender.consecutive_failures != 0,
+                       Contender.unhealthy_until.is_not(None)))
+            .values(consecutive_failures=0, unhealthy_until=None))
+
+
+def _store_ready_statement(flag: bool) -> Any:
+    """PostgreSQL: the claim, both answers and both contenders' health as one statement.
+
+    ``WITH claimed AS (UPDATE battle … WHERE state = 'generating' AND heartbeat_at = :lease
+    RETURNING id), stored AS (INSERT INTO answer … SELECT … FROM claimed), healthy AS (UPDATE
+    contender … WHERE EXISTS (claimed)) SELECT id FROM claimed``: one round trip in autocommit
+    instead of BEGIN, three statements and COMMIT, the same guarantees (nothing is stored
+    unless this lease still held the battle; all or nothing).
+    """
+    claimed = _CLAIM_READY[flag].returning(Battle.id).cte("claimed")
+    rows = union_all(*(
+        select(*(bindparam(f"{side}_{name}", type_=Answer.__table__.c[name].type)
+                 for name in _ANSWER_COLUMNS)).select_from(claimed)
+        for side in SIDES))
+    stored = insert(Answer).from_select(_ANSWER_COLUMNS, rows).cte("stored")
+    healthy = _HEALTHY.where(exists(select(claimed.c.id))).cte("healthy")
+    return select(claimed.c.id).add_cte(stored, healthy)
+
+
+_STORE_READY = {flag: _store_ready_statement(flag) for flag in (False, True)}
+
+
 def _persist_ready(app: Flask, plan: GenerationPlan, lease: datetime,
                    finished: dict[str, Finished]) -> tuple[str, bool]:
     now = utcnow()
@@ -315,19 +397,28 @@ def _persist_ready(app: Flask, plan: GenerationPlan, lease: datetime,
         # The log is operator-only; the client learns only that the battle is flagged.
         log.warning("battle %s flagged: an answer revealed an identity", plan.battle_id)
     features = style_features({s: plan.earlier[s] + [finished[s].text] for s in SIDES})
-    extra: dict[str, Any] = {"flagged": True, "flag_reason": "identity_leak"} if flagged else {}
-    with arena_db.new_session(app) as db:
-        lost = claim_ready(db, plan.battle_id, lease, now, features, **extra)
-        if lost is not None:
-            return lost, flagged
-        db.add_all(_answer(plan.turn_id, s, finished[s]) for s in SIDES)
-        for s in SIDES:
-            record_success(db, plan.contender_ids[s])
-        db.commit()
+    claim = {"battle_id": plan.battle_id, "lease": lease, "now": now, "features": features,
+             "contender_a": plan.contender_ids["a"], "contender_b": plan.contender_ids["b"]}
+    rows = {s: _answer_row(plan.turn_id, s, finished[s]) | {"created_at": now} for s in SIDES}
+    autocommit = arena_db.autocommit_engine(app)
+    if autocommit is not None:
+        with autocommit.connect() as conn:
+            params = claim | {f"{s}_{name}": value for s in SIDES
+                              for name, value in rows[s].items()}
+            if conn.execute(_STORE_READY[flagged], params).first() is None:
+                return _lost(conn, plan.battle_id, lease), flagged
+        return "ready", flagged
+    with arena_db.engine_for(app).connect() as conn:
+        if conn.execute(_CLAIM_READY[flagged], claim).rowcount != 1:
+            conn.rollback()
+            return _lost(conn, plan.battle_id, lease), flagged
+        conn.execute(_INSERT_ANSWER, list(rows.values()))
+        conn.execute(_HEALTHY, claim)
+        conn.commit()
     return "ready", flagged
 
 
-def claim_ready(db: Session, battle_id: int, lease: datetime, now: datetime,
+def claim_ready(db: Session | Connection, battle_id: int, lease: datetime, now: datetime,
                 features: dict[str, float], **extra: Any) -> str | None:
     """Move the battle from ``generating`` to ``ready`` if this lease still holds it.
 
@@ -345,6 +436,11 @@ def claim_ready(db: Session, battle_id: int, lease: datetime, now: datetime,
     if result.rowcount == 1:  # type: ignore[attr-defined]
         return None
     db.rollback()
+    return _lost(db, battle_id, lease)
+
+
+def _lost(db: Session | Connection, battle_id: int, lease: datetime) -> str:
+    """What to report when this lease no longer held the battle (see :func:`claim_ready`)."""
     row = db.execute(select(Battle.state, Battle.heartbeat_at)
                      .where(Battle.id == battle_id)).one()
     if row.state in ("ready", "voted") and row.heartbeat_at == lease:

@@ -335,7 +335,7 @@ def _stale(now: datetime, stale_after: timedelta) -> Any:
     return func.coalesce(Battle.heartbeat_at, Battle.updated_at) < now - stale_after
 
 
-def claim_generation(db: Session, battle_id: int, now: datetime,
+def claim_generation(db: Database, battle_id: int, now: datetime,
                      stale_after: timedelta = STALE_AFTER) -> datetime | None:
     """Atomically move ``pending → generating`` (or take over a ``generating`` battle whose
     generator died); the lease for the one caller that did it, else None.
@@ -343,8 +343,12 @@ def claim_generation(db: Session, battle_id: int, now: datetime,
     The lease is the ``heartbeat_at`` value written here: every later write of the generator
     (heartbeats, the outcome) is conditional on it, so a generator that lost its battle to a
     takeover can never overwrite the new one's work.
+
+    A Core statement on the session's connection: the ORM would also evaluate the UPDATE
+    against the loaded battle in Python, which the stream route does not need (it reads
+    nothing of the battle's state after the claim).
     """
-    result = db.execute(update(Battle)
+    result = connection_of(db).execute(update(Battle)
                         .where(Battle.id == battle_id,
                                or_(Battle.state == "pending",
                                    and_(Battle.state == "generating", _stale(now, stale_after))))

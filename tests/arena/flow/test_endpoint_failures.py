@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from arena.models import Answer, Contender
+from arena.models import Answer, Contender, utcnow
 
 
 @pytest.fixture
@@ -97,3 +98,39 @@ def test_unreachable_endpoint_fails_with_endpoint_unreachable(
     errors = [d for n, d in events if n == "error"]
     assert errors and errors[0]["code"] == "endpoint_unreachable"
     assert battle_row(body["id"]).state == "failed"
+
+
+def test_a_ready_battle_stores_both_answers_and_makes_its_two_endpoints_healthy(
+        make_contender: Any, start_battle: Any, battle_row: Any, db: Session) -> None:
+    # One statement stores the outcome on PostgreSQL, three on SQLite: both must store the
+    # same rows and touch only the battle's own contenders.
+    expired = utcnow() - timedelta(minutes=5)
+    pair = [make_contender(model=model, consecutive_failures=2, unhealthy_until=expired)
+            for model in ("demo-brief", "demo-scholar")]
+    bystander = make_contender(model="demo-brief", active=False, consecutive_failures=2,
+                               unhealthy_until=expired)
+    body, events = start_battle("Please answer this.")
+    assert events[-1] == ("end", {"state": "ready", "flagged": False})
+    battle = battle_row(body["id"])
+    assert battle.state == "ready" and battle.ready_at is not None
+    assert set(battle.features) >= {"length_a", "length_b"}
+    answers = {a.side: a for a in db.scalars(select(Answer))}
+    assert set(answers) == {"a", "b"}
+    streamed = {side: "".join(d["text"] for name, d in events
+                              if name == "delta" and d["side"] == side) for side in "ab"}
+    for side, answer in answers.items():
+        assert answer.text == streamed[side] and answer.text
+        assert answer.finish_reason == "stop" and answer.error_code is None
+        assert answer.completion_tokens and answer.latency_ms is not None
+        assert answer.created_at is not None and isinstance(answer.citations, list)
+    assert answers[_side_of(battle, pair[1])].citations  # the scholar cites its sources
+    db.expire_all()
+    for contender in pair:
+        row = db.get(Contender, contender.id)
+        assert row.consecutive_failures == 0 and row.unhealthy_until is None
+    row = db.get(Contender, bystander.id)
+    assert row.consecutive_failures == 2 and row.unhealthy_until is not None
+
+
+def _side_of(battle: Any, contender: Contender) -> str:
+    return "a" if battle.contender_a_id == contender.id else "b"
