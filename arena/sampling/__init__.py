@@ -148,8 +148,7 @@ class Sampler:
         :meth:`settled`): a pool read in between, by another thread, saw the rows before the
         write committed and must not be kept.
         """
-        if isinstance(statement, UpdateBase) and getattr(statement.table, "name", None) \
-                == Contender.__tablename__:
+        if _writes_contender(statement):
             self.contender_writes += 1
             conn.info[_WROTE_CONTENDER] = True
 
@@ -346,6 +345,15 @@ class Sampler:
 
         record_policy(db, self.settings.declared(), now=now)
         self._ledger_checked = True
+
+
+def _writes_contender(statement: Any) -> bool:
+    """Does ``statement`` write ``contender``: itself, or a data-modifying CTE added to it
+    (PostgreSQL's one-statement battle outcome is a SELECT whose CTE updates it)?"""
+    if isinstance(statement, UpdateBase):
+        return getattr(statement.table, "name", None) == Contender.__tablename__
+    return any(_writes_contender(cte.element)
+               for cte in getattr(statement, "_independent_ctes", ()))
 
 
 def _media_overall() -> list[str]:

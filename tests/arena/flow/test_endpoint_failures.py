@@ -134,3 +134,24 @@ def test_a_ready_battle_stores_both_answers_and_makes_its_two_endpoints_healthy(
 
 def _side_of(battle: Any, contender: Contender) -> str:
     return "a" if battle.contender_a_id == contender.id else "b"
+
+
+def test_a_ready_battle_that_makes_an_endpoint_healthy_refreshes_the_cached_pool(
+        app: Any, client: FlaskClient, make_contender: Any, db: Session) -> None:
+    # Regression: on PostgreSQL the outcome is one SELECT whose CTE updates ``contender``;
+    # the sampler's watch saw only UPDATE statements, so the pool cached while the endpoint
+    # cooled down kept it out of the draws after the answer had made it healthy again.
+    sampler = app.extensions["arena.sampler"]
+    sampler.pool_ttl_s = 600.0
+    pair = [make_contender(model=model) for model in ("demo-brief", "demo-scholar")]
+    db.commit()
+    created = client.post("/api/v1/battles", json={"prompt": "Please answer this."})
+    assert created.status_code == 201
+    # Meanwhile another battle's failure puts one of them in its cooldown (seen at once).
+    pair[0].consecutive_failures, pair[0].unhealthy_until = 3, utcnow() + timedelta(hours=1)
+    db.commit()
+    assert {c.id for c in sampler.pool(db, utcnow())} == {pair[1].id}
+    db.commit()
+    stream = client.get(created.get_json()["stream_url"])
+    assert '"state": "ready"' in stream.get_data(as_text=True)
+    assert {c.id for c in sampler.pool(db, utcnow())} == {pair[0].id, pair[1].id}
