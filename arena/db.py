@@ -277,6 +277,8 @@ class Prebuilt:
             values[key] = process(values[key])
         if compiled.positional:  # SQLite's qmark style
             values = tuple(values[key] for key in compiled.positiontup)
+        if not conn.in_transaction():  # as Connection.execute: else conn.commit() does nothing
+            conn.begin()
         dbapi_connection = conn.connection.dbapi_connection
         assert dbapi_connection is not None
         cursor = dbapi_connection.cursor()

@@ -97,3 +97,20 @@ def test_a_default_that_is_not_a_constant_is_refused() -> None:
     prebuilt = Prebuilt(insert(table).values(id=bindparam("id")).returning(table.c.id))
     with pytest.raises(TypeError, match="not a constant"):
         prebuilt._for(sqlite.dialect())
+
+
+def test_a_write_on_a_connection_not_yet_in_a_transaction_is_committed(db: Session) -> None:
+    # Regression: Connection.execute begins the connection's transaction and Prebuilt did
+    # not, so the DBAPI's implicit transaction was never committed by ``conn.commit()`` (a
+    # no-op with none begun) and the pool rolled the write back when the connection closed.
+    statement = Prebuilt(insert(Voter).values(
+        id=bindparam("id"), created_at=bindparam("now", type_=Voter.created_at.type))
+        .returning(Voter.id))
+    with engine_for().connect() as conn:
+        assert statement.first(conn, {"id": "v-plain", "now": WHEN}) == ("v-plain",)
+        conn.commit()
+    try:
+        assert db.get(Voter, "v-plain") is not None
+    finally:
+        with engine_for().begin() as conn:
+            conn.execute(Voter.__table__.delete().where(Voter.id == "v-plain"))
