@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from arena.battles import reap_stale
 from arena.battles.lifecycle import ensure_voter
 from arena.db import new_session
-from arena.models import Answer, Voter, utcnow
+from arena.models import Answer, Contender, Voter, utcnow
 
 
 def test_concurrent_first_requests_of_one_voter_create_one_row(app: Flask, db: Session) -> None:
@@ -44,8 +44,8 @@ def test_concurrent_first_requests_of_one_voter_create_one_row(app: Flask, db: S
 def test_battle_reaped_while_generating_stays_abandoned_without_answers(
         app: Flask, client: FlaskClient, make_contender: Any, battle_row: Any, db: Session,
         sse: Any) -> None:
-    make_contender(model="demo-brief")
-    make_contender(model="fault-slow")
+    pair = [make_contender(model="demo-brief", consecutive_failures=2),
+            make_contender(model="fault-slow", consecutive_failures=2)]
     body = client.post("/api/v1/battles", json={"prompt": "Name a colour."}).get_json()
     response = client.get(body["stream_url"])
     chunks = (c.decode() if isinstance(c, bytes) else c for c in response.response)
@@ -63,5 +63,7 @@ def test_battle_reaped_while_generating_stays_abandoned_without_answers(
     assert events[-1] == ("end", {"state": "abandoned", "flagged": False})
     assert battle_row(body["id"]).state == "abandoned"
     assert list(db.scalars(select(Answer))) == []
+    db.expire_all()  # the lost outcome left the endpoints' health alone too
+    assert [db.get(Contender, c.id).consecutive_failures for c in pair] == [2, 2]
     vote = client.post(f"/api/v1/battles/{body['id']}/vote", json={"winner": "tie"})
     assert vote.status_code == 409 and vote.get_json()["error"]["code"] == "battle_failed"
