@@ -1,6 +1,7 @@
 """Train the learned component of the prompt classifier, and choose its settings.
 
-    python benchmarks/categories/train_learned.py cv12    # 2026.11.12's selection: nested CV
+    python benchmarks/categories/train_learned.py cv13    # 2026.11.13's selection: nested CV
+    python benchmarks/categories/train_learned.py cv12    # 2026.11.12's selection
     python benchmarks/categories/train_learned.py cv11    # 2026.11.11's selection
     python benchmarks/categories/train_learned.py cv10    # 2026.11.10's selection
     python benchmarks/categories/train_learned.py cv9     # 2026.11.9's selection
@@ -10,8 +11,8 @@
     python benchmarks/categories/train_learned.py cv      # 2026.11.6's selection
     python benchmarks/categories/train_learned.py fit  # → arena/categories/learned_weights.npz
 
-Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout10_set``;
-4,573 items; the older selections now run on these too). Sets written later are the clean
+Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout12_set``;
+6,267 items; the older selections now run on these too). Sets written later are the clean
 tests of what this script produces and are never read here.
 
 Per topical label, an L2-regularised logistic regression over hashed word uni/bi-grams,
@@ -53,13 +54,13 @@ from arena.categories.learned import (  # noqa: E402
 
 SETS = ("eval_set.jsonl", "heldout_set.jsonl", "heldout2_set.jsonl", "heldout3_set.jsonl",
         "heldout4_set.jsonl", "heldout5_set.jsonl", "heldout6_set.jsonl", "heldout7_set.jsonl",
-        "heldout8_set.jsonl", "heldout9_set.jsonl", "heldout10_set.jsonl")
+        "heldout8_set.jsonl", "heldout9_set.jsonl", "heldout10_set.jsonl", "heldout11_set.jsonl",
+        "heldout12_set.jsonl")
 #: Sets no rule was written on before 2026.11.9 (held-out 3 to 10; the index of set 3 in
 #: SETS): there the rules' verdicts were out of sample, so the selections of 2026.11.7 and
 #: later compare combinations of rule and model on them only (2026.11.9's and 2026.11.10's
 #: rules were written after reading sets 7 and 8's errors, 2026.11.11's after set 9's,
-#: 2026.11.12's after set 10's:
-#: disclosed in the README).
+#: 2026.11.12's after set 10's, 2026.11.13's after sets 11 and 12's: disclosed in the README).
 RULE_CLEAN_SETS = 3
 SEED = 20261129
 FOLDS = 5
@@ -557,6 +558,29 @@ def cv12() -> None:
               FLOORS, baseline_rules=rules_at(RULES_2026_11_11, items), labels=CV12_LABELS)
 
 
+#: The commit whose rules 2026.11.12 shipped with (main at the start of 2026.11.13; its rules
+#: unchanged since its freeze, a8d93d9): `cv13` scores 2026.11.12's choice with them.
+RULES_2026_11_12 = "a17a2d838766ca1ea514e49100eeefd192b0beb2"
+#: The labels whose rules 2026.11.13 changed (the long-tail constraint and creative cues);
+#: the others keep 2026.11.12's rules and setup, and `cv13` does not re-run them.
+CV13_LABELS = ("instruction_following", "creative_writing")
+
+
+def cv13() -> None:
+    """Nested CV of 2026.11.12's frozen choice (setting, floor and mode, retrained on the same
+    items, with 2026.11.12's rules) against 2026.11.13's selection (with this checkout's
+    rules), on the same outer folds, for instruction_following and creative_writing: per outer
+    fold, the (setting, floor, mode) with the best inner out-of-fold F1 on sets 3-12, among
+    2026.11.12's setting (no new feature block), the floors and the modes; ties go to
+    2026.11.12's choice."""
+    def settings_of(label: str) -> list[tuple[str, float]]:
+        return [CHOSEN_2026_11_12[label][0]]
+
+    items, _ = load()
+    selection(CHOSEN_2026_11_12, settings_of, ("2026.11.12 setup", "2026.11.13 selection"),
+              FLOORS, baseline_rules=rules_at(RULES_2026_11_12, items), labels=CV13_LABELS)
+
+
 def selection(baseline: dict[str, Choice], settings_of: Callable[[str], list[tuple[str, float]]],
               names: tuple[str, str], floors: tuple[float | str, ...],
               baseline_rules: dict[str, np.ndarray] | None = None,
@@ -701,22 +725,26 @@ CHOSEN_2026_11_11: dict[str, Choice] = {
     "creative_writing": CHOSEN_2026_11_10["creative_writing"],
     "instruction_following": CHOSEN_2026_11_10["instruction_following"],
     "hard_prompt": (("chars+signals+tasks", 10.0), 0.9, "model")}
-#: Frozen for `fit` from `cv12`'s run of 2026-11-30 (cv_rules+lr-2026.11.12.txt): for math
+#: Frozen for 2026.11.12 from `cv12`'s run of 2026-11-30 (cv_rules+lr-2026.11.12.txt): for math
 #: and instruction_following, where 2026.11.12's selection had the better nested-CV F1, its
 #: choice with the best mean inner F1 (the "Per label" lines: the figure block for math;
 #: 2026.11.11's setting, now beside the new answer-form rule, for instruction_following);
 #: coding, creative_writing and hard_prompt keep 2026.11.11's setup (not re-run).
-CHOSEN: dict[str, Choice] = {
+CHOSEN_2026_11_12: dict[str, Choice] = {
     "coding": CHOSEN_2026_11_11["coding"],
     "math": (("words+chars+shape+context+cues+signals+forms+tasks+figures", 100.0), 0.95,
              "model"),
     "creative_writing": CHOSEN_2026_11_11["creative_writing"],
     "instruction_following": CHOSEN_2026_11_11["instruction_following"],
     "hard_prompt": CHOSEN_2026_11_11["hard_prompt"]}
+#: Frozen for `fit` for 2026.11.13: 2026.11.12's settings, floors and modes, retrained on dev
+#: and sets 1-12 beside 2026.11.13's rules (`cv13`'s run of 2026-11-30,
+#: cv_rules+lr-2026.11.13.txt, compares them with 2026.11.12's rules on the same folds).
+CHOSEN: dict[str, Choice] = dict(CHOSEN_2026_11_12)
 #: Weights smaller than this are dropped from the shipped file (the change it makes to any
 #: training item's probability is printed by `fit`).
 PRUNE = 1e-3
-VERSION = "rules+lr-2026.11.12"
+VERSION = "rules+lr-2026.11.13"
 
 
 def fit_all(path: Path = WEIGHTS_FILE) -> None:
@@ -767,5 +795,7 @@ if __name__ == "__main__":
         cv11()
     elif command == "cv12":
         cv12()
+    elif command == "cv13":
+        cv13()
     else:
         {"cv": cv, "fit": fit_all}[command]()
