@@ -741,6 +741,21 @@ CHOSEN_2026_11_12: dict[str, Choice] = {
 #: and sets 1-12 beside 2026.11.13's rules (`cv13`'s run of 2026-11-30,
 #: cv_rules+lr-2026.11.13.txt, compares them with 2026.11.12's rules on the same folds).
 CHOSEN: dict[str, Choice] = dict(CHOSEN_2026_11_12)
+def compare_rules(label: str, mode: str, prob: np.ndarray, t: float, y: np.ndarray,
+                  verdicts: dict[str, np.ndarray], groups: np.ndarray) -> None:
+    """Precision and recall of the shipped combination (``mode``, threshold ``t``) on `fit`'s
+    5-fold out-of-fold probabilities, with each set of rule verdicts: a cheap, not nested,
+    comparison of two rule versions beside the same model (the threshold does not depend on
+    the rules in "or" and "model" modes). Printed on all items, on dev and sets 1-10, and on
+    sets 11-12."""
+    parts = {"all": groups >= 0, "dev+1-10": groups < 11, "11-12": groups >= 11}
+    for who, rule in verdicts.items():
+        pred = combine(mode, rule, prob, t)
+        cells = [f"{part} P {f1(pred[m], y[m])[0]:.3f} R {f1(pred[m], y[m])[1]:.3f}"
+                 for part, m in parts.items()]
+        print(f"  {label} OOF ({mode}, t {t:.3f}) with {who}: " + "; ".join(cells), flush=True)
+
+
 #: Weights smaller than this are dropped from the shipped file (the change it makes to any
 #: training item's probability is printed by `fit`).
 PRUNE = 1e-3
@@ -751,6 +766,8 @@ def fit_all(path: Path = WEIGHTS_FILE) -> None:
     items, groups = load()
     texts, rules = texts_and_rules(items)
     clean = groups >= RULE_CLEAN_SETS
+    # The rules of the version before, for the out-of-fold comparison printed per label.
+    before = rules_at(RULES_2026_11_12, items)
     models = {}
     for label in TOPICAL:
         (name, c), floor, mode = CHOSEN[label]
@@ -758,7 +775,10 @@ def fit_all(path: Path = WEIGHTS_FILE) -> None:
         y = np.array([label in item["labels"] for item in items], dtype=int)
         gram = (x @ x.T).toarray()
         fold = folds(y, FOLDS, np.random.default_rng(SEED + 3))
-        t = threshold(floor, mode, oof(x, gram, y, c, fold), y, rules[label], clean)
+        prob = oof(x, gram, y, c, fold)
+        t = threshold(floor, mode, prob, y, rules[label], clean)
+        compare_rules(label, mode, prob, t, y, {"2026.11.12 rules": before[label],
+                                                "this checkout's rules": rules[label]}, groups)
         w, b = fit(x, y, c, gram)
         keep = np.flatnonzero(np.abs(w) >= PRUNE)
         pruned = np.zeros_like(w)
