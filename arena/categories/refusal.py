@@ -129,8 +129,28 @@ _MEDIUM_OBJECT = re.compile(
 _NEEDS_INPUT = re.compile(
     r"\s*(?:\w+\s+){0,2}?without (?:seeing|knowing|reading|having|more (?:information|"
     r"details|context)|the (?:code|text|file|question|document|details))", _F)
+#: 2026.11.13: declines in the long tail that the patterns above miss: verbs of the task
+#: declined in English beyond helping and writing ("I can't diagnose you", "I can't
+#: reproduce the lyrics", "I can't summarize that PDF"), the object before the verb in
+#: German and Russian ("Eine Arbeit … kann ich nicht schreiben", "С этим я помочь не
+#: могу"), "I can't write any …" in Dutch, imperfective verbs in Ukrainian, and "I won't do
+#: that" in nl, de, sv, da, no.
+_DECLINE_13 = re.compile(
+    r"\bi\s*(?:can(?:'|’)?t|cannot|can not|won(?:'|’)t|will not|am not able to|am unable to)"
+    r"\s+(?:\w+\s+){0,1}?(?:diagnose|reproduce|summari[sz]e|prescribe)\b"
+    r"|\b(?:kann|werde|darf) ich (?:(?:dir|ihnen|euch|leider|dabei|das|so)\s+){0,3}nicht "
+    r"(?:helfen|tun|machen|schreiben|erstellen|verfassen|geben|liefern|unterstützen)\b"
+    r"|\b(?:с этим|в этом|тут|здесь) (?:я )?(?:\w+ )?(?:помочь|помогу) не (?:могу|смогу)\b"
+    r"|\bне смогу (?:\w+ )?помочь\b|\bя (?:\w+ )?помочь не (?:могу|смогу)\b"
+    r"|\bik (?:kan|ga|zal) (?:je |u |jou )?geen (?:\w+ ){0,3}?(?:schrijven|geven|maken|leveren)\b"
+    r"|\bdat (?:ga|kan|zal) ik (?:echt )?niet (?:doen|schrijven|maken)\b"
+    r"|\bне (?:можу|буду) (?:\w+ ){0,2}?(?:створювати|писати|допомагати|надавати|давати)\b"
+    r"|\b(?:das|det|dét) (?:werde|kommer) (?:ich|jag) (?:inte|nicht) (?:tun|göra|att göra)\b",
+    _F)
 _PREAMBLE = re.compile(r"sorry|apologi|unfortunately|as an ai|language model|lo siento|désolé|"
-                       r"leid|抱歉|申し訳|죄송|извините|к сожалению", _F)
+                       r"leid|抱歉|申し訳|죄송|извините|к сожалению|sinto muito|lamento|"
+                       r"mi dispiace|przykro mi|sajnálom|maalesef|maaf|xin lỗi|מצטער|"
+                       r"متأسف|آسف|ขอโทษ|对不起|很遗憾|вибачте|на жаль", _F)
 _PIVOT = re.compile(r"\b(?:however|but|that said|instead|here(?:'s| is| are))\b", _F)
 
 
@@ -140,7 +160,8 @@ def is_refusal(answer: str) -> bool:
     if not text:
         return False
     opening = text[:OPENING_CHARS]
-    match = _DECLINE.search(opening) or _DECLINE_OTHER.search(opening)
+    match = (_DECLINE.search(opening) or _DECLINE_OTHER.search(opening)
+             or _DECLINE_13.search(opening))
     if match is None:
         return False
     if _HEDGE.search(opening[:match.end() + 40]) and len(text) > SHORT_ANSWER_CHARS:

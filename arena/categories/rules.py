@@ -363,11 +363,62 @@ _NOT_CREATIVE = _words(
     r"chart|function|data)", r"matplotlib", r"linkedin", r"job description", r"tweet")
 
 
+#: 2026.11.13: creative forms, verbs of writing and role-play openings in the long tail of
+#: languages (sv, da, no, fi, hu, ro, cs, pl, tr, id, ms, tl, sw, fa, he, ar, bn, hi and
+#: romanised Hindi, th, uk, it, pt), kept apart from the older lists (which the learned
+#: blocks do not read either). A form counts only beside a verb of writing, as before.
+_CREATIVE_FORMS_13 = _words(
+    r"dikt(?:en)?", r"digt(?:et)?", r"en visa", r"novell(?:e|a)?", r"berättelse", r"eventyr",
+    r"fortælling", r"saga", r"runo(?:n)?", r"tarina(?:n)?", r"sadun", r"novelli(?:n)?",
+    r"verset", r"mesét", r"mesé\w*", r"történetet", r"poezie", r"poveste", r"povestire",
+    r"basm", r"básn\w*", r"pohádk\w*", r"povídk\w*", r"wiersz\w*", r"opowiadani\w*",
+    r"bajk\w*", r"şiir", r"hikaye(?:si)?", r"masal", r"puisi", r"sajak", r"cerpen",
+    r"cerita(?: pendek)?", r"dongeng", r"pantun", r"syair", r"tula", r"kuwento",
+    r"shairi", r"hadithi", r"kahani", r"kavita", r"shayari", r"filastrocca", r"dialogo",
+    r"lenda", r"letra de (?:música|funk|rap|samba)", r"devinette", r"частушк\w*",
+    r"басн\w*", r"казк\w*", r"вірш\w*", r"оповідан\w*", r"ποίημα",
+    r"παραμύθι", r"truyện(?: ngắn)?", r"bài thơ")
+_SCRIPT_CREATIVE_13 = _any(
+    # forms in scripts without word boundaries (fa, he, ar, bn, hi, th, zh, ja)
+    r"داستان", r"شعری", r"סיפור", r"שיר (?:על|קצר|אהבה)", r"قصة", r"قصيدة",
+    r"بيتين من الشعر", r"أبيات", r"কবিতা", r"গল্প", r"कविता", r"कहानी", r"ग़ज़ल",
+    r"กลอน", r"นิทาน", r"เรื่องสั้น", r"บทกวี", r"相声", r"台本", r"短篇", r"コント")
+_COMPOSE_13 = _words(
+    r"skriv", r"dikta", r"kirjoita", r"keksi", r"sepitä", r"írj(?:on)?", r"költs", r"scrie",
+    r"compune", r"napiš", r"napisz", r"yaz", r"tulis(?:kan)?", r"buat(?:kan)?", r"karang\w*",
+    r"sumulat", r"isulat", r"gumawa", r"andika", r"tunga", r"likho", r"likhiye", r"sunao",
+    r"inventa", r"crie", r"cria", r"faz", r"faça", r"fais", r"γράψε", r"viết", r"sáng tác")
+_SCRIPT_COMPOSE_13 = _any(
+    r"بنویس", r"כתוב", r"כתבי", r"اكتب", r"أكتب", r"লিখ", r"লেখ", r"लिख", r"แต่ง", r"เขียน",
+    r"写", r"書いて", r"作って")
+_ROLEPLAY_13 = _any(
+    r"\b(?:let'?s|we) (?:do a |play (?:a )?)?(?:role-?play|rpg)\b",
+    r"\byou(?:'re| are) (?:a|an|the) [\w-]+(?: [\w-]+)?,? and i(?:'m| am) (?:a|an|the|your)\b",
+    r"\b(?:stay|remain) in character\b", r"\bbleib in der rolle\b", r"\brollenspiel\b",
+    r"\bdu bist (?:ein|eine) [^.?!\n]{3,80}[.!] ich bin\b",
+    r"\bjeu de rôle\b", r"\bjuego de rol\b", r"\bgioco di ruolo\b",
+    r"\bты\s*[—–-]\s*[^.?!\n]{3,60},? а я\b", r"давай поиграем",
+    r"あなたは[^。？！\n]{2,40}です。\s*私は", r"ロールプレイ", r"角色扮演",
+    r"너는 [^.?!\n]{2,40}(?:이야|야)\. ?나는", r"롤플레이")
+
+
+def _creative_13(text: str) -> bool:
+    if _ROLEPLAY_13.search(text):
+        return True
+    forms = bool(_CREATIVE_FORMS_13.search(text) or _SCRIPT_CREATIVE_13.search(text)
+                 or _CREATIVE_FORMS.search(text))
+    compose = bool(_COMPOSE_13.search(text) or _SCRIPT_COMPOSE_13.search(text)
+                   or _COMPOSE.search(text))
+    return forms and compose and not _NOT_CREATIVE.search(text)
+
+
 def is_creative(text: str, *, coding: bool = False) -> bool:
     """Original imaginative writing: stories, poems, lyrics, scripts, jokes, role-play."""
     if _ROLEPLAY.search(text) and not coding:
         return True
     if _CJK_CREATIVE.search(text) and not coding:
+        return True
+    if not coding and len(text) < 400 and _creative_13(text):
         return True
     forms = _CREATIVE_FORMS.findall(text)
     if not forms:
@@ -587,9 +638,133 @@ _ANSWER_FORM = re.compile(
     r"فقط النتيجة|بدون استخدام كلمة", _F)
 
 
+#: 2026.11.13: the same families of constraint in the long tail of languages (th, fa, he,
+#: sw, tl, hu, ro, no, da, sv, fi, bn, hi and romanised Hindi, ur, id, ms, vi, tr, el, cs,
+#: uk, ar, nl, pt, es, it): a list's numbering or bullets, a table or JSON, the answer's
+#: language, "no explanation", "only the names", a cap or exact count of words, sentences,
+#: lines or paragraphs, a word to use or avoid, how each line starts or ends. Kept apart
+#: from the older patterns, which the learned blocks read.
+_COUNT_13 = (r"(?:\d+|två|tre|fyra|fem|sex|to|fire|seks|kaksi|kolme|neljä|viisi|két|három|"
+             r"négy|öt|doi|două|trei|patru|cinci|dva|dvě|tři|čtyři|pět|dwa|trzy|cztery|pięć|"
+             r"iki|üç|dört|beş|dua|tiga|empat|lima|mbili|tatu|nne|tano|dalawa|tatlo|apat|"
+             r"hai|ba|bốn|năm|δύο|τρεις|τρία|τέσσερις|πέντε|дві|три|чотири|п'ять)")
+_UNIT_13 = (r"(?:ord|ord\w*|sanaa|sanan|lausetta|riviä|kappaletta|szó\w*|mondat\w*|sor\w*|"
+            r"bekezdés\w*|cuvinte|propoziți\w*|versuri|rânduri|paragrafe|slov\w*|vět\w*|"
+            r"řádk\w*|odstav\w*|słów|zda\w*|wers\w*|akapit\w*|kelime\w*|cümle\w*|dize\w*|"
+            r"paragraf\w*|satır\w*|kata|kalimat|baris|ayat|perenggan|maneno|sentensi|mistari|"
+            r"aya|salita|pangungusap|linya|từ|câu|dòng|đoạn|λέξεις|προτάσεις|γραμμές|στίχους|"
+            r"παραγράφους|слів|речен\w*|рядк\w*|абзац\w*|versos|palabras|líneas|oraciones|"
+            r"párrafos|frases|palavras|linhas|parágrafos|parole|righe|versi|frasi|paragrafi|"
+            r"woorden|zinnen|regels|alinea'?s|Wörter\w*|Sätze\w*|Zeilen|Absätze\w*|mots|phrases|"
+            r"lignes|paragraphes|vers|words|sentences|lines|paragraphs)")
+_CONSTRAINT_13 = re.compile(
+    r"(?<![\w])(?:"
+    # a cap or an exact count: "högst 7 ord", "enintään 50 sanaa", "maximum trei propoziții"
+    r"(?:högst|höchstens|højst|høyst|hooguit|maximaal|maximum|maxim|maksimal|maksimum|"
+    r"enintään|legfeljebb|nejvýše|maximálně|najwyżej|maksymalnie|en fazla|paling banyak|"
+    r"tidak lebih dari|isiyozidi|hindi hihigit sa|tối đa|không quá|το πολύ|μέχρι|не більше|"
+    r"не більш ніж|exakt|præcis|nøyaktig|precies|pontosan|exact|přesně|dokładnie|tam olarak|"
+    r"tepat|hasa|eksaktong|chính xác|ακριβώς|рівно|más de|mais de|più di|no más de|"
+    r"não mais (?:de|que)|non più di|in|em|en|dans|mit|with|con|com|på|w|v|dalam|kwa|"
+    r"sa|trong|σε|в|у)\s+" + _COUNT_13 + r"\s+" + _UNIT_13 + r"|"
+    r"(?:yhdellä|kahdella|kolmella|neljällä|viidellä) (?:lauseella|sanalla|rivillä)|"
+    r"kirjoita \d+ sanaa|"
+    # lists, tables, JSON, bullets
+    r"numerad[oa]s|numerat[ie]|numérotée?s|nummeriert\w*|genummerd\w*|numrerad\w*|"
+    r"nummereret|nummerert|numeroidu\w*|számozott|numerotat\w*|číslovan\w*|numerowan\w*|"
+    r"numaralı|bernomor|orodha yenye (?:nambari|namba)|listahang may bilang|"
+    r"danh sách (?:đánh số|có số)|αριθμημένη|нумерован\w*|пронумерован\w*|"
+    r"punktliste|punktlista|punktform|luettelomerk\w*|ranskalais\w*|felsorolás\w*|"
+    r"buletat\w*|madde madde|kwa (?:orodha|jedwali)|"
+    r"(?:(?:em|en|sous|dalam|dưới|σε) (?:forma|formato|bentuk|dạng|μορφή)(?: de)?|"
+    r"(?:como|als|som|olarak|ca|jako)(?: uma| una| een| en| ein| eine| a| o)?) "
+    r"(?:tabel\w*|tabla|tabela|tableau|jadual|jedwali|talahanayan|bảng|πίνακα|"
+    r"таблиц\w*|táblázat\w*|JSON|YAML|CSV|lista|list[ae]|liste|listan?|senarai|daftar|"
+    r"orodha|listahan|danh sách|λίστα\w*|спис\w*)|"
+    r"tablo (?:halinde|olarak|şeklinde)|táblázatban|"
+    r"i tabellform|taulukkona|jadual dengan lajur|dengan kolom|"
+    r"with (?:the )?keys?(?= \w+,)|με κλειδ\w+(?= [\"«“])|"
+    # separators, case, nothing else
+    r"gescheiden door|adskilt (?:med|af)|separert med|avgränsade med|pilkulla erotel\w*|"
+    r"vesszővel elválasztva|oddělen\w* čárk\w*|virgüllerle|dipisahkan|zikitenganishwa|"
+    r"pinaghihiwalay|phân cách bằng|χωρισμέν\w+ με|розділ\w* комами|"
+    r"(?:zonder|sans|sin|sem|senza|ohne|uden|uten|utan|ilman|nélkül|bez|fără|olmadan|tanpa|"
+    r"bila|walang|không có|χωρίς|без) (?:verdere|autre|más|outro|altro|weitere\w*|yderligere|"
+    r"annen|annan|muuta|további|dalšího|inne\w*|alt|başka|teks lain|maandishi mengine|"
+    r"ibang|thêm|άλλο|іншого|другого) (?:tekst|texte|texto|testo|Text|tekstiä|szöveg|textu|"
+    r"tekstu|text|metin|apa pun|chữ|κείμενο|тексту?)|walang paliwanag|bila maelezo|"
+    r"ilman selitystä|magyarázat nélkül|fără explicații|bez vysvětlení|bez wyjaśnień|"
+    r"açıklamasız|không cần giải thích|χωρίς εξήγηση|без пояснень|"
+    r"nagybetűvel|nagybetűkkel|kisbetűvel|med versaler|med store bogstaver|isoilla kirjaimilla|"
+    r"(?:bare|kun|bara|endast|alleen|csak|doar|jen|tylko|sadece|hanya|tu|lamang|chỉ|μόνο|"
+    r"лише|тільки|solo|só|apenas|nur|seulement|uniquement) (?:navnene|navnet|navnene på|"
+    r"namnen|namnet|nimet|de namen|a neveket|numele|jména|nazwy|isimleri|nama\w*|majina|"
+    r"pangalan|tên|τα ονόματα|назви|los nombres|os nomes|i nomi|die Namen|les noms)|"
+    r"(?:svar|svara|vastaa|válaszolj|răspunde|odpověz|odpowiedz|cevap ver|jawab|jibu|sumagot|"
+    r"trả lời|απάντησε|відповідай|відповідь) (?:kun |bara |endast |vain |csak |doar |jen |"
+    r"tylko |sadece |hanya |tu |lamang |chỉ |μόνο |лише |тільки )?(?:med |yhdellä |egy |cu |"
+    r"jedním |jednym |tek |dengan |kwa |ng |bằng |με |одним )?(?:ét |ett |et |én |yksi |"
+    r"egyetlen |un |o |jeden |jedno |bir |satu |neno |isang |một |μία |μια |одне |одним )"
+    r"(?:ord|sanalla|szóval|cuvânt|slovem|słowem|kelime(?:yle)?|kata|moja|salita|từ|λέξη|"
+    r"словом)|"
+    # the answer's language
+    r"(?:svar|svara|vastaa|válaszolj|răspunde|odpověz|odpowiedz|jawab(?:lah)?|jibu|sumagot|"
+    r"trả lời|απάντησε|відповідай|antwoord|responda|responde|rispondi|antworte|réponds|"
+    r"cevap ver|cevapla)(?: på| bằng| kwa| sa| în| w| v| in| em| en| op| στα)? ?"
+    r"(?:engelsk|engelska|englanniksi|angolul|engleză|anglicky|po angielsku|ingilizce|"
+    r"bahasa inggris|kiingereza|ingles|tiếng anh|αγγλικά|англійською|in het engels|inglés|"
+    r"inglês|inglese|auf englisch|en anglais)|"
+    r"kwa kiingereza tu|"
+    # words to use or avoid, line starts and ends
+    r"(?:nu folosi|ne folosi|nie używaj|nepoužívej|kullanma|jangan gunakan|usigunakan|"
+    r"huwag gamitin|không dùng|μη χρησιμοποιήσεις|не використовуй|no uses|não use|non usare|"
+    r"gebruik (?:niet|geen)|brug ikke|ikke bruk|använd inte|älä käytä|ne használd) "
+    r"(?:cuvântul|cuvintele|słowa|slovo|kelimesini|kata|neno|salitang|từ|τη λέξη|слово|"
+    r"la palabra|a palavra|la parola|het woord|ordet|sanaa|a szót)|"
+    r"aparezcan las palabras|(?:com|con|with) (?:rima|rime) \w+|"
+    r"(?:ogni|cada|chaque|jeder|jede|each|every|varje|hver|jokainen|minden|fiecare|každý|"
+    r"każdy|her|setiap|kila|bawat|mỗi|κάθε|кожен|кожна|кожне) (?:verso|riga|frase|linha|línea|"
+    r"ligne|vers|Zeile|rad|linje|rivi|sor|vers|rând|verš|řádek|wers|dize(?:si)?|baris|mstari|"
+    r"taludtod|linya|dòng|câu|στίχος|γραμμή|рядок|речення|uma|una) \w*\s?"
+    r"(?:deve |debe |doit |muss |must |ska |skal |täytyy |kell |trebuie |musí |musi |harus |"
+    r"lazima |dapat |phải |πρέπει |має |повинен )?(?:iniziare|começar|empezar|comenzar|"
+    r"commencer|beginnen|start|begin|end|börja|sluta|begynde|slutte|alkaa|päättyä|kezdőd\w*|"
+    r"végződ\w*|înceapă|termine|začínat|končit|zaczynać|kończyć|başla\w*|bitsin|bit\w*|"
+    r"dimulai|diakhiri|kuanza|kuishia|magsimula|magtapos|bắt đầu|kết thúc|ξεκινά\w*|"
+    r"τελειώνει|починатися|закінчуватися|начинаться|conter|contenere|contener|contenir|"
+    r"enthalten|contain)|(?:kelimesiyle|harfiyle|ile) (?:bitsin|başlasın)|"
+    r"(?:the (?:first|middle|last|final) line|last sentence) (?:is|must|should|mentions?|"
+    r"contains?|ends?|rhymes?)\b|show no working|in words,? not digits|"
+    r"just the final (?:value|answer|number)|no subqueries"
+    r")(?![\w])"
+    # Scripts without word boundaries.
+    r"|ในรูปแบบ(?:รายการ|ตาราง|JSON)|ห้ามอธิบาย|ห้ามใช้คำ|ตอบเป็นภาษาอังกฤษ"
+    r"|ไม่เกิน ?\d+ ?(?:คำ|บรรทัด|ประโยค)"
+    r"|ענה באנגלית|ענו באנגלית|במשפט אחד|בשורה אחת|רק (?:שמות|את השמות)|רשימה ממוספרת"
+    r"|בפורמט JSON|(?:עד|לא יותר מ)[- ]?\d+ (?:מילים|שורות|משפטים)"
+    r"|به صورت (?:فهرست|جدول|لیست)|فهرست شماره[‌ ]?دار|در یک جمله|فقط اسم|بدون توضیح"
+    r"|(?:حداکثر|دقیقا) \d+ (?:کلمه|جمله|خط)|به انگلیسی جواب"
+    r"|(?:فہرست|جدول) میں (?:لکھیں|لکھو|دیں|بتائیں)|صرف نام|ایک جملے میں"
+    r"|على شكل (?:جدول|قائمة)|في (?:جدول|قائمة مرقمة)|لا تستخدم كلمة|بحيث ينتهي كل"
+    r"|في (?:\S+ )?(?:فقرات|فقرتين|جمل|جملتين|أسطر|سطرين|كلمات)"
+    r"|في (?:فقرة واحدة|جملة واحدة|سطر واحد)|أجب بالإنجليزية"
+    r"|তালিকা আকারে|সারণিতে|JSON আকারে|এক বাক্যে|শুধু নাম|ব্যাখ্যা ছাড়া"
+    r"|(?:तालिका|सूची|टेबल) (?:में|के रूप में) (?:बताओ|बताइए|बताएं|दो|दीजिए|दें|लिखो|लिखिए|"
+    r"लिखें|दिखाओ)|(?:सिर्फ|केवल) (?:एक )?(?:लाइन|पंक्ति|वाक्य)|एक वाक्य में|"
+    r"शब्द\S* कम से कम \S+ बार|\d+ पंक्तियों|अंग्रेज़ी में जवाब|बिना (?:समझाए|व्याख्या)"
+    r"|(?<![\w])(?:sirf|bas|keval|sirph) (?:ek|do|teen) (?:line|word|shabd|sentence|vakya|"
+    r"lain)(?![\w])|(?<![\w])(?:ek|do|teen) (?:line|lines|sentence|sentences) (?:mein|me)"
+    r"(?![\w])"
+    r"|每(?:句|行|段)(?:都)?(?:必须|要|需要)?(?:包含|以|押)|表にして|表形式で"
+    r"|英語で(?:答え|回答|書いて|作って|同じ)"
+    r"|[\d一二三四五六七八九十两]+(?:句|行|段)(?:以内|以上)", _F)
+
+
 def is_instruction_following(text: str) -> bool:
     """Explicit, checkable constraints on the answer's form: length, format, words, layout."""
     if _LENGTH.search(text) or _ANSWER_ONLY.search(text) or _ANSWER_FORM.search(text):
+        return True
+    if _CONSTRAINT_13.search(text):
         return True
     found = [m.lower() for m in _FORMAT.findall(text)]
     strong = [f for f in found if not _WEAK_FORMAT.fullmatch(f)]

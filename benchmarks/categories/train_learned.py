@@ -1,6 +1,7 @@
 """Train the learned component of the prompt classifier, and choose its settings.
 
-    python benchmarks/categories/train_learned.py cv12    # 2026.11.12's selection: nested CV
+    python benchmarks/categories/train_learned.py cv13    # 2026.11.13's selection: nested CV
+    python benchmarks/categories/train_learned.py cv12    # 2026.11.12's selection
     python benchmarks/categories/train_learned.py cv11    # 2026.11.11's selection
     python benchmarks/categories/train_learned.py cv10    # 2026.11.10's selection
     python benchmarks/categories/train_learned.py cv9     # 2026.11.9's selection
@@ -10,8 +11,8 @@
     python benchmarks/categories/train_learned.py cv      # 2026.11.6's selection
     python benchmarks/categories/train_learned.py fit  # → arena/categories/learned_weights.npz
 
-Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout10_set``;
-4,573 items; the older selections now run on these too). Sets written later are the clean
+Data: every labelled set written so far (``eval_set``, ``heldout_set`` … ``heldout12_set``;
+6,267 items; the older selections now run on these too). Sets written later are the clean
 tests of what this script produces and are never read here.
 
 Per topical label, an L2-regularised logistic regression over hashed word uni/bi-grams,
@@ -53,13 +54,13 @@ from arena.categories.learned import (  # noqa: E402
 
 SETS = ("eval_set.jsonl", "heldout_set.jsonl", "heldout2_set.jsonl", "heldout3_set.jsonl",
         "heldout4_set.jsonl", "heldout5_set.jsonl", "heldout6_set.jsonl", "heldout7_set.jsonl",
-        "heldout8_set.jsonl", "heldout9_set.jsonl", "heldout10_set.jsonl")
+        "heldout8_set.jsonl", "heldout9_set.jsonl", "heldout10_set.jsonl", "heldout11_set.jsonl",
+        "heldout12_set.jsonl")
 #: Sets no rule was written on before 2026.11.9 (held-out 3 to 10; the index of set 3 in
 #: SETS): there the rules' verdicts were out of sample, so the selections of 2026.11.7 and
 #: later compare combinations of rule and model on them only (2026.11.9's and 2026.11.10's
 #: rules were written after reading sets 7 and 8's errors, 2026.11.11's after set 9's,
-#: 2026.11.12's after set 10's:
-#: disclosed in the README).
+#: 2026.11.12's after set 10's, 2026.11.13's after sets 11 and 12's: disclosed in the README).
 RULE_CLEAN_SETS = 3
 SEED = 20261129
 FOLDS = 5
@@ -557,6 +558,29 @@ def cv12() -> None:
               FLOORS, baseline_rules=rules_at(RULES_2026_11_11, items), labels=CV12_LABELS)
 
 
+#: The commit whose rules 2026.11.12 shipped with (main at the start of 2026.11.13; its rules
+#: unchanged since its freeze, a8d93d9): `cv13` scores 2026.11.12's choice with them.
+RULES_2026_11_12 = "a17a2d838766ca1ea514e49100eeefd192b0beb2"
+#: The labels whose rules 2026.11.13 changed (the long-tail constraint and creative cues);
+#: the others keep 2026.11.12's rules and setup, and `cv13` does not re-run them.
+CV13_LABELS = ("instruction_following", "creative_writing")
+
+
+def cv13() -> None:
+    """Nested CV of 2026.11.12's frozen choice (setting, floor and mode, retrained on the same
+    items, with 2026.11.12's rules) against 2026.11.13's selection (with this checkout's
+    rules), on the same outer folds, for instruction_following and creative_writing: per outer
+    fold, the (setting, floor, mode) with the best inner out-of-fold F1 on sets 3-12, among
+    2026.11.12's setting (no new feature block), the floors and the modes; ties go to
+    2026.11.12's choice."""
+    def settings_of(label: str) -> list[tuple[str, float]]:
+        return [CHOSEN_2026_11_12[label][0]]
+
+    items, _ = load()
+    selection(CHOSEN_2026_11_12, settings_of, ("2026.11.12 setup", "2026.11.13 selection"),
+              FLOORS, baseline_rules=rules_at(RULES_2026_11_12, items), labels=CV13_LABELS)
+
+
 def selection(baseline: dict[str, Choice], settings_of: Callable[[str], list[tuple[str, float]]],
               names: tuple[str, str], floors: tuple[float | str, ...],
               baseline_rules: dict[str, np.ndarray] | None = None,
@@ -701,28 +725,49 @@ CHOSEN_2026_11_11: dict[str, Choice] = {
     "creative_writing": CHOSEN_2026_11_10["creative_writing"],
     "instruction_following": CHOSEN_2026_11_10["instruction_following"],
     "hard_prompt": (("chars+signals+tasks", 10.0), 0.9, "model")}
-#: Frozen for `fit` from `cv12`'s run of 2026-11-30 (cv_rules+lr-2026.11.12.txt): for math
+#: Frozen for 2026.11.12 from `cv12`'s run of 2026-11-30 (cv_rules+lr-2026.11.12.txt): for math
 #: and instruction_following, where 2026.11.12's selection had the better nested-CV F1, its
 #: choice with the best mean inner F1 (the "Per label" lines: the figure block for math;
 #: 2026.11.11's setting, now beside the new answer-form rule, for instruction_following);
 #: coding, creative_writing and hard_prompt keep 2026.11.11's setup (not re-run).
-CHOSEN: dict[str, Choice] = {
+CHOSEN_2026_11_12: dict[str, Choice] = {
     "coding": CHOSEN_2026_11_11["coding"],
     "math": (("words+chars+shape+context+cues+signals+forms+tasks+figures", 100.0), 0.95,
              "model"),
     "creative_writing": CHOSEN_2026_11_11["creative_writing"],
     "instruction_following": CHOSEN_2026_11_11["instruction_following"],
     "hard_prompt": CHOSEN_2026_11_11["hard_prompt"]}
+#: Frozen for `fit` for 2026.11.13: 2026.11.12's settings, floors and modes, retrained on dev
+#: and sets 1-12 beside 2026.11.13's rules (`cv13`'s run of 2026-11-30,
+#: cv_rules+lr-2026.11.13.txt, compares them with 2026.11.12's rules on the same folds).
+CHOSEN: dict[str, Choice] = dict(CHOSEN_2026_11_12)
+def compare_rules(label: str, mode: str, prob: np.ndarray, t: float, y: np.ndarray,
+                  verdicts: dict[str, np.ndarray], groups: np.ndarray) -> None:
+    """Precision and recall of the shipped combination (``mode``, threshold ``t``) on `fit`'s
+    5-fold out-of-fold probabilities, with each set of rule verdicts: a cheap, not nested,
+    comparison of two rule versions beside the same model (the threshold does not depend on
+    the rules in "or" and "model" modes). Printed on all items, on dev and sets 1-10, and on
+    sets 11-12."""
+    parts = {"all": groups >= 0, "dev+1-10": groups < 11, "11-12": groups >= 11}
+    for who, rule in verdicts.items():
+        pred = combine(mode, rule, prob, t)
+        cells = [f"{part} P {f1(pred[m], y[m])[0]:.3f} R {f1(pred[m], y[m])[1]:.3f}"
+                 for part, m in parts.items()]
+        print(f"  {label} OOF ({mode}, t {t:.3f}) with {who}: " + "; ".join(cells), flush=True)
+
+
 #: Weights smaller than this are dropped from the shipped file (the change it makes to any
 #: training item's probability is printed by `fit`).
 PRUNE = 1e-3
-VERSION = "rules+lr-2026.11.12"
+VERSION = "rules+lr-2026.11.13"
 
 
 def fit_all(path: Path = WEIGHTS_FILE) -> None:
     items, groups = load()
     texts, rules = texts_and_rules(items)
     clean = groups >= RULE_CLEAN_SETS
+    # The rules of the version before, for the out-of-fold comparison printed per label.
+    before = rules_at(RULES_2026_11_12, items)
     models = {}
     for label in TOPICAL:
         (name, c), floor, mode = CHOSEN[label]
@@ -730,7 +775,10 @@ def fit_all(path: Path = WEIGHTS_FILE) -> None:
         y = np.array([label in item["labels"] for item in items], dtype=int)
         gram = (x @ x.T).toarray()
         fold = folds(y, FOLDS, np.random.default_rng(SEED + 3))
-        t = threshold(floor, mode, oof(x, gram, y, c, fold), y, rules[label], clean)
+        prob = oof(x, gram, y, c, fold)
+        t = threshold(floor, mode, prob, y, rules[label], clean)
+        compare_rules(label, mode, prob, t, y, {"2026.11.12 rules": before[label],
+                                                "this checkout's rules": rules[label]}, groups)
         w, b = fit(x, y, c, gram)
         keep = np.flatnonzero(np.abs(w) >= PRUNE)
         pruned = np.zeros_like(w)
@@ -767,5 +815,7 @@ if __name__ == "__main__":
         cv11()
     elif command == "cv12":
         cv12()
+    elif command == "cv13":
+        cv13()
     else:
         {"cv": cv, "fit": fit_all}[command]()

@@ -299,3 +299,75 @@ def test_math_rule_proofs_counting_and_everyday_figures(prompt: str, math: bool)
 def test_professional_role_across_languages(prompt: str, role: bool) -> None:
     from arena.categories import rules
     assert bool(rules._ROLE.search(prompt)) is role
+
+
+@pytest.mark.parametrize("prompt, constrained", [
+    # 2026.11.13's long-tail constraint cues (rules._CONSTRAINT_13): numbered or bulleted
+    # lists, tables and JSON, the answer's language, "no explanation", "only the names", a
+    # cap or exact count, words to avoid, how each line starts or ends (wordings written
+    # here, not taken from a set).
+    ("Nevezz meg 4 európai fővárost számozott listában.", True),
+    ("Gi meg tre tips mot stress som en punktliste.", True),
+    ("Beskriv København med højst 20 ord.", True),
+    ("Selitä fotosynteesi kahdella lauseella.", True),
+    ("Descrie Bucureștiul în maximum două propoziții.", True),
+    ("Explică ce e inflația și nu folosi cuvântul \"preț\".", True),
+    ("Orta Asya'daki 3 ülkeyi tablo halinde yaz.", True),
+    ("Sebutkan 4 buah tropis dalam bentuk tabel.", True),
+    ("Taja wanyama watano wa porini kwa orodha yenye namba.", True),
+    ("Magbigay ng tatlong prutas, walang paliwanag.", True),
+    ("Trả lời bằng tiếng Anh: món phở có nguồn gốc từ đâu?", True),
+    ("ตอบเป็นภาษาอังกฤษ ประเทศไทยมีกี่จังหวัด", True),
+    ("תן לי שלוש ערים באיטליה, רק שמות.", True),
+    ("چهار میوه‌ی تابستانی را به صورت فهرست بنویس.", True),
+    ("भारत की 3 नदियों के नाम तालिका में बताओ", True),
+    ("bas ek line mein samjhao ki GST kya hai", True),
+    ("Svar kun med ét ord: hvilken farve har himlen?", True),
+    ("Escribe un poema donde cada verso debe empezar con la letra S.", True),
+    ("请用三行以内介绍一下杭州。", True),
+    # Near misses: the same words in ordinary questions.
+    ("Hvad betyder ordet hygge på dansk?", False),
+    ("Wie sagt man Brezel auf Englisch?", False),
+    ("jak w SQL znaleźć duplikaty w tabeli klienci?", False),
+    ("Ik ga drie keer per week sporten, is dat genoeg?", False),
+    ("Ye line mein kya galat hai?", False),
+    ("أريد قائمة بأفضل المطاعم في القاهرة", False),
+    ("Trả lời từ góc nhìn của một nhà kinh tế: lạm phát là gì?", False),
+    ("执行以上命令后报错了怎么办", False),
+    ("Devo usar uma lista ou um dicionário em Python?", False),
+])
+def test_long_tail_constraint_cues(prompt: str, constrained: bool) -> None:
+    from arena.categories.classify import rule_labels
+    assert rule_labels([prompt])["instruction_following"] is constrained
+
+
+@pytest.mark.parametrize("prompt, creative", [
+    # 2026.11.13's creative cues (rules._creative_13): forms and verbs of writing in the long
+    # tail of languages and role-play openings (wordings written here).
+    ("Skriv en dikt om höstlöv.", True),
+    ("Skriv et eventyr om en lille ræv.", True),
+    ("Kirjoita lyhyt tarina kadonneesta avaimesta.", True),
+    ("Írj egy verset a Balatonról.", True),
+    ("Scrie o poveste despre un motan curajos.", True),
+    ("Napisz wiersz o jesiennym deszczu.", True),
+    ("Deniz hakkında bir şiir yaz.", True),
+    ("Tulis puisi tentang senja di pantai.", True),
+    ("Sumulat ng tula tungkol sa ulan.", True),
+    ("Andika shairi fupi kuhusu mvua.", True),
+    ("ek chhoti si kavita likho chand par", True),
+    ("একটি ছোট গল্প লেখো একটি বিড়াল নিয়ে", True),
+    ("แต่งกลอนเกี่ยวกับดอกไม้", True),
+    ("Let's play a game: you're a pirate captain and I'm a stowaway.", True),
+    ("Du bist ein Drache, der einen Schatz bewacht. Ich bin ein Dieb.", True),
+    ("너는 마법사야. 나는 견습생이고. 시작해", True),
+    # Near misses: the same words in ordinary requests and questions.
+    ("Can you write a visa application letter for me?", False),
+    ("Tulis satu paragraf tentang perubahan iklim.", False),
+    ("Γράψε μια έκθεση για την ιστορία της Ελλάδας.", False),
+    ("שיר ישן של אריק איינשטיין, מה שמו?", False),
+    ("แต่งงานที่ไหนดี", False),
+    ("Skriv en sammanfattning av boken.", False),
+])
+def test_long_tail_creative_cues(prompt: str, creative: bool) -> None:
+    from arena.categories.classify import rule_labels
+    assert rule_labels([prompt])["creative_writing"] is creative

@@ -95,3 +95,34 @@ def test_declines_in_more_languages_are_refusals(answer: str) -> None:
 ])
 def test_live_data_limits_and_other_cannots_are_not_refusals(answer: str) -> None:
     assert not is_refusal(answer)
+
+
+@pytest.mark.parametrize("answer", [
+    # 2026.11.13 (refusal._DECLINE_13 and more apology openings): declined task verbs beyond
+    # helping and writing, the object before the verb in German and Russian, "geen … schrijven"
+    # in Dutch, Ukrainian imperfectives, an apology opening in Portuguese before the decline.
+    # Written here, not copied from the sets.
+    "I can't diagnose a rash from a description; please see a dermatologist.",
+    "I can't reproduce the full text of that novel, but I can summarise its plot.",
+    "Einen Liebesbrief in seinem Namen kann ich dir nicht schreiben.",
+    "Взломать этот аккаунт я помочь не могу, но могу рассказать, как защитить свой.",
+    "Ik kan geen nepdiploma maken, dat is fraude.",
+    "Я не можу писати образливі жарти про людей.",
+    "Sinto muito pelo seu dia difícil. Não posso ajudar a invadir a conta dele.",
+])
+def test_long_tail_declines_are_refusals(answer: str) -> None:
+    assert is_refusal(answer)
+
+
+@pytest.mark.parametrize("answer", [
+    # Near misses: "can't predict" is a hedge before the answer; a German "nicht" that is no
+    # decline; a Dutch "geen" that offers; an apology that does not decline.
+    "I can't predict the future, but polls put the incumbent slightly ahead, and turnout "
+    "among young voters will decide it: historically it has swung three of the last five "
+    "elections in this state, so watch the early-voting figures from the big cities.",
+    "Das kann ich nicht genug betonen: speichere regelmäßig. Hier ist das Skript: …",
+    "Ik kan geen betere uitleg bedenken dan deze: een array is een rij vakjes.",
+    "Sinto muito pela demora! Aqui está o código corrigido: …",
+])
+def test_long_tail_near_misses_are_not_refusals(answer: str) -> None:
+    assert not is_refusal(answer)
