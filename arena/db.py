@@ -156,7 +156,7 @@ def statement_connection() -> Connection | None:
     """
     conn: Connection | None = g.get("db_statements")
     if conn is None:
-        engine = current_app.extensions.get(_AUTOCOMMIT)
+        engine = autocommit_engine()
         if engine is None:
             return None
         conn = g.db_statements = engine.connect()

@@ -17,13 +17,13 @@ from functools import partial
 from typing import Any, TypeVar
 
 from flask import Flask
-from sqlalchemy import Connection, bindparam, exists, insert, or_, select, union_all, update
+from sqlalchemy import Connection, bindparam, exists, insert, select, union_all, update
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from arena import db as arena_db
 from arena.battles.lifecycle import HEARTBEAT_S, beat
-from arena.battles.sampling import record_failure, record_success
+from arena.battles.sampling import HEALTHY, record_failure, record_success
 from arena.errors import InferenceError, StreamBroken
 from arena.identity import identity_leak
 from arena.inference import Delta, Endpoint, Finished, Frame, Tick, stream_pair
@@ -358,12 +358,8 @@ def _claim_ready_statement(flag: bool) -> Any:
 
 _CLAIM_READY = {flag: _claim_ready_statement(flag) for flag in (False, True)}
 _INSERT_ANSWER = insert(Answer)
-# Both contenders in one statement; the same condition as sampling.record_success.
-_HEALTHY = (update(Contender)
-            .where(Contender.id.in_([bindparam("contender_a"), bindparam("contender_b")]),
-                   or_(Contender.consecutive_failures != 0,
-                       Contender.unhealthy_until.is_not(None)))
-            .values(consecutive_failures=0, unhealthy_until=None))
+# Both contenders in one statement.
+_HEALTHY = HEALTHY.where(Contender.id.in_([bindparam("contender_a"), bindparam("contender_b")]))
 
 
 def _store_ready_statement(flag: bool) -> Any:
@@ -409,9 +405,9 @@ def _persist_ready(app: Flask, plan: GenerationPlan, lease: datetime,
                 return _lost(conn, plan.battle_id, lease), flagged
         return "ready", flagged
     with arena_db.engine_for(app).connect() as conn:
-        if conn.execute(_CLAIM_READY[flagged], claim).rowcount != 1:
-            conn.rollback()
-            return _lost(conn, plan.battle_id, lease), flagged
+        lost = claim_ready(conn, plan.battle_id, lease, now, features, flagged=flagged)
+        if lost is not None:
+            return lost, flagged
         conn.execute(_INSERT_ANSWER, list(rows.values()))
         conn.execute(_HEALTHY, claim)
         conn.commit()
@@ -419,7 +415,7 @@ def _persist_ready(app: Flask, plan: GenerationPlan, lease: datetime,
 
 
 def claim_ready(db: Session | Connection, battle_id: int, lease: datetime, now: datetime,
-                features: dict[str, float], **extra: Any) -> str | None:
+                features: dict[str, float], *, flagged: bool = False) -> str | None:
     """Move the battle from ``generating`` to ``ready`` if this lease still holds it.
 
     None: claimed, the caller stores the answers and commits. Otherwise (rolled back) the
@@ -427,13 +423,9 @@ def claim_ready(db: Session | Connection, battle_id: int, lease: datetime, now: 
     answer was lost with the connection, ``"abandoned"`` when ``battles reap`` or a takeover
     owns the battle now (storing these answers would only mislead).
     """
-    values: dict[str, Any] = {"state": "ready", "ready_at": now, "updated_at": now,
-                              "features": features, "error_code": None, **extra}
-    result = db.execute(update(Battle).where(Battle.id == battle_id,
-                                             Battle.state == "generating",
-                                             Battle.heartbeat_at == lease)
-                        .values(**values))
-    if result.rowcount == 1:  # type: ignore[attr-defined]
+    result = arena_db.connection_of(db).execute(_CLAIM_READY[flagged], {
+        "battle_id": battle_id, "lease": lease, "now": now, "features": features})
+    if result.rowcount == 1:
         return None
     db.rollback()
     return _lost(db, battle_id, lease)

@@ -97,10 +97,14 @@ def record_failure(db: Session, contender_id: int, now: datetime, *, threshold: 
                     cooldown_s)
 
 
+#: A complete answer makes an endpoint healthy again: this UPDATE, narrowed to the contenders
+#: concerned (:func:`record_success`; a text battle's store narrows it to both sides at once).
+HEALTHY = (update(Contender)
+           .where(or_(Contender.consecutive_failures != 0,
+                      Contender.unhealthy_until.is_not(None)))
+           .values(consecutive_failures=0, unhealthy_until=None))
+
+
 def record_success(db: Session, contender_id: int) -> None:
     """A complete answer makes the endpoint healthy again."""
-    db.execute(update(Contender)
-               .where(Contender.id == contender_id,
-                      or_(Contender.consecutive_failures != 0,
-                          Contender.unhealthy_until.is_not(None)))
-               .values(consecutive_failures=0, unhealthy_until=None))
+    db.execute(HEALTHY.where(Contender.id == contender_id))
