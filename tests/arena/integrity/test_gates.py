@@ -133,8 +133,11 @@ def test_proof_of_work_is_verified_and_a_failure_keeps_the_vote(
                        json={"winner": "model_a", "pow": nonce}).status_code == 200
     assert _gates(db, solved) == {"pow": "passed"}
     unsolved = ready_battle()
+    # a nonce that fails for this battle: a fixed one would pass by chance once in 2**8 runs
+    wrong = next(str(n) for n in range(100_000) if hashlib.sha256(
+        f"{unsolved}:{n}".encode()).digest()[0] != 0)
     assert client.post(f"/api/v1/battles/{unsolved}/vote",
-                       json={"winner": "model_a", "pow": "1"}).status_code == 200
+                       json={"winner": "model_a", "pow": wrong}).status_code == 200
     assert _gates(db, unsolved) == {"pow": "failed"}
     assert db.scalar(select(func.count()).select_from(Vote)) == 2
 
