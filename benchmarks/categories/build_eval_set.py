@@ -147,6 +147,7 @@ def main() -> None:
     heldout11 = written(HERE / "written_heldout11.txt", "heldout11", answers)
     heldout12 = written(HERE / "written_heldout12.txt", "heldout12", answers)
     heldout13 = written(HERE / "written_heldout13.txt", "heldout13", answers)
+    heldout14 = written(HERE / "written_heldout14.txt", "heldout14", answers)
     # Sets 5 to 12 were written to have no near-duplicate of any older set, so they have no
     # "novel" subset. Sets 11 and 12 were written at the same time, each checked against sets
     # 1-10 only.
@@ -166,6 +167,8 @@ def main() -> None:
     check_novel(heldout12, older)
     # Set 13 was written after sets 11 and 12 were scored, so it is checked against them too.
     check_novel(heldout13, older + heldout11 + heldout12)
+    # Set 14 was written after set 13 was scored, so it is checked against sets 11-13 too.
+    check_novel(heldout14, older + heldout11 + heldout12 + heldout13)
     for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
                         ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3),
                         ("heldout4_set.jsonl", heldout4),
@@ -177,7 +180,8 @@ def main() -> None:
                         ("heldout10_set.jsonl", heldout10),
                         ("heldout11_set.jsonl", heldout11),
                         ("heldout12_set.jsonl", heldout12),
-                        ("heldout13_set.jsonl", heldout13)):
+                        ("heldout13_set.jsonl", heldout13),
+                        ("heldout14_set.jsonl", heldout14)):
         if not items:
             continue
         with open(HERE / name, "w") as fh:
