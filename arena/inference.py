@@ -391,20 +391,76 @@ def _pending(sock: Any) -> bool:
     return bool(struct.unpack("i", waiting)[0])
 
 
+# A ``data:`` line of a server-sent event (its payload is stripped of whitespace after).
+_DATA_LINE = re.compile(rb"^data:(.*)", re.MULTILINE)
+
+
 def _sse_data(chunks: Iterator[bytes]) -> Iterator[list[bytes]]:
     """The ``data:`` payloads of a server-sent event body, one list per network read."""
     buffer = b""
+    findall = _DATA_LINE.findall
     for chunk in chunks:
-        buffer += chunk
-        if b"\n" not in chunk:
+        buffer = buffer + chunk if buffer else chunk
+        cut = buffer.rfind(b"\n")
+        if cut < 0:
             continue
-        lines = buffer.split(b"\n")
-        buffer = lines.pop()
-        batch = [line[5:].strip() for line in lines if line.startswith(b"data:")]
+        # The complete lines; the data lines among them found by the pattern, not line by line.
+        batch = [payload.strip() for payload in findall(buffer, 0, cut)]
+        buffer = buffer[cut + 1:]
         if batch:
             yield batch
     if buffer.startswith(b"data:"):
         yield [buffer[5:].strip()]
+
+
+class _Answer:
+    """What the chunks of one answer said so far (text pieces apart)."""
+
+    def __init__(self) -> None:
+        self.finish_reason: str | None = None
+        self.usage: Any = None
+        self.cited: list[str] = []
+        self._citations: Any = None  # the last citations list seen (endpoints repeat it)
+        self.ended = False  # [DONE] arrived
+
+    def read(self, batch: list[bytes]) -> list[str]:
+        """The text pieces of one read's payloads, in order; the rest is kept on ``self``.
+
+        Raises ValueError for a payload that is not a JSON object or is an error event.
+        """
+        texts: list[str] = []
+        if b"[DONE]" in batch:
+            self.ended = True
+            del batch[batch.index(b"[DONE]"):]
+        if not batch:
+            return texts
+        get = dict.get
+        append = texts.append
+        # One parse per read, however many tokens it carried.
+        for chunk in json.loads(b"[" + b",".join(batch) + b"]"):
+            if type(chunk) is not dict:  # json.loads makes plain dicts, never subclasses
+                raise ValueError("chunk is not a JSON object")
+            if get(chunk, "error") is not None:
+                raise ValueError("the endpoint sent an error event")
+            usage = get(chunk, "usage")
+            if usage:
+                self.usage = usage
+            if "citations" in chunk and chunk["citations"] != self._citations:
+                # Endpoints repeat the same list in every chunk: parse each list once.
+                self._citations = chunk["citations"]
+                self.cited = _as_urls(self._citations) or self.cited
+            for choice in get(chunk, "choices") or ():
+                if type(choice) is not dict or get(choice, "index") not in (0, None):
+                    continue
+                finish_reason = get(choice, "finish_reason")
+                if finish_reason:
+                    self.finish_reason = finish_reason
+                delta = get(choice, "delta")
+                if type(delta) is dict:
+                    text = get(delta, "content")
+                    if text and type(text) is str:
+                        append(text)
+        return texts
 
 
 def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
@@ -436,10 +492,7 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
     held: list[str] = []
     first_token_ms: int | None = None
     last_chunk = started
-    finish_reason: str | None = None
-    usage: Any = None
-    cited: list[str] = []
-    seen_citations: Any = None
+    answer = _Answer()
     try:
         # The client builds, authorises and sends the request and checks the status; its
         # per-chunk dataclass parsing is skipped (it was ~44% of a stream's CPU): the body is
@@ -461,34 +514,11 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
         network = response.extensions.get("network_stream")
         sock = network.get_extra_info("socket") if network is not None else None
         body = raw_body(response, timeout.read) or response.iter_bytes()
-        ended = False
         for batch in _sse_data(body):
-            if ended or call.cancelled.is_set() or call.expired.is_set():
+            if answer.ended or call.cancelled.is_set() or call.expired.is_set():
                 break
             last_chunk = time.monotonic()
-            texts: list[str] = []
-            if b"[DONE]" in batch:
-                ended = True
-                del batch[batch.index(b"[DONE]"):]
-            # One parse per read, however many tokens it carried.
-            for chunk in json.loads(b"[" + b",".join(batch) + b"]") if batch else ():
-                if not isinstance(chunk, dict):
-                    raise ValueError("chunk is not a JSON object")
-                if chunk.get("error") is not None:
-                    raise ValueError("the endpoint sent an error event")
-                usage = chunk.get("usage") or usage
-                if "citations" in chunk and chunk["citations"] != seen_citations:
-                    # Endpoints repeat the same list in every chunk: parse each list once.
-                    seen_citations = chunk["citations"]
-                    cited = _as_urls(seen_citations) or cited
-                for choice in chunk.get("choices") or ():
-                    if not isinstance(choice, dict) or choice.get("index") not in (0, None):
-                        continue
-                    finish_reason = choice.get("finish_reason") or finish_reason
-                    delta = choice.get("delta")
-                    text = delta.get("content") if isinstance(delta, dict) else None
-                    if text and isinstance(text, str):
-                        texts.append(text)
+            texts = answer.read(batch)
             if texts:
                 if first_token_ms is None:
                     first_token_ms = _ms(last_chunk - started)
@@ -501,7 +531,7 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
                 # each per token. Silence is still timed by the read timeout.
                 yield Delta("".join(held))
                 held.clear()
-                if pace_s and not ended:
+                if pace_s and not answer.ended:
                     # To the next frame boundary of this process's clock: both sides of a
                     # pair wake together (their text leaves in one write), and so do all
                     # other streams of the worker, which then wakes once per frame for all
@@ -513,19 +543,19 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
             return
         if call.expired.is_set():
             raise timeout_error("total", endpoint, url)
-        if finish_reason is None:
+        if answer.finish_reason is None:
             log.warning("stream from model %s at %s ended without finish_reason",
                         endpoint.model, url)
             raise StreamBroken(details={"reason": "no_finish_reason"})
         text = "".join(parts)
         yield Finished(
             text=text,
-            completion_tokens=_int(usage, "completion_tokens"),
-            prompt_tokens=_int(usage, "prompt_tokens"),
-            finish_reason=finish_reason,
+            completion_tokens=_int(answer.usage, "completion_tokens"),
+            prompt_tokens=_int(answer.usage, "prompt_tokens"),
+            finish_reason=answer.finish_reason,
             latency_ms=_ms(last_chunk - started),
             first_token_ms=first_token_ms,
-            citations=tuple(dict.fromkeys(cited or _urls_in(text))),
+            citations=tuple(dict.fromkeys(answer.cited or _urls_in(text))),
         )
     except InferenceError:
         raise
