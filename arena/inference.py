@@ -145,7 +145,7 @@ def stream_pair(
     whenever nothing was yielded for that long (at most half as long again).
     """
     events: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
-    calls = {"a": _Call(), "b": _Call()}
+    calls = {"a": _Call(a[0].total_timeout), "b": _Call(b[0].total_timeout)}
     threads = [
         threading.Thread(target=_pair_worker,
                          args=(side, ep, msgs, calls[side], events, frame_s),
@@ -159,18 +159,23 @@ def _pair_events(threads: list[threading.Thread], calls: dict[str, _Call],
                  events: queue.SimpleQueue[_Queued], frame_s: float, tick_s: float | None,
                  ) -> Iterator[tuple[str, PairEvent]]:
     # Threads start on the first next(), so a pair that is never iterated costs nothing.
+    started = time.monotonic()
+    for call in calls.values():
+        call.deadline = started + call.budget
     for thread in threads:
         thread.start()
     running = len(threads)
     stop = threading.Event()
-    if tick_s is not None:
-        # A clock thread instead of a timeout on every wait: arming and disarming a timer
-        # per frame cost ~10% of a stream's CPU. A Tick goes out after tick_s to 1.5 tick_s
-        # of silence.
-        ticker = threading.Thread(target=_ticker, args=(events, stop, tick_s / 2),
-                                  name="arena-inference-tick", daemon=True)
-        ticker.start()
-        threads = [*threads, ticker]
+    # One clock thread for the pair: both calls' total timeouts (instead of a timer thread
+    # per call) and, with tick_s, the keep-alive ticks (instead of a timeout on every wait:
+    # arming and disarming a timer per frame cost ~10% of a stream's CPU). A Tick goes out
+    # after tick_s to 1.5 tick_s of silence.
+    clock = threading.Thread(target=_clock,
+                             args=(events, stop, None if tick_s is None else tick_s / 2,
+                                   list(calls.values())),
+                             name="arena-inference-clock", daemon=True)
+    clock.start()
+    threads = [*threads, clock]
     pending: dict[str, list[str]] = {}
     streaming: set[str] = set()  # sides that have handed over text and not finished
     last_out = time.monotonic()
@@ -224,9 +229,22 @@ def _pair_events(threads: list[threading.Thread], calls: dict[str, _Call],
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
-def _ticker(events: queue.SimpleQueue[_Queued], stop: threading.Event, every: float) -> None:
-    while not stop.wait(every):
-        events.put(("", TICK))
+def _clock(events: queue.SimpleQueue[_Queued], stop: threading.Event, every: float | None,
+           calls: list[_Call]) -> None:
+    """Until ``stop``: a Tick every ``every`` seconds, and each call expired at its deadline."""
+    waiting = [call for call in calls if call.deadline is not None]
+    next_tick = time.monotonic() + every if every is not None else float("inf")
+    while waiting or every is not None:
+        due = min([next_tick, *(call.deadline or 0.0 for call in waiting)])
+        if stop.wait(max(0.0, due - time.monotonic())):
+            return
+        now = time.monotonic()
+        for call in [call for call in waiting if (call.deadline or 0.0) <= now]:
+            call.expire()
+            waiting.remove(call)
+        if every is not None and now >= next_tick:
+            events.put(("", TICK))
+            next_tick = now + every
 
 
 def _flush(pending: dict[str, list[str]], frame_s: float,
@@ -267,9 +285,14 @@ class _Call:
     that never answers is cut as promptly as one reading the body.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, budget: float = 0.0) -> None:
         self.cancelled = threading.Event()
         self.expired = threading.Event()
+        #: Seconds the whole call may take, and the monotonic time it is expired at when a
+        #: pair's clock watches it (:func:`_clock`); a call without a deadline gets a timer
+        #: of its own (:func:`_stream`).
+        self.budget = budget
+        self.deadline: float | None = None
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
 
@@ -483,10 +506,12 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
     )
     trap = _ResponseTrap(call)
     client.exit_stack = trap
-    watchdog = threading.Timer(endpoint.total_timeout, call.expire)
-    watchdog.daemon = True
     started = time.monotonic()
-    watchdog.start()
+    watchdog = None
+    if call.deadline is None:  # a single call: no pair clock expires it
+        watchdog = threading.Timer(endpoint.total_timeout, call.expire)
+        watchdog.daemon = True
+        watchdog.start()
     phase = "connect"
     parts: list[str] = []
     held: list[str] = []
@@ -567,7 +592,8 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
             raise timeout_error("total", endpoint, url) from exc
         raise translate_error(exc, phase, endpoint, url) from exc
     finally:
-        watchdog.cancel()
+        if watchdog is not None:
+            watchdog.cancel()
         call.detach()
         client.close()
 

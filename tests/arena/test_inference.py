@@ -311,6 +311,34 @@ def test_pair_timeout_on_one_side_is_its_last_event(server: DemoServer) -> None:
     assert isinstance([e for s, e in events if s == "a"][-1], Finished)
 
 
+@pytest.mark.parametrize("tick_s", [None, 0.2])
+def test_one_clock_expires_each_side_of_a_pair_at_its_own_total_timeout(
+        slow_server: DemoServer, tick_s: float | None) -> None:
+    # Both sides stream (a chunk every 10 ms, seconds in all), so no read timeout fires: only
+    # the pair's clock ends them, each at its own budget.
+    started = time.monotonic()
+    pair = stream_pair((endpoint(slow_server, "demo-verbose", total_timeout=0.4), PROMPT),
+                       (endpoint(slow_server, "demo-verbose", total_timeout=1.2), PROMPT),
+                       tick_s=tick_s)
+    expired: dict[str, float] = {}
+    for side, event in pair:
+        if isinstance(event, EndpointTimeout):
+            assert event.details == {"phase": "total"}
+            expired[side] = time.monotonic() - started
+    assert set(expired) == {"a", "b"}
+    assert 0.4 <= expired["a"] < 1.0 and 1.2 <= expired["b"] < 1.8
+
+
+def test_a_pair_runs_two_readers_and_one_clock_and_no_timer(slow_server: DemoServer) -> None:
+    pair = stream_pair((endpoint(slow_server, "demo-verbose"), PROMPT),
+                       (endpoint(slow_server, "demo-scholar"), PROMPT), tick_s=2.0)
+    next(pair)
+    names = [t.name for t in threading.enumerate() if t.name.startswith("arena-inference")]
+    assert sorted(names) == ["arena-inference-a", "arena-inference-b", "arena-inference-clock"]
+    assert not any(isinstance(t, threading.Timer) for t in threading.enumerate())
+    pair.close()  # type: ignore[attr-defined]
+
+
 def test_closing_a_pair_early_stops_its_threads(slow_server: DemoServer) -> None:
     baseline = threading.active_count()
     pair = stream_pair((endpoint(slow_server, "demo-verbose"), PROMPT),
