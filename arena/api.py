@@ -268,6 +268,10 @@ def _admission(app: Any) -> _Admission:
     return admission
 
 
+# What json.dumps(..., ensure_ascii=False) gives, without building an encoder per event.
+_event_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
     iterator = iter(events)
     try:
@@ -280,10 +284,10 @@ def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
                 yield ": keep-alive\n\n"
             elif name == "deltas":
                 # One frame of both sides: one write, one delta event per side.
-                yield "".join(f"event: delta\ndata: {json.dumps(d, ensure_ascii=False)}\n\n"
+                yield "".join(f"event: delta\ndata: {_event_json(d)}\n\n"
                               for d in payload["deltas"])
             else:
-                yield f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+                yield f"event: {name}\ndata: {_event_json(payload)}\n\n"
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:
