@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from arena import battles, modalities
 from arena import db as arena_db
-from arena.battles.lifecycle import TooManyTurns, turn_count
+from arena.battles.lifecycle import NotYourBattle, TooManyTurns
 from arena.battles.media import run_media_generation
 from arena.battles.share import is_shared, side_facts
 from arena.errors import BadRequest, ServiceUnavailable, ValidationError
@@ -177,9 +177,14 @@ def add_turn(public_id: str) -> tuple[Response, int]:
 @bp.get("/battles/<public_id>/stream")
 def stream(public_id: str) -> Response:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    db = arena_db.session()
-    battle = battles.get_battle(db, public_id)
-    battles.require_owner(battle, voter_id(create=False))
+    # PostgreSQL: the reads and the claim (one statement) run on an autocommit connection
+    # with no Session and no BEGIN/COMMIT; elsewhere in the request's Session.
+    conn = arena_db.statement_connection()
+    db = conn if conn is not None else arena_db.session()
+    # The battle and its owner's revocation in one Core query (battles.stream_target).
+    battle = battles.stream_target(db, public_id)
+    if owner_voter_id(battle.voter_id, battle.owner_revoked) is None:
+        raise NotYourBattle()
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     if request.method == "HEAD":
         # A probe (link checker, prefetch) must never start the endpoints nor claim the battle.
@@ -193,13 +198,13 @@ def stream(public_id: str) -> Response:
         events: Iterable[tuple[str, dict[str, Any]]]
         lease = battles.claim_generation(db, battle.id, utcnow())
         if lease is not None:
-            db.commit()
+            if isinstance(db, Session):
+                db.commit()
             plan = battles.plan_generation(db, battle)
             if battle.arena != "text":
                 events = run_media_generation(
                     app, plan, lease, arena=battle.arena, public_id=battle.public_id,
-                    position=turn_count(db, battle.id) - 1,
-                    max_bytes=int(app.config["MEDIA_MAX_BYTES"]),
+                    position=plan.position, max_bytes=int(app.config["MEDIA_MAX_BYTES"]),
                     failure_threshold=int(app.config["ENDPOINT_FAILURE_THRESHOLD"]),
                     cooldown_s=int(app.config["ENDPOINT_COOLDOWN_S"]))
             else:
@@ -208,11 +213,17 @@ def stream(public_id: str) -> Response:
                     failure_threshold=int(app.config["ENDPOINT_FAILURE_THRESHOLD"]),
                     cooldown_s=int(app.config["ENDPOINT_COOLDOWN_S"]))
         else:
+            # Nothing to generate (rare): the stored state, read through the ORM.
+            arena_db.release_statement_connection()
+            db = arena_db.session()
             db.rollback()
             events = battles.replay_events(db, battles.get_battle(db, public_id))
-        # End the read transaction now: none may stay open while the endpoints answer.
-        db.commit()
-        db.close()
+        # End the reads now: no connection nor transaction may stay held while the endpoints
+        # answer.
+        if isinstance(db, Session):
+            db.commit()
+            db.close()
+        arena_db.release_statement_connection()
     except BaseException:
         streams.release()
         raise
@@ -257,6 +268,10 @@ def _admission(app: Any) -> _Admission:
     return admission
 
 
+# What json.dumps(..., ensure_ascii=False) gives, without building an encoder per event.
+_event_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
     iterator = iter(events)
     try:
@@ -269,10 +284,10 @@ def _sse(events: Iterable[tuple[str, dict[str, Any]]]) -> Iterator[str]:
                 yield ": keep-alive\n\n"
             elif name == "deltas":
                 # One frame of both sides: one write, one delta event per side.
-                yield "".join(f"event: delta\ndata: {json.dumps(d, ensure_ascii=False)}\n\n"
+                yield "".join(f"event: delta\ndata: {_event_json(d)}\n\n"
                               for d in payload["deltas"])
             else:
-                yield f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+                yield f"event: {name}\ndata: {_event_json(payload)}\n\n"
     finally:
         close = getattr(iterator, "close", None)
         if close is not None:

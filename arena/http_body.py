@@ -28,6 +28,7 @@ READ_BYTES = 65536
 # A chunk-size line (with extensions) or trailer line longer than this is malformed.
 MAX_LINE = 8192
 _SIZE = re.compile(rb"[ \t]*([0-9A-Fa-f]{1,15})[ \t]*(?:;[^\r\n]*)?")
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
 _SIZE_LINE, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
 
 
@@ -57,8 +58,34 @@ class Dechunker:
         out: list[bytes] = []
         pos, end = 0, len(buffer)
         state = self._state
+        find, startswith = buffer.find, buffer.startswith
         while state != _DONE:
-            if state == _DATA:
+            if state == _SIZE_LINE:
+                eol = find(b"\r\n", pos)
+                if eol < 0:
+                    if end - pos > MAX_LINE:
+                        raise BodyError("chunk-size or trailer line too long")
+                    break
+                line = buffer[pos:eol]
+                # Hex digits only (the common line): read without the pattern.
+                size = (int(line, 16) if 0 < len(line) <= 15 and not line.strip(_HEX_DIGITS)
+                        else _chunk_size(line))
+                pos = eol + 2
+                if not size:
+                    state = _TRAILER
+                    continue
+                stop = pos + size
+                if stop + 2 <= end:
+                    # The whole chunk and its CRLF are here (an endpoint's chunk is a token
+                    # or two, so nearly always): taken in one step.
+                    if not startswith(b"\r\n", stop):
+                        raise BodyError("chunk data not followed by CRLF")
+                    out.append(buffer[pos:stop])
+                    pos = stop + 2
+                    continue
+                self._left = size
+                state = _DATA
+            elif state == _DATA:
                 take = min(self._left, end - pos)
                 if take:
                     out.append(buffer[pos:pos + take])
@@ -70,30 +97,29 @@ class Dechunker:
             elif state == _DATA_END:
                 if end - pos < 2:
                     break
-                if buffer[pos:pos + 2] != b"\r\n":
+                if not startswith(b"\r\n", pos):
                     raise BodyError("chunk data not followed by CRLF")
                 pos += 2
                 state = _SIZE_LINE
-            else:  # a chunk-size line or a trailer line
-                eol = buffer.find(b"\r\n", pos)
+            else:  # a trailer line (its fields are read past); an empty one ends the body
+                eol = find(b"\r\n", pos)
                 if eol < 0:
                     if end - pos > MAX_LINE:
                         raise BodyError("chunk-size or trailer line too long")
                     break
-                line = buffer[pos:eol]
+                if eol == pos:
+                    state = _DONE
                 pos = eol + 2
-                if state == _TRAILER:
-                    if not line:
-                        state = _DONE
-                    continue
-                match = _SIZE.fullmatch(line)
-                if match is None:
-                    raise BodyError("malformed chunk-size line")
-                self._left = int(match[1], 16)
-                state = _DATA if self._left else _TRAILER
         self._state = state
         self._buffer = b"" if state == _DONE else buffer[pos:]
         return b"".join(out)
+
+
+def _chunk_size(line: bytes) -> int:
+    match = _SIZE.fullmatch(line)
+    if match is None:
+        raise BodyError("malformed chunk-size line")
+    return int(match[1], 16)
 
 
 def chunked(read: Callable[[], bytes], buffered: bytes = b"") -> Iterator[bytes]:

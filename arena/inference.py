@@ -145,7 +145,7 @@ def stream_pair(
     whenever nothing was yielded for that long (at most half as long again).
     """
     events: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
-    calls = {"a": _Call(), "b": _Call()}
+    calls = {"a": _Call(a[0].total_timeout), "b": _Call(b[0].total_timeout)}
     threads = [
         threading.Thread(target=_pair_worker,
                          args=(side, ep, msgs, calls[side], events, frame_s),
@@ -159,18 +159,23 @@ def _pair_events(threads: list[threading.Thread], calls: dict[str, _Call],
                  events: queue.SimpleQueue[_Queued], frame_s: float, tick_s: float | None,
                  ) -> Iterator[tuple[str, PairEvent]]:
     # Threads start on the first next(), so a pair that is never iterated costs nothing.
+    started = time.monotonic()
+    for call in calls.values():
+        call.deadline = started + call.budget
     for thread in threads:
         thread.start()
     running = len(threads)
     stop = threading.Event()
-    if tick_s is not None:
-        # A clock thread instead of a timeout on every wait: arming and disarming a timer
-        # per frame cost ~10% of a stream's CPU. A Tick goes out after tick_s to 1.5 tick_s
-        # of silence.
-        ticker = threading.Thread(target=_ticker, args=(events, stop, tick_s / 2),
-                                  name="arena-inference-tick", daemon=True)
-        ticker.start()
-        threads = [*threads, ticker]
+    # One clock thread for the pair: both calls' total timeouts (instead of a timer thread
+    # per call) and, with tick_s, the keep-alive ticks (instead of a timeout on every wait:
+    # arming and disarming a timer per frame cost ~10% of a stream's CPU). A Tick goes out
+    # after tick_s to 1.5 tick_s of silence.
+    clock = threading.Thread(target=_clock,
+                             args=(events, stop, None if tick_s is None else tick_s / 2,
+                                   list(calls.values())),
+                             name="arena-inference-clock", daemon=True)
+    clock.start()
+    threads = [*threads, clock]
     pending: dict[str, list[str]] = {}
     streaming: set[str] = set()  # sides that have handed over text and not finished
     last_out = time.monotonic()
@@ -224,9 +229,22 @@ def _pair_events(threads: list[threading.Thread], calls: dict[str, _Call],
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
-def _ticker(events: queue.SimpleQueue[_Queued], stop: threading.Event, every: float) -> None:
-    while not stop.wait(every):
-        events.put(("", TICK))
+def _clock(events: queue.SimpleQueue[_Queued], stop: threading.Event, every: float | None,
+           calls: list[_Call]) -> None:
+    """Until ``stop``: a Tick every ``every`` seconds, and each call expired at its deadline."""
+    waiting = [call for call in calls if call.deadline is not None]
+    next_tick = time.monotonic() + every if every is not None else float("inf")
+    while waiting or every is not None:
+        due = min([next_tick, *(call.deadline or 0.0 for call in waiting)])
+        if stop.wait(max(0.0, due - time.monotonic())):
+            return
+        now = time.monotonic()
+        for call in [call for call in waiting if (call.deadline or 0.0) <= now]:
+            call.expire()
+            waiting.remove(call)
+        if every is not None and now >= next_tick:
+            events.put(("", TICK))
+            next_tick = now + every
 
 
 def _flush(pending: dict[str, list[str]], frame_s: float,
@@ -267,9 +285,14 @@ class _Call:
     that never answers is cut as promptly as one reading the body.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, budget: float = 0.0) -> None:
         self.cancelled = threading.Event()
         self.expired = threading.Event()
+        #: Seconds the whole call may take, and the monotonic time it is expired at when a
+        #: pair's clock watches it (:func:`_clock`); a call without a deadline gets a timer
+        #: of its own (:func:`_stream`).
+        self.budget = budget
+        self.deadline: float | None = None
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
 
@@ -391,20 +414,76 @@ def _pending(sock: Any) -> bool:
     return bool(struct.unpack("i", waiting)[0])
 
 
+# A ``data:`` line of a server-sent event (its payload is stripped of whitespace after).
+_DATA_LINE = re.compile(rb"^data:(.*)", re.MULTILINE)
+
+
 def _sse_data(chunks: Iterator[bytes]) -> Iterator[list[bytes]]:
     """The ``data:`` payloads of a server-sent event body, one list per network read."""
     buffer = b""
+    findall = _DATA_LINE.findall
     for chunk in chunks:
-        buffer += chunk
-        if b"\n" not in chunk:
+        buffer = buffer + chunk if buffer else chunk
+        cut = buffer.rfind(b"\n")
+        if cut < 0:
             continue
-        lines = buffer.split(b"\n")
-        buffer = lines.pop()
-        batch = [line[5:].strip() for line in lines if line.startswith(b"data:")]
+        # The complete lines; the data lines among them found by the pattern, not line by line.
+        batch = [payload.strip() for payload in findall(buffer, 0, cut)]
+        buffer = buffer[cut + 1:]
         if batch:
             yield batch
     if buffer.startswith(b"data:"):
         yield [buffer[5:].strip()]
+
+
+class _Answer:
+    """What the chunks of one answer said so far (text pieces apart)."""
+
+    def __init__(self) -> None:
+        self.finish_reason: str | None = None
+        self.usage: Any = None
+        self.cited: list[str] = []
+        self._citations: Any = None  # the last citations list seen (endpoints repeat it)
+        self.ended = False  # [DONE] arrived
+
+    def read(self, batch: list[bytes]) -> list[str]:
+        """The text pieces of one read's payloads, in order; the rest is kept on ``self``.
+
+        Raises ValueError for a payload that is not a JSON object or is an error event.
+        """
+        texts: list[str] = []
+        if b"[DONE]" in batch:
+            self.ended = True
+            del batch[batch.index(b"[DONE]"):]
+        if not batch:
+            return texts
+        get = dict.get
+        append = texts.append
+        # One parse per read, however many tokens it carried.
+        for chunk in json.loads(b"[" + b",".join(batch) + b"]"):
+            if type(chunk) is not dict:  # json.loads makes plain dicts, never subclasses
+                raise ValueError("chunk is not a JSON object")
+            if get(chunk, "error") is not None:
+                raise ValueError("the endpoint sent an error event")
+            usage = get(chunk, "usage")
+            if usage:
+                self.usage = usage
+            if "citations" in chunk and chunk["citations"] != self._citations:
+                # Endpoints repeat the same list in every chunk: parse each list once.
+                self._citations = chunk["citations"]
+                self.cited = _as_urls(self._citations) or self.cited
+            for choice in get(chunk, "choices") or ():
+                if type(choice) is not dict or get(choice, "index") not in (0, None):
+                    continue
+                finish_reason = get(choice, "finish_reason")
+                if finish_reason:
+                    self.finish_reason = finish_reason
+                delta = get(choice, "delta")
+                if type(delta) is dict:
+                    text = get(delta, "content")
+                    if text and type(text) is str:
+                        append(text)
+        return texts
 
 
 def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
@@ -427,19 +506,18 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
     )
     trap = _ResponseTrap(call)
     client.exit_stack = trap
-    watchdog = threading.Timer(endpoint.total_timeout, call.expire)
-    watchdog.daemon = True
     started = time.monotonic()
-    watchdog.start()
+    watchdog = None
+    if call.deadline is None:  # a single call: no pair clock expires it
+        watchdog = threading.Timer(endpoint.total_timeout, call.expire)
+        watchdog.daemon = True
+        watchdog.start()
     phase = "connect"
     parts: list[str] = []
     held: list[str] = []
     first_token_ms: int | None = None
     last_chunk = started
-    finish_reason: str | None = None
-    usage: Any = None
-    cited: list[str] = []
-    seen_citations: Any = None
+    answer = _Answer()
     try:
         # The client builds, authorises and sends the request and checks the status; its
         # per-chunk dataclass parsing is skipped (it was ~44% of a stream's CPU): the body is
@@ -461,34 +539,11 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
         network = response.extensions.get("network_stream")
         sock = network.get_extra_info("socket") if network is not None else None
         body = raw_body(response, timeout.read) or response.iter_bytes()
-        ended = False
         for batch in _sse_data(body):
-            if ended or call.cancelled.is_set() or call.expired.is_set():
+            if answer.ended or call.cancelled.is_set() or call.expired.is_set():
                 break
             last_chunk = time.monotonic()
-            texts: list[str] = []
-            if b"[DONE]" in batch:
-                ended = True
-                del batch[batch.index(b"[DONE]"):]
-            # One parse per read, however many tokens it carried.
-            for chunk in json.loads(b"[" + b",".join(batch) + b"]") if batch else ():
-                if not isinstance(chunk, dict):
-                    raise ValueError("chunk is not a JSON object")
-                if chunk.get("error") is not None:
-                    raise ValueError("the endpoint sent an error event")
-                usage = chunk.get("usage") or usage
-                if "citations" in chunk and chunk["citations"] != seen_citations:
-                    # Endpoints repeat the same list in every chunk: parse each list once.
-                    seen_citations = chunk["citations"]
-                    cited = _as_urls(seen_citations) or cited
-                for choice in chunk.get("choices") or ():
-                    if not isinstance(choice, dict) or choice.get("index") not in (0, None):
-                        continue
-                    finish_reason = choice.get("finish_reason") or finish_reason
-                    delta = choice.get("delta")
-                    text = delta.get("content") if isinstance(delta, dict) else None
-                    if text and isinstance(text, str):
-                        texts.append(text)
+            texts = answer.read(batch)
             if texts:
                 if first_token_ms is None:
                     first_token_ms = _ms(last_chunk - started)
@@ -501,7 +556,7 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
                 # each per token. Silence is still timed by the read timeout.
                 yield Delta("".join(held))
                 held.clear()
-                if pace_s and not ended:
+                if pace_s and not answer.ended:
                     # To the next frame boundary of this process's clock: both sides of a
                     # pair wake together (their text leaves in one write), and so do all
                     # other streams of the worker, which then wakes once per frame for all
@@ -513,19 +568,19 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
             return
         if call.expired.is_set():
             raise timeout_error("total", endpoint, url)
-        if finish_reason is None:
+        if answer.finish_reason is None:
             log.warning("stream from model %s at %s ended without finish_reason",
                         endpoint.model, url)
             raise StreamBroken(details={"reason": "no_finish_reason"})
         text = "".join(parts)
         yield Finished(
             text=text,
-            completion_tokens=_int(usage, "completion_tokens"),
-            prompt_tokens=_int(usage, "prompt_tokens"),
-            finish_reason=finish_reason,
+            completion_tokens=_int(answer.usage, "completion_tokens"),
+            prompt_tokens=_int(answer.usage, "prompt_tokens"),
+            finish_reason=answer.finish_reason,
             latency_ms=_ms(last_chunk - started),
             first_token_ms=first_token_ms,
-            citations=tuple(dict.fromkeys(cited or _urls_in(text))),
+            citations=tuple(dict.fromkeys(answer.cited or _urls_in(text))),
         )
     except InferenceError:
         raise
@@ -537,7 +592,8 @@ def _stream(endpoint: Endpoint, messages: list[dict[str, str]],
             raise timeout_error("total", endpoint, url) from exc
         raise translate_error(exc, phase, endpoint, url) from exc
     finally:
-        watchdog.cancel()
+        if watchdog is not None:
+            watchdog.cancel()
         call.detach()
         client.close()
 

@@ -5,7 +5,14 @@ Every state change that two requests could race on is a conditional ``UPDATE ...
 checked by its row count, so it holds across processes and hosts, not only threads.
 """
 
-from arena.battles.generation import GenerationPlan, plan_generation, replay_events, run_generation
+from arena.battles.generation import (
+    GenerationPlan,
+    StreamTarget,
+    plan_generation,
+    replay_events,
+    run_generation,
+    stream_target,
+)
 from arena.battles.lifecycle import (
     add_turn,
     battle_view,
@@ -27,9 +34,9 @@ from arena.battles.sampling import (
 )
 
 __all__ = [
-    "GenerationPlan", "add_turn", "battle_view", "beat", "choose_pair", "claim_generation",
-    "create_battle",
+    "GenerationPlan", "StreamTarget", "add_turn", "battle_view", "beat", "choose_pair",
+    "claim_generation", "create_battle",
     "eligible_contenders", "get_battle", "plan_generation", "record_failure", "record_success",
     "reap_stale", "recover_stale", "replay_events", "require_owner", "run_generation",
-    "sample_pair", "vote_target",
+    "sample_pair", "stream_target", "vote_target",
 ]

@@ -22,12 +22,13 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from arena import db as arena_db
-from arena.battles.lifecycle import HEARTBEAT_S, beat
+from arena.battles.lifecycle import HEARTBEAT_S, BattleNotFound, beat
 from arena.battles.sampling import HEALTHY, record_failure, record_success
+from arena.db import Database, Prebuilt
 from arena.errors import InferenceError, StreamBroken
 from arena.identity import identity_leak
 from arena.inference import Delta, Endpoint, Finished, Frame, Tick, stream_pair
-from arena.models import Answer, Battle, Contender, Turn, utcnow
+from arena.models import Answer, Battle, Contender, Turn, Voter, utcnow
 from arena.render import render_markdown
 from ratings.features import extract_features
 
@@ -60,6 +61,47 @@ class GenerationPlan:
     earlier: dict[str, list[str]]
     identities: tuple[str, ...]
     flagged: bool = False
+    #: The position of the turn to answer (0 for the first).
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class StreamTarget:
+    """What the stream route reads of a battle, and whether its owner's cookie is revoked."""
+
+    id: int
+    public_id: str
+    voter_id: str | None
+    state: str
+    arena: str
+    flagged: bool
+    contender_a_id: int
+    contender_b_id: int
+    #: The owner asked for deletion: their old cookies no longer stand for anybody.
+    owner_revoked: bool
+
+
+# Built once: constructing the statement costs more than running it, and the ORM's entity
+# loading (the battle, then the voter row for the owner check) cost more than both queries.
+_STREAM_TARGET = Prebuilt(
+    select(Battle.id, Battle.public_id, Battle.voter_id, Battle.state, Battle.arena,
+           Battle.flagged, Battle.contender_a_id, Battle.contender_b_id,
+           Voter.deletion_requested_at)
+    .outerjoin(Voter, Voter.id == Battle.voter_id)
+    .where(Battle.public_id == bindparam("public_id")))
+
+
+def stream_target(db: Database, public_id: str) -> StreamTarget:
+    """What a stream request needs of a battle, in one Core query (no ORM objects).
+
+    Raises :class:`~arena.battles.lifecycle.BattleNotFound`."""
+    row = _STREAM_TARGET.first(arena_db.connection_of(db), {"public_id": public_id})
+    if row is None:
+        raise BattleNotFound()
+    (battle_id, public_id_, voter_id, state, arena, flagged, contender_a_id, contender_b_id,
+     deleted_at) = row
+    return StreamTarget(battle_id, public_id_, voter_id, state, arena, bool(flagged),
+                        contender_a_id, contender_b_id, deleted_at is not None)
 
 
 def _endpoint(contender: Any) -> Endpoint:
@@ -86,9 +128,9 @@ _PLAN_CONVERSATION = (select(Turn.id, Turn.prompt, Answer.side, Answer.text)
                       .order_by(Turn.position))
 
 
-def plan_generation(db: Session, battle: Battle) -> GenerationPlan:
+def plan_generation(db: Database, battle: Battle | StreamTarget) -> GenerationPlan:
     """Read the conversation so far; the last turn is the one to answer."""
-    conn = db.connection()
+    conn = arena_db.connection_of(db)
     turns: dict[int, str] = {}
     answers: dict[tuple[int, str], str] = {}
     for turn_id, prompt, side, text in conn.execute(_PLAN_CONVERSATION,
@@ -118,7 +160,8 @@ def plan_generation(db: Session, battle: Battle) -> GenerationPlan:
         battle_id=battle.id, turn_id=last_id,
         contender_ids={s: c.id for s, c in contenders.items()},
         endpoints={s: _endpoint(c) for s, c in contenders.items()},
-        messages=messages, earlier=earlier, identities=identities, flagged=battle.flagged)
+        messages=messages, earlier=earlier, identities=identities, flagged=bool(battle.flagged),
+        position=len(turns) - 1)
 
 
 def _done(side: str, answer: Finished | Answer) -> Event:

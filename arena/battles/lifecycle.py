@@ -335,6 +335,21 @@ def _stale(now: datetime, stale_after: timedelta) -> Any:
     return func.coalesce(Battle.heartbeat_at, Battle.updated_at) < now - stale_after
 
 
+# Built once (constructing the statement cost more CPU than running it): pending, or a
+# generating battle whose heartbeat (or, before heartbeats existed, last update) is older
+# than the cutoff.
+_CLAIM = Prebuilt(
+    update(Battle)
+    .where(Battle.id == bindparam("battle_id"),
+           or_(Battle.state == "pending",
+               and_(Battle.state == "generating",
+                    func.coalesce(Battle.heartbeat_at, Battle.updated_at)
+                    < bindparam("cutoff", type_=Battle.updated_at.type))))
+    .values(state="generating", heartbeat_at=bindparam("now", type_=Battle.heartbeat_at.type),
+            updated_at=bindparam("now"))
+    .returning(Battle.id))
+
+
 def claim_generation(db: Database, battle_id: int, now: datetime,
                      stale_after: timedelta = STALE_AFTER) -> datetime | None:
     """Atomically move ``pending → generating`` (or take over a ``generating`` battle whose
@@ -344,16 +359,13 @@ def claim_generation(db: Database, battle_id: int, now: datetime,
     (heartbeats, the outcome) is conditional on it, so a generator that lost its battle to a
     takeover can never overwrite the new one's work.
 
-    A Core statement on the session's connection: the ORM would also evaluate the UPDATE
-    against the loaded battle in Python, which the stream route does not need (it reads
-    nothing of the battle's state after the claim).
+    A prebuilt Core statement on the session's connection: the ORM would also evaluate the
+    UPDATE against the loaded battle in Python, which the stream route does not need (it
+    reads nothing of the battle's state after the claim).
     """
-    result = connection_of(db).execute(update(Battle)
-                        .where(Battle.id == battle_id,
-                               or_(Battle.state == "pending",
-                                   and_(Battle.state == "generating", _stale(now, stale_after))))
-                        .values(state="generating", heartbeat_at=now, updated_at=now))
-    return now if result.rowcount == 1 else None  # type: ignore[attr-defined]
+    claimed = _CLAIM.first(connection_of(db), {"battle_id": battle_id, "now": now,
+                                               "cutoff": now - stale_after})
+    return now if claimed is not None else None
 
 
 def beat(db: Session, battle_id: int, lease: datetime, now: datetime) -> datetime | None:

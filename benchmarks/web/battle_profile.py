@@ -65,10 +65,12 @@ def main() -> int:
     parser.add_argument("--battles", type=int, default=200)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=45)
+    # Another name lets two runs (two worktrees) share the server without dropping each other's.
+    parser.add_argument("--db-name", default=DB_NAME)
     args = parser.parse_args()
     import json
 
-    url = h.fresh_database(args.admin_url, DB_NAME)
+    url = h.fresh_database(args.admin_url, args.db_name)
     env = h.app_env(url)
     app: Any = None
     try:
@@ -124,7 +126,7 @@ def main() -> int:
         import psycopg
 
         with psycopg.connect(args.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.db_name}" WITH (FORCE)')
     return 0
 
 

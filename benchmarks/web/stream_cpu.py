@@ -80,7 +80,7 @@ def measure(mode: str, args: argparse.Namespace, demo_url: str, workdir: Path,
         env = h.app_env("sqlite://", PYTHONPATH=str(h.REPO / "benchmarks/web"))
         server = h.gunicorn(env, port, "--workers", "1", app="_relay:app")
     else:
-        url = h.fresh_database(args.database, "bench_cpu")
+        url = h.fresh_database(args.database, args.db_name)
         env = h.app_env(url, PYTHONPATH=str(cwd))
         if mode == "ours-gthread":
             env["ARENA_WORKER_CLASS"] = "gthread"
@@ -142,6 +142,8 @@ def main() -> None:
     parser.add_argument("--baseline", default="b04b6de")
     parser.add_argument("--modes", default="relay,today,ours,ours-gthread")
     parser.add_argument("--database", default="postgresql://postgres@127.0.0.1:5499/postgres")
+    # Another name lets two runs (two worktrees) share the server without dropping each other's.
+    parser.add_argument("--db-name", default="bench_cpu")
     args = parser.parse_args()
     rows = []
     with h.demo_server(delay=args.delay) as (demo_url, _), \

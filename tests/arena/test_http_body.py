@@ -47,6 +47,16 @@ def test_a_body_fed_byte_by_byte_decodes_the_same() -> None:
     assert decode([BODY[i:i + 1] for i in range(len(BODY))]) == (DECODED, True)
 
 
+def test_many_whole_chunks_in_one_read_decode_as_fed_byte_by_byte() -> None:
+    # An endpoint's stream: a chunk per token, many of them per read (the decoder's fast path,
+    # which takes a whole chunk and its CRLF in one step), in upper and lower case hex.
+    tokens = [f"data: {{\"n\": {i}}}\n\n".encode() * (1 + i % 40) for i in range(300)]
+    body = b"".join(b"%x\r\n%s\r\n" % (len(t), t) if i % 2 else b"%X\r\n%s\r\n" % (len(t), t)
+                    for i, t in enumerate(tokens)) + b"0\r\n\r\n"
+    assert decode([body]) == (b"".join(tokens), True)
+    assert decode([body[i:i + 1] for i in range(len(body))]) == (b"".join(tokens), True)
+
+
 def test_not_done_before_the_trailer_section_ends() -> None:
     assert decode([BODY[:-2]]) == (DECODED, False)
     assert decode([b"3\r\nabc\r\n"]) == (b"abc", False)

@@ -24,6 +24,8 @@ from arena.inference import (
     Delta,
     Endpoint,
     Finished,
+    _Answer,
+    _sse_data,
     chat_completions_url,
     stream_chat,
     stream_pair,
@@ -61,6 +63,38 @@ def settle_threads(baseline: int, within: float = 3.0) -> int:
     while threading.active_count() > baseline and time.monotonic() < deadline:
         time.sleep(0.02)
     return threading.active_count()
+
+
+# --- reading a body: its data lines, then its chunks ------------------------------------------
+
+def test_data_lines_are_found_however_the_reads_split_them() -> None:
+    body = (b": a comment\r\nevent: x\r\ndata:  {\"a\": 1} \r\n\r\nid: 7\n"
+            b"data:{\"b\": 2}\n\ndata: [DONE]\r\n\r\ndata: tail")
+    expected = [b'{"a": 1}', b'{"b": 2}', b"[DONE]", b"tail"]
+    for cut in range(1, len(body)):
+        batches = list(_sse_data(iter([body[:cut], body[cut:]])))
+        assert [p for batch in batches for p in batch] == expected, cut
+    assert list(_sse_data(iter([body]))) == [expected[:3], expected[3:]]
+
+
+def test_an_answer_keeps_its_metadata_and_gives_the_text_of_choice_zero() -> None:
+    answer = _Answer()
+    chunk = (b'{"citations": ["https://a.example", "x"], "choices": [{"index": 0, '
+             b'"delta": {"content": "Hel"}}, {"index": 1, "delta": {"content": "no"}}]}')
+    again = (b'{"citations": ["https://a.example", "x"], "choices": [{"delta": {"content": '
+             b'"lo"}, "finish_reason": "stop"}, "junk", {"index": 0, "delta": null}]}')
+    usage = b'{"choices": [], "usage": {"completion_tokens": 2}}'
+    assert answer.read([chunk, again]) == ["Hel", "lo"]
+    assert answer.read([usage, b"[DONE]", b'{"ignored": true}']) == []
+    assert answer.ended and answer.finish_reason == "stop"
+    assert answer.usage == {"completion_tokens": 2} and answer.cited == ["https://a.example"]
+
+
+@pytest.mark.parametrize("payload", [b"[1]", b'"text"', b'{"error": {"message": "x"}}',
+                                     b"{not json", b""])
+def test_a_payload_that_is_not_a_chunk_is_an_error(payload: bytes) -> None:
+    with pytest.raises(ValueError):
+        _Answer().read([b'{"choices": []}', payload])
 
 
 # --- URLs ------------------------------------------------------------------------------------
@@ -275,6 +309,34 @@ def test_pair_timeout_on_one_side_is_its_last_event(server: DemoServer) -> None:
                               (endpoint(server, "fault-hang", read_timeout=0.3), PROMPT)))
     assert isinstance([e for s, e in events if s == "b"][-1], EndpointTimeout)
     assert isinstance([e for s, e in events if s == "a"][-1], Finished)
+
+
+@pytest.mark.parametrize("tick_s", [None, 0.2])
+def test_one_clock_expires_each_side_of_a_pair_at_its_own_total_timeout(
+        slow_server: DemoServer, tick_s: float | None) -> None:
+    # Both sides stream (a chunk every 10 ms, seconds in all), so no read timeout fires: only
+    # the pair's clock ends them, each at its own budget.
+    started = time.monotonic()
+    pair = stream_pair((endpoint(slow_server, "demo-verbose", total_timeout=0.4), PROMPT),
+                       (endpoint(slow_server, "demo-verbose", total_timeout=1.2), PROMPT),
+                       tick_s=tick_s)
+    expired: dict[str, float] = {}
+    for side, event in pair:
+        if isinstance(event, EndpointTimeout):
+            assert event.details == {"phase": "total"}
+            expired[side] = time.monotonic() - started
+    assert set(expired) == {"a", "b"}
+    assert 0.4 <= expired["a"] < 1.0 and 1.2 <= expired["b"] < 1.8
+
+
+def test_a_pair_runs_two_readers_and_one_clock_and_no_timer(slow_server: DemoServer) -> None:
+    pair = stream_pair((endpoint(slow_server, "demo-verbose"), PROMPT),
+                       (endpoint(slow_server, "demo-scholar"), PROMPT), tick_s=2.0)
+    next(pair)
+    names = [t.name for t in threading.enumerate() if t.name.startswith("arena-inference")]
+    assert sorted(names) == ["arena-inference-a", "arena-inference-b", "arena-inference-clock"]
+    assert not any(isinstance(t, threading.Timer) for t in threading.enumerate())
+    pair.close()  # type: ignore[attr-defined]
 
 
 def test_closing_a_pair_early_stops_its_threads(slow_server: DemoServer) -> None:

@@ -226,3 +226,23 @@ def test_a_remembered_session_cookie_is_checked_again_under_a_new_secret(
     assert client.get(f"/api/v1/battles/{body['id']}").status_code == 200
     app.config["SECRET_KEY"] = "another-secret-" + "x" * 32
     assert client.get(f"/api/v1/battles/{body['id']}").status_code == 403
+
+
+def test_a_revoked_owner_cookie_cannot_stream_or_claim_its_battle(
+        client: FlaskClient, make_contender: Any, db: Session) -> None:
+    # The stream route reads the owner's revocation with the battle (one query), not through
+    # voter_id: the first request after the deletion may be the stream itself.
+    make_contender()
+    make_contender()
+    body = client.post("/api/v1/battles", json={"prompt": "Something personal."}).get_json()
+    old_cookie = client.get_cookie("session")
+    assert old_cookie is not None
+    assert client.post("/api/v1/me/deletion", json={"confirm": True}).status_code == 200
+
+    client.set_cookie("session", old_cookie.value)
+    stream = client.get(body["stream_url"])
+    assert stream.status_code == 403, stream.get_data(as_text=True)
+    assert stream.get_json()["error"]["code"] == "not_your_battle"
+    db.rollback()
+    state = db.scalar(select(Battle.state).where(Battle.public_id == body["id"]))
+    assert state == "pending"  # not claimed: nothing was generated for a revoked cookie
