@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
@@ -108,11 +109,30 @@ def _prompt(body: dict[str, Any]) -> str:
     return prompt
 
 
+# Public ids as issued (secrets.token_urlsafe): nothing in them for a URL to quote.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
+_PLACEHOLDER = "PUBLIC0ID"
+# The stream URL around its public id, per script root: url_for walks the routing map, which
+# costs more than building the rest of the response; its result differs only by the id.
+_stream_urls: dict[str, tuple[str, str]] = {}
+
+
+def _stream_url(public_id: str) -> str:
+    """``url_for("api.stream", public_id=public_id)``."""
+    if not _PLAIN_ID.fullmatch(public_id):
+        return url_for("api.stream", public_id=public_id)
+    parts = _stream_urls.get(request.script_root)
+    if parts is None:
+        before, _, after = url_for("api.stream", public_id=_PLACEHOLDER).partition(_PLACEHOLDER)
+        parts = _stream_urls[request.script_root] = (before, after)
+    return parts[0] + public_id + parts[1]
+
+
 def _turn_created(public_id: str, position: int, prompt: str) -> tuple[Response, int]:
     # prompt_html: the page shows the person's own prompt rendered like the answers.
     return jsonify({"id": public_id, "state": "pending", "turn": position,
                     "prompt_html": render_markdown(prompt),
-                    "stream_url": url_for("api.stream", public_id=public_id)}), 201
+                    "stream_url": _stream_url(public_id)}), 201
 
 
 def _new_battle() -> tuple[str, bool | None, str]:

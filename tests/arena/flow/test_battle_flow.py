@@ -267,3 +267,18 @@ def test_release_consent_is_stored_and_sticky_per_voter(
     db.expire_all()
     assert db.get(Voter, voter_id).release_consent is False
 
+
+def test_the_stream_url_of_a_new_turn_is_url_fors(app: Any) -> None:
+    """The creation response builds ``stream_url`` from a cached template per script root:
+    the same string as ``url_for`` under any mount point, for issued and odd ids alike."""
+    import secrets
+
+    from flask import url_for
+
+    from arena.api import _stream_url
+
+    ids = [secrets.token_urlsafe(24) for _ in range(5)] + ["a b", "x/y", "é", "PUBLIC0ID"]
+    for root in ("", "/arena", "/deep/mount/point"):
+        with app.test_request_context("/", environ_base={"SCRIPT_NAME": root}):
+            for public_id in ids:
+                assert _stream_url(public_id) == url_for("api.stream", public_id=public_id)
