@@ -196,6 +196,7 @@ def test_the_one_statement_battle_checks_the_voter_row_and_writes_nothing_otherw
         assert created is not None and count == 1, (voter, wanted)
         battle = db.get(Battle, created.id)
         assert battle is not None and battle.public_id == created.public_id
-        assert (battle.release_consent, battle.state, battle.language) == (recorded, "pending", "en")
+        assert (battle.release_consent, battle.state, battle.language) == \
+            (recorded, "pending", "en")
         assert [(t.position, t.prompt) for t in battle.turns] == [(0, f"For {voter}, {wanted}?")]
     assert db.scalar(select(func.count()).select_from(Voter)) == 3  # none inserted
