@@ -246,6 +246,8 @@ def id_chunks(db: Session, column: Any, values: Sequence[Any]) -> Iterator[Any]:
         yield column.in_(values[start:start + IN_CHUNK])
 
 
+#: The pooled connection's ``info`` key of the cursor :class:`Prebuilt` statements reuse.
+_CURSOR = "arena_prebuilt_cursor"
 #: A statement compiled for one dialect: the compiled form, its SQL, bind processors and
 #: constant column defaults.
 _Compiled = tuple[Any, str, list[tuple[str, Any]], dict[str, Any]]
@@ -302,9 +304,19 @@ class Prebuilt:
             values = tuple(values[key] for key in compiled.positiontup)
         if not conn.in_transaction():  # as Connection.execute: else conn.commit() does nothing
             conn.begin()
-        dbapi_connection = conn.connection.dbapi_connection
+        pooled = conn.connection
+        dbapi_connection = pooled.dbapi_connection
         assert dbapi_connection is not None
-        cursor = dbapi_connection.cursor()
+        # psycopg: one cursor per pooled connection, reused by every Prebuilt statement (a
+        # new cursor starts with an empty cache of parameter dumpers). Its result is wholly
+        # client-side, so keeping it holds nothing on the server. Other drivers (sqlite3:
+        # an unfinished SELECT keeps its read snapshot) get a cursor per statement.
+        reuse = conn.dialect.name == "postgresql"
+        cursor = pooled.info.get(_CURSOR) if reuse else None
+        if cursor is None or cursor.connection is not dbapi_connection or cursor.closed:
+            cursor = dbapi_connection.cursor()
+            if reuse:
+                pooled.info[_CURSOR] = cursor
         try:
             if conn._has_events or conn.engine._has_events:
                 conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, False)
@@ -316,12 +328,19 @@ class Prebuilt:
                     column.type._cached_result_processor(conn.dialect, described[1])
                     for column, described in zip(compiled._result_columns,
                                                  cursor.description, strict=True)]
-        except conn.dialect.loaded_dbapi.Error as error:
-            if conn.dialect.is_disconnect(error, dbapi_connection, cursor):
-                conn.invalidate(error)
-            raise exc.DBAPIError.instance(sql, values, error,
-                                          conn.dialect.loaded_dbapi.Error) from error
-        finally:
+        except BaseException as error:
+            if reuse:
+                pooled.info.pop(_CURSOR, None)  # whatever state it was left in
+            try:
+                if not isinstance(error, conn.dialect.loaded_dbapi.Error):
+                    raise
+                if conn.dialect.is_disconnect(error, dbapi_connection, cursor):
+                    conn.invalidate(error)
+                raise exc.DBAPIError.instance(sql, values, error,
+                                              conn.dialect.loaded_dbapi.Error) from error
+            finally:
+                cursor.close()
+        if not reuse:
             cursor.close()
         if row is None:
             return None
