@@ -302,11 +302,14 @@ class Prebuilt:
             values[key] = process(values[key])
         if compiled.positional:  # SQLite's qmark style
             values = tuple(values[key] for key in compiled.positiontup)
-        if not conn.in_transaction():  # as Connection.execute: else conn.commit() does nothing
-            conn.begin()
         pooled = conn.connection
         dbapi_connection = pooled.dbapi_connection
         assert dbapi_connection is not None
+        # As Connection.execute: else conn.commit() does nothing. Not on a connection in
+        # autocommit (statement_connection): nothing to commit, and closing it would then
+        # roll back a transaction object for nothing.
+        if not conn.in_transaction() and not getattr(dbapi_connection, "autocommit", False):
+            conn.begin()
         # psycopg: one cursor per pooled connection, reused by every Prebuilt statement (a
         # new cursor starts with an empty cache of parameter dumpers). Its result is wholly
         # client-side, so keeping it holds nothing on the server. Other drivers (sqlite3:

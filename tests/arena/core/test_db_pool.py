@@ -71,9 +71,10 @@ def test_the_statement_connection_is_in_autocommit_and_goes_back_out_of_it(
     autocommit itself and switches it back on release, also when the server dropped it
     meanwhile (then it is discarded): the pool never hands a Session an autocommit
     connection, whose transaction would commit statement by statement."""
-    from sqlalchemy import text
+    from sqlalchemy import literal, select, text
 
     from arena import db as arena_db
+    from arena.db import Prebuilt
 
     url = os.environ["ARENA_TEST_POSTGRES_URL"]
     app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "s" * 32,
@@ -84,6 +85,9 @@ def test_the_statement_connection_is_in_autocommit_and_goes_back_out_of_it(
             with app.app_context():
                 conn = arena_db.statement_connection()
                 assert conn is not None and arena_db.statement_connection() is conn
+                # A prebuilt statement on it opens no transaction (nothing to commit).
+                assert Prebuilt(select(literal(1))).first(conn, {}) == (1,)
+                assert not conn.in_transaction()
                 pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
                 dbapi_connection = conn.connection.dbapi_connection
                 assert dbapi_connection is not None and dbapi_connection.autocommit
