@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from functools import wraps
@@ -20,8 +21,13 @@ from sqlalchemy.orm import Session
 
 from arena import battles, modalities
 from arena import db as arena_db
-from arena.battles.lifecycle import NotYourBattle, TooManyTurns
+from arena.battles.lifecycle import (
+    NotYourBattle,
+    TooManyTurns,
+    create_known_voters_battle,
+)
 from arena.battles.media import run_media_generation
+from arena.battles.sampling import NoContenders
 from arena.battles.share import is_shared, side_facts
 from arena.errors import BadRequest, ServiceUnavailable, ValidationError
 from arena.integrity.gates import evaluate_gates, gates_enabled
@@ -30,7 +36,7 @@ from arena.language import detect_language
 from arena.limits import battles_limit, limited, limiter, votes_limit
 from arena.media import MediaNotFound, media_store
 from arena.models import Answer, Turn, utcnow
-from arena.privacy import ip_hash, owner_voter_id, stored_consent, voter_id
+from arena.privacy import VOTER_KEY, ip_hash, owner_voter_id, stored_consent, voter_id
 from arena.render import render_markdown
 from arena.voting import cast_vote, validate_vote
 
@@ -107,11 +113,30 @@ def _prompt(body: dict[str, Any]) -> str:
     return prompt
 
 
+# Public ids as issued (secrets.token_urlsafe): nothing in them for a URL to quote.
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
+_PLACEHOLDER = "PUBLIC0ID"
+# The stream URL around its public id, per script root: url_for walks the routing map, which
+# costs more than building the rest of the response; its result differs only by the id.
+_stream_urls: dict[str, tuple[str, str]] = {}
+
+
+def _stream_url(public_id: str) -> str:
+    """``url_for("api.stream", public_id=public_id)``."""
+    if not _PLAIN_ID.fullmatch(public_id):
+        return url_for("api.stream", public_id=public_id)
+    parts = _stream_urls.get(request.script_root)
+    if parts is None:
+        before, _, after = url_for("api.stream", public_id=_PLACEHOLDER).partition(_PLACEHOLDER)
+        parts = _stream_urls[request.script_root] = (before, after)
+    return parts[0] + public_id + parts[1]
+
+
 def _turn_created(public_id: str, position: int, prompt: str) -> tuple[Response, int]:
     # prompt_html: the page shows the person's own prompt rendered like the answers.
     return jsonify({"id": public_id, "state": "pending", "turn": position,
                     "prompt_html": render_markdown(prompt),
-                    "stream_url": url_for("api.stream", public_id=public_id)}), 201
+                    "stream_url": _stream_url(public_id)}), 201
 
 
 def _new_battle() -> tuple[str, bool | None, str]:
@@ -137,12 +162,25 @@ def _new_turn() -> str:
 def create() -> tuple[Response, int]:
     prompt, consent, arena = g.body
     sampler = current_app.extensions["arena.sampler"]
-    # PostgreSQL, a known voter whose stored consent this request leaves alone, and a sampler
-    # that has recorded its policy: the battle with its first turn is the only write, one
-    # statement (arena.battles.create_battle), so it runs on an autocommit connection with no
-    # Session and no BEGIN/COMMIT. Otherwise (a browser's first battle, a consent change, a
-    # process's first draw) the request is a Session's transaction, as before.
+    now, language = utcnow(), detect_language(prompt)
+    # PostgreSQL, a sampler that has recorded its policy, and a cookie of a known voter: the
+    # battle with its first turn is the only write, one statement that also checks the voter
+    # row (not revoked, consent as stored), run on an autocommit connection with no Session
+    # and no BEGIN/COMMIT (arena.battles.lifecycle.create_known_voters_battle).
     conn = arena_db.statement_connection() if sampler.ledger_checked else None
+    known = session.get(VOTER_KEY) if conn is not None else None
+    if conn is not None and known is not None:
+        try:
+            battle = create_known_voters_battle(
+                conn, voter_id=str(known), ip_hash=ip_hash(), prompt=prompt, rng=_rng,
+                now=now, language=language, release_consent=consent, sampler=sampler,
+                arena=arena)
+        except NoContenders:
+            battle = None  # the general way below raises the right error
+        if battle is not None:
+            return _turn_created(battle.public_id, 0, prompt)
+    # Otherwise (a browser's first battle, a revoked pseudonym, a consent change, a process's
+    # first draw, SQLite) the voter row is read first, and written in a Session if need be.
     vid = str(voter_id(conn=conn))
     stored = stored_consent(vid)
     if conn is not None and (stored is None or consent not in (None, stored)):
@@ -150,9 +188,9 @@ def create() -> tuple[Response, int]:
         conn = None
     db = conn if conn is not None else arena_db.session()
     battle = battles.create_battle(
-        db, voter_id=vid, ip_hash=ip_hash(), prompt=prompt, rng=_rng,
-        now=utcnow(), language=detect_language(prompt), release_consent=consent,
-        sampler=sampler, arena=arena, stored_consent=stored)
+        db, voter_id=vid, ip_hash=ip_hash(), prompt=prompt, rng=_rng, now=now,
+        language=language, release_consent=consent, sampler=sampler, arena=arena,
+        stored_consent=stored)
     if conn is None:
         db.commit()
     return _turn_created(battle.public_id, 0, prompt)

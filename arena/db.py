@@ -152,22 +152,45 @@ def statement_connection() -> Connection | None:
     For a request whose writes are one statement (a vote): each statement commits on its own,
     so psycopg sends neither ``BEGIN`` nor ``COMMIT``, and the ``Session``'s bookkeeping
     (transaction objects, a ``commit()`` with nothing to send, close) is not paid for either.
-    The pool hands the connection back with its isolation level reset.
+
+    A pooled connection of the app's engine whose psycopg connection is switched to
+    autocommit directly, and switched back before it goes back to the pool
+    (:func:`release_statement_connection`); the same as the :func:`autocommit_engine`'s
+    connections, at half the cost: that engine switches through its isolation-level
+    execution option (an event on checkout, the characteristic's reset on return).
     """
     conn: Connection | None = g.get("db_statements")
     if conn is None:
-        engine = autocommit_engine()
-        if engine is None:
+        if autocommit_engine() is None:
             return None
-        conn = g.db_statements = engine.connect()
+        conn = engine_for().connect()
+        dbapi_connection = conn.connection.dbapi_connection
+        assert dbapi_connection is not None
+        try:
+            dbapi_connection.autocommit = True
+        except BaseException:
+            conn.invalidate()  # state unknown: never back to the pool in autocommit
+            conn.close()
+            raise
+        g.db_statements = conn
     return conn
 
 
 def release_statement_connection() -> None:
     """Hand the request's autocommit connection back to the pool now (before the request
-    goes on in a Session: a request never holds two pooled connections at once)."""
-    conn = g.pop("db_statements", None)
-    if conn is not None:
+    goes on in a Session: a request never holds two pooled connections at once), out of
+    autocommit; one that cannot be switched back (a lost connection) is discarded."""
+    conn: Connection | None = g.pop("db_statements", None)
+    if conn is None:
+        return
+    try:
+        if not conn.invalidated:
+            dbapi_connection = conn.connection.dbapi_connection
+            if dbapi_connection is not None:
+                dbapi_connection.autocommit = False
+    except Exception:
+        conn.invalidate()  # e.g. a lost connection: the pool opens a new one when needed
+    finally:
         conn.close()
 
 
@@ -223,6 +246,8 @@ def id_chunks(db: Session, column: Any, values: Sequence[Any]) -> Iterator[Any]:
         yield column.in_(values[start:start + IN_CHUNK])
 
 
+#: The pooled connection's ``info`` key of the cursor :class:`Prebuilt` statements reuse.
+_CURSOR = "arena_prebuilt_cursor"
 #: A statement compiled for one dialect: the compiled form, its SQL, bind processors and
 #: constant column defaults.
 _Compiled = tuple[Any, str, list[tuple[str, Any]], dict[str, Any]]
@@ -277,11 +302,24 @@ class Prebuilt:
             values[key] = process(values[key])
         if compiled.positional:  # SQLite's qmark style
             values = tuple(values[key] for key in compiled.positiontup)
-        if not conn.in_transaction():  # as Connection.execute: else conn.commit() does nothing
-            conn.begin()
-        dbapi_connection = conn.connection.dbapi_connection
+        pooled = conn.connection
+        dbapi_connection = pooled.dbapi_connection
         assert dbapi_connection is not None
-        cursor = dbapi_connection.cursor()
+        # As Connection.execute: else conn.commit() does nothing. Not on a connection in
+        # autocommit (statement_connection): nothing to commit, and closing it would then
+        # roll back a transaction object for nothing.
+        if not conn.in_transaction() and not getattr(dbapi_connection, "autocommit", False):
+            conn.begin()
+        # psycopg: one cursor per pooled connection, reused by every Prebuilt statement (a
+        # new cursor starts with an empty cache of parameter dumpers). Its result is wholly
+        # client-side, so keeping it holds nothing on the server. Other drivers (sqlite3:
+        # an unfinished SELECT keeps its read snapshot) get a cursor per statement.
+        reuse = conn.dialect.name == "postgresql"
+        cursor = pooled.info.get(_CURSOR) if reuse else None
+        if cursor is None or cursor.connection is not dbapi_connection or cursor.closed:
+            cursor = dbapi_connection.cursor()
+            if reuse:
+                pooled.info[_CURSOR] = cursor
         try:
             if conn._has_events or conn.engine._has_events:
                 conn.dispatch.before_cursor_execute(conn, cursor, sql, values, None, False)
@@ -293,12 +331,19 @@ class Prebuilt:
                     column.type._cached_result_processor(conn.dialect, described[1])
                     for column, described in zip(compiled._result_columns,
                                                  cursor.description, strict=True)]
-        except conn.dialect.loaded_dbapi.Error as error:
-            if conn.dialect.is_disconnect(error, dbapi_connection, cursor):
-                conn.invalidate(error)
-            raise exc.DBAPIError.instance(sql, values, error,
-                                          conn.dialect.loaded_dbapi.Error) from error
-        finally:
+        except BaseException as error:
+            if reuse:
+                pooled.info.pop(_CURSOR, None)  # whatever state it was left in
+            try:
+                if not isinstance(error, conn.dialect.loaded_dbapi.Error):
+                    raise
+                if conn.dialect.is_disconnect(error, dbapi_connection, cursor):
+                    conn.invalidate(error)
+                raise exc.DBAPIError.instance(sql, values, error,
+                                              conn.dialect.loaded_dbapi.Error) from error
+            finally:
+                cursor.close()
+        if not reuse:
             cursor.close()
         if row is None:
             return None

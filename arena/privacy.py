@@ -12,7 +12,8 @@ from sqlalchemy import Connection, bindparam, select
 from arena.db import Prebuilt
 from arena.models import Voter
 
-_VOTER_KEY = "voter"
+#: The session key of the voter pseudonym.
+VOTER_KEY = "voter"
 
 
 # Built once: constructing a statement costs more than running it.
@@ -45,13 +46,13 @@ def voter_id(create: bool = True, conn: Connection | None = None) -> str | None:
     deletion is revoked: the request is treated as coming from a new browser.
     ``conn``: read the voter row there instead of in the request's Session.
     """
-    vid = session.get(_VOTER_KEY)
+    vid = session.get(VOTER_KEY)
     if vid is not None and _revoked(str(vid), conn):
-        session.pop(_VOTER_KEY, None)
+        session.pop(VOTER_KEY, None)
         vid = None
     if vid is None and create:
         vid = secrets.token_hex(16)
-        session[_VOTER_KEY] = vid
+        session[VOTER_KEY] = vid
         session.permanent = True
     return vid
 
@@ -71,11 +72,11 @@ def owner_voter_id(owner_id: str | None, owner_revoked: bool) -> str | None:
     gets None (not the owner either way), and a revoked owner cookie is dropped from the
     session, as :func:`voter_id` does.
     """
-    vid = session.get(_VOTER_KEY)
+    vid = session.get(VOTER_KEY)
     if vid is None or owner_id is None or str(vid) != owner_id:
         return None
     if owner_revoked:
-        session.pop(_VOTER_KEY, None)
+        session.pop(VOTER_KEY, None)
         return None
     return owner_id
 

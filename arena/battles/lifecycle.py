@@ -9,10 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    Boolean,
+    Connection,
     Integer,
     Text,
     and_,
     bindparam,
+    cast,
     func,
     insert,
     literal,
@@ -110,25 +113,40 @@ _BATTLE_VALUES = ("public_id", "voter_id", "contender_a_id", "contender_b_id", "
                   "updated_at", "release_consent", "prompt_group", "arena")
 
 
-def _battle_and_turn() -> Any:
+def _battle_and_turn(*, known_voter: bool = False) -> Any:
     """PostgreSQL: the battle and its first turn in one statement (one round trip).
 
     ``WITH battle AS (INSERT INTO battle … RETURNING id) INSERT INTO turn … SELECT id FROM
     battle RETURNING battle_id``; parameters are the battle's columns and ``turn_prompt``.
     Values are named explicitly: a DML statement in a CTE would otherwise take any parameter
     named like a column of its table as a value.
+
+    ``known_voter``: the battle is inserted ``… SELECT … FROM voter WHERE id = :voter_id``,
+    only if that voter row exists, has not asked for deletion, and keeps its consent
+    (``wanted`` is NULL or equal to the stored one), with the stored consent as the battle's;
+    otherwise nothing is written and no row returned (see :func:`create_known_voters_battle`).
     """
-    battle = (insert(Battle)
-              .values({name: bindparam(name, type_=Battle.__table__.c[name].type)
-                       for name in _BATTLE_VALUES})
-              .returning(Battle.id).cte("new_battle"))
-    first = select(battle.c.id, literal(0, Integer), bindparam("turn_prompt", type_=Text),
+    if known_voter:
+        keeps = (func.coalesce(cast(bindparam("wanted", type_=Boolean), Boolean),
+                               Voter.release_consent) == Voter.release_consent)
+        values = [Voter.release_consent if name == "release_consent"
+                  else bindparam(name, type_=Battle.__table__.c[name].type)
+                  for name in _BATTLE_VALUES]
+        rows = select(*values).where(Voter.id == bindparam("voter_id"),
+                                     Voter.deletion_requested_at.is_(None), keeps)
+        battle = insert(Battle).from_select(_BATTLE_VALUES, rows)
+    else:
+        battle = insert(Battle).values({name: bindparam(name, type_=Battle.__table__.c[name].type)
+                                        for name in _BATTLE_VALUES})
+    new_battle = battle.returning(Battle.id).cte("new_battle")
+    first = select(new_battle.c.id, literal(0, Integer), bindparam("turn_prompt", type_=Text),
                    bindparam("created_at", type_=Turn.__table__.c.created_at.type))
     return (insert(Turn).from_select(("battle_id", "position", "prompt", "created_at"), first)
             .returning(Turn.battle_id))
 
 
 _INSERT_BATTLE_AND_TURN = Prebuilt(_battle_and_turn())
+_INSERT_KNOWN_VOTERS_BATTLE = Prebuilt(_battle_and_turn(known_voter=True))
 _SET_CONSENT = (update(Voter).where(Voter.id == bindparam("voter_id"))
                 .values(release_consent=bindparam("consent")))
 
@@ -146,6 +164,17 @@ def consent_in_force(db: Database, voter_id: str, release_consent: bool | None,
         return bool(ensure_voter(db, voter_id, release_consent).release_consent)
     db.connection().execute(_SET_CONSENT, {"voter_id": voter_id, "consent": release_consent})
     return bool(release_consent)
+
+
+def _values(pair: Any, *, voter_id: str, ip_hash: str, prompt: str, now: datetime,
+            language: str | None, consent: bool | None, arena: str) -> dict[str, Any]:
+    """The new battle's column values (its ``public_id`` drawn here)."""
+    return {
+        "public_id": secrets.token_urlsafe(24), "voter_id": voter_id,
+        "contender_a_id": pair.a.id, "contender_b_id": pair.b.id, "state": "pending",
+        "propensity": pair.propensity, "policy_version": pair.policy_version,
+        "ip_hash": ip_hash, "language": language, "created_at": now, "updated_at": now,
+        "release_consent": consent, "prompt_group": prompt_group_of(prompt), "arena": arena}
 
 
 def create_battle(db: Database, *, voter_id: str, ip_hash: str, prompt: str, rng: random.Random,
@@ -177,14 +206,9 @@ def create_battle(db: Database, *, voter_id: str, ip_hash: str, prompt: str, rng
     consent = consent_in_force(db, voter_id, release_consent, stored_consent)
     if isinstance(db, Session):
         db.flush()  # a new voter row (ORM) before the battle that refers to it
-    public_id = secrets.token_urlsafe(24)
     conn = connection_of(db)
-    values = {
-        "public_id": public_id, "voter_id": voter_id, "contender_a_id": pair.a.id,
-        "contender_b_id": pair.b.id, "state": "pending", "propensity": pair.propensity,
-        "policy_version": pair.policy_version, "ip_hash": ip_hash, "language": language,
-        "created_at": now, "updated_at": now, "release_consent": consent,
-        "prompt_group": prompt_group_of(prompt), "arena": arena}
+    values = _values(pair, voter_id=voter_id, ip_hash=ip_hash, prompt=prompt, now=now,
+                     language=language, consent=consent, arena=arena)
     if conn.dialect.name == "postgresql":
         row = _INSERT_BATTLE_AND_TURN.first(conn, {**values, "turn_prompt": prompt})
         assert row is not None
@@ -193,7 +217,31 @@ def create_battle(db: Database, *, voter_id: str, ip_hash: str, prompt: str, rng
         battle_id = conn.execute(_INSERT_BATTLE, values).scalar_one()
         conn.execute(_INSERT_TURN, {"battle_id": battle_id, "position": 0, "prompt": prompt,
                                     "created_at": now})
-    return Created(battle_id, public_id)
+    return Created(battle_id, values["public_id"])
+
+
+def create_known_voters_battle(conn: Connection, *, voter_id: str, ip_hash: str, prompt: str,
+                               rng: random.Random, now: datetime, language: str | None,
+                               release_consent: bool | None, sampler: Sampler,
+                               arena: str = "text") -> Created | None:
+    """PostgreSQL, the common case of :func:`create_battle` in one statement on an autocommit
+    ``conn``: the battle and its first turn for a voter row that exists, has not asked for
+    deletion and keeps its stored consent (``release_consent`` None or equal to it), which
+    the battle records. The voter row is checked by the same statement, not read before it.
+
+    None, with nothing written, when the voter row does not qualify; :class:`NoContenders`
+    when no pair can meet (unchecked for the arena's existence). Either way the caller goes
+    the general way (:func:`arena.privacy.voter_id`, then :func:`create_battle`), which
+    issues a new pseudonym for a revoked one, inserts a missing voter row or stores a new
+    consent, and raises the right error. The sampler must have recorded its policy
+    (:attr:`arena.sampling.Sampler.ledger_checked`): a draw on a Connection only reads.
+    """
+    pair = sampler.draw(conn, rng, now, arena)
+    values = _values(pair, voter_id=voter_id, ip_hash=ip_hash, prompt=prompt, now=now,
+                     language=language, consent=None, arena=arena)
+    row = _INSERT_KNOWN_VOTERS_BATTLE.first(conn, {**values, "turn_prompt": prompt,
+                                                   "wanted": release_consent})
+    return None if row is None else Created(row[0], values["public_id"])
 
 
 def get_battle(db: Session, public_id: str, *, with_contenders: bool = False) -> Battle:

@@ -44,8 +44,8 @@ from arena.models import (
 from arena.sampling.policies import (
     POLICIES,
     Candidate,
+    PairDraw,
     PolicySettings,
-    draw,
     expected_shares,
     pair_probabilities,
 )
@@ -136,7 +136,8 @@ class Sampler:
         self._board = _Board()
         self._hour: tuple[float, dict[int, int], dict[str, int]] = (float("-inf"), {}, {})
         self._new: tuple[float, datetime | None, dict[int, int]] = (float("-inf"), None, {})
-        self._probs: dict[str, tuple[Any, Any]] = {}  # per arena: (inputs, matrix)
+        #: Per arena: (inputs, matrix, the matrix prepared for draws).
+        self._probs: dict[str, tuple[Any, Any, PairDraw]] = {}
         self._ledger_checked = False
 
     # -- reading ---------------------------------------------------------------------------
@@ -279,6 +280,12 @@ class Sampler:
         hourly and new-vote counts, each re-read on its own clock), so a draw usually costs
         one health query and a binary search.
         """
+        pool, probs, _ = self._prepared(db, now, caps=caps, arena=arena)
+        return pool, probs
+
+    def _prepared(self, db: Database, now: datetime, *, caps: bool,
+                  arena: str) -> tuple[list[Pick], Any, PairDraw]:
+        """The matrix with its preparation for draws (:class:`PairDraw`), cached together."""
         pool = self.pool(db, now, arena)
         counts, total = self.hour_counts(db, now, arena) if caps else ({}, 0)
         board = self.board(db) if self._needs_board() else None
@@ -291,12 +298,13 @@ class Sampler:
                    self._hour[0] if caps else None, self._new[0], caps)
             cached = self._probs.get(arena)
         if cached is not None and cached[0] == key:
-            return pool, cached[1]
+            return pool, cached[1], cached[2]
         _, cands = self.candidates(db, now, pool)
         probs = pair_probabilities(cands, self.settings, counts, total)
+        prepared = PairDraw(probs)
         with self._lock:
-            self._probs[arena] = (key, probs)
-        return pool, probs
+            self._probs[arena] = (key, probs, prepared)
+        return pool, probs, prepared
 
     def draw(self, db: Database, rng: random.Random, now: datetime,
              arena: str = "text") -> Draw:
@@ -311,14 +319,14 @@ class Sampler:
             # caller saw the policy recorded: it only reads, and a later Session draw records.
             self.record_policy(db, now)
             recorded = True
-        pool, probs = self.probabilities(db, now, arena=arena)
+        pool, probs, prepared = self._prepared(db, now, caps=True, arena=arena)
         if not len(pool) or probs.sum() <= 0:
             if recorded:
                 # The caller rolls back: the policy entry (if any) must be written again. A
                 # draw that wrote nothing leaves the flag alone (the fast creation path reads it).
                 self._ledger_checked = False
             raise NoContenders()
-        i, j, propensity = draw(probs, rng)
+        i, j, propensity = prepared(rng)
         return Draw(pool[i], pool[j], propensity, self.settings.version)
 
     def declared_shares(self, db: Database, now: datetime,

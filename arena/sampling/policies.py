@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
@@ -202,16 +203,31 @@ def expected_shares(probs: np.ndarray) -> np.ndarray:
     return sym.sum(axis=1)
 
 
+class PairDraw:
+    """A pair-probability matrix prepared for many draws: the upper triangle and its
+    cumulative sums are computed once (the sampler keeps one per cached matrix), so a draw
+    is a binary search. Same pairs, propensities and random numbers as :func:`draw`."""
+
+    def __init__(self, probs: np.ndarray) -> None:
+        flat = np.triu(probs, 1).ravel()
+        self.size = int(probs.shape[0])
+        self.flat: list[float] = flat.tolist()
+        self.cumulative: list[float] = np.cumsum(flat).tolist()
+
+    def __call__(self, rng: random.Random) -> tuple[int, int, float]:
+        """One ordered pair ``(left, right)`` and its propensity (pair probability × 1/2)."""
+        flat, cumulative = self.flat, self.cumulative
+        total = cumulative[-1] if cumulative else 0.0
+        if total <= 0:
+            raise ValueError("no pair can be drawn")
+        k = min(bisect_right(cumulative, rng.random() * total), len(flat) - 1)
+        while flat[k] <= 0:  # rounding at the very end of the cumulative sum
+            k -= 1
+        i, j = divmod(k, self.size)
+        propensity = flat[k] / total / 2.0
+        return (i, j, propensity) if rng.random() < 0.5 else (j, i, propensity)
+
+
 def draw(probs: np.ndarray, rng: random.Random) -> tuple[int, int, float]:
     """One ordered pair ``(left, right)`` and its propensity (pair probability × 1/2)."""
-    flat = np.triu(probs, 1).ravel()
-    cumulative = np.cumsum(flat)
-    if cumulative[-1] <= 0:
-        raise ValueError("no pair can be drawn")
-    k = int(np.searchsorted(cumulative, rng.random() * cumulative[-1], side="right"))
-    k = min(k, len(flat) - 1)
-    while flat[k] <= 0:  # rounding at the very end of the cumulative sum
-        k -= 1
-    i, j = divmod(k, probs.shape[0])
-    propensity = float(flat[k] / cumulative[-1]) / 2.0
-    return (i, j, propensity) if rng.random() < 0.5 else (j, i, propensity)
+    return PairDraw(probs)(rng)

@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--profile", choices=("vote", "create"))
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--dump", help="with --profile: also write the raw stats to this file")
     args = parser.parse_args(argv)
     import psycopg
     from sqlalchemy import text
@@ -144,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             for environ in environs:
                 _call(wsgi, environ)
             profiler.disable()
+            if args.dump:
+                profiler.dump_stats(args.dump)
             stats = pstats.Stats(profiler, stream=io.StringIO())
             for order in ("cumulative", "tottime"):
                 out = io.StringIO()

@@ -63,3 +63,47 @@ def test_an_idle_connection_the_server_dropped_is_replaced_without_an_error(
     finally:
         engine.dispose()
         admin.dispose()
+
+
+def test_the_statement_connection_is_in_autocommit_and_goes_back_out_of_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: arena.db.statement_connection switches its pooled psycopg connection to
+    autocommit itself and switches it back on release, also when the server dropped it
+    meanwhile (then it is discarded): the pool never hands a Session an autocommit
+    connection, whose transaction would commit statement by statement."""
+    from sqlalchemy import literal, select, text
+
+    from arena import db as arena_db
+    from arena.db import Prebuilt
+
+    url = os.environ["ARENA_TEST_POSTGRES_URL"]
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "s" * 32,
+                      "THREADS": 1}, instance_path=str(tmp_path))
+    engine, admin = engine_for(app), arena_db.make_engine(url)
+    try:
+        for dropped in (False, True):
+            with app.app_context():
+                conn = arena_db.statement_connection()
+                assert conn is not None and arena_db.statement_connection() is conn
+                # A prebuilt statement on it opens no transaction (nothing to commit).
+                assert Prebuilt(select(literal(1))).first(conn, {}) == (1,)
+                assert not conn.in_transaction()
+                pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                dbapi_connection = conn.connection.dbapi_connection
+                assert dbapi_connection is not None and dbapi_connection.autocommit
+                # No BEGIN was sent: the connection is idle, not in a transaction.
+                assert dbapi_connection.info.transaction_status.name == "IDLE"
+                if dropped:
+                    with admin.connect() as other:
+                        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                    monkeypatch.setattr(arena_db, "PING_AFTER_IDLE_S", 0.0)
+                arena_db.release_statement_connection()
+            with engine.connect() as conn:  # the pool's only connection
+                again = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                dbapi_connection = conn.connection.dbapi_connection
+                assert dbapi_connection is not None and not dbapi_connection.autocommit
+                assert dbapi_connection.info.transaction_status.name == "INTRANS"
+                assert (again != pid) if dropped else (again == pid)
+    finally:
+        engine.dispose()
+        admin.dispose()

@@ -114,3 +114,43 @@ def test_a_write_on_a_connection_not_yet_in_a_transaction_is_committed(db: Sessi
     finally:
         with engine_for().begin() as conn:
             conn.execute(Voter.__table__.delete().where(Voter.id == "v-plain"))
+
+
+def test_statements_on_one_pooled_connection_share_a_cursor_that_outlives_an_error(
+        db: Session) -> None:
+    """PostgreSQL: Prebuilt statements reuse one cursor per pooled connection (SQLite: one per
+    statement); a statement that failed drops and closes it, and the next one works on a new
+    one with the right rows."""
+    _battle(db)
+    cursors: list[Any] = []
+
+    def record(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith(("SELECT voter.id", "INSERT INTO voter")):  # not SAVEPOINTs
+            cursors.append(cursor)
+
+    read = Prebuilt(select(Voter.id).where(Voter.id == bindparam("id")))
+    add = Prebuilt(insert(Voter).values(
+        id=bindparam("id"), created_at=bindparam("now", type_=Voter.created_at.type))
+        .returning(Voter.id))
+    engine = engine_for()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        conn = db.connection()
+        assert read.first(conn, {"id": "v1"}) == ("v1",)
+        assert read.first(conn, {"id": "nobody"}) is None
+        assert add.first(conn, {"id": "v3", "now": WHEN}) == ("v3",)
+        nested = conn.begin_nested()  # the failed INSERT must not abort the test's transaction
+        with pytest.raises(IntegrityError):
+            add.first(conn, {"id": "v1", "now": WHEN})
+        nested.rollback()
+        assert read.first(conn, {"id": "v3"}) == ("v3",)
+        assert read.first(conn, {"id": "v1"}) == ("v1",)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert len(cursors) == 6
+    if conn.dialect.name == "postgresql":
+        assert all(c is cursors[0] for c in cursors[:4]), "one cursor until the error"
+        assert cursors[4] is cursors[5] and cursors[4] is not cursors[0], "a new one after it"
+        assert cursors[0].closed and not cursors[5].closed
+    else:
+        assert len({id(c) for c in cursors}) > 1

@@ -43,15 +43,15 @@ def test_create_reads_the_voter_once_and_writes_battle_and_turn_without_the_orm(
     with sql_statements() as statements:
         response = client.post("/api/v1/battles", json={"prompt": "Second."})
     assert response.status_code == 201
-    # The revoked-cookie check's voter row serves the consent too (it was read twice); the
-    # eligible contenders were read a moment ago; battle and turn are one statement on
-    # PostgreSQL.
-    assert statements[0].startswith("SELECT voter."), statements
+    # The eligible contenders were read a moment ago. PostgreSQL: battle and turn are one
+    # statement that also checks the voter row (revocation, consent), not read before it.
+    # SQLite: the revoked-cookie check's voter row serves the consent too (it was read twice).
     if engine_for(app).dialect.name == "postgresql":
-        assert len(statements) == 2, statements
-        assert statements[1].startswith("WITH new_battle AS (INSERT INTO battle "), statements
-        assert "INSERT INTO turn " in statements[1], statements
+        assert len(statements) == 1, statements
+        assert statements[0].startswith("WITH new_battle AS (INSERT INTO battle "), statements
+        assert "FROM voter" in statements[0] and "INSERT INTO turn " in statements[0]
     else:
+        assert statements[0].startswith("SELECT voter."), statements
         assert [s.split(" ", 2)[:2] for s in statements[1:]] == \
             [["INSERT", "INTO"], ["INSERT", "INTO"]], statements
     battle = battle_row(response.get_json()["id"])
@@ -266,3 +266,19 @@ def test_release_consent_is_stored_and_sticky_per_voter(
     client.post("/api/v1/battles", json={"prompt": "Third question?", "release_consent": False})
     db.expire_all()
     assert db.get(Voter, voter_id).release_consent is False
+
+
+def test_the_stream_url_of_a_new_turn_is_url_fors(app: Any) -> None:
+    """The creation response builds ``stream_url`` from a cached template per script root:
+    the same string as ``url_for`` under any mount point, for issued and odd ids alike."""
+    import secrets
+
+    from flask import url_for
+
+    from arena.api import _stream_url
+
+    ids = [secrets.token_urlsafe(24) for _ in range(5)] + ["a b", "x/y", "é", "PUBLIC0ID"]
+    for root in ("", "/arena", "/deep/mount/point"):
+        with app.test_request_context("/", environ_base={"SCRIPT_NAME": root}):
+            for public_id in ids:
+                assert _stream_url(public_id) == url_for("api.stream", public_id=public_id)

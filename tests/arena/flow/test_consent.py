@@ -146,3 +146,57 @@ def test_battles_of_a_known_voter_skip_the_session_but_consent_changes_do_not(
     consents = db.scalars(select(Battle.release_consent).order_by(Battle.id)).all()
     assert consents == [False, False, False, True]
     assert db.scalar(select(Voter.release_consent)) is True
+
+
+def test_the_one_statement_battle_checks_the_voter_row_and_writes_nothing_otherwise(
+        app: Any, make_contender: Any, db: Session) -> None:
+    """PostgreSQL: the known voter's battle (arena.battles.lifecycle.create_known_voters_battle)
+    is written only for a voter row that exists, has not asked for deletion and keeps its
+    stored consent, and records that consent; in every other case it writes nothing, so the
+    request takes the general way (a new pseudonym, a new voter row, a stored new consent)."""
+    import random
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from arena.battles.lifecycle import create_known_voters_battle
+    from arena.db import autocommit_engine
+    from arena.models import Battle, Turn, utcnow
+
+    engine = autocommit_engine(app)
+    if engine is None:
+        pytest.skip("the one-statement battle is PostgreSQL's")
+    make_contender()
+    make_contender()
+    now = utcnow()
+    db.add_all([Voter(id="kept", release_consent=False, created_at=now),
+                Voter(id="shared", release_consent=True, created_at=now),
+                Voter(id="gone", release_consent=True, created_at=now,
+                      deletion_requested_at=now - timedelta(minutes=1))])
+    db.commit()
+    sampler = app.extensions["arena.sampler"]
+    sampler.draw(db, random.Random(0), now)  # records the policy: later draws only read
+    db.commit()
+    cases = [("kept", None, False), ("kept", False, False), ("kept", True, None),
+             ("shared", None, True), ("shared", True, True), ("shared", False, None),
+             ("gone", None, None), ("nobody", None, None)]
+    for voter, wanted, recorded in cases:
+        with engine.connect() as conn:
+            created = create_known_voters_battle(
+                conn, voter_id=voter, ip_hash="h" * 64, prompt=f"For {voter}, {wanted}?",
+                rng=random.Random(1), now=now, language="en", release_consent=wanted,
+                sampler=sampler)
+        db.rollback()
+        count = db.scalar(select(func.count()).select_from(Battle)
+                          .where(Battle.voter_id == voter,
+                                 Battle.turns.any(Turn.prompt == f"For {voter}, {wanted}?")))
+        if recorded is None:
+            assert created is None and count == 0, (voter, wanted)
+            continue
+        assert created is not None and count == 1, (voter, wanted)
+        battle = db.get(Battle, created.id)
+        assert battle is not None and battle.public_id == created.public_id
+        assert (battle.release_consent, battle.state, battle.language) == \
+            (recorded, "pending", "en")
+        assert [(t.position, t.prompt) for t in battle.turns] == [(0, f"For {voter}, {wanted}?")]
+    assert db.scalar(select(func.count()).select_from(Voter)) == 3  # none inserted

@@ -116,3 +116,33 @@ def test_adaptive_newcomer_share_respects_cap() -> None:
 def test_unknown_policy_is_refused() -> None:
     with pytest.raises(ValueError, match="sampling policy"):
         PolicySettings("greedy")
+
+
+def test_a_prepared_matrix_draws_what_a_draw_from_the_matrix_draws() -> None:
+    """The sampler's cached PairDraw gives the same pairs and propensities as the matrix's own
+    search, for the same random numbers (also where the cumulative sum has trailing zeros)."""
+    import numpy as np
+
+    from arena.sampling.policies import PairDraw
+
+    cands = [Candidate(i, i != 2, float(i + 1)) for i in range(5)]
+    probs = pair_probabilities(cands, PolicySettings("weighted", exploration=0.1))
+    sparse = np.zeros((4, 4))
+    sparse[0, 1] = 1.0
+    for matrix in (probs, sparse):
+        prepared = PairDraw(matrix)
+        a, b = random.Random(3), random.Random(3)
+        for _ in range(2000):
+            flat = np.triu(matrix, 1).ravel()
+            cumulative = np.cumsum(flat)
+            k = int(np.searchsorted(cumulative, a.random() * cumulative[-1], side="right"))
+            k = min(k, len(flat) - 1)
+            while flat[k] <= 0:
+                k -= 1
+            i, j = divmod(k, matrix.shape[0])
+            expected = (i, j, float(flat[k] / cumulative[-1]) / 2.0)
+            if a.random() >= 0.5:
+                expected = (j, i, expected[2])
+            assert prepared(b) == expected
+    with pytest.raises(ValueError):
+        PairDraw(np.zeros((3, 3)))(random.Random(0))
