@@ -176,6 +176,16 @@ def _own_home(tmp_path: Path) -> dict[str, str]:
             "ARENA_WORKERS": "1"}
 
 
+def _sockets(folder: Path, count: int) -> list[Path]:
+    """The control sockets in ``folder``, once ``count`` of them exist (or after 30 s):
+    gunicorn's arbiter opens its socket in a thread of its own, which on a loaded host can
+    come after the instance already answers."""
+    deadline = time.monotonic() + 30
+    while len(found := sorted(folder.glob("*.ctl"))) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
+
+
 def _answers_for(path: Path) -> list[str]:
     """The listening addresses of the instance behind control socket ``path``."""
     return [item["address"] for item in _control(path, "show listeners")["listeners"]]
@@ -187,7 +197,7 @@ def test_two_instances_in_one_folder_each_keep_their_own_control_socket(
     folder = Path(env["HOME"]) / ".gunicorn"
     with gunicorn(_dir(tmp_path, "one"), env) as (first, _), \
             gunicorn(_dir(tmp_path, "two"), env) as (second, _):
-        sockets = sorted(folder.glob("*.ctl"))
+        sockets = _sockets(folder, 2)
         assert sorted(a for path in sockets for a in _answers_for(path)) == sorted(
             [f"http://{first}", f"http://{second}"])
         # Named after the address, so an operator can find it.
@@ -200,7 +210,7 @@ def test_a_second_instance_stopping_leaves_the_first_ones_control_socket(
     env = _own_home(tmp_path)
     folder = Path(env["HOME"]) / ".gunicorn"
     with gunicorn(_dir(tmp_path, "one"), env) as (first, _):
-        (path,) = folder.glob("*.ctl")
+        (path,) = _sockets(folder, 1)
         with gunicorn(_dir(tmp_path, "two"), env):
             pass  # started beside the first and stopped again
         assert _answers_for(path) == [f"http://{first}"]
