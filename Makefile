@@ -62,8 +62,11 @@ $(AXE_DIR)/node_modules/axe-core/axe.min.js:
 	npm install --prefix $(AXE_DIR) --no-save --no-audit --no-fund --ignore-scripts axe-core@$(AXE_VERSION)
 axe: $(AXE_DIR)/node_modules/axe-core/axe.min.js
 
+# The suite on one pytest worker per core (pytest-xdist), whole files to a worker;
+# `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
 test: dev-deps browser axe
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: dev-deps
 	$(VENV)/bin/ruff check .
