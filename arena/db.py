@@ -307,8 +307,10 @@ class Prebuilt:
         assert dbapi_connection is not None
         # As Connection.execute: else conn.commit() does nothing. Not on a connection in
         # autocommit (statement_connection): nothing to commit, and closing it would then
-        # roll back a transaction object for nothing.
-        if not conn.in_transaction() and not getattr(dbapi_connection, "autocommit", False):
+        # roll back a transaction object for nothing. ``is True``: Python 3.12+'s sqlite3
+        # reports its default, implicit transactions, as -1 (LEGACY_TRANSACTION_CONTROL).
+        autocommit = getattr(dbapi_connection, "autocommit", False) is True
+        if not conn.in_transaction() and not autocommit:
             conn.begin()
         # psycopg: one cursor per pooled connection, reused by every Prebuilt statement (a
         # new cursor starts with an empty cache of parameter dumpers). Its result is wholly

@@ -3,11 +3,23 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, Table, bindparam, event, insert, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    select,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -154,3 +166,32 @@ def test_statements_on_one_pooled_connection_share_a_cursor_that_outlives_an_err
         assert cursors[0].closed and not cursors[5].closed
     else:
         assert len({id(c) for c in cursors}) > 1
+
+
+class _SQLiteOf312(sqlite3.Connection):
+    """A real sqlite3 connection that reports ``autocommit`` as Python 3.12+'s sqlite3 does by
+    default (``sqlite3.LEGACY_TRANSACTION_CONTROL``, -1: implicit transactions, not
+    autocommit); on Python 3.11 the attribute does not exist."""
+
+    autocommit = -1
+
+
+def test_a_write_is_committed_on_a_sqlite_connection_that_reports_legacy_autocommit(
+        tmp_path: Path) -> None:
+    # Regression: Prebuilt took any truthy ``autocommit`` for autocommit and did not begin
+    # the connection's transaction, so on Python 3.12+ (requires-python >= 3.11) a SQLite
+    # write was never committed by ``conn.commit()`` and the pool rolled it back.
+    table = Table("t", MetaData(), Column("id", Integer, primary_key=True))
+    engine = create_engine(f"sqlite:///{tmp_path / 'legacy.db'}",
+                           connect_args={"factory": _SQLiteOf312})
+    try:
+        table.create(engine)
+        with engine.connect() as conn:
+            assert conn.connection.dbapi_connection.autocommit == -1  # type: ignore[union-attr]
+            prebuilt = Prebuilt(insert(table).values(id=bindparam("id")).returning(table.c.id))
+            assert prebuilt.first(conn, {"id": 7}) == (7,)
+            conn.commit()
+        with engine.connect() as conn:
+            assert conn.execute(select(table.c.id)).scalars().all() == [7]
+    finally:
+        engine.dispose()
