@@ -168,9 +168,12 @@ def statement_connection() -> Connection | None:
         assert dbapi_connection is not None
         try:
             dbapi_connection.autocommit = True
-        except BaseException:
+        except BaseException as error:
             conn.invalidate()  # state unknown: never back to the pool in autocommit
             conn.close()
+            dbapi_error = conn.dialect.loaded_dbapi.Error
+            if isinstance(error, dbapi_error):  # e.g. closed: an outage (503), as elsewhere
+                raise exc.DBAPIError.instance(None, None, error, dbapi_error) from error
             raise
         g.db_statements = conn
     return conn

@@ -107,3 +107,31 @@ def test_the_statement_connection_is_in_autocommit_and_goes_back_out_of_it(
     finally:
         engine.dispose()
         admin.dispose()
+
+
+@pytest.mark.skipif(not os.environ.get("ARENA_TEST_POSTGRES_URL"), reason="needs PostgreSQL")
+def test_a_pooled_connection_psycopg_knows_is_closed_is_an_outage_not_a_500(
+        tmp_path: Path) -> None:
+    """Found in review: switching a dead psycopg connection to autocommit raised psycopg's own
+    OperationalError, which the error handler did not know as an outage (500, not 503)."""
+    from arena.models import Base
+
+    url = os.environ["ARENA_TEST_POSTGRES_URL"]
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "SECRET_KEY": "s" * 32,
+                      "THREADS": 1, "RATELIMIT_ENABLED": False}, instance_path=str(tmp_path))
+    engine = engine_for(app)
+    try:
+        Base.metadata.create_all(engine)
+        with engine.connect() as conn:  # the pool's only connection, closed under the pool
+            raw = conn.connection.dbapi_connection
+        assert raw is not None
+        raw.close()
+        client = app.test_client()
+        response = client.post("/api/v1/battles/no-such-battle/vote", json={"winner": "tie"})
+        assert response.status_code == 503, response.get_data(as_text=True)
+        assert response.get_json()["error"]["code"] == "database_unavailable"
+        # The dead connection was discarded: the next request gets a working one.
+        again = client.post("/api/v1/battles/no-such-battle/vote", json={"winner": "tie"})
+        assert again.status_code == 404
+    finally:
+        engine.dispose()
