@@ -11,10 +11,12 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -166,11 +168,22 @@ def _dir(parent: Path, name: str) -> Path:
     return parent / name
 
 
-def _own_home(tmp_path: Path) -> dict[str, str]:
+@pytest.fixture
+def short_home() -> Iterator[Path]:
+    """A home folder with a short path: a Unix socket's path may not exceed 107 bytes, and
+    under pytest-xdist ``tmp_path`` (``/tmp/pytest-of-USER/pytest-N/popen-gwN/test_…``) plus
+    ``.gunicorn/arena-127.0.0.1-PORT.ctl`` does, so gunicorn would only log that it could not
+    open the control socket."""
+    home = Path(tempfile.mkdtemp(prefix="arena-home-", dir="/tmp"))
+    try:
+        yield home
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _own_home(home: Path, tmp_path: Path) -> dict[str, str]:
     # gunicorn's default control socket lives under $XDG_RUNTIME_DIR or $HOME: point both
     # instances at one private home, as two instances of one user on one host would share.
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
     return {"HOME": str(home), "XDG_RUNTIME_DIR": "",
             "ARENA_DATABASE_URL": f"sqlite:///{tmp_path / 'control.sqlite3'}",
             "ARENA_WORKERS": "1"}
@@ -192,8 +205,8 @@ def _answers_for(path: Path) -> list[str]:
 
 
 def test_two_instances_in_one_folder_each_keep_their_own_control_socket(
-        tmp_path: Path) -> None:
-    env = _own_home(tmp_path)
+        tmp_path: Path, short_home: Path) -> None:
+    env = _own_home(short_home, tmp_path)
     folder = Path(env["HOME"]) / ".gunicorn"
     with gunicorn(_dir(tmp_path, "one"), env) as (first, _), \
             gunicorn(_dir(tmp_path, "two"), env) as (second, _):
@@ -206,8 +219,8 @@ def test_two_instances_in_one_folder_each_keep_their_own_control_socket(
 
 
 def test_a_second_instance_stopping_leaves_the_first_ones_control_socket(
-        tmp_path: Path) -> None:
-    env = _own_home(tmp_path)
+        tmp_path: Path, short_home: Path) -> None:
+    env = _own_home(short_home, tmp_path)
     folder = Path(env["HOME"]) / ".gunicorn"
     with gunicorn(_dir(tmp_path, "one"), env) as (first, _):
         (path,) = _sockets(folder, 1)
@@ -216,7 +229,7 @@ def test_a_second_instance_stopping_leaves_the_first_ones_control_socket(
         assert _answers_for(path) == [f"http://{first}"]
 
 
-def test_control_socket_off_creates_none(tmp_path: Path) -> None:
-    env = {**_own_home(tmp_path), "ARENA_CONTROL_SOCKET": "off"}
+def test_control_socket_off_creates_none(tmp_path: Path, short_home: Path) -> None:
+    env = {**_own_home(short_home, tmp_path), "ARENA_CONTROL_SOCKET": "off"}
     with gunicorn(tmp_path, env):
         assert not list(Path(env["HOME"]).rglob("*.ctl"))
