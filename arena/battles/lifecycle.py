@@ -378,9 +378,10 @@ HEARTBEAT_S = 15.0
 STALE_AFTER = timedelta(seconds=60)
 
 
-def _stale(now: datetime, stale_after: timedelta) -> Any:
+def _stale(cutoff: Any) -> Any:
+    """The battle's heartbeat is older than ``cutoff`` (a value or a bind parameter)."""
     # A battle claimed before heartbeats existed has none: its last update stands in.
-    return func.coalesce(Battle.heartbeat_at, Battle.updated_at) < now - stale_after
+    return func.coalesce(Battle.heartbeat_at, Battle.updated_at) < cutoff
 
 
 # Built once (constructing the statement cost more CPU than running it): pending, or a
@@ -391,8 +392,7 @@ _CLAIM = Prebuilt(
     .where(Battle.id == bindparam("battle_id"),
            or_(Battle.state == "pending",
                and_(Battle.state == "generating",
-                    func.coalesce(Battle.heartbeat_at, Battle.updated_at)
-                    < bindparam("cutoff", type_=Battle.updated_at.type))))
+                    _stale(bindparam("cutoff", type_=Battle.updated_at.type)))))
     .values(state="generating", heartbeat_at=bindparam("now", type_=Battle.heartbeat_at.type),
             updated_at=bindparam("now"))
     .returning(Battle.id))
@@ -436,7 +436,7 @@ def recover_stale(db: Session, battle: Battle, now: datetime,
         return False
     result = db.execute(update(Battle)
                         .where(Battle.id == battle.id, Battle.state == "generating",
-                               _stale(now, stale_after))
+                               _stale(now - stale_after))
                         .values(state="pending", heartbeat_at=None, updated_at=now))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
