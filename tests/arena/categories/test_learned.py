@@ -90,11 +90,39 @@ def test_model_adds_a_label_the_rules_miss() -> None:
     assert "coding" in classify([prompt])
 
 
-def test_training_script_regenerates_the_shipped_weights(tmp_path: Path) -> None:
+def _trainer():  # noqa: ANN202 - the script's module
     spec = importlib.util.spec_from_file_location("train_learned", TRAIN)
     assert spec and spec.loader
     train = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(train)
+    return train
+
+
+@pytest.mark.parametrize("c", [0.1, 10.0, 100.0])
+def test_trainer_reaches_the_regularised_optimum(c: float) -> None:
+    # Sparse rows, a separable label and unused buckets: the primal solver's answer has a zero
+    # gradient (w + c X'g = 0 and sum(g) = 0 for the unpenalised intercept) and weight 0 on
+    # every bucket no row uses.
+    from scipy import sparse
+
+    train = _trainer()
+    rng = np.random.default_rng(7)
+    x = sparse.random(300, 5000, density=0.004, random_state=8, format="csr") * 3.0
+    x = sparse.csr_matrix(x)
+    y = (np.asarray(x[:, :2500].sum(axis=1)).ravel() > np.asarray(x[:, 2500:].sum(axis=1))
+         .ravel()).astype(int)
+    y[rng.choice(300, 20, replace=False)] ^= 1
+    w, b = train.fit(x, y, c)
+    s = 2.0 * y - 1.0
+    g = -s / (1.0 + np.exp(s * (x @ w + b)))
+    assert np.abs(w + c * (x.T @ g)).max() < 1e-7 * max(1.0, c)
+    assert abs(c * g.sum()) < 1e-7 * max(1.0, c)
+    assert np.all(w[np.setdiff1d(np.arange(5000), x.indices)] == 0.0)
+    assert np.count_nonzero(w) > 100
+
+
+def test_training_script_regenerates_the_shipped_weights(tmp_path: Path) -> None:
+    train = _trainer()
     out = tmp_path / "weights.npz"
     train.fit_all(out)
     version, fresh = learned.load(out)
