@@ -341,6 +341,53 @@ def test_long_tail_constraint_cues(prompt: str, constrained: bool) -> None:
     assert rule_labels([prompt])["instruction_following"] is constrained
 
 
+@pytest.mark.parametrize("prompt, constrained", [
+    # 2026.11.14's constraint cues (rules._CONSTRAINT_14): counts of sentences or words in
+    # more languages, numbered or bulleted lists and tables, one item per line, "only the
+    # names", "answer in English" with a word between, letters or words to leave out,
+    # acrostics, what a translation must keep, and structural constraints in English
+    # (wordings written here, not taken from a set).
+    ("объясни что такое инфляция в трёх предложениях", True),
+    ("explica'm què és la fotosíntesi en dues frases", True),
+    ("beskriv Oslo i én setning", True),
+    ("skriv en hilsen til kollegaene, maks 40 ord", True),
+    ("eleza maana ya uhuru kwa sentensi mbili tu", True),
+    ("napiš 4 tipy na spánek, každý maximálně jednou větou", True),
+    ("дай 4 поради щодо бігу, кожна порада з нового рядка", True),
+    ("напиши 5 идеи за уикенд, номерирани", True),
+    ("išvardyk 3 upes, sunumeruotas", True),
+    ("navedi 4 grada u obliku tabele", True),
+    ("bakının 3 parkını sadala, hər birini bir cümlə ilə izah et", True),
+    ("nimeta 3 eesti linna, ainult nimed", True),
+    ("Antworte bitte auf Englisch: wo liegt Hamburg?", True),
+    ("ответь на английском: сколько лет Москве?", True),
+    ("napiši pjesmicu o suncu bez slova \"e\"", True),
+    ("напиши четверостишие о зиме, чтобы в нём не было буквы \"а\"", True),
+    ("写一首藏头诗，藏“春天来了”", True),
+    ("여름에 관한 삼행시 써줘", True),
+    ("강아지 키우는 법을 번호 매겨서 알려줘", True),
+    ("京都のおすすめの寺を3つ、名前だけ教えて", True),
+    ("traduci in tedesco mantenendo i tag html: <b>Ciao</b>", True),
+    ("translate into Spanish and keep the line breaks:\nHello\nGoodbye", True),
+    ("give me four colours, return them as a python list", True),
+    ("describe the ocean without using the letter e", True),
+    ("explain gravity, but you are only allowed to use questions", True),
+    ("write the recipe name on the first line and the cooking time on the second line", True),
+    ("suggest 3 blog titles, all with fewer than 50 characters", True),
+    # Near misses: the same words in ordinary requests, and plain translations.
+    ("переведи на английский: я люблю чай", False),
+    ("translate into German: where is the station?", False),
+    ("в двух словах, что ты думаешь о Python?", False),
+    ("kako u pythonu ispisati samo imena iz liste", False),
+    ("what does the letter e stand for in E=mc²?", False),
+    ("how do I keep line breaks in a textarea with React?", False),
+    ("kto napisał pierwszą linię kodu w historii?", False),
+])
+def test_long_tail_constraint_cues_14(prompt: str, constrained: bool) -> None:
+    from arena.categories.classify import rule_labels
+    assert rule_labels([prompt])["instruction_following"] is constrained
+
+
 @pytest.mark.parametrize("prompt, creative", [
     # 2026.11.13's creative cues (rules._creative_13): forms and verbs of writing in the long
     # tail of languages and role-play openings (wordings written here).

@@ -136,6 +136,27 @@ def test_training_script_regenerates_the_shipped_weights(tmp_path: Path) -> None
         assert other.intercept == pytest.approx(model.intercept, rel=1e-6)
 
 
+def test_plain_translations_are_trained_as_not_instruction_following() -> None:
+    spec = importlib.util.spec_from_file_location("train_learned", TRAIN)
+    assert spec and spec.loader
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    items, _ = train.load()
+    by_id = {item["id"]: item for item in items}
+    # Every listed id is a training item its set labelled instruction_following.
+    assert train.PLAIN_TRANSLATIONS <= set(by_id)
+    assert all("instruction_following" in by_id[i]["labels"] for i in train.PLAIN_TRANSLATIONS)
+    y = train.targets(items, "instruction_following")
+    gold = np.array(["instruction_following" in item["labels"] for item in items])
+    dropped = {item["id"] for item, yes, target in zip(items, gold, y, strict=True)
+               if yes and not target}
+    assert dropped == train.PLAIN_TRANSLATIONS
+    assert not np.any(y.astype(bool) & ~gold)
+    # Other labels are the files' own.
+    assert np.array_equal(train.targets(items, "coding"),
+                          [("coding" in item["labels"]) for item in items])
+
+
 @pytest.mark.parametrize(("text", "shapes"), [
     ("Why?\nTraceback (most recent call last):\n  File \"main.py\", line 12\n"
      "ValueError: bad", {"error_trace", "file_extension", "indented_line"}),
