@@ -149,6 +149,8 @@ def main() -> None:
     heldout13 = written(HERE / "written_heldout13.txt", "heldout13", answers)
     heldout14 = written(HERE / "written_heldout14.txt", "heldout14", answers)
     heldout15 = written(HERE / "written_heldout15.txt", "heldout15", answers)
+    heldout16 = written(HERE / "written_heldout16.txt", "heldout16", answers)
+    heldout17 = written(HERE / "written_heldout17.txt", "heldout17", answers)
     # Sets 5 to 12 were written to have no near-duplicate of any older set, so they have no
     # "novel" subset. Sets 11 and 12 were written at the same time, each checked against sets
     # 1-10 only.
@@ -172,6 +174,11 @@ def main() -> None:
     check_novel(heldout14, older + heldout11 + heldout12 + heldout13)
     # Set 15 was written after set 14, so it is checked against sets 11-14 too.
     check_novel(heldout15, older + heldout11 + heldout12 + heldout13 + heldout14)
+    # Set 16 was written after set 15 was scored, so it is checked against sets 11-15 too.
+    check_novel(heldout16, older + heldout11 + heldout12 + heldout13 + heldout14 + heldout15)
+    # Set 17 was written after set 16, so it is checked against sets 11-16 too.
+    check_novel(heldout17,
+                older + heldout11 + heldout12 + heldout13 + heldout14 + heldout15 + heldout16)
     for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
                         ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3),
                         ("heldout4_set.jsonl", heldout4),
@@ -185,7 +192,9 @@ def main() -> None:
                         ("heldout12_set.jsonl", heldout12),
                         ("heldout13_set.jsonl", heldout13),
                         ("heldout14_set.jsonl", heldout14),
-                        ("heldout15_set.jsonl", heldout15)):
+                        ("heldout15_set.jsonl", heldout15),
+                        ("heldout16_set.jsonl", heldout16),
+                        ("heldout17_set.jsonl", heldout17)):
         if not items:
             continue
         with open(HERE / name, "w") as fh:
