@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 #: Bump whenever a rule, a threshold, a keyword list or the learned weights change: battles
 #: labelled by another version are re-labelled by `flask categories relabel`, and snapshots
 #: record it. The weights file names the version it was trained for; they must agree.
-CLASSIFIER_VERSION = "rules+lr-2026.11.14"
+CLASSIFIER_VERSION = "rules+lr-2026.11.15"
 
 #: Labels other than ``language:<code>``.
 TOPICAL = ("coding", "math", "creative_writing", "instruction_following", "hard_prompt")

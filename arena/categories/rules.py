@@ -184,11 +184,26 @@ _FORMAT_STRUCTURE = _words(r"arrays?", r"lists?", r"liste", r"lista", r"спис
                            r"objects?", r"dictionar(?:y|ies)", r"files?", r"strings?")
 
 
+#: 2026.11.15: Python's name inflected (et, fi, sl, hu, tr, ro, lv, lt, hr: "Pythonis",
+#: "Pythonilla", "v Pythonu", "Pythonban") or transliterated into scripts where the snake has
+#: another name (bn, hi, mr, ne, te, ta, ml, kn, gu, pa, am, fa, ur, ar, th), and React in
+#: Urdu and Persian script. Unambiguous, so coding on their own; kept apart from _LANGUAGES
+#: (which the learned blocks read).
+_TOOL_NAMES_15 = re.compile(
+    r"\bpython(?:is|isse|ist|iga|illa|issa|ista|iin|in|iksi|ban|ben|nal|ra|hoz|ból|da|"
+    r"dan|la|un|ul|ului|ā|ām|u|om|e|em|ie|a|o|ai|as|ui)\b|"
+    r"পাইথন|पाइथन|पायथन|పైథాన్|పైతాన్|பைதான்|பைத்தான்|പൈത്തൺ|പൈതൺ|ಪೈಥಾನ್|પાયથન|પાઇથન|"
+    r"ਪਾਈਥਨ|ፓይተን|ፓይቶን|پایتون|پائتھن|بايثون|ไพธอน|ری ایکٹ|ری‌اکت|جاوااسکریپت|"
+    r"जावास्क्रिप्ट|জাভাস্ক্রিপ্ট", _F)
+
+
 def is_coding(text: str) -> bool:
     """Writing, reading, debugging or running code, or questions about software tooling."""
     if CODE_SYNTAX.search(text):
         return True
     cleaned = _NOT_CODE.sub(" ", text)
+    if _TOOL_NAMES_15.search(cleaned):
+        return True
     if _CJK_CODE.search(_CJK_MATH_FUNCTION.sub(" ", cleaned)):
         return True
     if _FORMAT_ASK.search(cleaned):
@@ -402,13 +417,49 @@ _ROLEPLAY_13 = _any(
     r"너는 [^.?!\n]{2,40}(?:이야|야)\. ?나는", r"롤플레이")
 
 
+#: 2026.11.15: forms and verbs of writing in more of the long tail (cy, eu, hy, ka, lv, lt,
+#: et, eo, la, yo, am, te, ta, ml, kn, gu, pa, mr, ne, ur, sk, sl, hr, sr, bs, bg, mk, sq, az,
+#: uz, kk, is, ga, gl, af, zu, ha), counted as 2026.11.13's: a form beside a verb of writing.
+_CREATIVE_FORMS_15 = _words(
+    r"gerdd", r"stori", r"ipuin\w*", r"olerki\w*", r"poema", r"poem\w*", r"dzejol\w*",
+    r"pasak(?:a|u|ą|as|ām|os)", r"eilėraš\w*", r"apsakym\w*", r"luuletus\w*", r"muinasjut\w*",
+    r"rakont\w*", r"fabel\w*", r"ìtàn", r"ewì", r"báse\w*",
+    r"rozprávk\w*", r"poviedk\w*", r"pesem", r"pesmic\w*", r"zgodb\w*", r"pravljic\w*",
+    r"pjesm\w*", r"pesm\w*", r"priču", r"bajk\w*", r"песму", r"причу", r"бајк\w*",
+    r"стихотворени\w*", r"разказ\w*", r"приказк\w*", r"песн\w*", r"poezi\w*",
+    r"tregim\w*", r"përrall\w*", r"şeir", r"hekayə", r"nağıl", r"she'?r", r"sheʼr",
+    r"hikoya", r"ertak", r"өлең", r"әңгіме", r"ертегі", r"ljóð\w*", r"smásög\w*",
+    r"scéal", r"conto curto", r"gedig\w*", r"storie", r"verhaal", r"inkondlo",
+    r"waƙa", r"labari")
+_SCRIPT_CREATIVE_15 = _any(
+    r"բանաստեղծություն", r"պատմվածք", r"հեքիաթ", r"ლექს", r"ზღაპარ", r"მოთხრობ",
+    r"ግጥም", r"ተረት", r"కవిత", r"కథ", r"கவிதை", r"கதை", r"കവിത", r"കഥ", r"ಕವಿತೆ", r"ಕಥೆ",
+    r"કવિતા", r"વાર્તા", r"ਕਵਿਤਾ", r"ਕਹਾਣੀ", r"कथा", r"गोष्ट", r"نظم", r"کہانی", r"غزل")
+_COMPOSE_15 = _words(
+    r"ysgrifenn\w*", r"sgwenn\w*", r"idatzi", r"uzraksti\w*", r"sacer\w*", r"parašyk\w*",
+    r"kirjuta", r"verku", r"skribu", r"kọ", r"napíš\w*",
+    r"napiši\w*", r"napišite", r"напиши\w*", r"напишете", r"состави", r"shkruaj",
+    r"shkruani", r"yazın", r"yozing", r"yoz", r"жаз\w*", r"skrifaðu", r"semdu",
+    r"scríobh", r"escribe", r"skryf", r"bhala", r"rubuta")
+_SCRIPT_COMPOSE_15 = _any(
+    r"գրիր", r"գրեք", r"დაწერე", r"ጻፍ", r"ፃፍ", r"రాయండి", r"రాయి", r"వ్రాయండి", r"எழுது",
+    r"എഴുതു", r"ಬರೆ", r"લખ", r"ਲਿਖ", r"लिहा", r"लिही", r"लेख्नु", r"لکھ")
+_ROLEPLAY_15 = _any(
+    r"\bvamos (?:a )?(?:jugar|jogar)(?: (?:a|um|uma))? (?:rol|rpg|role-?play)\b",
+    r"用(?:他|她)的(?:语气|口吻)",
+    # Latin: "scribe (breve) carmen / fabulam / poema" (the form alone is also a name).
+    r"\b(?:scribe|compone) (?:\w+ )?(?:carmen|fabulam|poema)\b")
+
+
 def _creative_13(text: str) -> bool:
-    if _ROLEPLAY_13.search(text):
+    if _ROLEPLAY_13.search(text) or _ROLEPLAY_15.search(text):
         return True
     forms = bool(_CREATIVE_FORMS_13.search(text) or _SCRIPT_CREATIVE_13.search(text)
-                 or _CREATIVE_FORMS.search(text))
+                 or _CREATIVE_FORMS.search(text) or _CREATIVE_FORMS_15.search(text)
+                 or _SCRIPT_CREATIVE_15.search(text))
     compose = bool(_COMPOSE_13.search(text) or _SCRIPT_COMPOSE_13.search(text)
-                   or _COMPOSE.search(text))
+                   or _COMPOSE.search(text) or _COMPOSE_15.search(text)
+                   or _SCRIPT_COMPOSE_15.search(text))
     return forms and compose and not _NOT_CREATIVE.search(text)
 
 

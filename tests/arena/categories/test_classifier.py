@@ -418,3 +418,55 @@ def test_long_tail_constraint_cues_14(prompt: str, constrained: bool) -> None:
 def test_long_tail_creative_cues(prompt: str, creative: bool) -> None:
     from arena.categories.classify import rule_labels
     assert rule_labels([prompt])["creative_writing"] is creative
+
+
+@pytest.mark.parametrize("prompt, coding", [
+    # 2026.11.15's tool names (rules._TOOL_NAMES_15): Python inflected or transliterated
+    # (wordings written here), and the near misses: the snake, Monty Python, a plain word.
+    ("Miten Pythonilla luetaan CSV-tiedosto?", True),
+    ("Kuidas Pythonis sõnastikku sorteerida?", True),
+    ("Hogyan olvasok be egy fájlt Pythonban?", True),
+    ("পাইথনে একটি লিস্ট উল্টাবো কীভাবে?", True),
+    ("పైథాన్‌లో లూప్ ఎలా రాయాలి?", True),
+    ("பைதான் மொழியில் ஒரு கோப்பை எப்படி படிப்பது?", True),
+    ("ਪਾਈਥਨ ਵਿੱਚ ਸੂਚੀ ਕਿਵੇਂ ਬਣਾਈਏ?", True),
+    ("በፓይተን ዝርዝር እንዴት እፈጥራለሁ?", True),
+    ("ری ایکٹ میں ہک کیا ہوتا ہے؟", True),
+    ("Which is the longest python species and what does it eat?", False),
+    ("Pythons are constrictors, not venomous, right?", False),
+    ("Was sind die besten Sketche von Monty Python?", False),
+])
+def test_inflected_and_transliterated_tool_names(prompt: str, coding: bool) -> None:
+    from arena.categories.classify import rule_labels
+    assert rule_labels([prompt])["coding"] is coding
+
+
+@pytest.mark.parametrize("prompt, creative", [
+    # 2026.11.15's creative cues (rules._creative_13 with the *_15 lists): forms and verbs of
+    # writing in more of the long tail, a role-play invitation, a Latin request (wordings
+    # written here).
+    ("Ysgrifennwch stori fer am ddraig goch.", True),
+    ("Idatzi olerki bat udazkenari buruz.", True),
+    ("Գրիր հեքիաթ մի փոքրիկ աղվեսի մասին։", True),
+    ("დაწერე ლექსი ზღვაზე.", True),
+    ("Uzraksti pasaku par veco dzirnavnieku.", True),
+    ("Parašyk eilėraštį apie rudenį.", True),
+    ("Verku rakonton pri perdita kato.", True),
+    ("Scribe fabulam de vulpe et corvo.", True),
+    ("సముద్రం గురించి ఒక కవిత రాయండి.", True),
+    ("மழை பற்றி ஒரு கவிதை எழுதுங்கள்.", True),
+    ("Napiši pjesmu o moru.", True),
+    ("Напишете стихотворение за зимата.", True),
+    ("Shkruaj një tregim të shkurtër për një qen.", True),
+    ("Vamos a jugar rol: eres un pirata y yo soy tu loro.", True),
+    # Near misses: a letter to someone called Carmen, fabulous prose, a verb of writing
+    # beside no form, a form in a question.
+    ("Write a short letter to Carmen about the meeting.", False),
+    ("Write a fabulous product description for our shoes.", False),
+    ("Uzraksti e-pastu priekšniekam par atvaļinājumu.", False),
+    ("Ysgrifennwch e-bost at y cyngor.", False),
+    ("Pasakyk, kiek kainuoja bilietas.", False),
+])
+def test_long_tail_creative_cues_15(prompt: str, creative: bool) -> None:
+    from arena.categories.classify import rule_labels
+    assert rule_labels([prompt])["creative_writing"] is creative

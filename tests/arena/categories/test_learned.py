@@ -468,15 +468,75 @@ def test_figure_block() -> None:
     assert set(plain.tolist()) < set(with_figures.tolist())
 
 
-def test_a_weights_file_from_before_the_figure_block_loads_without_it(tmp_path: Path) -> None:
-    # Files written before 2026.11.12 have eight block flags; the ninth reads as off.
+@pytest.mark.parametrize(("flags", "block"), [(8, "figures"), (9, "demands")])
+def test_a_weights_file_from_before_a_block_loads_without_it(tmp_path: Path, flags: int,
+                                                            block: str) -> None:
+    # Files written before 2026.11.12 have eight block flags (the ninth, figures, reads as
+    # off), before 2026.11.15 nine (the tenth, demands, reads as off).
     _, models = learned.load()
     path = tmp_path / "old.npz"
     learned.save(path, models, version="rules+lr-2026.11.11")
     with np.load(path, allow_pickle=False) as data:
         arrays = {key: data[key] for key in data.files}
     for label in models:
-        arrays[f"{label}.blocks"] = arrays[f"{label}.blocks"][:8]
+        arrays[f"{label}.blocks"] = arrays[f"{label}.blocks"][:flags]
     np.savez_compressed(path, **arrays)
     _, old = learned.load(path)
-    assert not any(model.figures for model in old.values())
+    assert not any(getattr(model, block) for model in old.values())
+
+
+def _demand_names(text: str) -> set[str]:
+    import zlib
+
+    names = list(learned.DEMANDS) + ["build_system", "analysis_weighing", "constraints",
+                                     "deep_proof"]
+    by_bucket = {zlib.crc32(f"d {name}".encode()) % learned.DIMENSIONS: name for name in names}
+    return {by_bucket[b] for b in learned._demand_features(text)[0].tolist()}
+
+
+@pytest.mark.parametrize(("text", "wanted"), [
+    # Engineering tasks: a build verb beside system nouns, in several languages.
+    ("Спроектируй распределённый планировщик задач с гарантией доставки.", "build_system"),
+    ("用Java实现一个无锁队列，并说明内存模型的问题。", "build_system"),
+    ("Rust로 분산 키-값 저장소를 설계하고 복제 전략을 설명해 주세요.", "build_system"),
+    ("Zaprojektuj architekturę współbieżnego serwera czatu.", "build_system"),
+    ("Thiết kế kiến trúc microservices cho hệ thống đặt vé.", "build_system"),
+    ("Design a thread-safe rate limiter for a distributed API gateway.", "build_system"),
+    # Analyses that weigh options or risks.
+    ("Проанализируй риски перехода банка на облачную инфраструктуру.", "analysis_weighing"),
+    ("Analysiere die Vor- und Nachteile von Kernenergie für Deutschland.", "analysis_weighing"),
+    ("請分析這個方案的風險與成本。", "analysis_weighing"),
+    ("Phân tích ưu nhược điểm của năng lượng gió ở miền Trung.", "analysis_weighing"),
+    ("נתח את היתרונות של מעבר לענן עבור בנק קטן.", "analysis_weighing"),
+    # Proofs about advanced notions.
+    ("Udowodnij, że szereg harmoniczny nie jest zbieżny.", "deep_proof"),
+    ("Prove that every compact subset of a metric space is closed.", "deep_proof"),
+    ("证明：该级数一致收敛。", "deep_proof"),
+    # Several listed requirements.
+    ("Write a job queue in Go: it must retry failed jobs, support priorities, persist to "
+     "disk, and expose metrics; handle 10k jobs per second.", "constraints"),
+])
+def test_demand_block_finds_demanding_requests(text: str, wanted: str) -> None:
+    assert wanted in _demand_names(text)
+
+
+@pytest.mark.parametrize(("text", "unwanted"), [
+    # Near misses: a build verb without a system, a system word in everyday use, an
+    # analysis without weighing, a plain proof, a short list.
+    ("Design a birthday card for my grandmother.", "build_system"),
+    ("How do I implement a for loop in Python?", "build_system"),
+    ("What does the architecture of Gothic cathedrals look like?", "build_system"),
+    ("Analyse this poem's imagery.", "analysis_weighing"),
+    ("Is it risky to swim after eating?", "analysis_weighing"),
+    ("Prove that the sum of two even numbers is even.", "deep_proof"),
+    ("Докажите, что 17 — простое число.", "deep_proof"),
+    ("Milk, eggs, bread: what can I bake?", "constraints"),
+])
+def test_demand_block_near_misses(text: str, unwanted: str) -> None:
+    assert unwanted not in _demand_names(text)
+
+
+def test_demand_block_is_optional() -> None:
+    plain, _ = learned.features("Спроектируй планировщик.", demands=False)
+    with_demands, _ = learned.features("Спроектируй планировщик.", demands=True)
+    assert set(plain.tolist()) < set(with_demands.tolist())
