@@ -151,6 +151,7 @@ def main() -> None:
     heldout15 = written(HERE / "written_heldout15.txt", "heldout15", answers)
     heldout16 = written(HERE / "written_heldout16.txt", "heldout16", answers)
     heldout17 = written(HERE / "written_heldout17.txt", "heldout17", answers)
+    heldout18 = written(HERE / "written_heldout18.txt", "heldout18", answers)
     # Sets 5 to 12 were written to have no near-duplicate of any older set, so they have no
     # "novel" subset. Sets 11 and 12 were written at the same time, each checked against sets
     # 1-10 only.
@@ -179,6 +180,9 @@ def main() -> None:
     # Set 17 was written after set 16, so it is checked against sets 11-16 too.
     check_novel(heldout17,
                 older + heldout11 + heldout12 + heldout13 + heldout14 + heldout15 + heldout16)
+    # Set 18 was written after sets 16 and 17 were scored, so it is checked against sets 11-17 too.
+    check_novel(heldout18, older + heldout11 + heldout12 + heldout13 + heldout14 + heldout15
+                + heldout16 + heldout17)
     for name, items in (("eval_set.jsonl", dev), ("heldout_set.jsonl", heldout),
                         ("heldout2_set.jsonl", heldout2), ("heldout3_set.jsonl", heldout3),
                         ("heldout4_set.jsonl", heldout4),
@@ -194,7 +198,8 @@ def main() -> None:
                         ("heldout14_set.jsonl", heldout14),
                         ("heldout15_set.jsonl", heldout15),
                         ("heldout16_set.jsonl", heldout16),
-                        ("heldout17_set.jsonl", heldout17)):
+                        ("heldout17_set.jsonl", heldout17),
+                        ("heldout18_set.jsonl", heldout18)):
         if not items:
             continue
         with open(HERE / name, "w") as fh:
