@@ -34,7 +34,7 @@ def _any(*alternatives: str) -> re.Pattern[str]:
 # Every unanchored \w+ starts at a word boundary: otherwise a long run of letters is tried
 # from each of its positions, quadratic in a prompt's length (seconds at 8,000 characters).
 CODE_SYNTAX = re.compile(
-    r"```|^\s*(?:def|class|import|from\s+\S+\s+import|#include|public\s+(?:static\s+)?\w+|"
+    r"```|^[^\S\n]*(?:def|class|import|from\s+\S+\s+import|#include|public\s+(?:static\s+)?\w+|"
     r"function\s*\w*\s*\(|const\s+\w+\s*=|let\s+\w+\s*=|var\s+\w+\s*=|SELECT\s[^;\n]{1,200}?\sFROM|"
     r"for\s*\(|while\s*\(|if\s*\(.*\)\s*\{|return\s+[\w(]|@\w+\s*$|\$\s+\w+)"
     r"|Traceback \(most recent call last\)|\b\w+Error:|\b\w+Exception\b|console\.log|System\.out"
@@ -808,7 +808,7 @@ _CONSTRAINT_13 = re.compile(
     r"(?![\w])"
     r"|每(?:句|行|段)(?:都)?(?:必须|要|需要)?(?:包含|以|押)|表にして|表形式で"
     r"|英語で(?:答え|回答|書いて|作って|同じ)"
-    r"|[\d一二三四五六七八九十两]+(?:句|行|段)(?:以内|以上)", _F)
+    r"|(?<![\d一二三四五六七八九十两])[\d一二三四五六七八九十两]+(?:句|行|段)(?:以内|以上)", _F)
 
 
 #: 2026.11.14: constraints that sets 13-15's misses showed in the long tail and in English:
@@ -895,9 +895,9 @@ _CONSTRAINT_14 = re.compile(
     r")(?![\w])"
     # Scripts without word boundaries.
     r"|藏头诗|藏頭詩|每句第一个字|首字连起来|不能出现|不要出现|不得出现"
-    r"|[一二三四五六七八九十\d]+句话(?:以内|说明|解释|介绍|概括|总结)"
+    r"|(?<![一二三四五六七八九十\d])[一二三四五六七八九十\d]+句话(?:以内|说明|解释|介绍|概括|总结)"
     r"|だけ(?:教えて|答えて|書いて|挙げて|出して|リストアップ)|箇条書きで|番号を付けて|番号付き"
-    r"|삼행시|사행시|이행시|[가-힣]+로만 (?:대답|답|답변|써|작성)|번호를? 매겨|대문자로"
+    r"|삼행시|사행시|이행시|(?<![가-힣])[가-힣]+로만 (?:대답|답|답변|써|작성)|번호를? 매겨|대문자로"
     r"|표로 (?:정리|만들어)"
     r"|(?:यादी|सूची|तालिका) स्वरूपात|फक्त (?:नावे|नाव)|జాబితాగా|పట్టికగా"
     r"|ในรูปแบบข้อ|เป็นตาราง", _F)

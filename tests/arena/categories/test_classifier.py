@@ -159,6 +159,22 @@ def test_pathological_prompts_do_not_backtrack_for_ever() -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_runs_of_blank_lines_and_unspaced_scripts_stay_linear() -> None:
+    # Regression: CODE_SYNTAX's "^\s*" (read on every turn in full) tried each blank line's
+    # start across all the blank lines after it (20,000 newlines: ~40 s), and the constraint
+    # rules' unanchored runs of Hangul, CJK numerals or digits before "로만", "句话", "句"
+    # were quadratic (100,000 characters: tens of seconds). Each call below now takes well
+    # under a second.
+    code = ("from arena.categories import classify\n"
+            "from arena.categories.rules import is_instruction_following\n"
+            "classify(['x' + '\\n' * 20000 + 'y'])\n"
+            "is_instruction_following('가' * 100000)\n"
+            "is_instruction_following('一' * 100000)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, timeout=20,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
 @pytest.mark.parametrize("prompt, coding", [
     # 2026.11.9's coding rule: a data format of everyday content is not code, nor a tool's
     # name beside everyday words; a format beside a programming language, or a tool's name
