@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 #: Bump whenever a rule, a threshold, a keyword list or the learned weights change: battles
 #: labelled by another version are re-labelled by `flask categories relabel`, and snapshots
 #: record it. The weights file names the version it was trained for; they must agree.
-CLASSIFIER_VERSION = "rules+lr-2026.11.15"
+CLASSIFIER_VERSION = "rules+lr-2026.11.16"
 
 #: Labels other than ``language:<code>``.
 TOPICAL = ("coding", "math", "creative_writing", "instruction_following", "hard_prompt")
@@ -64,10 +64,13 @@ LABEL_LANGUAGES = (
 #: such confusion). Its codes other than ISO 639-1 become the macrolanguage's where there is
 #: one, or are not used.
 WIDE_PROBABILITY = 0.9
-_WIDE_CODES = {"ary": "ar", "arz": "ar", "uzs": "uz", "yue": "zh", "wuu": "zh"}
+_WIDE_CODES = {"ary": "ar", "arz": "ar", "uzs": "uz", "yue": "zh", "wuu": "zh",
+               "nn": "no", "nb": "no"}  # Nynorsk and Bokmål are the list's Norwegian
 #: Hindi written in Latin letters ("Hinglish", common in the arena): py3langid knows Hindi only
 #: in Devanagari (and guesses Estonian, Indonesian…). Two of the strong words and three in all,
-#: in a prompt of ASCII letters.
+#: in a prompt of ASCII letters, outside double quotes, unless that text is at least
+#: HINGLISH_OVER_ENGLISH likely English (an English question quoting Hindi words or naming a
+#: Hindi song; but a Hinglish prompt quoting an English error message stays Hindi).
 _HINGLISH_STRONG = frozenset((
     "hai", "hain", "kya", "kaise", "nahi", "nahin", "mujhe", "batao", "likho", "karo", "karu",
     "karun", "kitne", "kitna", "kitni", "kyu", "kyun", "kyon", "bhai", "yaar", "chahiye",
@@ -76,6 +79,8 @@ _HINGLISH_STRONG = frozenset((
     "jaata", "hoon"))
 _HINGLISH = _HINGLISH_STRONG | {"ho", "ke", "ki", "ko", "se", "ka", "hu", "tha", "thi", "aur",
                                 "wala", "wali", "mein", "kab"}
+HINGLISH_OVER_ENGLISH = 0.9
+_QUOTED = re.compile(r'"[^"\n]*"')
 _ASCII_WORD = re.compile(r"[a-z]+")
 _NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 #: A short English prompt of notation and names ("derivative of sqrt(x) * e^(3x)", "godot 4:
@@ -106,7 +111,12 @@ def _language_model(wide: bool = False) -> LanguageIdentifier:
 
 
 def prompt_language(text: str) -> str | None:
-    """ISO 639-1 code of ``text``, or None when too short or unsure."""
+    """ISO 639-1 code of ``text``, or None when too short or unsure.
+
+    In order: a language outside LABEL_LANGUAGES the full model is sure of; Russian for a
+    "Bulgarian" guess with a letter or word Bulgarian lacks (that evidence, not the guess's
+    probability, decides); Hindi in Latin letters; the restricted model's guess when likely
+    enough; English for short ASCII notation."""
     if sum(ch.isalpha() for ch in text) < LANGUAGE_MIN_LETTERS:
         return None
     wide, certainty = _language_model(wide=True).classify(text)
@@ -119,7 +129,13 @@ def prompt_language(text: str) -> str | None:
         return "ru"
     ascii_only = not _NOT_ASCII.search(text)
     if ascii_only:
-        words = set(_ASCII_WORD.findall(low))
+        # Quoted text (an error message, a phrase asked about) is not what the prompt is
+        # written in: the words are counted, and English weighed, without it.
+        own = _QUOTED.sub(" ", low)
+        guess, likely = (language, probability) if own == low else \
+            _language_model().classify(own)
+        words = set() if guess == "en" and likely >= HINGLISH_OVER_ENGLISH else \
+            set(_ASCII_WORD.findall(own))
         if len(words & _HINGLISH_STRONG) >= 2 and len(words & _HINGLISH) >= 3:
             return "hi"
     if probability >= LANGUAGE_PROBABILITY:

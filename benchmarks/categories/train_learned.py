@@ -883,7 +883,7 @@ def compare_rules(label: str, mode: str, prob: np.ndarray, t: float, y: np.ndarr
 #: Weights smaller than this are dropped from the shipped file (the change it makes to any
 #: training item's probability is printed by `fit`).
 PRUNE = 1e-3
-VERSION = "rules+lr-2026.11.15"
+VERSION = "rules+lr-2026.11.16"
 
 
 def fit_all(path: Path = WEIGHTS_FILE) -> None:

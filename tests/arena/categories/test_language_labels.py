@@ -66,3 +66,20 @@ def test_short_ascii_notation_is_english_and_too_little_text_is_nothing() -> Non
     assert prompt_language("godot: signal not connected in _ready") == "en"
     assert prompt_language("x = 3") is None
     assert prompt_language("12345 + 678") is None
+
+
+def test_an_english_question_quoting_hindi_stays_english() -> None:
+    # Found in review: the Hinglish rule overrode an English guess of 0.99.
+    assert prompt_language('What does "kya hai" mean in Hindi? Also how do I say '
+                           '"mujhe chahiye"?') == "en"
+    assert prompt_language("Can you explain the lyrics of the song Kal Ho Naa Ho and "
+                           "Mera Joota Hai Japani?") == "en"
+    # …while Hinglish quoting an English error message stays Hindi.
+    assert prompt_language('bhai mera python script "ModuleNotFoundError: No module named '
+                           'requests" de raha hai, kya karu') == "hi"
+
+
+def test_nynorsk_is_norwegian_like_bokmal() -> None:
+    # The full model names Nynorsk "nn"; the list's Norwegian is "no".
+    assert prompt_language("Korleis kan eg lære meg nynorsk på ein enkel måte?") == "no"
+    assert prompt_language("Hvordan kan jeg lære meg norsk på en enkel måte?") == "no"
