@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -873,6 +874,11 @@ class LabelModel:
     #: "model" (the model alone) or "rules" (the rule alone).
     mode: str = "or"
 
+    def blocks(self) -> dict[str, Any]:
+        """The feature blocks the model reads, by name in :data:`BLOCKS` order (the keyword
+        arguments of :func:`features`)."""
+        return {name: getattr(self, name) for name in BLOCKS}
+
     def probability(self, index: np.ndarray, value: np.ndarray) -> float:
         if not len(self.buckets) or not len(index):
             return float(1.0 / (1.0 + np.exp(-self.intercept)))
@@ -892,13 +898,15 @@ def save(path: Path, models: dict[str, LabelModel], *, version: str) -> None:
         arrays[f"{label}.weights"] = model.weights.astype(np.float32)
         arrays[f"{label}.intercept"] = np.array(model.intercept, dtype=np.float64)
         arrays[f"{label}.threshold"] = np.array(model.threshold, dtype=np.float64)
-        arrays[f"{label}.blocks"] = np.array([model.words, model.chars, model.shape,
-                                              model.context, model.cues, model.signals,
-                                              model.forms, model.tasks, model.figures,
-                                              model.demands])
+        arrays[f"{label}.blocks"] = np.array(list(model.blocks().values()))
         arrays[f"{label}.mode"] = np.array(model.mode)
     with open(path, "wb") as fh:
         np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
+
+
+def _flags(stored: np.ndarray) -> dict[str, Any]:
+    """A weights file's block flags by name; blocks after the stored ones are off."""
+    return {name: i < len(stored) and bool(stored[i]) for i, name in enumerate(BLOCKS)}
 
 
 def load(path: Path = WEIGHTS_FILE) -> tuple[str, dict[str, LabelModel]]:
@@ -910,15 +918,9 @@ def load(path: Path = WEIGHTS_FILE) -> tuple[str, dict[str, LabelModel]]:
                 weights=data[f"{label}.weights"].astype(np.float64),
                 intercept=float(data[f"{label}.intercept"]),
                 threshold=float(data[f"{label}.threshold"]),
-                words=bool(data[f"{label}.blocks"][0]), chars=bool(data[f"{label}.blocks"][1]),
-                shape=len(data[f"{label}.blocks"]) > 2 and bool(data[f"{label}.blocks"][2]),
-                context=len(data[f"{label}.blocks"]) > 3 and bool(data[f"{label}.blocks"][3]),
-                cues=len(data[f"{label}.blocks"]) > 4 and bool(data[f"{label}.blocks"][4]),
-                signals=len(data[f"{label}.blocks"]) > 5 and bool(data[f"{label}.blocks"][5]),
-                forms=len(data[f"{label}.blocks"]) > 6 and bool(data[f"{label}.blocks"][6]),
-                tasks=len(data[f"{label}.blocks"]) > 7 and bool(data[f"{label}.blocks"][7]),
-                figures=len(data[f"{label}.blocks"]) > 8 and bool(data[f"{label}.blocks"][8]),
-                demands=len(data[f"{label}.blocks"]) > 9 and bool(data[f"{label}.blocks"][9]),
+                # Older files store fewer flags (2026.11.5: words and chars only): a block
+                # added since is off.
+                **_flags(data[f"{label}.blocks"]),
                 mode=str(data[f"{label}.mode"]) if f"{label}.mode" in data else "or")
             for label in data["labels"]}
         unknown = {m.mode for m in models.values()} - set(MODES)
@@ -946,15 +948,10 @@ def probabilities(text: str) -> dict[str, float]:
     blocks: dict[str, Vector] = {}
     out = {}
     for label, model in models()[1].items():
-        key = (model.words, model.chars, model.shape, model.context, model.cues, model.signals,
-               model.forms, model.tasks, model.figures, model.demands)
+        flags = model.blocks()
+        key = tuple(flags.values())
         if key not in vectors:
-            vectors[key] = features(text, words=model.words, chars=model.chars,
-                                    shape=model.shape, context=model.context,
-                                    cues=model.cues, signals=model.signals,
-                                    forms=model.forms, tasks=model.tasks,
-                                    figures=model.figures, demands=model.demands,
-                                    cache=blocks)
+            vectors[key] = features(text, **flags, cache=blocks)
         out[label] = model.probability(*vectors[key])
     return out
 

@@ -106,16 +106,11 @@ def targets(items: list[dict], label: str) -> np.ndarray:
                      for item in items], dtype=int)
 
 
-def matrix(texts: list[str], *, words: bool = True, chars: bool = True,
-           shape: bool = False, context: bool = False, cues: bool = False,
-           signals: bool = False, forms: bool = False,
-           tasks: bool = False, figures: bool = False,
-           demands: bool = False) -> sparse.csr_matrix:
+def matrix(texts: list[str], **blocks: bool) -> sparse.csr_matrix:
+    """The texts' features (``blocks``: :func:`features`' block flags) as sparse rows."""
     rows, cols, vals = [], [], []
     for i, text in enumerate(texts):
-        index, value = features(text, words=words, chars=chars, shape=shape, context=context,
-                                cues=cues, signals=signals, forms=forms, tasks=tasks,
-                                figures=figures, demands=demands)
+        index, value = features(text, **blocks)
         rows.append(np.full(len(index), i))
         cols.append(index)
         vals.append(value)
@@ -907,17 +902,10 @@ def fit_all(path: Path = WEIGHTS_FILE) -> None:
         pruned = np.zeros_like(w)
         pruned[keep] = w[keep]
         drift = np.abs(predict(x, pruned, b) - predict(x, w, b)).max()
+        # The variant's blocks; those it does not name keep LabelModel's (and features')
+        # defaults: words and chars on, the rest off.
         models[label] = LabelModel(buckets=keep, weights=w[keep], intercept=b, threshold=t,
-                                   words=VARIANTS[name].get("words", True),
-                                   chars=VARIANTS[name].get("chars", True),
-                                   shape=VARIANTS[name].get("shape", False),
-                                   context=VARIANTS[name].get("context", False),
-                                   cues=VARIANTS[name].get("cues", False),
-                                   signals=VARIANTS[name].get("signals", False),
-                                   forms=VARIANTS[name].get("forms", False),
-                                   tasks=VARIANTS[name].get("tasks", False),
-                                   figures=VARIANTS[name].get("figures", False),
-                                   demands=VARIANTS[name].get("demands", False), mode=mode)
+                                   mode=mode, **VARIANTS[name])
         print(f"{label}: {name}, C {c:g}, floor {floor}, {mode}, threshold {t:.3f}, "
               f"{len(keep)} weights kept of "
               f"{int(np.count_nonzero(w))}, largest probability change from pruning {drift:.1e}")
