@@ -16,8 +16,10 @@ _lock = threading.Lock()
 _identifier: LanguageIdentifier | None = None
 
 
-def _get() -> LanguageIdentifier:
-    # Loading the model takes most of a second: once per process, on first use.
+def full_model() -> LanguageIdentifier:
+    """py3langid with all its languages, normalised probabilities; loading it takes most of
+    a second, so once per process, on first use (shared with the classifier's language
+    label, :func:`arena.categories.classify.prompt_language`)."""
     global _identifier
     with _lock:
         if _identifier is None:
@@ -29,5 +31,5 @@ def detect_language(text: str) -> str | None:
     """ISO 639-1 code of ``text``, or None when it is too short or the guess is unsure."""
     if sum(ch.isalpha() for ch in text) < MIN_LETTERS:
         return None
-    lang, probability = _get().classify(text)
+    lang, probability = full_model().classify(text)
     return str(lang) if probability >= MIN_PROBABILITY else None

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
 
+from arena.language import full_model
+
 if TYPE_CHECKING:
     from arena.categories.learned import LabelModel
 
@@ -94,20 +96,19 @@ _NOT_BULGARIAN = re.compile(
     r"стиле|про)(?!\w)")
 
 _lock = threading.Lock()
-_identifiers: dict[str, LanguageIdentifier] = {}
+_identifier: LanguageIdentifier | None = None
 
 
-def _language_model(wide: bool = False) -> LanguageIdentifier:
-    """py3langid restricted to LABEL_LANGUAGES, or (``wide``) with all its languages; each
-    its own instance, loaded once per process (arena.language's is another)."""
-    key = "wide" if wide else "label"
+def _language_model() -> LanguageIdentifier:
+    # Its own instance, restricted to LABEL_LANGUAGES; arena.language's full model (which
+    # prompt_language reads too) stays unrestricted.
+    global _identifier
     with _lock:
-        if key not in _identifiers:
+        if _identifier is None:
             identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-            if not wide:
-                identifier.set_languages(list(LABEL_LANGUAGES))
-            _identifiers[key] = identifier
-        return _identifiers[key]
+            identifier.set_languages(list(LABEL_LANGUAGES))
+            _identifier = identifier
+        return _identifier
 
 
 def prompt_language(text: str) -> str | None:
@@ -119,7 +120,7 @@ def prompt_language(text: str) -> str | None:
     enough; English for short ASCII notation."""
     if sum(ch.isalpha() for ch in text) < LANGUAGE_MIN_LETTERS:
         return None
-    wide, certainty = _language_model(wide=True).classify(text)
+    wide, certainty = full_model().classify(text)
     wide = _WIDE_CODES.get(str(wide), str(wide))
     if wide not in LABEL_LANGUAGES and len(wide) == 2 and certainty >= WIDE_PROBABILITY:
         return wide
