@@ -383,6 +383,11 @@ _CODE_HINT = re.compile(r"[{}();=<>]|\b(?:code|function|script|program\w*|class|
                         r"|代码|函数|コード|코드|код|функци", _F)
 
 
+def named_bucket(prefix: str, name: str) -> int:
+    """The bucket of the count ``name`` in the block hashed with ``prefix`` (:func:`_damped`)."""
+    return zlib.crc32(f"{prefix} {name}".encode()) % DIMENSIONS
+
+
 def _damped(prefix: str, counted: Iterable[tuple[str, int]], *, sort: bool = True) -> Vector:
     """The non-zero ``(name, count)`` pairs as buckets of their own names (hashed with the
     block's ``prefix``), each count damped (``log1p``, capped at 1 from 7 on); sorted by
@@ -390,7 +395,7 @@ def _damped(prefix: str, counted: Iterable[tuple[str, int]], *, sort: bool = Tru
     names, values = [], []
     for name, count in counted:
         if count:
-            names.append(zlib.crc32(f"{prefix} {name}".encode()) % DIMENSIONS)
+            names.append(named_bucket(prefix, name))
             values.append(min(1.0, np.log1p(count) / np.log(8.0)))
     buckets = np.array(names, dtype=np.int64)
     if not sort:

@@ -137,10 +137,7 @@ def test_training_script_regenerates_the_shipped_weights(tmp_path: Path) -> None
 
 
 def test_plain_translations_are_trained_as_not_instruction_following() -> None:
-    spec = importlib.util.spec_from_file_location("train_learned", TRAIN)
-    assert spec and spec.loader
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
+    train = _trainer()
     items, _ = train.load()
     by_id = {item["id"]: item for item in items}
     # Every listed id is a training item its set labelled instruction_following.
@@ -357,8 +354,7 @@ def _signal_names(text: str) -> set[int]:
 
 
 def _bucket(name: str) -> int:
-    import zlib
-    return zlib.crc32(f"g {name}".encode()) % learned.DIMENSIONS
+    return learned.named_bucket("g", name)
 
 
 def test_signal_conjunctions() -> None:
@@ -388,13 +384,11 @@ def test_signal_near_misses() -> None:
 def test_form_block() -> None:
     # 2026.11.10's form block: the rules' answer-form constraints, code terms, everyday
     # senses of tool names and figures beside software words, each its own feature.
-    import zlib
-
     def names(text: str) -> set[int]:
         return set(learned._form_features(text)[0].tolist())
 
     def bucket(name: str) -> int:
-        return zlib.crc32(f"f {name}".encode()) % learned.DIMENSIONS
+        return learned.named_bucket("f", name)
 
     assert bucket("answer_only") in names("Antworte nur mit der Zahl.")
     assert bucket("answer_only") not in names("Ich weiß nur, dass es regnet.")
@@ -410,13 +404,11 @@ def test_form_block() -> None:
 def test_task_block() -> None:
     # 2026.11.11's task block: proofs, counting, quantity questions beside figures in more
     # languages, a stated professional role beside a planning request, everyday figures.
-    import zlib
-
     def names(text: str) -> set[int]:
         return set(learned._task_features(text)[0].tolist())
 
     def bucket(name: str) -> int:
-        return zlib.crc32(f"t {name}".encode()) % learned.DIMENSIONS
+        return learned.named_bucket("t", name)
 
     assert bucket("proof") in names("Udowodnij, że liczb pierwszych jest nieskończenie wiele.")
     assert bucket("proof") not in names("Pokaż mi zdjęcia z wakacji.")
@@ -437,13 +429,11 @@ def test_figure_block() -> None:
     # 2026.11.12's figure block: proofs, probability, counting, geometry and number theory in
     # more languages; figures among everyday words and in long briefs with no maths; a
     # computation with a constraint on the answer's form.
-    import zlib
-
     def names(text: str) -> set[int]:
         return set(learned._figure_features(text)[0].tolist())
 
     def bucket(name: str) -> int:
-        return zlib.crc32(f"n {name}".encode()) % learned.DIMENSIONS
+        return learned.named_bucket("n", name)
 
     assert bucket("proof_more") in names("Bevisa att summan av två udda tal är jämn.")
     assert bucket("proof_more") in names("Buktikan bahwa hasil kali dua bilangan ganjil ganjil.")
@@ -486,11 +476,9 @@ def test_a_weights_file_from_before_a_block_loads_without_it(tmp_path: Path, fla
 
 
 def _demand_names(text: str) -> set[str]:
-    import zlib
-
     names = list(learned.DEMANDS) + ["build_system", "analysis_weighing", "constraints",
                                      "deep_proof"]
-    by_bucket = {zlib.crc32(f"d {name}".encode()) % learned.DIMENSIONS: name for name in names}
+    by_bucket = {learned.named_bucket("d", name): name for name in names}
     return {by_bucket[b] for b in learned._demand_features(text)[0].tolist()}
 
 
